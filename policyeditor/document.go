@@ -1,0 +1,124 @@
+package policyeditor
+
+// Document is a policy as admins write it: the import/export format, the editor's
+// model and the contract for automation (DESIGN.md, "The policy document").
+// Marshalling it with encoding/json produces that format; reading goes through
+// ParseDocument (or Document.UnmarshalJSON), which is strict about unknown fields.
+//
+// In Go the zero Action is Deny, so a Document built in code without a Default
+// denies by default; in JSON "default" is required and its absence is reported.
+type Document struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Kind        Kind   `json:"kind"`
+	Rules       []Rule `json:"rules"`
+	Default     Action `json:"default"`
+}
+
+// Rule decides with Action when all of its Conditions hold.
+type Rule struct {
+	Name       string      `json:"name,omitempty"`
+	Conditions []Condition `json:"conditions"`
+	Action     Action      `json:"action"`
+}
+
+// Condition is one test on a request. Type says which of the other fields apply
+// (see the Cond* constants); fields that do not belong to the type are refused
+// rather than ignored, so a typo never silently widens a policy.
+type Condition struct {
+	Type   string `json:"type"`
+	Negate bool   `json:"negate,omitempty"`
+
+	// AnyOf lists groups (group) or scopes (scope).
+	AnyOf []string `json:"any_of,omitempty"`
+	// In lists address ranges (ip), countries (country), org slugs (org), plans
+	// (plan), client ids (client) or attribute values (attribute).
+	In []string `json:"in,omitempty"`
+	// New must be true for a location condition: "the location is new".
+	New bool `json:"new,omitempty"`
+
+	// Days, From, To and TZ describe a time window (time).
+	Days []string `json:"days,omitempty"`
+	From string   `json:"from,omitempty"`
+	To   string   `json:"to,omitempty"`
+	TZ   string   `json:"tz,omitempty"`
+
+	// Within is how recent MFA must be (mfa), as a Go duration such as "15m".
+	Within string `json:"within,omitempty"`
+
+	// Name is the attribute or claim to compare (attribute).
+	Name string `json:"name,omitempty"`
+}
+
+// The condition types of the document's "type" field.
+const (
+	CondGroup     = "group"
+	CondIP        = "ip"
+	CondCountry   = "country"
+	CondLocation  = "location"
+	CondTime      = "time"
+	CondOrg       = "org"
+	CondPlan      = "plan"
+	CondMFA       = "mfa"
+	CondAttribute = "attribute"
+	CondClient    = "client"
+	CondScope     = "scope"
+)
+
+// conditionFields lists, per type, the JSON fields it accepts besides "type" and
+// "negate"; it is the single place both the JSON reader and Compile consult. ok is
+// false for an unknown type.
+func conditionFields(typ string) (fields []string, ok bool) {
+	switch typ {
+	case CondGroup, CondScope:
+		return []string{"any_of"}, true
+	case CondIP, CondCountry, CondOrg, CondPlan, CondClient:
+		return []string{"in"}, true
+	case CondLocation:
+		return []string{"new"}, true
+	case CondTime:
+		return []string{"days", "from", "to", "tz"}, true
+	case CondMFA:
+		return []string{"within"}, true
+	case CondAttribute:
+		return []string{"name", "in"}, true
+	}
+	return nil, false
+}
+
+// ConditionTypes returns the condition types in the order the editor offers them.
+func ConditionTypes() []string {
+	return []string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
+		CondPlan, CondMFA, CondAttribute, CondClient, CondScope}
+}
+
+// setFields names the type-specific fields that hold a value, so Compile can refuse
+// fields a Go-built Condition sets but its type does not use.
+func (c *Condition) setFields() []string {
+	var out []string
+	add := func(set bool, name string) {
+		if set {
+			out = append(out, name)
+		}
+	}
+	add(c.AnyOf != nil, "any_of")
+	add(c.In != nil, "in")
+	add(c.New, "new")
+	add(c.Days != nil, "days")
+	add(c.From != "", "from")
+	add(c.To != "", "to")
+	add(c.TZ != "", "tz")
+	add(c.Within != "", "within")
+	add(c.Name != "", "name")
+	return out
+}
+
+func fieldAllowed(typ, field string) bool {
+	fields, _ := conditionFields(typ)
+	for _, f := range fields {
+		if f == field {
+			return true
+		}
+	}
+	return false
+}
