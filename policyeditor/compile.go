@@ -14,6 +14,7 @@ type Policy struct {
 	rules         []rule
 	def           Action
 	defaultReason string
+	defaultStepUp string
 }
 
 type rule struct {
@@ -87,6 +88,7 @@ func Compile(doc Document) (*Policy, error) {
 		return nil, err
 	}
 	pol.defaultReason = "no rule matched → default " + pol.def.String()
+	pol.defaultStepUp = pol.defaultReason + ", already met by step-up → permit"
 	return pol, nil
 }
 

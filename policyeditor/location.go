@@ -32,10 +32,7 @@ func LocationOf(a netip.Addr) netip.Prefix {
 // locationKnown reports whether loc is among the remembered locations. Each
 // remembered entry is reduced to its own location first, so an entry stored as an
 // address, or in IPv4-mapped form, still matches its network.
-func locationKnown(loc netip.Prefix, remembered []netip.Prefix, extra netip.Prefix) bool {
-	if loc == extra {
-		return true
-	}
+func locationKnown(loc netip.Prefix, remembered []netip.Prefix) bool {
 	for _, r := range remembered {
 		if r.IsValid() && LocationOf(r.Addr()) == loc {
 			return true

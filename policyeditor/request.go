@@ -1,0 +1,63 @@
+package policyeditor
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Request is everything a decision may look at, filled in by the caller: the
+// engine reads no clock, no database and no geolocation itself, so a decision is a
+// function of the Request alone and can be replayed from the decision log.
+//
+// Zero values mean "unknown": a condition about unknown data does not hold (and
+// holds when negated). Slices and the map are only read.
+type Request struct {
+	// Now is the time of the request; time and mfa conditions compare against it.
+	Now time.Time
+	// IP is the source address; invalid when unknown. IPv4-mapped IPv6 addresses
+	// are treated as the IPv4 address they carry.
+	IP netip.Addr
+	// Country is the ISO 3166-1 alpha-2 code, upper case, from a Locator or a
+	// trusted proxy header; empty when unknown.
+	Country string
+
+	// Org is the slug of the organization the request acts for: the user's for user
+	// access, the client owner's for machine-to-machine and registration.
+	Org string
+	// Plan is that organization's plan.
+	Plan string
+	// Attributes are user or client attributes and token claims, by name.
+	Attributes map[string]string
+
+	// User is who signs in; empty for a machine client.
+	User User
+	// Client is the application asking.
+	Client Client
+}
+
+// User is the person behind a request.
+type User struct {
+	// Groups from the identity provider and local ones.
+	Groups []string
+	// MFAAt is when MFA was last completed in this session; zero when never.
+	MFAAt time.Time
+	// Locations are the user's remembered networks (see LocationOf), at most 5.
+	Locations []netip.Prefix
+}
+
+// Client is the application behind a request.
+type Client struct {
+	// ID is the OAuth client_id.
+	ID string
+	// Scopes are the scopes requested.
+	Scopes []string
+}
+
+// Decision is the outcome of an evaluation. Its zero value is a Deny.
+type Decision struct {
+	Action Action
+	// Rule is the 1-based index of the rule that decided, 0 when the default did.
+	Rule int
+	// Reason says why in words, for people and the decision log.
+	Reason string
+}
