@@ -92,7 +92,7 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 func map3(typ string) (condKind, string) {
 	switch typ {
 	case CondOrg:
-		return kOrg, "the user has no organization"
+		return kOrg, "the request has no organization"
 	case CondPlan:
 		return kPlan, "the request has no plan"
 	}

@@ -46,7 +46,42 @@ func CompileJSON(data []byte) (*Policy, error) {
 			}
 		}
 	}
+	sortByPlace(p.errs)
 	return nil, p.err()
+}
+
+// sortByPlace groups the problems of both phases by rule and condition, keeping
+// each phase's order within a group, so an editor lists them top to bottom.
+func sortByPlace(errs FieldErrors) {
+	slices.SortStableFunc(errs, func(a, b FieldError) int {
+		ar, ac := place(a.Path)
+		br, bc := place(b.Path)
+		if ar != br {
+			return ar - br
+		}
+		return ac - bc
+	})
+}
+
+// place extracts the rule and condition index of a path, -1 where absent.
+func place(path string) (ruleIdx, condIdx int) {
+	ruleIdx, condIdx = -1, -1
+	if rest, ok := strings.CutPrefix(path, "rules["); ok {
+		n, after := leadingInt(rest)
+		ruleIdx = n
+		if rest, ok := strings.CutPrefix(after, "].conditions["); ok {
+			condIdx, _ = leadingInt(rest)
+		}
+	}
+	return ruleIdx, condIdx
+}
+
+func leadingInt(s string) (int, string) {
+	n, i := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9' && n < 1<<30; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, s[i:]
 }
 
 func coveredBy(path string, errs FieldErrors) bool {

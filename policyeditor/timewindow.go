@@ -28,10 +28,7 @@ type timeWindow struct {
 const allDays = 1<<7 - 1
 
 func (w *timeWindow) holds(now time.Time) bool {
-	t := now.In(w.loc)
-	h, m, _ := t.Clock()
-	minute := h*60 + m
-	day := t.Weekday()
+	minute, day := localClock(now, w.loc)
 	switch {
 	case w.from == w.to:
 		// Days only.
@@ -47,6 +44,25 @@ func (w *timeWindow) holds(now time.Time) bool {
 		return false
 	}
 	return w.days&(1<<day) != 0
+}
+
+// localClock returns the wall-clock minute of the day and the weekday of t in loc.
+// It looks the zone offset up once; t.Clock and t.Weekday would each look it up.
+func localClock(t time.Time, loc *time.Location) (minute int, day time.Weekday) {
+	_, off := t.In(loc).Zone()
+	sec := t.Unix() + int64(off)
+	days := sec / 86400
+	rem := sec % 86400
+	if rem < 0 {
+		days--
+		rem += 86400
+	}
+	// 1970-01-01 was a Thursday.
+	wd := (days + int64(time.Thursday)) % 7
+	if wd < 0 {
+		wd += 7
+	}
+	return int(rem / 60), time.Weekday(wd)
 }
 
 var dayNames = [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}

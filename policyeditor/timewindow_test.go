@@ -65,3 +65,21 @@ func TestTimeWindows(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalClockMatchesTimePackage(t *testing.T) {
+	zones := []string{"UTC", "Europe/Berlin", "America/Sao_Paulo", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns"}
+	start := time.Date(1965, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, z := range zones {
+		loc, err := time.LoadLocation(z)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for tm := start; tm.Year() < 2040; tm = tm.Add(97*time.Hour + 13*time.Minute + 7*time.Second) {
+			m, d := localClock(tm, loc)
+			l := tm.In(loc)
+			if m != l.Hour()*60+l.Minute() || d != l.Weekday() {
+				t.Fatalf("%s %v: localClock = %d %v, time says %d %v", z, tm, m, d, l.Hour()*60+l.Minute(), l.Weekday())
+			}
+		}
+	}
+}

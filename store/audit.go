@@ -110,3 +110,14 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, e
 	}
 	return out, rows.Err()
 }
+
+// Actor is who makes a change: a signed-in user, or the command line.
+type Actor struct {
+	UserID string // empty for the CLI
+	Label  string // an email, or "cli"
+}
+
+// Event starts an audit event made by a.
+func (a Actor) Event(orgID, action, targetType, targetID string) AuditEvent {
+	return AuditEvent{OrgID: orgID, ActorID: a.UserID, Actor: a.Label, Action: action, TargetType: targetType, TargetID: targetID}
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"portico/partners"
+	"portico/store"
+)
+
+func runOrg(ctx context.Context, c *cli, args []string) error {
+	return c.subcommand(ctx, "org", args, map[string]func(context.Context, *cli, []string) error{
+		"create": runOrgCreate,
+		"update": runOrgUpdate,
+		"list":   runOrgList,
+		"show":   runOrgShow,
+	})
+}
+
+// orgJSON is an organization as the CLI prints it.
+type orgJSON struct {
+	ID         string     `json:"id"`
+	Slug       string     `json:"slug"`
+	Name       string     `json:"name"`
+	Domains    []string   `json:"domains"`
+	Status     string     `json:"status"`
+	Plan       string     `json:"plan,omitempty"`
+	ValidFrom  *time.Time `json:"valid_from,omitempty"`
+	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+func toOrgJSON(ctx context.Context, st *store.Store, o store.Organization) orgJSON {
+	j := orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Domains: o.Domains, Status: string(o.Status), CreatedAt: o.CreatedAt}
+	if j.Domains == nil {
+		j.Domains = []string{}
+	}
+	if o.PlanID != "" {
+		if p, err := st.Plan(ctx, o.PlanID); err == nil {
+			j.Plan = p.Slug
+		}
+	}
+	if !o.ValidFrom.IsZero() {
+		j.ValidFrom = &o.ValidFrom
+	}
+	if !o.ValidUntil.IsZero() {
+		j.ValidUntil = &o.ValidUntil
+	}
+	return j
+}
+
+func (j orgJSON) human() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s) id=%s status=%s", j.Slug, j.Name, j.ID, j.Status)
+	if len(j.Domains) > 0 {
+		fmt.Fprintf(&b, " domains=%s", strings.Join(j.Domains, ","))
+	}
+	if j.Plan != "" {
+		fmt.Fprintf(&b, " plan=%s", j.Plan)
+	}
+	if j.ValidUntil != nil {
+		fmt.Fprintf(&b, " valid_until=%s", j.ValidUntil.Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// parseWhen reads a time flag: RFC 3339, or a date (midnight UTC); "none"
+// clears the bound.
+func parseWhen(flag, v string) (time.Time, error) {
+	if v == "none" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--%s %q is neither RFC 3339 (2026-12-31T23:59:59Z) nor a date (2026-12-31)", flag, v)
+}
+
+// orgFlags are the flags shared by create and update.
+type orgFlags struct {
+	slug, name, plan, status, validFrom, validUntil *string
+	domains                                         multiFlag
+}
+
+func (c *cli) orgInput(f *orgFlags, set func(string) bool) (partners.OrgInput, error) {
+	var in partners.OrgInput
+	if set("name") {
+		in.Name = f.name
+	}
+	if set("domain") {
+		d := []string(f.domains)
+		in.Domains = &d
+	}
+	if set("plan") {
+		in.PlanSlug = f.plan
+	}
+	if set("status") {
+		st := store.OrgStatus(*f.status)
+		in.Status = &st
+	}
+	var errs []string
+	if set("valid-from") {
+		t, err := parseWhen("valid-from", *f.validFrom)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		in.ValidFrom = &t
+	}
+	if set("valid-until") {
+		t, err := parseWhen("valid-until", *f.validUntil)
+		if err != nil {
+			errs = append(errs, err.Error())
+		}
+		in.ValidUntil = &t
+	}
+	if len(errs) > 0 {
+		return in, errors.New(strings.Join(errs, "; "))
+	}
+	return in, nil
+}
+
+func runOrgCreate(ctx context.Context, c *cli, args []string) error {
+	return orgWrite(ctx, c, "create", args)
+}
+func runOrgUpdate(ctx context.Context, c *cli, args []string) error {
+	return orgWrite(ctx, c, "update", args)
+}
+
+func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
+	fs := c.newFlags("org " + verb)
+	db := c.dbFlag(fs)
+	f := &orgFlags{
+		slug:       fs.String("slug", "", "organization slug (required)"),
+		name:       fs.String("name", "", "display name"),
+		plan:       fs.String("plan", "", "plan slug (\"\" for none)"),
+		status:     fs.String("status", "", "active or suspended"),
+		validFrom:  fs.String("valid-from", "", "partnership start (RFC 3339 or date; none to clear)"),
+		validUntil: fs.String("valid-until", "", "partnership end (RFC 3339 or date; none to clear)"),
+	}
+	fs.Var(&f.domains, "domain", "email domain (repeatable; replaces the list)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *f.slug == "" {
+		return errors.New("--slug is required")
+	}
+	in, err := c.orgInput(f, func(n string) bool { return usedFlag(fs, n) })
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &partners.Service{Store: st, Now: c.now}
+	actor := store.Actor{Label: cliActor}
+	var o store.Organization
+	if verb == "create" {
+		in.Slug = f.slug
+		o, err = svc.CreateOrg(ctx, actor, in)
+	} else {
+		o, err = svc.UpdateOrg(ctx, actor, *f.slug, in)
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no organization %q", *f.slug)
+	}
+	if err != nil {
+		return err
+	}
+	j := toOrgJSON(ctx, st, o)
+	return c.output(*asJSON, j, j.human())
+}
+
+func runOrgList(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("org list")
+	db := c.dbFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	orgs, err := st.Organizations(ctx)
+	if err != nil {
+		return err
+	}
+	out := []orgJSON{}
+	var lines []string
+	for _, o := range orgs {
+		j := toOrgJSON(ctx, st, o)
+		out = append(out, j)
+		lines = append(lines, j.human())
+	}
+	return c.output(*asJSON, out, strings.Join(lines, "\n"))
+}
+
+func runOrgShow(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("org show")
+	db := c.dbFlag(fs)
+	slug := fs.String("slug", "", "organization slug (required)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := st.OrganizationBySlug(ctx, *slug)
+	if err != nil {
+		return fmt.Errorf("no organization %q", *slug)
+	}
+	j := toOrgJSON(ctx, st, o)
+	return c.output(*asJSON, j, j.human())
+}

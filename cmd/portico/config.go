@@ -1,0 +1,185 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Config is the server's configuration, from flags or PORTICO_* variables
+// (a flag wins over its variable).
+type Config struct {
+	Addr           string
+	DB             string
+	Issuer         string
+	TrustedProxies []netip.Prefix
+	// SecretKey encrypts secrets at rest; from PORTICO_SECRET_KEY (base64 of
+	// 32 bytes) or else a key file beside the database, generated on first run.
+	SecretKey     []byte
+	SecretKeyFile string
+	Demo          bool
+	LogLevel      slog.Level
+
+	rawProxies   string
+	rawSecretKey string
+	rawLogLevel  string
+}
+
+// parseConfig reads flags and environment. Every problem is reported at once.
+func (c *cli) parseConfig(args []string) (*Config, error) {
+	cfg := &Config{}
+	fs := c.newFlags("serve")
+	env := func(name, def string) string {
+		if v := c.getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&cfg.Addr, "addr", env("PORTICO_ADDR", "localhost:8080"), "listen address (env PORTICO_ADDR)")
+	fs.StringVar(&cfg.DB, "db", env("PORTICO_DB", "portico.db"), "SQLite database file (env PORTICO_DB)")
+	fs.StringVar(&cfg.Issuer, "issuer", env("PORTICO_ISSUER", ""), "public base URL, also the OAuth issuer (env PORTICO_ISSUER; default from --addr)")
+	fs.StringVar(&cfg.rawProxies, "trusted-proxies", env("PORTICO_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (env PORTICO_TRUSTED_PROXIES)")
+	fs.StringVar(&cfg.rawSecretKey, "secret-key", env("PORTICO_SECRET_KEY", ""), "base64 of 32 bytes that encrypt secrets at rest (env PORTICO_SECRET_KEY; default: a key file beside the database)")
+	fs.BoolVar(&cfg.Demo, "demo", env("PORTICO_DEMO", "") == "true", "seed sample organizations, users and apps (env PORTICO_DEMO=true)")
+	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return cfg, cfg.validate()
+}
+
+// validate checks and completes the configuration, listing every problem.
+func (cfg *Config) validate() error {
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		bad("PORTICO_ADDR %q is not host:port", cfg.Addr)
+	}
+	if cfg.DB == "" {
+		bad("PORTICO_DB must name a file")
+	}
+	if cfg.Issuer == "" && err == nil {
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		cfg.Issuer = "http://" + net.JoinHostPort(host, port)
+	}
+	if u, err := url.Parse(cfg.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" {
+		bad("PORTICO_ISSUER %q must be an absolute http(s) URL without query or fragment", cfg.Issuer)
+	} else {
+		cfg.Issuer = strings.TrimRight(cfg.Issuer, "/")
+		if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+			bad("PORTICO_ISSUER %q must use https unless it is a loopback address", cfg.Issuer)
+		}
+	}
+	for _, raw := range strings.Split(cfg.rawProxies, ",") {
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(raw)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(raw); aerr == nil {
+				p = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				bad("PORTICO_TRUSTED_PROXIES: %q is not a CIDR or address", raw)
+				continue
+			}
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
+	}
+	if cfg.rawSecretKey != "" {
+		k, err := base64.StdEncoding.DecodeString(cfg.rawSecretKey)
+		if err != nil || len(k) != 32 {
+			bad("PORTICO_SECRET_KEY must be the base64 encoding of exactly 32 bytes")
+		}
+		cfg.SecretKey = k
+	} else if cfg.DB != "" {
+		cfg.SecretKeyFile = cfg.DB + ".key"
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
+		bad("PORTICO_LOG_LEVEL %q is not debug, info, warn or error", cfg.rawLogLevel)
+	}
+	if len(problems) > 0 {
+		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.IsLoopback()
+}
+
+// loadSecretKey returns the configured key, or reads (creating on first run)
+// the key file. The file is created exclusively with mode 0600, so two
+// processes starting together cannot end up with different keys.
+func (cfg *Config) loadSecretKey() ([]byte, error) {
+	if cfg.SecretKey != nil {
+		return cfg.SecretKey, nil
+	}
+	return loadOrCreateKeyFile(cfg.SecretKeyFile)
+}
+
+func loadOrCreateKeyFile(path string) ([]byte, error) {
+	read := func() ([]byte, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("secret key file %s does not hold base64 of 32 bytes", path)
+		}
+		return k, nil
+	}
+	if k, err := read(); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return k, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 32)
+	rand.Read(k)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return read()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return k, f.Close()
+}
+
+// usedFlag reports whether fs saw the named flag on the command line.
+func usedFlag(fs *flag.FlagSet, name string) bool {
+	seen := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == name {
+			seen = true
+		}
+	})
+	return seen
+}

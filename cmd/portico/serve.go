@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"portico/handlers"
+	"portico/store"
+)
+
+func runServe(ctx context.Context, c *cli, args []string) error {
+	cfg, err := c.parseConfig(args)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log) // libraries that log through slog.Default() get the same handler
+
+	app, err := wire(ctx, c, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           app.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	log.Info("Portico is listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", cfg.DB)
+	fmt.Fprintf(c.stdout, "Portico is running at %s (database %s). Press Ctrl+C to stop.\n", cfg.Issuer, cfg.DB)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// app is the wired portal: its HTTP handler and what must be closed.
+type app struct {
+	handler http.Handler
+	store   *store.Store
+	closers []func()
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// wire builds every part of the portal in one visible place.
+func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, error) {
+	st, err := c.openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{store: st, closers: []func(){func() { st.Close() }}}
+	fail := func(err error) (*app, error) { a.close(); return nil, err }
+
+	if _, err := cfg.loadSecretKey(); err != nil {
+		return fail(fmt.Errorf("secret key: %w", err))
+	}
+	if err := ensureFirstAdmin(ctx, st, c.stdout, cfg.Issuer); err != nil {
+		return fail(err)
+	}
+	if cfg.Demo {
+		if err := seedDemo(ctx, st, c.stdout); err != nil {
+			return fail(fmt.Errorf("demo data: %w", err))
+		}
+	}
+	e, err := handlers.New(ctx, handlers.Config{
+		Store:          st,
+		Issuer:         cfg.Issuer,
+		TrustedProxies: cfg.TrustedProxies,
+		Logger:         log,
+		Now:            c.now,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	a.handler = e
+	return a, nil
+}

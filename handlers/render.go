@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"strings"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"portico/views"
+)
+
+// render writes a component with status. It renders into a buffer first, so
+// a failure half-way produces an error page rather than half a page.
+func render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// navEntry is one item of the top navigation and who may see it.
+type navEntry struct {
+	label string
+	href  string
+	allow func(v *Viewer) bool
+}
+
+// Pages builds the layout's props for a request. Features add their
+// navigation entries when they are mounted.
+type Pages struct {
+	nav []navEntry
+}
+
+// AddNav adds a navigation entry shown to the viewers allow accepts.
+func (p *Pages) AddNav(label, href string, allow func(v *Viewer) bool) {
+	p.nav = append(p.nav, navEntry{label: label, href: href, allow: allow})
+}
+
+// Page returns the layout props for the current request.
+func (p *Pages) Page(c echo.Context, title string) views.Page {
+	pg := views.Page{Title: title, CSRF: csrfToken(c)}
+	v := viewerFrom(c)
+	if v == nil {
+		return pg
+	}
+	pg.User = &views.Viewer{Name: v.User.Name, Email: v.User.Email, Org: v.Org.Name, Role: string(v.User.Role)}
+	path := c.Request().URL.Path
+	for _, n := range p.nav {
+		if n.allow != nil && !n.allow(v) {
+			continue
+		}
+		active := path == n.href || (n.href != "/" && strings.HasPrefix(path, n.href+"/"))
+		pg.Nav = append(pg.Nav, views.NavItem{Label: n.label, Href: n.href, Active: active})
+	}
+	return pg
+}
+
+// wantsJSON reports whether the client asked for JSON rather than a page.
+func wantsJSON(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/api/") ||
+		strings.Contains(r.Header.Get("Accept"), "application/json") && !strings.Contains(r.Header.Get("Accept"), "text/html")
+}

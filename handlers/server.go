@@ -1,0 +1,147 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"portico/static"
+	"portico/store"
+)
+
+// Config is everything the web layer needs. cmd/portico fills it in; tests
+// build it the same way.
+type Config struct {
+	Store *store.Store
+	// Issuer is the portal's public base URL; https turns on Secure cookies
+	// and HSTS.
+	Issuer string
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
+	Now            func() time.Time
+	// OAuth is the embedded authorization server and the paths it serves;
+	// nil until it is wired.
+	OAuth OAuthServer
+}
+
+// OAuthServer is the authorization server as the web layer sees it: a plain
+// handler and the exact paths it owns.
+type OAuthServer interface {
+	http.Handler
+	Paths() []string
+}
+
+// New builds the portal's echo instance: middleware, error handler and every
+// feature's routes.
+func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	secure := strings.HasPrefix(cfg.Issuer, "https://")
+	sess, err := NewSessions(ctx, cfg.Store, secure, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	pages := &Pages{}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger, pages)
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+
+	oauthPaths := map[string]bool{}
+	if cfg.OAuth != nil {
+		for _, p := range cfg.OAuth.Paths() {
+			oauthPaths[p] = true
+		}
+	}
+	isStatic := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/static/") }
+	skipCSRF := func(c echo.Context) bool {
+		p := c.Request().URL.Path
+		return isStatic(c) || oauthPaths[p] || p == "/healthz"
+	}
+
+	e.Use(middleware.RequestID())
+	e.Use(recoverer(cfg.Logger))
+	e.Use(securityHeaders(secure))
+	e.Use(middleware.BodyLimit("2M"))
+	e.Use(requestLog(cfg.Logger))
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		withSession := sess.middleware(next)
+		return func(c echo.Context) error {
+			if isStatic(c) || oauthPaths[c.Request().URL.Path] {
+				return next(c)
+			}
+			return withSession(c)
+		}
+	})
+	e.Use(newCSRF(secure, skipCSRF).middleware)
+
+	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
+	if cfg.OAuth != nil {
+		h := echo.WrapHandler(cfg.OAuth)
+		for p := range oauthPaths {
+			e.Any(p, h)
+		}
+	}
+
+	root := e.Group("")
+	features := []interface{ Mount(*echo.Group) }{
+		&Home{Store: cfg.Store, Pages: pages},
+		&Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: cfg.Logger, Now: cfg.Now},
+	}
+	for _, f := range features {
+		f.Mount(root)
+	}
+	return e, nil
+}
+
+// ipExtractor believes X-Forwarded-For only from the trusted proxies; from
+// anyone else it uses the connection's peer address.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		opts = append(opts, echo.TrustIPRange(prefixToIPNet(p)))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// recoverer turns a panic into a 500 page and a log line with the stack.
+func recoverer(log *slog.Logger) echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.Error("panic", "err", err, "path", c.Request().URL.Path, "stack", string(stack))
+			return err
+		},
+	})
+}
+
+// requestLog writes one structured line per request.
+func requestLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			r := c.Request()
+			log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", c.Response().Status,
+				"dur", time.Since(start), "ip", c.RealIP(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+			return nil
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package partners
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+
+	"portico/store"
+)
+
+// Service performs partner-lifecycle operations with validation and audit.
+type Service struct {
+	Store *store.Store
+	Now   func() time.Time
+}
+
+// OrgInput is what a platform admin (or the CLI) gives to create or change an
+// organization. Nil fields of an update are left as they are.
+type OrgInput struct {
+	Slug       *string
+	Name       *string
+	Domains    *[]string
+	PlanSlug   *string // "" clears the plan
+	Status     *store.OrgStatus
+	ValidFrom  *time.Time // zero clears
+	ValidUntil *time.Time // zero clears
+}
+
+var (
+	slugRE   = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$`)
+	domainRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
+
+// apply validates in and copies it onto o, collecting every problem.
+func (s *Service) apply(ctx context.Context, o *store.Organization, in OrgInput, errs FieldErrors) {
+	if in.Slug != nil {
+		o.Slug = strings.TrimSpace(*in.Slug)
+		if !slugRE.MatchString(o.Slug) {
+			errs["slug"] = "Use 1–40 lower-case letters, digits and dashes, starting and ending with a letter or digit."
+		}
+	}
+	if in.Name != nil {
+		o.Name = strings.TrimSpace(*in.Name)
+		if o.Name == "" || len(o.Name) > 100 {
+			errs["name"] = "Give a name of 1–100 characters."
+		}
+	}
+	if in.Domains != nil {
+		o.Domains = nil
+		for _, d := range *in.Domains {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "" {
+				continue
+			}
+			if !domainRE.MatchString(d) {
+				errs["domains"] = `"` + d + `" is not a domain name like example.com.`
+				break
+			}
+			o.Domains = append(o.Domains, d)
+		}
+	}
+	if in.PlanSlug != nil {
+		o.PlanID = ""
+		if slug := strings.TrimSpace(*in.PlanSlug); slug != "" {
+			p, err := s.Store.PlanBySlug(ctx, slug)
+			if err != nil {
+				errs["plan"] = `There is no plan "` + slug + `".`
+			} else {
+				o.PlanID = p.ID
+			}
+		}
+	}
+	if in.Status != nil {
+		if *in.Status != store.OrgActive && *in.Status != store.OrgSuspended {
+			errs["status"] = "Status is active or suspended."
+		} else {
+			o.Status = *in.Status
+		}
+	}
+	if in.ValidFrom != nil {
+		o.ValidFrom = *in.ValidFrom
+	}
+	if in.ValidUntil != nil {
+		o.ValidUntil = *in.ValidUntil
+	}
+	if !o.ValidFrom.IsZero() && !o.ValidUntil.IsZero() && !o.ValidUntil.After(o.ValidFrom) {
+		errs["valid_until"] = "The partnership must end after it starts."
+	}
+}
+
+// CreateOrg validates in and creates the organization with its audit event.
+func (s *Service) CreateOrg(ctx context.Context, actor store.Actor, in OrgInput) (store.Organization, error) {
+	var o store.Organization
+	errs := FieldErrors{}
+	if in.Slug == nil {
+		errs["slug"] = "A slug is required."
+	}
+	if in.Name == nil {
+		errs["name"] = "A name is required."
+	}
+	s.apply(ctx, &o, in, errs)
+	if err := errs.orNil(); err != nil {
+		return o, err
+	}
+	err := s.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateOrganization(ctx, &o); err != nil {
+			return conflictToField(err, o)
+		}
+		return tx.Audit(ctx, actor.Event(o.ID, "org.create", "organization", o.ID), nil, o)
+	})
+	return o, err
+}
+
+// UpdateOrg validates in and changes the organization identified by slug.
+func (s *Service) UpdateOrg(ctx context.Context, actor store.Actor, slug string, in OrgInput) (store.Organization, error) {
+	cur, err := s.Store.OrganizationBySlug(ctx, slug)
+	if err != nil {
+		return cur, err
+	}
+	var after store.Organization
+	err = s.Store.InTx(ctx, func(tx *store.Store) error {
+		var before store.Organization
+		var err error
+		before, after, err = tx.UpdateOrganization(ctx, cur.ID, func(o *store.Organization) error {
+			errs := FieldErrors{}
+			s.apply(ctx, o, in, errs)
+			return errs.orNil()
+		})
+		if err != nil {
+			return conflictToField(err, after)
+		}
+		return tx.Audit(ctx, actor.Event(cur.ID, "org.update", "organization", cur.ID), before, after)
+	})
+	return after, err
+}
+
+// conflictToField explains a uniqueness conflict in terms of the input.
+func conflictToField(err error, o store.Organization) error {
+	if !errors.Is(err, store.ErrAlreadyExists) {
+		return err
+	}
+	if strings.Contains(err.Error(), "domain") {
+		return FieldErrors{"domains": "One of these domains already belongs to another organization."}
+	}
+	return FieldErrors{"slug": `The slug "` + o.Slug + `" is taken.`}
+}
