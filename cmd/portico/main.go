@@ -47,6 +47,7 @@ func commands() []command {
 		{"version", "print the version", runVersion},
 		{"admin", "platform administrators: reset-password", runAdmin},
 		{"org", "organizations: create, update, list, show", runOrg},
+		{"policy", "access policies: eval", runPolicy},
 	}
 }
 
