@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/policyeditor"
+	"portico/store"
+	"portico/views"
+)
+
+// Account lets people see and prune their remembered locations and their
+// signed-in browsers.
+type Account struct {
+	Store *store.Store
+	Pages *Pages
+	Now   func() time.Time
+}
+
+// Mount registers the routes.
+func (h *Account) Mount(g *echo.Group) {
+	h.Pages.AddNav("Account", "/account", anyone)
+	a := g.Group("/account", requireUser)
+	a.GET("", h.show)
+	a.POST("/locations/forget", h.forgetLocation)
+	a.POST("/sessions/:id/end", h.endSession)
+}
+
+func (h *Account) show(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	locs, err := h.Store.Locations(ctx, v.User.ID)
+	if err != nil {
+		return err
+	}
+	sessions, err := h.Store.UserSessions(ctx, v.User.ID, h.Now())
+	if err != nil {
+		return err
+	}
+	props := views.AccountProps{Name: v.User.Name, Email: v.User.Email, OrgName: v.Org.Name, Role: string(v.User.Role),
+		Groups: v.User.Groups(), Attribution: policyeditor.IP2LocationAttributionHTML}
+	for _, l := range locs {
+		props.Locations = append(props.Locations, views.AccountLocation{Network: l.Network.String(), Country: l.Country, LastUsed: l.LastUsedAt})
+	}
+	for _, s := range sessions {
+		props.Sessions = append(props.Sessions, views.AccountSession{ID: s.ID, Current: s.ID == v.Session.ID, IP: s.IP,
+			UserAgent: s.UserAgent, Created: s.CreatedAt, LastSeen: s.LastSeenAt, MFA: !s.MFAAt.IsZero()})
+	}
+	return render(c, http.StatusOK, views.Account(h.Pages.Page(c, "Account"), props))
+}
+
+func (h *Account) forgetLocation(c echo.Context) error {
+	p, err := netip.ParsePrefix(c.FormValue("network"))
+	if err != nil {
+		return &PageError{Status: http.StatusBadRequest, Message: "That is not a network Portico remembers for you."}
+	}
+	err = h.Store.ForgetLocation(c.Request().Context(), viewerFrom(c).User.ID, p)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// endSession signs out one of the viewer's other browsers. The session is
+// looked up by the viewer's own user ID, so another person's session ID
+// ends nothing.
+func (h *Account) endSession(c echo.Context) error {
+	v := viewerFrom(c)
+	if err := h.Store.DeleteSession(c.Request().Context(), v.User.ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
