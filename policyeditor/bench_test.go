@@ -84,3 +84,17 @@ func TestEvaluateDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkIPLocLocator(b *testing.B) {
+	var loc IPLocLocator
+	for _, ip := range []string{"198.51.100.4", "2a00:1450:4001:80b::200e"} {
+		a := addr(ip)
+		loc.Country(a) // the IPv6 table is unpacked on first use
+		b.Run(ip, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				loc.Country(a)
+			}
+		})
+	}
+}

@@ -27,9 +27,17 @@ func IsCountryCode(s string) bool {
 	if len(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' {
 		return false
 	}
-	for i := 0; i+2 <= len(iso3166); i += 3 {
-		if iso3166[i:i+2] == s {
+	// The list is sorted, three bytes per code: binary search it in place.
+	lo, hi := 0, (len(iso3166)+1)/3
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		switch c := iso3166[mid*3 : mid*3+2]; {
+		case c == s:
 			return true
+		case c < s:
+			lo = mid + 1
+		default:
+			hi = mid
 		}
 	}
 	return false

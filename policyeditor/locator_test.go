@@ -65,3 +65,19 @@ func TestIsCountryCode(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryListedCodeIsFound(t *testing.T) {
+	n := 0
+	for i := 0; i+2 <= len(iso3166); i += 3 {
+		if c := iso3166[i : i+2]; !IsCountryCode(c) {
+			t.Errorf("%s not found", c)
+		}
+		if i > 0 && iso3166[i-3:i-1] >= iso3166[i:i+2] {
+			t.Errorf("list not sorted at %s", iso3166[i:i+2])
+		}
+		n++
+	}
+	if n != 249 {
+		t.Fatalf("%d codes, want 249", n)
+	}
+}

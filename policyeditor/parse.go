@@ -119,11 +119,25 @@ func orDocument(path string) string {
 	return path
 }
 
+// sub is the path of key inside o. Keys that are not plain names (an empty key,
+// one with dots or brackets) are quoted, so the path stays unambiguous.
 func (o *object) sub(key string) string {
+	if !plainKey(key) {
+		return o.path + "[" + strconv.Quote(key) + "]"
+	}
 	if o.path == "" {
 		return key
 	}
 	return o.path + "." + key
+}
+
+func plainKey(k string) bool {
+	for _, r := range k {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return k != ""
 }
 
 // get decodes key into dst; it reports whether the key was present and readable.

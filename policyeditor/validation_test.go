@@ -151,3 +151,17 @@ func TestCompileGoDocument(t *testing.T) {
 		t.Fatalf("a policy with only a default: %v", err)
 	}
 }
+
+func TestOddKeysGetQuotedPaths(t *testing.T) {
+	_, err := CompileJSON([]byte(`{"":1,"a.b":2,"name":"t","kind":"user_access","default":"deny",
+		"rules":[{"conditions":[{"type":"org","in":["a"],"x[0]":1}],"action":"permit"}]}`))
+	var fe FieldErrors
+	if !errors.As(err, &fe) {
+		t.Fatal(err)
+	}
+	for _, p := range []string{`[""]`, `["a.b"]`, `rules[0].conditions[0]["x[0]"]`} {
+		if len(fe.For(p)) == 0 {
+			t.Errorf("no error at %s; got:\n%v", p, err)
+		}
+	}
+}
