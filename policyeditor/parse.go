@@ -3,6 +3,7 @@ package policyeditor
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -105,7 +106,14 @@ type object struct {
 
 func readObject(path string, raw json.RawMessage, p *problems) (*object, bool) {
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+	err := json.Unmarshal(raw, &fields)
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
+		// Only the whole document can be malformed; nested values were checked with it.
+		p.add(orDocument(path), fmt.Sprintf("not valid JSON: %v (at byte %d)", err, syntax.Offset))
+		return nil, false
+	case err != nil || fields == nil:
 		p.add(orDocument(path), "must be a JSON object")
 		return nil, false
 	}

@@ -17,7 +17,8 @@ func TestCompileJSONErrors(t *testing.T) {
 	}{
 		{"DESIGN.md's example message", rule(`{"type":"ip","in":["10.0.0.0/33"]}`),
 			[]FieldError{{"rules[0].conditions[0].in[0]", `"10.0.0.0/33" is not an IP range`}}},
-		{"not JSON", `{"name":`, []FieldError{{DocumentPath, "must be a JSON object"}}},
+		{"not JSON", `{"name":`, []FieldError{{DocumentPath, "not valid JSON: unexpected end of JSON input (at byte 8)"}}},
+		{"trailing data", `{"name":"t"} x`, []FieldError{{DocumentPath, "not valid JSON: invalid character 'x' after top-level value (at byte 14)"}}},
 		{"not an object", `[]`, []FieldError{{DocumentPath, "must be a JSON object"}}},
 		{"missing default, kind and name", `{"rules":[]}`, []FieldError{{"name", "required"}, {"kind", "required"}, {"default", "required"}}},
 		{"unknown top-level field", `{"name":"t","kind":"user_access","default":"deny","owner":"me"}`, []FieldError{{"owner", "unknown field"}}},
