@@ -1,0 +1,140 @@
+package authserver
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"portico/store"
+)
+
+// freshness answers "what is the database's data version now?" cheaply. It
+// asks SQLite (PRAGMA data_version, which changes when any other connection,
+// in this process or the CLI's, commits) at most once per interval, so the
+// hot path reads an atomic. The interval is measured on the monotonic clock,
+// not the injected one: it is a rate limit, not logic.
+type freshness struct {
+	st interface {
+		DataVersion(context.Context) (int64, error)
+	}
+	interval time.Duration
+	mu       sync.Mutex
+	version  atomic.Int64
+	checked  atomic.Int64 // monotonic nanoseconds since start
+	start    time.Time
+}
+
+func newFreshness(st interface {
+	DataVersion(context.Context) (int64, error)
+}, interval time.Duration) *freshness {
+	if interval == 0 {
+		interval = 20 * time.Millisecond
+	}
+	f := &freshness{st: st, interval: interval, start: time.Now()}
+	f.checked.Store(-1 << 62)
+	return f
+}
+
+// current returns the data version, at most interval old.
+func (f *freshness) current(ctx context.Context) (int64, error) {
+	now := int64(time.Since(f.start))
+	if f.interval > 0 && now-f.checked.Load() < int64(f.interval) {
+		return f.version.Load(), nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.interval > 0 && now-f.checked.Load() < int64(f.interval) {
+		return f.version.Load(), nil
+	}
+	v, err := f.st.DataVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	f.version.Store(v)
+	f.checked.Store(now)
+	return v, nil
+}
+
+// clientEntry is a client with what issuing for it needs: its organization
+// and plan. ver is the data version it was loaded at.
+type clientEntry struct {
+	client store.Client
+	org    store.Organization
+	plan   *store.Plan
+	// planScopes is the union of the plan's feature scopes; nil without a plan.
+	planScopes map[string]bool
+	ver        int64
+}
+
+// features lists the names of the plan's features, for token claims.
+func (e *clientEntry) features() []string {
+	if e.plan == nil {
+		return nil
+	}
+	out := make([]string, 0, len(e.plan.Features))
+	for _, f := range e.plan.Features {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// clientCache keeps clients by client_id so that the client-credentials hot
+// path reads no database at all while nothing has changed. An entry loaded
+// at an older data version is reloaded on its next use.
+type clientCache struct {
+	st interface {
+		LookupClient(ctx context.Context, clientID string) (store.Client, error)
+		Organization(ctx context.Context, id string) (store.Organization, error)
+		Plan(ctx context.Context, id string) (store.Plan, error)
+	}
+	mu sync.RWMutex
+	m  map[string]*clientEntry
+}
+
+// get returns the client, its organization and plan as of version ver.
+// Unknown clients are store.ErrNotFound and are not cached, so made-up
+// client_ids cannot grow the map.
+func (c *clientCache) get(ctx context.Context, clientID string, ver int64) (*clientEntry, error) {
+	c.mu.RLock()
+	e := c.m[clientID]
+	c.mu.RUnlock()
+	if e != nil && e.ver == ver {
+		return e, nil
+	}
+	cl, err := c.st.LookupClient(ctx, clientID)
+	if err != nil {
+		if e != nil {
+			c.mu.Lock()
+			delete(c.m, clientID)
+			c.mu.Unlock()
+		}
+		return nil, err
+	}
+	org, err := c.st.Organization(ctx, cl.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("authserver: organization of client %s: %w", clientID, err)
+	}
+	n := &clientEntry{client: cl, org: org, ver: ver}
+	if org.PlanID != "" {
+		p, err := c.st.Plan(ctx, org.PlanID)
+		if err != nil {
+			return nil, fmt.Errorf("authserver: plan of client %s: %w", clientID, err)
+		}
+		n.plan, n.planScopes = &p, planScopes(&p)
+	}
+	c.mu.Lock()
+	c.m[clientID] = n
+	c.mu.Unlock()
+	return n, nil
+}
+
+// client returns the current cached client.
+func (s *Server) client(ctx context.Context, clientID string) (*clientEntry, error) {
+	ver, err := s.fresh.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.clients.get(ctx, clientID, ver)
+}

@@ -1,0 +1,70 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"portico/store"
+)
+
+// introspect is RFC 7662. The caller must authenticate as a confidential
+// client, and learns about tokens of its own organization only: any other
+// token, like an expired, revoked or unknown one, is {"active": false}. A
+// token of an organization outside its partnership window, or of a disabled
+// client, is inactive too.
+func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (*op.Response, error) {
+	caller, err := s.authenticate(ctx, req.ClientCredentials)
+	if err != nil {
+		return nil, err
+	}
+	if caller.client.TokenEndpointAuthMethod == authNone {
+		return nil, invalidClient("public clients may not introspect", nil)
+	}
+	inactive := tokenResponse(&oidc.IntrospectionResponse{Active: false})
+	{ // token_type_hint is only a hint (RFC 7662 §2.1): try both kinds
+		if c, err := s.verifyAccessToken(ctx, req.Token); err == nil {
+			if c.OrgID != caller.client.OrgID || !s.tokenClientInGoodStanding(ctx, c.ClientID) {
+				return inactive, nil
+			}
+			resp := &oidc.IntrospectionResponse{Active: true, Scope: c.scopes(), ClientID: c.ClientID,
+				TokenType: oidc.BearerToken, Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
+				Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JWTID: c.JTI,
+				AuthenticationMethodsReferences: c.AMR,
+				Claims:                          map[string]any{"org": c.Org, "groups": c.Groups, "features": c.Features}}
+			if c.AuthTime != 0 {
+				resp.AuthTime = oidc.FromTime(unix(c.AuthTime))
+			}
+			if c.Act != nil {
+				resp.Actor = &oidc.ActorClaims{Subject: c.Act.Subject, Claims: map[string]any{"client_id": c.Act.ClientID}}
+			}
+			return tokenResponse(resp), nil
+		} else if !errors.Is(err, errNotOurs) {
+			return nil, serverError(err)
+		}
+	}
+	tok, fam, err := s.st.RefreshToken(ctx, s.hash.sum(purposeRefresh, req.Token))
+	if errors.Is(err, store.ErrNotFound) {
+		return inactive, nil
+	}
+	if err != nil {
+		return nil, serverError(err)
+	}
+	now := s.now()
+	if fam.OrgID != caller.client.OrgID || !fam.RevokedAt.IsZero() || !tok.UsedAt.IsZero() ||
+		!now.Before(fam.ExpiresAt) || !s.tokenClientInGoodStanding(ctx, fam.ClientID) {
+		return inactive, nil
+	}
+	return tokenResponse(&oidc.IntrospectionResponse{Active: true, Scope: fam.Scopes, ClientID: fam.ClientID,
+		TokenType: "refresh_token", Expiration: oidc.FromTime(fam.ExpiresAt), IssuedAt: oidc.FromTime(tok.CreatedAt),
+		Subject: fam.UserID, Issuer: s.cfg.Issuer}), nil
+}
+
+// tokenClientInGoodStanding: the client a token was issued to still exists,
+// is enabled, and its organization is active.
+func (s *Server) tokenClientInGoodStanding(ctx context.Context, clientID string) bool {
+	e, err := s.client(ctx, clientID)
+	return err == nil && standing(s.now(), e.org, &e.client, nil) == ""
+}

@@ -1,0 +1,74 @@
+package authserver
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"portico/store"
+)
+
+// userGrant is what a person granted a client: the basis of every token
+// issued from a code or a refresh token.
+type userGrant struct {
+	userID   string
+	scopes   []string
+	authTime time.Time
+	amr      []string
+}
+
+// userAccessClaims builds an access token for a person: with groups, so
+// APIs can decide on them.
+func (s *Server) userAccessClaims(e *clientEntry, u store.User, g userGrant, now time.Time) *accessClaims {
+	c := s.newAccessClaims(e, u.ID, g.scopes, now)
+	c.Groups = u.Groups()
+	c.AMR = g.amr
+	if !g.authTime.IsZero() {
+		c.AuthTime = g.authTime.Unix()
+	}
+	return c
+}
+
+// newRefreshFamily starts a refresh-token family for a grant and returns
+// its first token.
+func (s *Server) newRefreshFamily(ctx context.Context, e *clientEntry, familyID string, g userGrant, claims *accessClaims, now time.Time) (string, error) {
+	rt := newToken()
+	f := store.RefreshFamily{ID: familyID, ClientID: e.client.ClientID, OrgID: e.client.OrgID, UserID: g.userID,
+		Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.RefreshToken)}
+	first := store.RefreshToken{Hash: s.hash.sum(purposeRefresh, rt), CreatedAt: now, AccessJTI: claims.JTI,
+		AccessExpiresAt: unix(claims.Expiry)}
+	if err := s.st.CreateRefreshFamily(ctx, &f, first); err != nil {
+		return "", err
+	}
+	return rt, nil
+}
+
+// issueUserTokens signs the access token, an ID token when openid was
+// granted, and answers with refresh (already stored) if there is one.
+func (s *Server) issueUserTokens(ctx context.Context, e *clientEntry, u store.User, g userGrant, claims *accessClaims, familyID, nonce, refresh string) (*op.Response, error) {
+	now := s.now()
+	if familyID != "" && refresh == "" {
+		var err error
+		if refresh, err = s.newRefreshFamily(ctx, e, familyID, g, claims, now); err != nil {
+			return nil, serverError(err)
+		}
+	}
+	at, err := s.signAccess(ctx, claims)
+	if err != nil {
+		return nil, serverError(err)
+	}
+	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken, RefreshToken: refresh,
+		ExpiresIn: uint64(s.cfg.Lifetimes.AccessToken / time.Second), Scope: claims.scopes()}
+	if slices.Contains(claims.scopes(), scopeOpenID) {
+		idc := s.idClaims(e, u, claims.scopes(), nonce, g.authTime, g.amr, at, now)
+		if resp.IDToken, err = s.signIDToken(ctx, e.client.IDTokenSignedAlg, idc); err != nil {
+			return nil, serverError(err)
+		}
+	}
+	return tokenResponse(resp), nil
+}
+
+func unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }

@@ -1,0 +1,179 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"portico/store"
+)
+
+// LoginUser is the person who signed in at the portal for an authorization
+// request, with what the gate may consider about this sign-in.
+type LoginUser struct {
+	UserID       string
+	AuthTime     time.Time // when the user last authenticated
+	MFAAt        time.Time // when MFA was last done in this session; zero if never
+	AMR          []string  // authentication methods, e.g. ["pwd", "otp"] or ["fed"]
+	ConnectionID string
+	IP           netip.Addr
+	Country      string
+	NewLocation  bool
+	// SteppedUp is set when the portal calls again after the user passed
+	// the step-up MFA that ErrStepUpRequired asked for: a second Challenge
+	// then counts as met.
+	SteppedUp bool
+}
+
+// LoginRequest describes a pending authorization request to the login
+// page: who is asking and for what.
+type LoginRequest struct {
+	ID          string
+	ClientID    string
+	ClientName  string
+	LogoURL     string
+	OrgID       string // the client's organization
+	Scopes      []string
+	Prompt      []string // "none", "login", "consent", "select_account"
+	MaxAge      *int64
+	LoginHint   string
+	RedirectURI string
+}
+
+// LoginRequest returns the pending authorization request id, for the login
+// page. Unknown, expired or completed requests are ErrUnknownAuthRequest.
+func (s *Server) LoginRequest(ctx context.Context, id string) (LoginRequest, error) {
+	ar, e, err := s.pendingRequest(ctx, id)
+	if err != nil {
+		return LoginRequest{}, err
+	}
+	return LoginRequest{ID: ar.ID, ClientID: ar.ClientID, ClientName: e.client.Name, LogoURL: e.client.LogoURL,
+		OrgID: ar.OrgID, Scopes: ar.Scopes, Prompt: ar.Prompt, MaxAge: ar.MaxAge, LoginHint: ar.LoginHint,
+		RedirectURI: ar.RedirectURI}, nil
+}
+
+func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthRequest, *clientEntry, error) {
+	ar, err := s.st.AuthRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ar, nil, ErrUnknownAuthRequest
+	}
+	if err != nil {
+		return ar, nil, err
+	}
+	if ar.CodeHash != "" || !s.now().Before(ar.ExpiresAt) {
+		return ar, nil, ErrUnknownAuthRequest
+	}
+	e, err := s.client(ctx, ar.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ar, nil, ErrUnknownAuthRequest
+	}
+	return ar, e, err
+}
+
+// CompleteLogin finishes an authorization request after the portal has
+// signed the user in. The contract:
+//
+//   - Permit: the user is bound to the request, a code is issued, and the
+//     returned URL is the client's redirect_uri with code, state and iss;
+//     send the browser there (303).
+//   - Deny (by the standing checks or the gate): the returned URL is the
+//     client's redirect_uri with error=access_denied; send the browser there.
+//     err is nil: the client, not the portal, reports the refusal.
+//   - Challenge: err matches ErrStepUpRequired (errors.Is) and the URL is
+//     empty; run step-up MFA, then call again with SteppedUp and a fresh
+//     MFAAt. A second Challenge counts as met.
+//   - err matches ErrReauthenticationRequired: the client asked (max_age,
+//     prompt=login) for a fresher sign-in than AuthTime; sign in again and
+//     call again.
+//   - err matches ErrUnknownAuthRequest: show a fixed error page.
+func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u LoginUser) (redirect string, err error) {
+	ar, e, err := s.pendingRequest(ctx, authRequestID)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	if ar.MaxAge != nil && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > time.Duration(*ar.MaxAge)*time.Second) {
+		return "", ErrReauthenticationRequired
+	}
+	if slices.Contains(ar.Prompt, oidc.PromptLogin) && (u.AuthTime.IsZero() || u.AuthTime.Before(ar.CreatedAt)) {
+		return "", ErrReauthenticationRequired
+	}
+	user, err := s.st.UserByID(ctx, u.UserID)
+	if err != nil {
+		return "", fmt.Errorf("authserver: complete login: %w", err)
+	}
+	v, err := s.decide(ctx, GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
+		Scopes: ar.Scopes, Context: RequestContext{IP: u.IP, Country: u.Country, NewLocation: u.NewLocation,
+			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}})
+	if err != nil {
+		s.log.ErrorContext(ctx, "authorize gate failed", "err", err, "client_id", e.client.ClientID)
+	}
+	if v.Action == Challenge && u.SteppedUp {
+		v.Action = Permit
+	}
+	switch v.Action {
+	case Challenge:
+		return "", fmt.Errorf("%w: %s", ErrStepUpRequired, v.Reason)
+	case Deny:
+		s.st.DeleteAuthRequest(ctx, ar.ID)
+		return s.errorRedirect(ar, "access_denied", v.Reason), nil
+	}
+	code := newToken()
+	authTime := u.AuthTime
+	if authTime.IsZero() {
+		authTime = now
+	}
+	if err := s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, s.hash.sum(purposeCode, code), now.Add(s.cfg.Lifetimes.Code)); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return "", ErrUnknownAuthRequest
+		}
+		return "", err
+	}
+	return s.clientRedirect(ar, url.Values{"code": {code}}), nil
+}
+
+// AbortLogin ends an authorization request without signing anyone in and
+// returns the client redirect carrying the error: "login_required" for
+// prompt=none without a session, "access_denied" when the user cancels,
+// "interaction_required" and the like. description goes to the client.
+func (s *Server) AbortLogin(ctx context.Context, authRequestID, errorCode, description string) (string, error) {
+	ar, _, err := s.pendingRequest(ctx, authRequestID)
+	if err != nil {
+		return "", err
+	}
+	s.st.DeleteAuthRequest(ctx, ar.ID)
+	return s.errorRedirect(ar, errorCode, description), nil
+}
+
+func (s *Server) errorRedirect(ar store.AuthRequest, code, description string) string {
+	v := url.Values{"error": {code}}
+	if description != "" {
+		v.Set("error_description", sanitize(description, 200))
+	}
+	return s.clientRedirect(ar, v)
+}
+
+// clientRedirect appends params, state and iss (RFC 9207) to the request's
+// redirect URI, keeping any query it was registered with.
+func (s *Server) clientRedirect(ar store.AuthRequest, params url.Values) string {
+	u, err := url.Parse(ar.RedirectURI)
+	if err != nil { // registered URIs are validated; this cannot happen
+		return ar.RedirectURI
+	}
+	q := u.Query()
+	for k, vs := range params {
+		q[k] = vs
+	}
+	if ar.State != "" {
+		q.Set("state", ar.State)
+	}
+	q.Set("iss", s.cfg.Issuer)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

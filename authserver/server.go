@@ -1,0 +1,242 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"portico/store"
+)
+
+// Config is what the server needs. Issuer, Store, Sealer and LoginURL are
+// required; the rest have defaults.
+type Config struct {
+	// Issuer is PORTICO_ISSUER, the portal's public base URL; every endpoint
+	// lives under it and discovery is at Issuer+"/.well-known/openid-configuration".
+	Issuer string
+	Store  Store
+	// Sealer encrypts signing keys and the secret-hashing key at rest.
+	Sealer *store.Sealer
+	// Gate is consulted before anything is issued. Nil means DefaultGate.
+	Gate Gate
+	// LoginURL is where /authorize sends the browser to sign in, e.g.
+	// "/login?auth_request="+id. After sign-in the portal calls CompleteLogin.
+	LoginURL func(authRequestID string) string
+	// LogoutURL, if set, is where RP-initiated logout sends the browser so the
+	// portal can end its session; next is where to go afterwards (may be empty).
+	LogoutURL func(next string) string
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// AllowInsecure permits an http issuer (development and tests only).
+	AllowInsecure bool
+	Lifetimes     Lifetimes
+	// CacheRevalidate is how often, at most, the client and key caches ask the
+	// database whether anything changed (PRAGMA data_version). Zero means
+	// 20ms; a negative value means on every request.
+	CacheRevalidate time.Duration
+	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s timeout.
+	HTTPClient *http.Client
+}
+
+// Lifetimes of what the server issues; zero values take the defaults.
+type Lifetimes struct {
+	AccessToken  time.Duration // default 10m
+	IDToken      time.Duration // default 10m
+	Code         time.Duration // default 60s
+	AuthRequest  time.Duration // default 10m: time to sign in
+	RefreshToken time.Duration // default 30 days: absolute lifetime of a family
+}
+
+func (l *Lifetimes) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	set(&l.AccessToken, 10*time.Minute)
+	set(&l.IDToken, 10*time.Minute)
+	set(&l.Code, 60*time.Second)
+	set(&l.AuthRequest, 10*time.Minute)
+	set(&l.RefreshToken, 30*24*time.Hour)
+}
+
+// maxSigned is how long a signed token can live: a retired key stays in the
+// JWKS this long.
+func (l Lifetimes) maxSigned() time.Duration { return max(l.AccessToken, l.IDToken) }
+
+// Server is the authorization server. Create it with New.
+type Server struct {
+	cfg      Config
+	issuer   *url.URL
+	prefix   string // the issuer's path, "" at the root
+	now      func() time.Time
+	log      *slog.Logger
+	st       Store
+	gate     Gate
+	hash     *hasher
+	keys     *keyring
+	clients  *clientCache
+	fresh    *freshness
+	jwks     *remoteJWKS
+	op       http.Handler
+	reg      *Registrar
+	paths    map[string]string // path -> endpoint name
+	endpoint endpoints
+}
+
+type endpoints struct {
+	authorize, token, introspect, revoke, userinfo, endSession, jwks, register, discovery string
+}
+
+// New builds the server: it loads (or on first run generates) the signing
+// keys and the secret-hashing key.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Sealer == nil || cfg.LoginURL == nil {
+		return nil, errors.New("authserver: Store, Sealer and LoginURL are required")
+	}
+	iss, err := url.Parse(cfg.Issuer)
+	if err != nil || iss.Host == "" || iss.RawQuery != "" || iss.Fragment != "" {
+		return nil, fmt.Errorf("authserver: issuer %q is not an absolute URL without query or fragment", cfg.Issuer)
+	}
+	if iss.Scheme != "https" && !(cfg.AllowInsecure && iss.Scheme == "http") {
+		return nil, fmt.Errorf("authserver: issuer %q must be https", cfg.Issuer)
+	}
+	cfg.Issuer = strings.TrimSuffix(cfg.Issuer, "/")
+	cfg.Lifetimes.defaults()
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Gate == nil {
+		cfg.Gate = DefaultGate{}
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"), now: cfg.Now,
+		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate}
+	ctx := context.Background()
+	if s.hash, err = loadHasher(ctx, cfg.Store, cfg.Sealer); err != nil {
+		return nil, err
+	}
+	s.fresh = newFreshness(cfg.Store, cfg.CacheRevalidate)
+	s.keys = &keyring{st: cfg.Store, sealer: cfg.Sealer, now: cfg.Now, keep: cfg.Lifetimes.maxSigned()}
+	if _, err := s.keys.current(ctx, s.fresh); err != nil {
+		return nil, err
+	}
+	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
+	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
+	s.endpoint = endpoints{
+		authorize: s.prefix + "/authorize", token: s.prefix + "/token",
+		introspect: s.prefix + "/introspect", revoke: s.prefix + "/revoke",
+		userinfo: s.prefix + "/userinfo", endSession: s.prefix + "/end_session",
+		jwks: s.prefix + "/jwks", register: s.prefix + "/register",
+		discovery: s.prefix + "/.well-known/openid-configuration",
+	}
+	e := s.endpoint
+	s.paths = map[string]string{e.authorize: "authorize", e.token: "token", e.introspect: "introspect",
+		e.revoke: "revoke", e.userinfo: "userinfo", e.endSession: "end_session", e.jwks: "jwks",
+		e.register: "register", e.discovery: "discovery"}
+	s.op = op.RegisterServer(&opServer{s: s}, op.Endpoints{
+		Authorization: op.NewEndpoint(e.authorize),
+		Token:         op.NewEndpoint(e.token),
+		Introspection: op.NewEndpoint(e.introspect),
+		Userinfo:      op.NewEndpoint(e.userinfo),
+		Revocation:    op.NewEndpoint(e.revoke),
+		EndSession:    op.NewEndpoint(e.endSession),
+		JwksURI:       op.NewEndpoint(e.jwks),
+	})
+	return s, nil
+}
+
+// Paths lists every path the server answers, for the portal to mount into
+// echo and exempt from CSRF checks: the token, introspection, revocation and
+// registration endpoints take cross-site POSTs by design. Registration also
+// answers below its path (Paths ends it with "/*" for that).
+func (s *Server) Paths() []string {
+	e := s.endpoint
+	return []string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
+		e.endSession, e.register, e.register + "/*"}
+}
+
+// Registrar returns the client-registration operations bound to this
+// server's store, hashing key and gate.
+func (s *Server) Registrar() *Registrar { return s.reg }
+
+// ServeHTTP answers the OAuth and OpenID Connect endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if p != s.endpoint.discovery && p != s.endpoint.jwks {
+		// Tokens, codes and client metadata must not be cached (RFC 6749 §5.1).
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+	}
+	switch {
+	case p == s.endpoint.discovery:
+		s.serveDiscovery(w, r)
+		return
+	case p == s.endpoint.register || strings.HasPrefix(p, s.endpoint.register+"/"):
+		s.serveRegistration(w, r)
+		return
+	case p == s.endpoint.token || p == s.endpoint.introspect || p == s.endpoint.revoke:
+		if !s.tokenRequestAcceptable(w, r) {
+			return
+		}
+		if _, _, basic := r.BasicAuth(); basic {
+			// RFC 6749 §5.2: a 401 after Basic authentication carries a challenge.
+			w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+		}
+	case p == s.endpoint.userinfo:
+		w = &challengeWriter{ResponseWriter: w, challenge: `Bearer error="invalid_token"`}
+	case s.paths[p] == "":
+		http.NotFound(w, r)
+		return
+	}
+	s.op.ServeHTTP(w, r)
+}
+
+// tokenRequestAcceptable refuses what op's router would let through but the
+// RFCs forbid: token, introspection and revocation requests are POSTs with
+// a form body, and credentials never travel in the URL.
+func (s *Server) tokenRequestAcceptable(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeOAuthError(w, http.StatusMethodNotAllowed, "invalid_request", "use POST")
+		return false
+	}
+	if r.URL.RawQuery != "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "parameters belong in the request body, not the URL")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	return true
+}
+
+// challengeWriter adds WWW-Authenticate to a 401 response.
+type challengeWriter struct {
+	http.ResponseWriter
+	challenge string
+}
+
+func (c *challengeWriter) WriteHeader(code int) {
+	if code == http.StatusUnauthorized {
+		c.Header().Set("WWW-Authenticate", c.challenge)
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+// url returns the absolute URL of an endpoint path.
+func (s *Server) url(path string) string {
+	return s.issuer.Scheme + "://" + s.issuer.Host + path
+}
