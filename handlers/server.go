@@ -99,6 +99,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages},
 		&Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: cfg.Logger, Now: cfg.Now},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 	}
 	for _, f := range features {

@@ -131,9 +131,26 @@ func (s *Service) UpdateOrg(ctx context.Context, actor store.Actor, slug string,
 		if err != nil {
 			return conflictToField(err, after)
 		}
+		// A change that ends the partnership now (suspension, or a
+		// valid_until in the past) kills the organization's refresh tokens
+		// with it, so no grant outlives the decision.
+		now := s.now()
+		if r := after.InactiveReason(now); r != "" && before.InactiveReason(now) == "" {
+			if err := tx.RevokeOrgRefreshFamilies(ctx, cur.ID, r, now); err != nil {
+				return err
+			}
+		}
 		return tx.Audit(ctx, actor.Event(cur.ID, "org.update", "organization", cur.ID), before, after)
 	})
 	return after, err
+}
+
+// now is the service's clock; a Service built without one uses the store's.
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return s.Store.Now()
 }
 
 // conflictToField explains a uniqueness conflict in terms of the input.

@@ -1,0 +1,168 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/partners"
+	"portico/store"
+	"portico/views"
+)
+
+// Members serves an org admin's members page: members and roles, and
+// invitations. Everything works on the viewer's own organization, never on
+// one named in the request, and members are loaded through org-scoped store
+// methods, so another organization's user IDs answer 404.
+type Members struct {
+	Store    *store.Store
+	Partners *partners.Service
+	Pages    *Pages
+	Now      func() time.Time
+	Issuer   string // base of invitation links
+	// Mailer sends invitation links; nil shows them to the inviter only.
+	Mailer partners.Mailer
+	Log    *slog.Logger
+}
+
+// Mount registers the routes, all for org admins.
+func (h *Members) Mount(g *echo.Group) {
+	h.Pages.AddNav("Members", "/org/members", orgAdmins)
+	a := g.Group("/org", requireUser, requireRole(orgAdmins))
+	a.GET("/members", h.list)
+	a.POST("/members/:id/role", h.changeRole)
+	a.POST("/members/:id/remove", h.remove)
+	a.POST("/invitations", h.invite)
+	a.POST("/invitations/:id/revoke", h.revokeInvite)
+}
+
+var memberFlash = map[string]string{
+	"role":    "The role was changed.",
+	"removed": "The member was removed and signed out everywhere.",
+	"revoked": "The invitation was revoked.",
+}
+
+// membersPage fills in the page's lists around props.
+func (h *Members) membersPage(ctx context.Context, v *Viewer, props views.MembersProps) (views.MembersProps, error) {
+	users, err := h.Store.Users(ctx, v.Org.ID)
+	if err != nil {
+		return props, err
+	}
+	invs, err := h.Store.Invitations(ctx, v.Org.ID)
+	if err != nil {
+		return props, err
+	}
+	m := managerOf(v)
+	props.OrgName = v.Org.Name
+	for _, r := range []store.Role{store.RoleAdmin, store.RoleDeveloper, store.RoleMember} {
+		if r.Rank() <= v.User.Role.Rank() || m.PlatformAdmin {
+			props.Roles = append(props.Roles, string(r))
+		}
+	}
+	for _, u := range users {
+		manageable := u.ID != v.User.ID && (u.Role.Rank() <= v.User.Role.Rank() || m.PlatformAdmin) &&
+			(!u.PlatformAdmin || m.PlatformAdmin)
+		props.Members = append(props.Members, views.MemberRow{ID: u.ID, Name: u.Name, Email: u.Email,
+			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: manageable})
+	}
+	now := h.Now()
+	for _, i := range invs {
+		props.Invitations = append(props.Invitations, views.InviteRow{ID: i.ID, Email: i.Email, Role: string(i.Role),
+			State: i.State(now), Expires: i.ExpiresAt.UTC().Format("2006-01-02 15:04")})
+	}
+	return props, nil
+}
+
+func (h *Members) render(c echo.Context, status int, props views.MembersProps) error {
+	v := viewerFrom(c)
+	props, err := h.membersPage(c.Request().Context(), v, props)
+	if err != nil {
+		return err
+	}
+	p := h.Pages.Page(c, "Members")
+	p.Flash = doneFlash(c, memberFlash)
+	return render(c, status, views.Members(p, props))
+}
+
+func (h *Members) list(c echo.Context) error {
+	return h.render(c, http.StatusOK, views.MembersProps{})
+}
+
+// memberResult turns a membership change's outcome into a response:
+// success redirects, a refusal of the input re-renders with 422.
+func (h *Members) memberResult(c echo.Context, err error, done string) error {
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/org/members?done="+done)
+	}
+	if errs, ok := asFieldErrors(err); ok {
+		return h.render(c, http.StatusUnprocessableEntity, views.MembersProps{Errors: errs})
+	}
+	return partnersError(err)
+}
+
+func (h *Members) changeRole(c echo.Context) error {
+	v := viewerFrom(c)
+	_, err := h.Partners.ChangeRole(c.Request().Context(), managerOf(v), v.Org.ID, c.Param("id"), store.Role(c.FormValue("role")))
+	return h.memberResult(c, err, "role")
+}
+
+func (h *Members) remove(c echo.Context) error {
+	v := viewerFrom(c)
+	err := h.Partners.RemoveMember(c.Request().Context(), managerOf(v), v.Org.ID, c.Param("id"))
+	return h.memberResult(c, err, "removed")
+}
+
+func (h *Members) revokeInvite(c echo.Context) error {
+	v := viewerFrom(c)
+	err := h.Partners.RevokeInvitation(c.Request().Context(), managerOf(v), v.Org.ID, c.Param("id"))
+	return h.memberResult(c, err, "revoked")
+}
+
+// invite creates an invitation. The link is shown on the page this POST
+// returns (it exists nowhere else, so it cannot wait for a redirect), and
+// mailed as well when a mailer is configured.
+func (h *Members) invite(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	f := views.InviteForm{Email: strings.TrimSpace(c.FormValue("email")), Role: c.FormValue("role"), TTL: c.FormValue("ttl")}
+	in := partners.InviteInput{Email: f.Email, Role: store.Role(f.Role)}
+	errs := views.FieldErrors{}
+	if f.TTL != "" {
+		valid := false
+		for _, t := range views.InviteTTLs {
+			valid = valid || t.Value == f.TTL
+		}
+		d, _ := time.ParseDuration(f.TTL)
+		if !valid {
+			errs["ttl"] = "Choose one of the offered lifetimes."
+		}
+		in.TTL = d
+	}
+	if len(errs) == 0 {
+		inv, err := h.Partners.Invite(ctx, managerOf(v), v.Org.ID, in)
+		if err == nil {
+			link := strings.TrimRight(h.Issuer, "/") + "/invite/" + inv.Token
+			props := views.MembersProps{NewLink: link, NewEmail: inv.Invitation.Email}
+			if h.Mailer != nil {
+				if err := h.Mailer.SendInvitation(ctx, partners.InvitationMail{To: inv.Invitation.Email,
+					OrgName: v.Org.Name, InvitedBy: v.User.Name, Role: inv.Invitation.Role, Link: link,
+					ExpiresAt: inv.Invitation.ExpiresAt}); err != nil {
+					h.Log.Error("sending invitation failed", "err", err, "invitation", inv.Invitation.ID)
+				} else {
+					props.Mailed = true
+				}
+			}
+			return h.render(c, http.StatusOK, props)
+		}
+		var ok bool
+		if errs, ok = asFieldErrors(err); !ok {
+			return partnersError(err)
+		}
+	}
+	f.Errors = errs
+	return h.render(c, http.StatusUnprocessableEntity, views.MembersProps{Invite: f})
+}

@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/federation/pool"
+	"portico/partners"
+	"portico/store"
+	"portico/views"
+)
+
+// Partners mounts the partner-lifecycle pages: organizations and plans for
+// platform admins, members and invitations for org admins, the audit log,
+// and the developers' apps. They share one partners.Service, so the rules
+// are the same as the CLI's.
+type Partners struct {
+	Store  *store.Store
+	Pages  *Pages
+	Now    func() time.Time
+	Issuer string // base of invitation links
+	Log    *slog.Logger
+	// Mailer sends invitation links; nil shows them to the inviter only.
+	Mailer partners.Mailer
+}
+
+// Mount registers every partner-lifecycle feature.
+func (h *Partners) Mount(g *echo.Group) {
+	svc := &partners.Service{Store: h.Store, Now: h.Now}
+	for _, f := range []interface{ Mount(*echo.Group) }{
+		&Orgs{Store: h.Store, Partners: svc, Pages: h.Pages, Now: h.Now},
+		&Plans{Store: h.Store, Partners: svc, Pages: h.Pages},
+		&Members{Store: h.Store, Partners: svc, Pages: h.Pages, Now: h.Now, Issuer: h.Issuer, Mailer: h.Mailer, Log: h.Log},
+		&Invites{Partners: svc, Pages: h.Pages, Passwords: poolPasswords{}},
+		&Audit{Store: h.Store, Pages: h.Pages},
+	} {
+		f.Mount(g)
+	}
+}
+
+// poolPasswords hands the identity pool's password rules to partners.
+type poolPasswords struct{}
+
+func (poolPasswords) Weakness(pw string) string               { return pool.CheckPasswordStrength(pw) }
+func (poolPasswords) Hash(pw string) (string, error)          { return pool.HashPassword(pw) }
+func actorOf(v *Viewer) store.Actor                           { return store.Actor{UserID: v.User.ID, Label: v.User.Email} }
+func fieldErrorsOf(fe partners.FieldErrors) views.FieldErrors { return views.FieldErrors(fe) }
+
+// managerOf is the viewer's authority over memberships.
+func managerOf(v *Viewer) partners.Manager {
+	return partners.Manager{Actor: actorOf(v), OrgID: v.Org.ID, Role: v.User.Role, PlatformAdmin: v.User.PlatformAdmin}
+}
+
+// asFieldErrors reports whether err is a validation failure, and its
+// messages.
+func asFieldErrors(err error) (views.FieldErrors, bool) {
+	var fe partners.FieldErrors
+	if errors.As(err, &fe) {
+		return fieldErrorsOf(fe), true
+	}
+	return nil, false
+}
+
+// partnersError maps the partners package's refusals to pages; anything
+// else passes through to the error handler.
+func partnersError(err error) error {
+	if errors.Is(err, partners.ErrNotAllowed) {
+		return echo.NewHTTPError(http.StatusForbidden)
+	}
+	return err
+}
+
+// doneFlash turns ?done=key after a 303 into a fixed message; unknown keys
+// show nothing, so the query string can never put text on the page.
+func doneFlash(c echo.Context, messages map[string]string) *views.Flash {
+	if msg, ok := messages[c.QueryParam("done")]; ok {
+		return &views.Flash{Kind: "ok", Message: msg}
+	}
+	return nil
+}
+
+// formTimeLayout is how datetime-local inputs send a time; we read it as
+// UTC, as the labels say.
+const formTimeLayout = "2006-01-02T15:04"
+
+// parseFormTime reads an optional UTC time from a form: "" is the zero
+// time; a date alone is midnight.
+func parseFormTime(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, true
+	}
+	for _, layout := range []string{formTimeLayout, "2006-01-02T15:04:05", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// formatFormTime is parseFormTime's inverse.
+func formatFormTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(formTimeLayout)
+}
+
+// splitList reads a comma-, space- or newline-separated list.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
