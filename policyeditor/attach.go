@@ -1,0 +1,160 @@
+package policyeditor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"portico/store"
+)
+
+// Target is where a policy is attached: an application (ClientID), or one of
+// the points without an application (Point, with Plan for registration of
+// one plan). Exactly one of ClientID and Point is set.
+type Target struct {
+	ClientID string
+	Point    store.AttachPoint
+	// Plan is a plan ID; only for store.AttachRegistration.
+	Plan string
+}
+
+// String describes the target for people: "app inventory-sync", "portal
+// sign-in", "client registration for plan gold".
+func (t Target) String() string {
+	switch {
+	case t.ClientID != "":
+		return "app " + t.ClientID
+	case t.Point == store.AttachPortal:
+		return "portal sign-in"
+	case t.Point == store.AttachM2M:
+		return "machine to machine (global)"
+	case t.Point == store.AttachRegistration && t.Plan != "":
+		return "client registration for plan " + t.Plan
+	case t.Point == store.AttachRegistration:
+		return "client registration (global)"
+	}
+	return "nothing"
+}
+
+// ErrWrongKind is returned when a policy's kind does not fit the target: a
+// machine-to-machine policy on a web app would never see a user.
+var ErrWrongKind = errors.New("policyeditor: the policy's kind does not fit this attachment")
+
+// wantKind is the kind of policy a target evaluates.
+func wantKind(t Target, app *store.AppRef) Kind {
+	switch {
+	case app != nil && app.Type == store.ClientService:
+		return KindMachineToMachine
+	case app != nil:
+		return KindUserAccess
+	case t.Point == store.AttachM2M:
+		return KindMachineToMachine
+	case t.Point == store.AttachRegistration:
+		return KindClientRegistration
+	}
+	return KindUserAccess
+}
+
+// Attach makes policyID the policy of t (replacing what was there) after
+// checking that its kind fits, and records who did it.
+func (s *Service) Attach(ctx context.Context, actor store.Actor, policyID string, t Target) error {
+	return s.Store.InTx(ctx, func(tx *store.Store) error {
+		p, err := tx.Policy(ctx, policyID)
+		if err != nil {
+			return err
+		}
+		var app *store.AppRef
+		if t.ClientID != "" {
+			if app, err = findApp(ctx, tx, t.ClientID); err != nil {
+				return err
+			}
+		} else if !t.Point.Valid() || (t.Plan != "" && t.Point != store.AttachRegistration) {
+			return fmt.Errorf("policyeditor: cannot attach to %q/%q", t.Point, t.Plan)
+		}
+		if want := wantKind(t, app); Kind(p.Kind) != want {
+			return fmt.Errorf("%w: %s needs a %s policy, and %q is %s", ErrWrongKind, t, want, p.Name, p.Kind)
+		}
+		var before string
+		orgID := ""
+		if app != nil {
+			c, err := tx.SetClientPolicy(ctx, t.ClientID, policyID)
+			if err != nil {
+				return err
+			}
+			before, orgID = c.PolicyID, c.OrgID
+		} else if before, err = tx.Attach(ctx, t.Point, t.Plan, policyID); err != nil {
+			return err
+		}
+		e := actor.Event(orgID, "policy.attach", "policy", policyID)
+		return tx.Audit(ctx, e, map[string]string{"target": t.String(), "policy_id": before},
+			map[string]string{"target": t.String(), "policy_id": policyID})
+	})
+}
+
+// Detach removes whatever policy t has.
+func (s *Service) Detach(ctx context.Context, actor store.Actor, t Target) error {
+	return s.Store.InTx(ctx, func(tx *store.Store) error {
+		var before, orgID string
+		if t.ClientID != "" {
+			c, err := tx.SetClientPolicy(ctx, t.ClientID, "")
+			if err != nil {
+				return err
+			}
+			before, orgID = c.PolicyID, c.OrgID
+		} else {
+			var err error
+			if before, err = tx.Detach(ctx, t.Point, t.Plan); err != nil {
+				return err
+			}
+		}
+		if before == "" {
+			return nil
+		}
+		e := actor.Event(orgID, "policy.detach", "policy", before)
+		return tx.Audit(ctx, e, map[string]string{"target": t.String(), "policy_id": before}, nil)
+	})
+}
+
+func findApp(ctx context.Context, st *store.Store, clientID string) (*store.AppRef, error) {
+	c, err := st.LookupClient(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	return &store.AppRef{ClientID: c.ClientID, Name: c.Name, Type: c.Type, OrgID: c.OrgID, PolicyID: c.PolicyID}, nil
+}
+
+// Usage is where a policy is attached.
+type Usage struct {
+	Apps   []store.AppRef     `json:"apps"`
+	Points []store.Attachment `json:"points"`
+}
+
+// Usage lists the applications and points that evaluate policyID.
+func (s *Service) Usage(ctx context.Context, policyID string) (Usage, error) {
+	return usage(ctx, s.Store, policyID)
+}
+
+func usage(ctx context.Context, st *store.Store, policyID string) (Usage, error) {
+	apps, err := st.AppRefs(ctx, policyID)
+	if err != nil {
+		return Usage{}, err
+	}
+	points, err := st.Attachments(ctx, policyID)
+	return Usage{Apps: apps, Points: points}, err
+}
+
+// Attachable lists the applications a policy of kind k can be attached to,
+// with what each has now.
+func (s *Service) Attachable(ctx context.Context, k Kind) ([]store.AppRef, error) {
+	apps, err := s.Store.AppRefs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []store.AppRef
+	for _, a := range apps {
+		if wantKind(Target{ClientID: a.ClientID}, &a) == k {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,211 @@
+package policyeditor
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"portico/store"
+)
+
+// Point is where a policy is evaluated. The names are the decision log's
+// "point" column.
+type Point string
+
+// Evaluation points.
+const (
+	PointSignIn            Point = "signin"
+	PointLaunch            Point = "launch"
+	PointAuthorize         Point = "authorize"
+	PointRefresh           Point = "refresh"
+	PointClientCredentials Point = "client_credentials"
+	PointTokenExchange     Point = "token_exchange"
+	PointRegistration      Point = "registration"
+)
+
+// Points lists the evaluation points, for filters.
+func Points() []Point {
+	return []Point{PointSignIn, PointLaunch, PointAuthorize, PointRefresh, PointClientCredentials, PointTokenExchange, PointRegistration}
+}
+
+// Kind is the kind of policy evaluated at p.
+func (p Point) Kind() Kind {
+	switch p {
+	case PointClientCredentials, PointTokenExchange:
+		return KindMachineToMachine
+	case PointRegistration:
+		return KindClientRegistration
+	}
+	return KindUserAccess
+}
+
+// Evaluation is one question to the Engine: who asks where, and the Request
+// the policy decides on.
+type Evaluation struct {
+	Point Point
+	// OrgID, UserID, Subject (an email, or a machine's client_id) and ClientID
+	// (public client_id) go to the decision log.
+	OrgID, UserID, Subject, ClientID string
+	// ClientPolicyID is the application's own policy (store.Client.PolicyID),
+	// which wins over the portal's or the global one.
+	ClientPolicyID string
+	// PlanID selects a per-plan registration policy.
+	PlanID string
+	// StepUp asks for the evaluation after a passed step-up (AfterStepUp).
+	StepUp  bool
+	Request Request
+}
+
+// Outcome is the Engine's answer.
+type Outcome struct {
+	Decision
+	// Applied is false when no policy is attached at the point: nothing was
+	// evaluated or recorded, and the caller's own checks decide alone.
+	Applied bool
+	// DecisionID is the decision's reference in the log.
+	DecisionID string
+	PolicyID   string
+	PolicyName string
+	Version    int
+}
+
+// Engine evaluates the policy attached at a point and records the decision.
+// Compiled policies are cached by (policy, version) — versions are immutable
+// — and which version is current, and what is attached where, is reloaded
+// whenever store.DataVersion says another connection or process (the CLI)
+// has committed, so a change is seen by the very next request.
+type Engine struct {
+	st  *store.Store
+	rec *Recorder
+
+	mu       sync.Mutex
+	loadedAt int64
+	loaded   bool
+	heads    map[string]int
+	attached map[attachKey]string
+	compiled map[versionKey]*Policy
+}
+
+type attachKey struct {
+	point  store.AttachPoint
+	target string
+}
+
+type versionKey struct {
+	id      string
+	version int
+}
+
+// maxCompiled bounds the cache; past it the cache starts over, which costs
+// one compile per live policy.
+const maxCompiled = 512
+
+// NewEngine returns an Engine over st that records through rec (nil: do not
+// record, for tools that only ask).
+func NewEngine(st *store.Store, rec *Recorder) *Engine {
+	return &Engine{st: st, rec: rec, compiled: map[versionKey]*Policy{}}
+}
+
+// Decide evaluates the policy that applies to ev and records the decision.
+// A policy whose kind does not fit the point denies (fail closed).
+func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
+	pol, id, version, err := e.policyFor(ctx, ev)
+	if err != nil || pol == nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
+	switch {
+	case pol.Kind() != ev.Point.Kind():
+		out.Decision = Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), ev.Point)}
+	case ev.StepUp:
+		out.Decision = pol.AfterStepUp(&ev.Request)
+	default:
+		out.Decision = pol.Evaluate(&ev.Request)
+	}
+	d := store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
+		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
+		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}
+	if e.rec != nil {
+		out.DecisionID, _ = e.rec.Record(d, &ev.Request, ev.StepUp)
+	}
+	return out, nil
+}
+
+// policyFor resolves the attachment and returns the compiled current version,
+// or a nil Policy when nothing is attached.
+func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string, int, error) {
+	dv, err := e.st.DataVersion(ctx)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("policyeditor: data version: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded || dv != e.loadedAt {
+		if err := e.reload(ctx); err != nil {
+			return nil, "", 0, err
+		}
+		e.loaded, e.loadedAt = true, dv
+	}
+	id := e.resolve(ev)
+	if id == "" {
+		return nil, "", 0, nil
+	}
+	version, ok := e.heads[id]
+	if !ok {
+		// The client names a policy that no longer exists: fail closed.
+		return nil, "", 0, fmt.Errorf("policyeditor: attached policy %s: %w", id, store.ErrNotFound)
+	}
+	key := versionKey{id, version}
+	if pol, ok := e.compiled[key]; ok {
+		return pol, id, version, nil
+	}
+	v, err := e.st.PolicyVersion(ctx, id, version)
+	if err != nil {
+		return nil, "", 0, err
+	}
+	pol, err := CompileJSON(v.Document)
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("policyeditor: stored policy %s version %d: %w", id, version, err)
+	}
+	if len(e.compiled) >= maxCompiled {
+		clear(e.compiled)
+	}
+	e.compiled[key] = pol
+	return pol, id, version, nil
+}
+
+// resolve picks the policy for ev: the application's own, else the portal's
+// (user access), the global machine-to-machine one, or the plan's then the
+// global registration one.
+func (e *Engine) resolve(ev *Evaluation) string {
+	if ev.ClientPolicyID != "" && ev.Point != PointRegistration && ev.Point != PointSignIn {
+		return ev.ClientPolicyID
+	}
+	switch ev.Point.Kind() {
+	case KindMachineToMachine:
+		return e.attached[attachKey{store.AttachM2M, ""}]
+	case KindClientRegistration:
+		if id := e.attached[attachKey{store.AttachRegistration, ev.PlanID}]; id != "" && ev.PlanID != "" {
+			return id
+		}
+		return e.attached[attachKey{store.AttachRegistration, ""}]
+	}
+	return e.attached[attachKey{store.AttachPortal, ""}]
+}
+
+func (e *Engine) reload(ctx context.Context) error {
+	heads, err := e.st.PolicyHeads(ctx)
+	if err != nil {
+		return err
+	}
+	as, err := e.st.Attachments(ctx, "")
+	if err != nil {
+		return err
+	}
+	e.heads = heads
+	e.attached = make(map[attachKey]string, len(as))
+	for _, a := range as {
+		e.attached[attachKey{a.Point, a.Target}] = a.PolicyID
+	}
+	return nil
+}
