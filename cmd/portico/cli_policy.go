@@ -11,7 +11,11 @@ import (
 
 func runPolicy(ctx context.Context, c *cli, args []string) error {
 	return c.subcommand(ctx, "policy", args, map[string]func(context.Context, *cli, []string) error{
-		"eval": runPolicyEval,
+		"eval":   runPolicyEval,
+		"import": runPolicyImport,
+		"export": runPolicyExport,
+		"attach": runPolicyAttach,
+		"list":   runPolicyList,
 	})
 }
 

@@ -47,7 +47,8 @@ func commands() []command {
 		{"version", "print the version", runVersion},
 		{"admin", "platform administrators: reset-password", runAdmin},
 		{"org", "organizations: create, update, list, show", runOrg},
-		{"policy", "access policies: eval", runPolicy},
+		{"policy", "access policies: eval, import, export, attach, list", runPolicy},
+		{"decisions", "the policy decision log: list", runDecisions},
 	}
 }
 
