@@ -26,7 +26,7 @@ import (
 // store, one organization with a plan, a user, and a test login page that
 // signs that user in by calling CompleteLogin.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	st     *store.Store
 	path   string
@@ -46,7 +46,7 @@ type world struct {
 // redirectBase is the (never contacted) host of test clients' redirect URIs.
 const redirectBase = "http://127.0.0.1:9/cb"
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB, opts ...func(*authserver.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portico.db")
@@ -88,11 +88,15 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.issuer = "http://" + l.Addr().String()
-	w.srv, err = authserver.New(authserver.Config{
+	cfg := authserver.Config{
 		Issuer: w.issuer, Store: st, Sealer: sealer, AllowInsecure: true, CacheRevalidate: -1,
 		LoginURL: func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
 		Now:      w.clock,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	w.srv, err = authserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,6 @@ func TestPartnershipWindow(t *testing.T) {
 			st, b := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, svcSecret)
 			wantError(t, st, b, 400, "unauthorized_client")
 
-
 			st, b = w.post("/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
 				"subject_token": {at}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}}, svc.ClientID, svcSecret)
 			wantError(t, st, b, 400, "unauthorized_client")
