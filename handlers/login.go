@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/mail"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"portico/federation"
 	"portico/federation/pool"
 	"portico/store"
 	"portico/views"
@@ -24,13 +26,20 @@ const (
 	slowStep    = 400 * time.Millisecond
 )
 
-// Login serves sign-in and sign-out for identity-pool accounts.
+// Login serves identifier-first sign-in: the email's domain finds the
+// organization and its connections; upstream IdPs are left for and
+// returned from through a pending sign-in found by its state; identity-pool
+// passwords are checked here with throttling, lockout and TOTP.
 type Login struct {
-	Store    *store.Store
-	Sessions *Sessions
-	Pages    *Pages
-	Log      *slog.Logger
-	Now      func() time.Time
+	Store       *store.Store
+	Sessions    *Sessions
+	Pages       *Pages
+	Log         *slog.Logger
+	Now         func() time.Time
+	Sealer      *store.Sealer
+	Connectors  *federation.Cache
+	Provisioner *federation.Provisioner
+	Completer   LoginCompleter
 	// Sleep waits between failed attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration)
 	// dummyHash makes a sign-in for an unknown email cost as much as one
@@ -51,140 +60,199 @@ func (h *Login) Mount(g *echo.Group) {
 	}
 	g.GET("/login", h.show)
 	g.POST("/login", h.submit)
+	g.POST("/login/start", h.start)
+	g.GET(CallbackPath, h.callback)
+	g.POST(SAMLACSPath, h.samlACS)
+	g.GET(samlMetadataPath+":id", h.samlMetadata)
+	g.GET("/login/mfa", h.showMFA)
+	g.POST("/login/mfa", h.submitMFA)
+	g.GET("/login/reset", h.showReset)
+	g.POST("/login/reset", h.submitReset)
 	g.POST("/logout", h.logout)
 }
 
-const msgBadCredentials = "The email or password is incorrect."
+const (
+	msgBadCredentials = "The email or password is incorrect."
+	msgOptionBroken   = "This sign-in option is not working right now. Please try again later or ask your administrator."
+	msgOptionGone     = "This sign-in option is not available."
+)
 
 func (h *Login) show(c echo.Context) error {
-	if viewerFrom(c) != nil {
-		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	f := views.LoginForm{Stage: views.StageEmail, AuthRequest: c.QueryParam("auth_request"), Next: c.QueryParam("next"),
+		Email: strings.TrimSpace(c.QueryParam("login_hint"))}
+	if v := viewerFrom(c); v != nil {
+		if f.AuthRequest == "" {
+			return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
+		}
+		// Already signed in: single sign-on into the app, unless it wants a
+		// fresher sign-in than this session.
+		err := h.afterSession(c, v.User, v.Session, f.AuthRequest, f.Next)
+		if !errors.Is(err, ErrReauthenticationRequired) {
+			return err
+		}
 	}
-	f := views.LoginForm{AuthRequest: c.QueryParam("auth_request"), Next: c.QueryParam("next")}
 	return h.render(c, http.StatusOK, f)
 }
 
 func (h *Login) render(c echo.Context, status int, f views.LoginForm) error {
+	if f.Stage == "" {
+		f.Stage = views.StageEmail
+	}
+	if f.Stage == views.StageEmail {
+		if list, err := h.Store.LoginListConnections(c.Request().Context()); err == nil {
+			for _, x := range list {
+				f.SignInWith = append(f.SignInWith, views.LoginChoice{ID: x.ID, Name: x.Name})
+			}
+		}
+	}
 	p := h.Pages.Page(c, "Sign in")
 	p.Narrow = true
 	return render(c, status, views.Login(p, f))
 }
 
-func (h *Login) submit(c echo.Context) error {
-	ctx := c.Request().Context()
-	f := views.LoginForm{
+func (h *Login) form(c echo.Context) views.LoginForm {
+	return views.LoginForm{
 		Email:       strings.TrimSpace(strings.ToLower(c.FormValue("email"))),
 		AuthRequest: c.FormValue("auth_request"),
 		Next:        c.FormValue("next"),
+		Connection:  c.FormValue("connection"),
 	}
-	password := c.FormValue("password")
-	if f.Email == "" || password == "" {
-		f.Error = "Enter your email and password."
+}
+
+func (h *Login) submit(c echo.Context) error {
+	f := h.form(c)
+	if c.FormValue("stage") == "password" || c.FormValue("password") != "" {
+		return h.password(c, f, c.FormValue("password"))
+	}
+	return h.identify(c, f)
+}
+
+// identify is the first step: the email's domain decides where to go.
+func (h *Login) identify(c echo.Context, f views.LoginForm) error {
+	ctx := c.Request().Context()
+	if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email {
+		f.Error = "Enter your email address."
 		return h.render(c, http.StatusUnprocessableEntity, f)
 	}
-	u, err := h.findPoolUser(ctx, f.Email)
-	if errors.Is(err, store.ErrNotFound) {
-		pool.CheckPassword(h.dummyHash, password)
-		f.Error = msgBadCredentials
-		return h.render(c, http.StatusUnauthorized, f)
-	}
+	conns, err := h.orgConnections(ctx, f.Email)
 	if err != nil {
 		return err
 	}
-	now := h.Now()
-	if now.Before(u.LockedUntil) {
-		f.Error = fmt.Sprintf("Too many failed sign-in attempts. This account is locked until %s UTC.",
-			u.LockedUntil.UTC().Format("15:04"))
-		return h.render(c, http.StatusTooManyRequests, f)
-	}
-	if err := pool.CheckPassword(u.PasswordHash, password); err != nil {
-		return h.failed(c, u, f)
-	}
-	if u.Status != store.UserActive {
-		f.Error = "This account is disabled. Ask your organization's administrator."
-		return h.render(c, http.StatusForbidden, f)
-	}
-	org, err := h.Store.Organization(ctx, u.OrgID)
-	if err != nil {
-		return err
-	}
-	if r := org.InactiveReason(now); r != "" && !u.PlatformAdmin {
-		f.Error = "You cannot sign in because " + r + "."
-		return h.render(c, http.StatusForbidden, f)
-	}
-	if _, u, err = h.Store.UpdateUser(ctx, u.OrgID, u.ID, func(x *store.User) error {
-		x.FailedLogins, x.LockedUntil, x.LastLoginAt = 0, time.Time{}, now
-		return nil
-	}); err != nil {
-		return err
-	}
-	if _, err := h.Sessions.Start(c, u, time.Time{}, ""); err != nil {
-		return err
-	}
-	h.Log.Info("signed in", "user", u.ID, "org", org.Slug, "ip", c.RealIP())
-	return c.Redirect(http.StatusSeeOther, safeNext(f.Next))
-}
-
-// failed records a wrong password, slows the answer and locks the account
-// at the limit.
-func (h *Login) failed(c echo.Context, u store.User, f views.LoginForm) error {
-	ctx := c.Request().Context()
-	now := h.Now()
-	var locked bool
-	_, after, err := h.Store.UpdateUser(ctx, u.OrgID, u.ID, func(x *store.User) error {
-		x.FailedLogins++
-		if x.FailedLogins >= maxFailures {
-			x.FailedLogins, x.LockedUntil, locked = 0, now.Add(lockFor), true
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	h.Log.Info("sign-in failed", "user", u.ID, "ip", c.RealIP(), "locked", locked)
-	if locked {
-		f.Error = fmt.Sprintf("Too many failed sign-in attempts. This account is locked until %s UTC.",
-			after.LockedUntil.UTC().Format("15:04"))
-		return h.render(c, http.StatusTooManyRequests, f)
-	}
-	h.Sleep(ctx, time.Duration(after.FailedLogins)*slowStep)
-	f.Error = msgBadCredentials
-	if left := maxFailures - after.FailedLogins; left <= 2 {
-		f.Error += fmt.Sprintf(" %d more failed attempt(s) will lock the account for %d minutes.", left, int(lockFor.Minutes()))
-	}
-	return h.render(c, http.StatusUnauthorized, f)
-}
-
-// findPoolUser finds the identity-pool account for an email. When the same
-// email has pool accounts in several organizations, the one whose
-// organization owns the email's domain wins.
-func (h *Login) findPoolUser(ctx context.Context, email string) (store.User, error) {
-	all, err := h.Store.UsersByEmail(ctx, email)
-	if err != nil {
-		return store.User{}, err
-	}
-	var candidates []store.User
-	for _, u := range all {
-		if u.PasswordHash != "" {
-			candidates = append(candidates, u)
-		}
-	}
-	switch len(candidates) {
+	switch len(conns) {
 	case 0:
-		return store.User{}, store.ErrNotFound
+		f.Stage = views.StagePassword
+		return h.render(c, http.StatusOK, f)
 	case 1:
-		return candidates[0], nil
+		return h.begin(c, f, conns[0])
 	}
-	if at := strings.LastIndexByte(email, '@'); at >= 0 {
-		if org, err := h.Store.OrganizationByDomain(ctx, email[at+1:]); err == nil {
-			for _, u := range candidates {
-				if u.OrgID == org.ID {
-					return u, nil
-				}
-			}
+	f.Stage = views.StageChoose
+	for _, x := range conns {
+		f.Choices = append(f.Choices, views.LoginChoice{ID: x.ID, Name: x.Name})
+	}
+	return h.render(c, http.StatusOK, f)
+}
+
+// orgConnections returns the enabled connections of the organization that
+// owns the email's domain; none for an unknown domain.
+func (h *Login) orgConnections(ctx context.Context, email string) ([]store.Connection, error) {
+	org, err := h.Store.OrganizationByDomain(ctx, domainOf(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	all, err := h.Store.Connections(ctx, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Connection
+	for _, x := range all {
+		if x.Enabled {
+			out = append(out, x)
 		}
 	}
-	return candidates[0], nil
+	return out, nil
+}
+
+func domainOf(email string) string {
+	if at := strings.LastIndexByte(email, '@'); at >= 0 {
+		return email[at+1:]
+	}
+	return ""
+}
+
+// chosenConnection loads the connection a form names, and accepts it only
+// if it belongs to the organization of the email's domain or is listed on
+// the sign-in page: a form cannot send anyone through another
+// organization's connection.
+func (h *Login) chosenConnection(ctx context.Context, id, email string) (store.Connection, bool, error) {
+	x, err := h.Store.ConnectionByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return x, false, nil
+	}
+	if err != nil || !x.Enabled {
+		return x, false, err
+	}
+	if x.ShowOnLogin {
+		return x, true, nil
+	}
+	org, err := h.Store.OrganizationByDomain(ctx, domainOf(email))
+	if errors.Is(err, store.ErrNotFound) {
+		return x, false, nil
+	}
+	return x, err == nil && org.ID == x.OrgID, err
+}
+
+// start begins sign-in through the connection chosen on the page.
+func (h *Login) start(c echo.Context) error {
+	f := h.form(c)
+	x, ok, err := h.chosenConnection(c.Request().Context(), f.Connection, f.Email)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		f.Error = msgOptionGone
+		return h.render(c, http.StatusNotFound, f)
+	}
+	return h.begin(c, f, x)
+}
+
+// begin sends the browser to the connection, or asks for a password.
+func (h *Login) begin(c echo.Context, f views.LoginForm, x store.Connection) error {
+	ctx := c.Request().Context()
+	conn, err := h.Connectors.Open(ctx, x)
+	if err != nil {
+		h.Log.Error("opening connection failed", "connection", x.ID, "org", x.OrgID, "err", err)
+		f.Error = msgOptionBroken
+		return h.render(c, http.StatusBadGateway, f)
+	}
+	switch conn := conn.(type) {
+	case federation.IdentityPool:
+		f.Stage, f.Connection = views.StagePassword, ""
+		return h.render(c, http.StatusOK, f)
+	case federation.PasswordConnector:
+		f.Stage, f.Connection, f.ConnectionName = views.StagePassword, x.ID, x.Name
+		return h.render(c, http.StatusOK, f)
+	case federation.CallbackConnector:
+		state := newToken()
+		to, data, err := conn.LoginURL(ctx, state)
+		if err != nil {
+			h.Log.Error("starting upstream sign-in failed", "connection", x.ID, "err", err)
+			f.Error = msgOptionBroken
+			return h.render(c, http.StatusBadGateway, f)
+		}
+		p := store.PendingLogin{ID: store.NewID(), StateHash: hashToken(state), BrowserHash: h.browserBinding(c),
+			OrgID: x.OrgID, ConnectionID: x.ID, AuthRequest: f.AuthRequest, Next: f.Next, ExpiresAt: h.Now().Add(pendingFor)}
+		p.ConnData = h.Sealer.Seal(data, pendingPurpose(p.ID))
+		if err := h.Store.CreatePendingLogin(ctx, &p); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, to)
+	}
+	h.Log.Error("connection type has no sign-in", "connection", x.ID, "type", x.Type)
+	f.Error = msgOptionBroken
+	return h.render(c, http.StatusBadGateway, f)
 }
 
 func (h *Login) logout(c echo.Context) error {
@@ -199,4 +267,31 @@ func safeNext(next string) string {
 		return "/"
 	}
 	return next
+}
+
+// signInError maps a federation error to a fixed message and a status;
+// the details go to the log.
+func (h *Login) signInError(c echo.Context, f views.LoginForm, x store.Connection, err error) error {
+	status, msg := http.StatusBadRequest, ""
+	switch {
+	case errors.Is(err, federation.ErrUpstream):
+		msg = "Your identity provider's answer could not be verified. Please try signing in again."
+	case errors.Is(err, federation.ErrOtherOrgDomain):
+		status, msg = http.StatusForbidden, "Your email address belongs to another organization, so you cannot sign in this way."
+	case errors.Is(err, federation.ErrUnverifiedLink):
+		status, msg = http.StatusForbidden, "An account with this email already exists, and your identity provider did not confirm the address. Ask your administrator."
+	case errors.Is(err, federation.ErrNoEmail):
+		msg = "Your identity provider did not share your email address."
+	case errors.Is(err, federation.ErrUserDisabled):
+		status, msg = http.StatusForbidden, "This account is disabled. Ask your organization's administrator."
+	case errors.Is(err, federation.ErrOrgInactive):
+		status, msg = http.StatusForbidden, "Your organization cannot sign in at the moment."
+	case errors.Is(err, federation.ErrConnectionDisabled):
+		status, msg = http.StatusForbidden, msgOptionGone
+	default:
+		return fmt.Errorf("sign-in through connection %s: %w", x.ID, err)
+	}
+	h.Log.Info("sign-in refused", "connection", x.ID, "org", x.OrgID, "ip", c.RealIP(), "err", err)
+	f.Error = msg
+	return h.render(c, status, f)
 }

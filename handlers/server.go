@@ -29,6 +29,8 @@ type Config struct {
 	// OAuth is the embedded authorization server and the paths it serves;
 	// nil until it is wired.
 	OAuth OAuthServer
+	// SignIn is what the sign-in flow and identity connections need.
+	SignIn SignInConfig
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -68,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	isStatic := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/static/") }
 	skipCSRF := func(c echo.Context) bool {
 		p := c.Request().URL.Path
-		return isStatic(c) || oauthPaths[p] || p == "/healthz"
+		return isStatic(c) || oauthPaths[p] || p == "/healthz" || p == SAMLACSPath // SAML responses arrive by cross-site POST
 	}
 
 	e.Use(middleware.RequestID())
@@ -98,10 +100,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	root := e.Group("")
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages},
-		&Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: cfg.Logger, Now: cfg.Now},
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 	}
+	features = append(features, signInFeatures(cfg, sess, pages)...)
 	for _, f := range features {
 		f.Mount(root)
 	}

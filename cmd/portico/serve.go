@@ -90,12 +90,17 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
+	signIn, err := signInConfig(cfg, nil) // pass the *authserver.Server once it is wired here
+	if err != nil {
+		return fail(err)
+	}
 	e, err := handlers.New(ctx, handlers.Config{
 		Store:          st,
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log,
 		Now:            c.now,
+		SignIn:         signIn,
 	})
 	if err != nil {
 		return fail(err)

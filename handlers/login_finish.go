@@ -1,0 +1,138 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/store"
+	"portico/views"
+)
+
+const (
+	// pendingFor is how long a sign-in may stay with the upstream or at the
+	// second factor.
+	pendingFor = 10 * time.Minute
+	// browserCookie ties pending sign-ins to the browser that started them.
+	browserCookie = "portico_login"
+	// freshMFA is how recent a second factor must be to answer a step-up
+	// without asking again.
+	freshMFA = 5 * time.Minute
+)
+
+func newToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func pendingPurpose(id string) string { return "pending-login:" + id }
+
+// browserBinding returns the hash of this browser's sign-in cookie,
+// setting the cookie first if there is none.
+func (h *Login) browserBinding(c echo.Context) string {
+	if ck, err := c.Cookie(browserCookie); err == nil && len(ck.Value) >= 32 {
+		return hashToken(ck.Value)
+	}
+	v := newToken()
+	c.SetCookie(&http.Cookie{Name: browserCookie, Value: v, Path: "/login", HttpOnly: true,
+		Secure: h.Sessions.Cookies.Options.Secure, SameSite: http.SameSiteLaxMode, MaxAge: int(pendingFor.Seconds()) * 3})
+	return hashToken(v)
+}
+
+func (h *Login) sameBrowser(c echo.Context, want string) bool {
+	ck, err := c.Cookie(browserCookie)
+	if err != nil || want == "" {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(hashToken(ck.Value)), []byte(want)) == 1
+}
+
+// finish is reached once the first factor passed: identity-pool users with
+// TOTP are asked for a code, everyone else gets a session.
+func (h *Login) finish(c echo.Context, u store.User, connectionID string, f views.LoginForm) error {
+	if connectionID == "" {
+		enrolled, err := h.hasTOTP(c, u.ID)
+		if err != nil {
+			return err
+		}
+		if enrolled {
+			return h.askSecondFactor(c, u, f.AuthRequest, f.Next)
+		}
+	}
+	s, err := h.Sessions.Start(c, u, time.Time{}, connectionID)
+	if err != nil {
+		return err
+	}
+	h.Log.Info("signed in", "user", u.ID, "org", u.OrgID, "connection", connectionID, "ip", c.RealIP())
+	return h.afterSession(c, u, s, f.AuthRequest, f.Next)
+}
+
+func (h *Login) hasTOTP(c echo.Context, userID string) (bool, error) {
+	t, err := h.Store.UserTOTP(c.Request().Context(), userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && !t.ConfirmedAt.IsZero(), err
+}
+
+// askSecondFactor parks the sign-in as pending and sends the browser to the
+// TOTP page.
+func (h *Login) askSecondFactor(c echo.Context, u store.User, authRequest, next string) error {
+	state := newToken()
+	p := store.PendingLogin{ID: store.NewID(), StateHash: hashToken(state), BrowserHash: h.browserBinding(c),
+		OrgID: u.OrgID, UserID: u.ID, AuthRequest: authRequest, Next: next, ExpiresAt: h.Now().Add(pendingFor)}
+	if err := h.Store.CreatePendingLogin(c.Request().Context(), &p); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/login/mfa?state="+state)
+}
+
+// afterSession sends a signed-in browser on: back to the app whose
+// authorization request is pending, or to the portal page it came for.
+func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, authRequest, next string) error {
+	if authRequest == "" || h.Completer == nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(next))
+	}
+	ctx := c.Request().Context()
+	ip, _ := netip.ParseAddr(c.RealIP())
+	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap()}
+	switch {
+	case s.ConnectionID != "":
+		in.AMR = []string{"fed"}
+	case !s.MFAAt.IsZero():
+		in.AMR = []string{"pwd", "otp", "mfa"}
+	default:
+		in.AMR = []string{"pwd"}
+	}
+	to, err := h.Completer.CompleteLogin(ctx, authRequest, in)
+	if errors.Is(err, ErrStepUpRequired) && !s.MFAAt.IsZero() && h.Now().Sub(s.MFAAt) < freshMFA {
+		// The second factor was just passed: that is the step-up.
+		in.SteppedUp = true
+		to, err = h.Completer.CompleteLogin(ctx, authRequest, in)
+	}
+	switch {
+	case errors.Is(err, ErrStepUpRequired):
+		enrolled, terr := h.hasTOTP(c, u.ID)
+		if terr != nil {
+			return terr
+		}
+		if !enrolled {
+			return &PageError{Status: http.StatusForbidden, Err: err,
+				Message: "This app needs two-step verification. Set it up under Two-step verification, then open the app again."}
+		}
+		return h.askSecondFactor(c, u, authRequest, next)
+	case errors.Is(err, ErrUnknownAuthRequest):
+		return &PageError{Status: http.StatusBadRequest, Err: err,
+			Message: "This sign-in request has expired or was already used. Go back to the app and try again."}
+	case err != nil:
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, to)
+}

@@ -1,0 +1,164 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/federation/pool"
+	"portico/store"
+	"portico/views"
+)
+
+// MFA lets a signed-in user enroll an authenticator app (TOTP) and get
+// recovery codes, or turn it off.
+type MFA struct {
+	Store  *store.Store
+	Pages  *Pages
+	Sealer *store.Sealer
+	Now    func() time.Time
+	Log    *slog.Logger
+}
+
+// Mount registers the routes.
+func (h *MFA) Mount(g *echo.Group) {
+	h.Pages.AddNav("Two-step verification", "/account/mfa", anyone)
+	a := g.Group("/account/mfa", requireUser)
+	a.GET("", h.show)
+	a.POST("/confirm", h.confirm)
+	a.POST("/disable", h.disable)
+}
+
+func (h *MFA) page(c echo.Context, status int, m views.MFAProps) error {
+	return render(c, status, views.MFASettings(h.Pages.Page(c, "Two-step verification"), m))
+}
+
+// props fills the page: the enrollment state, and for a user not enrolled
+// the pending secret (made on first view, kept until confirmed).
+func (h *MFA) props(c echo.Context) (views.MFAProps, error) {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	t, err := h.Store.UserTOTP(ctx, v.User.ID)
+	if err == nil && !t.ConfirmedAt.IsZero() {
+		n, err := h.Store.UnusedRecoveryCodes(ctx, v.User.ID)
+		return views.MFAProps{Enrolled: true, Remaining: n}, err
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return views.MFAProps{}, err
+	}
+	var e pool.Enrollment
+	if err == nil {
+		secret, err := h.Sealer.Open(t.Secret, totpPurpose(v.User.ID))
+		if err != nil {
+			return views.MFAProps{}, err
+		}
+		e, err = pool.EnrollmentFor("Portico", v.User.Email, string(secret))
+		if err != nil {
+			return views.MFAProps{}, err
+		}
+	} else {
+		if e, err = pool.NewEnrollment("Portico", v.User.Email); err != nil {
+			return views.MFAProps{}, err
+		}
+		if err := h.Store.PutTOTP(ctx, v.User.ID, h.Sealer.Seal([]byte(e.Secret), totpPurpose(v.User.ID))); err != nil {
+			return views.MFAProps{}, err
+		}
+	}
+	return views.MFAProps{QRDataURL: e.QRDataURL, Secret: e.Secret}, nil
+}
+
+func (h *MFA) show(c echo.Context) error {
+	m, err := h.props(c)
+	if err != nil {
+		return err
+	}
+	return h.page(c, http.StatusOK, m)
+}
+
+// confirm turns TOTP on once the user shows a code from the app, and
+// hands out recovery codes once.
+func (h *MFA) confirm(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	m, err := h.props(c)
+	if err != nil {
+		return err
+	}
+	if m.Enrolled {
+		return c.Redirect(http.StatusSeeOther, "/account/mfa")
+	}
+	now := h.Now()
+	step, ok := pool.CheckTOTP(m.Secret, c.FormValue("code"), now)
+	if ok {
+		ok, err = h.Store.AcceptTOTPStep(ctx, v.User.ID, step, true)
+		if err != nil {
+			return err
+		}
+	}
+	if !ok {
+		m.Error = "That code is not valid. Check the time on your phone and try the next code."
+		return h.page(c, http.StatusUnprocessableEntity, m)
+	}
+	codes := pool.NewRecoveryCodes(pool.RecoveryCodeCount)
+	hashes := make([]string, len(codes))
+	for i, rc := range codes {
+		hashes[i] = pool.HashRecoveryCode(rc)
+	}
+	err = h.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
+			return err
+		}
+		if err := tx.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.Actor{UserID: v.User.ID, Label: v.User.Email}.Event(v.User.OrgID, "mfa.totp_enroll", "user", v.User.ID), nil, nil)
+	})
+	if err != nil {
+		return err
+	}
+	h.Log.Info("TOTP enrolled", "user", v.User.ID)
+	return h.page(c, http.StatusOK, views.MFAProps{Enrolled: true, Remaining: len(codes), RecoveryCodes: codes})
+}
+
+// disable turns TOTP off; it takes a current code, so a session left open
+// on someone's desk cannot quietly remove the second factor.
+func (h *MFA) disable(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	t, err := h.Store.UserTOTP(ctx, v.User.ID)
+	if err != nil {
+		return err
+	}
+	secret, err := h.Sealer.Open(t.Secret, totpPurpose(v.User.ID))
+	if err != nil {
+		return err
+	}
+	step, ok := pool.CheckTOTP(string(secret), c.FormValue("code"), h.Now())
+	if ok {
+		ok, err = h.Store.AcceptTOTPStep(ctx, v.User.ID, step, false)
+		if err != nil {
+			return err
+		}
+	}
+	if !ok {
+		m, err := h.props(c)
+		if err != nil {
+			return err
+		}
+		m.Error = "That code is not valid."
+		return h.page(c, http.StatusUnprocessableEntity, m)
+	}
+	err = h.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.DeleteTOTP(ctx, v.User.ID); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.Actor{UserID: v.User.ID, Label: v.User.Email}.Event(v.User.OrgID, "mfa.totp_remove", "user", v.User.ID), nil, nil)
+	})
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account/mfa")
+}

@@ -1,0 +1,95 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/federation"
+	"portico/store"
+)
+
+// SignInConfig is what the sign-in flow needs beyond the common Config.
+type SignInConfig struct {
+	// Sealer opens connection secrets and seals pending sign-ins and TOTP
+	// secrets. Without it only identity-pool passwords work.
+	Sealer *store.Sealer
+	// Registry holds the connection types (federation/builtin.Registry()).
+	Registry *federation.Registry
+	// Completer finishes a pending OAuth authorization request after sign-in;
+	// nil until the authorization server is wired.
+	Completer LoginCompleter
+	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout client.
+	HTTPClient *http.Client
+}
+
+// LoginCompleter is the authorization server as the sign-in flow sees it.
+// It is declared here, by its consumer; cmd/portico adapts authserver to it.
+type LoginCompleter interface {
+	// CompleteLogin returns where to send the browser. An error matching
+	// ErrStepUpRequired asks for step-up MFA and another call with
+	// SteppedUp; ErrUnknownAuthRequest means the request is gone.
+	CompleteLogin(ctx context.Context, authRequestID string, s CompletedSignIn) (redirect string, err error)
+}
+
+// CompletedSignIn is who signed in, and how, for LoginCompleter.
+type CompletedSignIn struct {
+	UserID       string
+	AuthTime     time.Time
+	MFAAt        time.Time
+	AMR          []string
+	ConnectionID string
+	IP           netip.Addr
+	SteppedUp    bool
+}
+
+// Errors a LoginCompleter returns, matched with errors.Is.
+var (
+	ErrStepUpRequired           = errors.New("sign-in: step-up authentication required")
+	ErrUnknownAuthRequest       = errors.New("sign-in: unknown or expired authorization request")
+	ErrReauthenticationRequired = errors.New("sign-in: the app requires a fresh sign-in")
+)
+
+// Routes of the sign-in flow that upstreams and admins need to know.
+const (
+	CallbackPath     = "/login/callback"
+	SAMLACSPath      = "/login/saml/acs"
+	samlMetadataPath = "/login/saml/metadata/"
+)
+
+// signInFeatures builds the sign-in, MFA and connection-management
+// features sharing one connector cache.
+func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount(*echo.Group) } {
+	sc := cfg.SignIn
+	if sc.Registry == nil {
+		sc.Registry = federation.NewRegistry()
+	}
+	hc := sc.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	base := strings.TrimRight(cfg.Issuer, "/")
+	cache := &federation.Cache{Registry: sc.Registry, Sealer: sc.Sealer, Env: func(conn store.Connection) federation.Env {
+		return federation.Env{BaseURL: base, CallbackURL: base + CallbackPath, SAMLACSURL: base + SAMLACSPath,
+			SAMLMetadataURL: base + samlMetadataPath + conn.ID, HTTPClient: hc, Now: cfg.Now}
+	}}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	login := &Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: log, Now: cfg.Now, Sealer: sc.Sealer,
+		Connectors: cache, Completer: sc.Completer,
+		Provisioner: &federation.Provisioner{Store: cfg.Store, Now: cfg.Now}}
+	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
+	return []interface{ Mount(*echo.Group) }{
+		login,
+		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log},
+		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
+	}
+}
