@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"portico/authserver"
+	"portico/handlers/handlerstest"
 	"portico/partners"
 	"portico/store"
 )
@@ -20,6 +22,10 @@ type routeCase struct {
 	path string
 	form url.Values
 	want map[persona]int
+	// fresh gives every persona new objects to act on, for changes that
+	// would otherwise decide the next persona's result (a secret revoked
+	// by one cannot be revoked by the next).
+	fresh bool
 }
 
 // want lists statuses in the order anonymous, member, developer, org admin,
@@ -28,31 +34,50 @@ func want(anon, mem, dev, adm, other, plat int) map[persona]int {
 	return map[persona]int{anonymous: anon, member: mem, developer: dev, orgAdmin: adm, otherOrgAdmin: other, platformAdmin: plat}
 }
 
+// same is one status for every persona.
+func same(status int) map[persona]int { return want(status, status, status, status, status, status) }
+
 // fixtures are acme's objects that route parameters point at.
 type fixtures struct {
 	planSlug     string
+	clientID     string
+	clientName   string
+	secretID     string
+	regTokenID   string
 	inviteID     string
 	inviteToken  string
-	developerID  string
-	memberID     string
+	victimDevID  string // a developer and a member of acme to change and remove
+	victimID     string
 	otherSession string
 }
 
 func makeFixtures(t *testing.T, w *world) fixtures {
 	t.Helper()
 	ctx := context.Background()
-	w.plan(t, "gold", store.Feature{Name: "payments", Scopes: []string{"payments:read"}, AppTypes: []string{"service"}})
 	svc := &partners.Service{Store: w.h.Store, Now: w.clock.Now}
 	inv, err := svc.Invite(ctx, partners.CLIManager("test"), w.acme.ID, partners.InviteInput{Email: "new@acme.example", Role: store.RoleMember})
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.as(t, member) // signs in, so there is a session to point at
 	sess, err := w.h.Store.UserSessions(ctx, w.users[member].ID, w.clock.Now())
 	if err != nil || len(sess) == 0 {
 		t.Fatalf("member has no session: %v", err)
 	}
-	return fixtures{planSlug: "gold", inviteID: inv.Invitation.ID, inviteToken: inv.Token,
-		developerID: w.users[developer].ID, memberID: w.users[member].ID, otherSession: sess[0].ID}
+	cl, _, err := w.reg.Register(ctx, w.acme.ID, authserver.Actor{Label: "test"}, authserver.RegisterInput{
+		Name: "Inventory sync", Type: store.ClientService, Scopes: []string{"payments:read"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := w.reg.CreateRegistrationToken(ctx, w.acme.ID, authserver.Actor{Label: "test"}, authserver.RegistrationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := w.user(t, w.acme, "dev-"+store.NewID()+"@acme.example", store.RoleDeveloper)
+	victim := w.user(t, w.acme, "mem-"+store.NewID()+"@acme.example", store.RoleMember)
+	return fixtures{planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
+		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
+		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID}
 }
 
 const (
@@ -109,14 +134,14 @@ func matrix(fx fixtures) map[string]routeCase {
 		// Org admins work on their own organization; the other org's admin
 		// and the platform admin (an admin of staff) see their own members.
 		"GET /org/members": {path: "/org/members", want: want(see, forb, forb, ok, ok, ok)},
-		"POST /org/members/:id/role": {path: "/org/members/" + fx.developerID + "/role", form: url.Values{"role": {"member"}},
+		"POST /org/members/:id/role": {path: "/org/members/" + fx.victimDevID + "/role", form: url.Values{"role": {"member"}},
 			want: want(unau, forb, forb, see, nf, nf)},
-		"POST /org/members/:id/remove": {path: "/org/members/" + fx.memberID + "/remove", form: none,
-			want: want(unau, forb, forb, see, nf, nf)},
+		"POST /org/members/:id/remove": {path: "/org/members/" + fx.victimID + "/remove", form: none,
+			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
 		"POST /org/invitations": {path: "/org/invitations", form: url.Values{"email": {"fresh@example.com"}, "role": {"member"}},
 			want: want(unau, forb, forb, ok, ok, ok)},
 		"POST /org/invitations/:id/revoke": {path: "/org/invitations/" + fx.inviteID + "/revoke", form: none,
-			want: want(unau, forb, forb, see, nf, nf)},
+			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
 
 		// The invitation link is its own credential: public by design. The
 		// empty form changes nothing.
@@ -124,13 +149,50 @@ func matrix(fx fixtures) map[string]routeCase {
 		"POST /invite/:token": {path: "/invite/" + fx.inviteToken, form: none, want: want(unpr, unpr, unpr, unpr, unpr, unpr)},
 
 		"GET /audit": {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+
+		// The authorization server answers on the protocol's terms: a
+		// portal session opens nothing there. Bare requests without
+		// credentials or parameters are refused alike for everyone.
+		"ANY /.well-known/openid-configuration": {path: "/.well-known/openid-configuration", want: same(ok)},
+		"ANY /jwks":                             {path: "/jwks", want: same(ok)},
+		"ANY /authorize":                        {path: "/authorize", want: same(http.StatusBadRequest)},
+		"ANY /token":                            {path: "/token", want: same(http.StatusMethodNotAllowed)},
+		"ANY /introspect":                       {path: "/introspect", want: same(http.StatusMethodNotAllowed)},
+		"ANY /revoke":                           {path: "/revoke", want: same(http.StatusMethodNotAllowed)},
+		"ANY /userinfo":                         {path: "/userinfo", want: same(unau)},
+		"ANY /end_session":                      {path: "/end_session", want: same(http.StatusFound)},
+		"ANY /register":                         {path: "/register", want: same(unau)},
+		"ANY /register/*":                       {path: "/register/" + fx.clientID, want: same(unau)},
+
+		// Developers and admins manage their organization's apps; acme's
+		// client ID is 404 to everyone else.
+		"GET /apps":            {path: "/apps", want: want(see, forb, ok, ok, ok, ok)},
+		"GET /apps/new":        {path: "/apps/new?type=service", want: want(see, forb, ok, ok, ok, ok)},
+		"POST /apps":           {path: "/apps", form: none, want: want(unau, forb, unpr, unpr, unpr, unpr)},
+		"GET /apps/:client_id": {path: "/apps/" + fx.clientID, want: want(see, forb, ok, ok, nf, nf)},
+		"POST /apps/:client_id": {path: "/apps/" + fx.clientID, form: url.Values{"name": {"Inventory"}, "scopes": {"payments:read"}},
+			want: want(unau, forb, see, see, nf, nf)},
+		"POST /apps/:client_id/rotate": {path: "/apps/" + fx.clientID + "/rotate", form: url.Values{"grace": {"1h"}},
+			want: want(unau, forb, ok, ok, nf, nf)},
+		"POST /apps/:client_id/secrets/:secret_id/revoke": {path: "/apps/" + fx.clientID + "/secrets/" + fx.secretID + "/revoke",
+			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
+		"POST /apps/:client_id/enable": {path: "/apps/" + fx.clientID + "/enable", form: none,
+			want: want(unau, forb, see, see, nf, nf)},
+		"POST /apps/:client_id/disable": {path: "/apps/" + fx.clientID + "/disable", form: none,
+			want: want(unau, forb, see, see, nf, nf)},
+		"POST /apps/:client_id/delete": {path: "/apps/" + fx.clientID + "/delete", form: url.Values{"confirm": {fx.clientName}},
+			fresh: true, want: want(unau, forb, see, see, nf, nf)},
+		"POST /apps/registration-tokens": {path: "/apps/registration-tokens", form: url.Values{"ttl": {"24h"}},
+			want: want(unau, forb, ok, ok, ok, ok)},
+		"POST /apps/registration-tokens/:id/revoke": {path: "/apps/registration-tokens/" + fx.regTokenID + "/revoke",
+			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
 	}
 }
 
-// order runs the acme admin before the platform admin and the other
-// organization's admin, so a change the acme admin makes cannot hide a
-// refusal: cross-organization requests get 404 whether or not the object
-// still exists.
+// order is the sequence personas act in on a shared portal. Those who must
+// be refused go first, so nothing they might wrongly change goes unseen;
+// cross-organization requests get 404 whether or not the object still
+// exists, so their place after the acme admin hides nothing.
 var order = []persona{anonymous, member, developer, otherOrgAdmin, orgAdmin, platformAdmin}
 
 // TestAuthorizationMatrix requests every route echo has registered as every
@@ -142,6 +204,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 	sharedFx := makeFixtures(t, shared)
 	table := matrix(sharedFx)
 
+	oauth := map[string]bool{}
+	for _, p := range shared.oauth.Paths() {
+		oauth[p] = true
+	}
 	seen := map[string]bool{}
 	var keys []string
 	for _, r := range shared.echo(t).Routes() {
@@ -149,6 +215,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue // the 404 handlers echo adds for groups with middleware
 		}
 		key := r.Method + " " + r.Path
+		if oauth[r.Path] {
+			// The authorization server's paths are mounted for every
+			// method and answer on the protocol's terms, never by session.
+			key = "ANY " + r.Path
+		}
 		if !seen[key] {
 			seen[key] = true
 			keys = append(keys, key)
@@ -162,22 +233,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 			w, fx := shared, sharedFx
 			if !strings.HasPrefix(key, "GET ") {
+				// Changes get a portal of their own, so one route's effect
+				// cannot decide another's result; they run in parallel.
+				t.Parallel()
 				w = newWorld(t)
 				fx = makeFixtures(t, w)
 			}
 			rc := matrix(fx)[key]
 			for _, p := range order {
-				c := w.clients[p]
-				var status int
-				var body string
-				if rc.form != nil {
-					// A copy: Post fills in this browser's CSRF token.
-					r := c.Post(rc.path, maps.Clone(rc.form))
-					status, body = r.StatusCode, r.Body
-				} else {
-					r := c.Get(rc.path)
-					status, body = r.StatusCode, r.Body
+				if rc.fresh {
+					rc = matrix(makeFixtures(t, w))[key]
 				}
+				status, body := request(t, w.as(t, p), rc)
 				if status != rc.want[p] {
 					t.Errorf("%s as %s: status %d, want %d\n%s", rc.path, p, status, rc.want[p], errorMessage(body))
 				}
@@ -189,6 +256,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("the matrix lists %s, which is not registered: remove the entry", key)
 		}
 	}
+}
+
+// request sends rc as the browser c and returns the status and body.
+func request(t *testing.T, c *handlerstest.Client, rc routeCase) (int, string) {
+	t.Helper()
+	if rc.form != nil {
+		// A copy: Post fills in this browser's CSRF token.
+		r := c.Post(rc.path, maps.Clone(rc.form))
+		return r.StatusCode, r.Body
+	}
+	r := c.Get(rc.path)
+	return r.StatusCode, r.Body
 }
 
 // errorMessage pulls the safe message out of an error page, for failure

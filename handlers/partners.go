@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"portico/authserver"
 	"portico/federation/pool"
 	"portico/partners"
 	"portico/store"
@@ -27,6 +28,15 @@ type Partners struct {
 	Log    *slog.Logger
 	// Mailer sends invitation links; nil shows them to the inviter only.
 	Mailer partners.Mailer
+	// OAuth is the authorization server; when it offers client
+	// registration, the Apps pages are mounted on it.
+	OAuth OAuthServer
+}
+
+// registrarSource is the optional ability of an OAuthServer to register
+// clients, found by type assertion.
+type registrarSource interface {
+	Registrar() *authserver.Registrar
 }
 
 // Mount registers every partner-lifecycle feature.
@@ -40,6 +50,9 @@ func (h *Partners) Mount(g *echo.Group) {
 		&Audit{Store: h.Store, Pages: h.Pages},
 	} {
 		f.Mount(g)
+	}
+	if rs, ok := h.OAuth.(registrarSource); ok && rs.Registrar() != nil {
+		(&Apps{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages, Now: h.Now, Issuer: h.Issuer}).Mount(g)
 	}
 }
 

@@ -2,16 +2,20 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"portico/authserver"
 	"portico/handlers"
+	"portico/federation/pool"
 	"portico/handlers/handlerstest"
 	"portico/store"
 )
@@ -52,37 +56,82 @@ const (
 var personas = []persona{anonymous, member, developer, orgAdmin, otherOrgAdmin, platformAdmin}
 
 // world is a portal with three organizations: acme (the one the tests act
-// on, with a member, a developer and an admin), globex (another partner,
-// with an admin and a developer) and staff (the platform operator, whose
-// admin is a platform admin). Every persona is signed in through the real
-// /login form in its own browser.
+// on, with a member, a developer and an admin, on the gold plan), globex
+// (another partner, with an admin and a developer) and staff (the platform
+// operator, whose admin is a platform admin). The embedded authorization
+// server is wired in, so the Apps pages exist. Each persona gets its own
+// browser, signed in through the real /login form on first use.
 type world struct {
 	h       *handlerstest.Harness
 	clock   *clock
+	oauth   *authserver.Server
+	reg     *authserver.Registrar
 	acme    store.Organization
 	globex  store.Organization
 	staff   store.Organization
+	gold    store.Plan
 	users   map[persona]store.User
 	clients map[persona]*handlerstest.Client
 	globDev store.User
+	hash    string // of pw
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	ctx := context.Background()
 	clk := newClock()
-	h := handlerstest.New(t, func(c *handlers.Config) { c.Now = clk.Now })
-	h.Store.Now = clk.Now
-	w := &world{h: h, clock: clk, users: map[persona]store.User{}, clients: map[persona]*handlerstest.Client{}}
+	w := &world{clock: clk, users: map[persona]store.User{}, clients: map[persona]*handlerstest.Client{}}
+	key := make([]byte, 32)
+	rand.Read(key)
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.h = handlerstest.New(t, func(c *handlers.Config) {
+		c.Now = clk.Now
+		c.Store.Now = clk.Now
+		srv, err := authserver.New(authserver.Config{Issuer: c.Issuer, Store: c.Store, Sealer: sealer,
+			AllowInsecure: true, CacheRevalidate: -1, Now: clk.Now,
+			LoginURL: func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.oauth, w.reg, c.OAuth = srv, srv.Registrar(), srv
+	})
+	h := w.h
+	for _, sc := range []string{"payments:read", "payments:write", "reports:read"} {
+		if err := h.Store.CreateScope(ctx, &store.Scope{Name: sc, Description: "test scope " + sc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.gold = w.plan(t, "gold", store.Feature{Name: "payments", Scopes: []string{"payments:read", "payments:write"},
+		AppTypes: []string{"web", "spa", "native", "service"}})
 	w.acme = h.Org(t, "acme", "acme.example")
+	if _, o, err := h.Store.UpdateOrganization(ctx, w.acme.ID, func(o *store.Organization) error {
+		o.PlanID = w.gold.ID
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	} else {
+		w.acme = o
+	}
 	w.globex = h.Org(t, "globex", "globex.example")
 	w.staff = h.Org(t, "staff", "portico.example")
-	w.users[member] = h.User(t, w.acme, "mia@acme.example", store.RoleMember, pw)
-	w.users[developer] = h.User(t, w.acme, "dev@acme.example", store.RoleDeveloper, pw)
-	w.users[orgAdmin] = h.User(t, w.acme, "ada@acme.example", store.RoleAdmin, pw)
-	w.users[otherOrgAdmin] = h.User(t, w.globex, "gus@globex.example", store.RoleAdmin, pw)
-	w.globDev = h.User(t, w.globex, "gil@globex.example", store.RoleDeveloper, pw)
-	pa := h.User(t, w.staff, "root@portico.example", store.RoleAdmin, pw)
-	if _, pa2, err := h.Store.UpdateUser(context.Background(), w.staff.ID, pa.ID, func(u *store.User) error {
+	// One password hash for everyone: argon2id is slow on purpose, and
+	// the matrix builds many portals.
+	hash, err := pool.HashPassword(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.hash = hash
+	w.users[member] = w.user(t, w.acme, "mia@acme.example", store.RoleMember)
+	w.users[developer] = w.user(t, w.acme, "dev@acme.example", store.RoleDeveloper)
+	w.users[orgAdmin] = w.user(t, w.acme, "ada@acme.example", store.RoleAdmin)
+	w.users[otherOrgAdmin] = w.user(t, w.globex, "gus@globex.example", store.RoleAdmin)
+	w.globDev = w.user(t, w.globex, "gil@globex.example", store.RoleDeveloper)
+	pa := w.user(t, w.staff, "root@portico.example", store.RoleAdmin)
+	pa.PlatformAdmin = true
+	if _, pa2, err := h.Store.UpdateUser(ctx, w.staff.ID, pa.ID, func(u *store.User) error {
 		u.PlatformAdmin = true
 		return nil
 	}); err != nil {
@@ -91,14 +140,32 @@ func newWorld(t *testing.T) *world {
 		pa = pa2
 	}
 	w.users[platformAdmin] = pa
-	for _, p := range personas {
-		c := h.Client(t)
-		if p != anonymous {
-			c.Login(w.users[p].Email, pw)
-		}
-		w.clients[p] = c
-	}
 	return w
+}
+
+// user creates an identity-pool account whose password is pw.
+func (w *world) user(t *testing.T, org store.Organization, email string, role store.Role) store.User {
+	t.Helper()
+	u := store.User{OrgID: org.ID, Email: email, EmailVerified: true, Name: strings.Split(email, "@")[0],
+		Role: role, PasswordHash: w.hash}
+	if err := w.h.Store.CreateUser(context.Background(), &u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// as returns persona's browser, signing in through /login the first time.
+func (w *world) as(t *testing.T, p persona) *handlerstest.Client {
+	t.Helper()
+	if c, ok := w.clients[p]; ok {
+		return c
+	}
+	c := w.h.Client(t)
+	if p != anonymous {
+		c.Login(w.users[p].Email, pw)
+	}
+	w.clients[p] = c
+	return c
 }
 
 // echoOf returns the echo instance behind the harness, to list its routes.
@@ -123,7 +190,7 @@ func (w *world) plan(t *testing.T, slug string, features ...store.Feature) store
 // invite has acme's admin invite email as role and returns the link's path.
 func (w *world) invite(t *testing.T, email string, role store.Role) string {
 	t.Helper()
-	r := w.clients[orgAdmin].Post("/org/invitations", url.Values{"email": {email}, "role": {string(role)}, "ttl": {"24h"}})
+	r := w.as(t, orgAdmin).Post("/org/invitations", url.Values{"email": {email}, "role": {string(role)}, "ttl": {"24h"}})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("invite %s: status %d\n%s", email, r.StatusCode, r.Body)
 	}

@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	root := e.Group("")
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages},
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 	}
 	features = append(features, signInFeatures(cfg, sess, pages)...)
