@@ -49,6 +49,10 @@ func commands() []command {
 		{"org", "organizations: create, update, list, show", runOrg},
 		{"policy", "access policies: eval, import, export, attach, list", runPolicy},
 		{"decisions", "the policy decision log: list", runDecisions},
+		{"client", "OAuth clients: create, list, show, rotate-secret, revoke-secret, enable, disable, delete", runClient},
+		{"scope", "API scopes: create, list", runScope},
+		{"keys", "token-signing keys: rotate", runKeys},
+		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
 	}
 }
 
