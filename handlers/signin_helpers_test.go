@@ -127,3 +127,9 @@ func pageError(body string) string {
 	}
 	return strings.TrimSpace(doc.Find("#error-message").Text())
 }
+
+// Short names for the harness types in table-heavy tests.
+type (
+	handlersConfig = handlers.Config
+	handlersClient = handlerstest.Client
+)
