@@ -102,6 +102,8 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Home{Store: cfg.Store, Pages: pages},
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Decisions{Store: cfg.Store, Pages: pages},
 	}
 	features = append(features, signInFeatures(cfg, sess, pages)...)
 	for _, f := range features {

@@ -1,0 +1,209 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/policyeditor"
+	"portico/store"
+	"portico/views"
+)
+
+// Decisions serves the decision log: platform admins see every
+// organization's decisions, org admins only their own organization's, and
+// that scope is part of every query, never a filter the page can drop.
+type Decisions struct {
+	Store *store.Store
+	Pages *Pages
+}
+
+func decisionReaders(v *Viewer) bool { return v.User.PlatformAdmin || v.IsOrgAdmin() }
+
+// Mount registers the routes.
+func (h *Decisions) Mount(g *echo.Group) {
+	h.Pages.AddNav("Decisions", "/decisions", decisionReaders)
+	a := g.Group("/decisions", requireUser, requireRole(decisionReaders))
+	a.GET("", h.list)
+	a.GET("/export.csv", h.csv)
+	a.GET("/:id", h.show)
+}
+
+// filter reads the query into a store filter scoped to what the viewer may
+// see; form holds the values as typed, to show them again.
+func (h *Decisions) filter(c echo.Context) (store.DecisionFilter, views.DecisionFilterProps, error) {
+	v := viewerFrom(c)
+	q := c.QueryParams()
+	fp := views.DecisionFilterProps{Org: q.Get("org"), User: q.Get("user"), Client: q.Get("client"), Action: q.Get("action"),
+		Point: q.Get("point"), From: q.Get("from"), Until: q.Get("until"), Platform: v.User.PlatformAdmin, Errors: map[string][]string{}}
+	f := store.DecisionFilter{User: strings.TrimSpace(fp.User), ClientID: strings.TrimSpace(fp.Client), Limit: 500}
+	if a, err := policyeditor.ParseAction(fp.Action); err == nil {
+		f.Action = a.String()
+	}
+	for _, p := range policyeditor.Points() {
+		if string(p) == fp.Point {
+			f.Point = fp.Point
+		}
+	}
+	var err error
+	if f.From, err = parseDay(fp.From); err != nil {
+		fp.Errors["from"] = []string{"use a date such as 2026-11-23"}
+	}
+	if f.Until, err = parseDay(fp.Until); err != nil {
+		fp.Errors["until"] = []string{"use a date such as 2026-11-23"}
+	} else if !f.Until.IsZero() {
+		f.Until = f.Until.Add(24 * time.Hour) // the whole day
+	}
+	switch {
+	case !v.User.PlatformAdmin:
+		f.OrgID, fp.Org = v.Org.ID, v.Org.Slug
+	case fp.Org != "":
+		o, err := h.Store.OrganizationBySlug(c.Request().Context(), strings.TrimSpace(fp.Org))
+		if errors.Is(err, store.ErrNotFound) {
+			fp.Errors["org"] = []string{"no organization has this slug"}
+			f.OrgID = "\x00none" // nothing matches, rather than everything
+		} else if err != nil {
+			return f, fp, err
+		} else {
+			f.OrgID = o.ID
+		}
+	}
+	return f, fp, nil
+}
+
+func parseDay(s string) (time.Time, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+func (h *Decisions) list(c echo.Context) error {
+	ctx := c.Request().Context()
+	if ref := strings.TrimSpace(c.QueryParam("ref")); ref != "" {
+		return c.Redirect(http.StatusSeeOther, "/decisions/"+urlPathEscape(ref))
+	}
+	f, fp, err := h.filter(c)
+	if err != nil {
+		return err
+	}
+	ds, err := h.Store.Decisions(ctx, f)
+	if err != nil {
+		return err
+	}
+	slugs, err := h.orgSlugs(ctx)
+	if err != nil {
+		return err
+	}
+	props := views.DecisionListProps{Filter: fp, Query: c.QueryString(), Attribution: policyeditor.IP2LocationAttributionHTML}
+	for _, p := range policyeditor.Points() {
+		props.Points = append(props.Points, string(p))
+	}
+	for _, d := range ds {
+		props.Rows = append(props.Rows, decisionRow(d, slugs))
+	}
+	status := http.StatusOK
+	if len(fp.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	return render(c, status, views.DecisionList(h.Pages.Page(c, "Decisions"), props))
+}
+
+func (h *Decisions) orgSlugs(ctx context.Context) (map[string]string, error) {
+	orgs, err := h.Store.Organizations(ctx)
+	m := map[string]string{}
+	for _, o := range orgs {
+		m[o.ID] = o.Slug
+	}
+	return m, err
+}
+
+func decisionRow(d store.Decision, slugs map[string]string) views.DecisionRow {
+	r := views.DecisionRow{ID: d.ID, At: d.At.UTC().Format("2006-01-02 15:04:05"), Point: d.Point, Org: slugs[d.OrgID],
+		Subject: d.Subject, Client: d.ClientID, Action: d.Action, Reason: d.Reason, Policy: d.PolicyName,
+		Version: d.PolicyVersion, Rule: "default", Context: string(d.Context)}
+	if d.Rule > 0 {
+		r.Rule = "rule " + strconv.Itoa(d.Rule)
+	}
+	if r.Org == "" {
+		r.Org = d.OrgID
+	}
+	return r
+}
+
+func (h *Decisions) show(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	orgID := v.Org.ID
+	if v.User.PlatformAdmin {
+		orgID = ""
+	}
+	d, err := h.Store.Decision(ctx, orgID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	slugs, err := h.orgSlugs(ctx)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.DecisionDetail(h.Pages.Page(c, "Decision "+d.ID), decisionRow(d, slugs),
+		policyeditor.IP2LocationAttributionHTML))
+}
+
+// csv exports the filtered log. Cells that a spreadsheet would read as a
+// formula are prefixed with a quote.
+func (h *Decisions) csv(c echo.Context) error {
+	ctx := c.Request().Context()
+	f, fp, err := h.filter(c)
+	if err != nil {
+		return err
+	}
+	if len(fp.Errors) > 0 {
+		return &PageError{Status: http.StatusUnprocessableEntity, Message: "The filter is not valid."}
+	}
+	f.Limit = 5000
+	ds, err := h.Store.Decisions(ctx, f)
+	if err != nil {
+		return err
+	}
+	slugs, err := h.orgSlugs(ctx)
+	if err != nil {
+		return err
+	}
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	w.Header().Set(echo.HeaderContentDisposition, `attachment; filename="decisions.csv"`)
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"id", "time", "point", "org", "subject", "client_id", "policy", "version", "rule", "action", "reason", "context"})
+	for _, d := range ds {
+		r := decisionRow(d, slugs)
+		cw.Write([]string{r.ID, d.At.UTC().Format(time.RFC3339), r.Point, safeCell(r.Org), safeCell(r.Subject), safeCell(r.Client),
+			safeCell(r.Policy), strconv.Itoa(r.Version), r.Rule, r.Action, safeCell(r.Reason), safeCell(r.Context)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func safeCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func urlPathEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
