@@ -13,7 +13,6 @@ import (
 	"portico/store"
 )
 
-
 // policyWorld is a portal with a platform admin, an org admin and a member
 // of acme, an org admin of globex, and an app of acme.
 type policyWorld struct {

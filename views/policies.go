@@ -158,8 +158,8 @@ func (c CondProps) Extra(offered []string) []string {
 // SimProps is the simulator's sample request and its result.
 type SimProps struct {
 	Groups, IP, Country, Time, TZ, MFAAge, Locations, Org, Plan, Client, Scopes, Attributes string
-	Errors                                                                                 map[string][]string
-	Result                                                                                 *SimResult
+	Errors                                                                                  map[string][]string
+	Result                                                                                  *SimResult
 }
 
 // SimResult is a simulated decision.
