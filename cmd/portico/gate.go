@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+
+	"portico/authserver"
+	"portico/policyeditor"
+	"portico/store"
+)
+
+// policyGate is the authorization server's Gate backed by the policy
+// engine: it turns a GateRequest into a policyeditor Request, evaluates the
+// policy attached where the request is (the app's own, else the portal's,
+// the global machine-to-machine one, or the plan's or global registration
+// one), and answers with the decision's reference. It lives here because
+// authserver and policyeditor must not import each other; main wires them.
+//
+// It is meant to run after authserver.DefaultGate in an authserver.Chain,
+// so the organization, partnership window, client and user checks always
+// apply first, and a point with no policy attached is decided by them alone.
+type policyGate struct {
+	st     *store.Store
+	engine *policyeditor.Engine
+	loc    policyeditor.Locator
+	log    *slog.Logger
+}
+
+// newPolicyGate starts the decision recorder and returns the gate chain for
+// authserver.Config.Gate, with the function that flushes the recorder.
+func newPolicyGate(st *store.Store, loc policyeditor.Locator, log *slog.Logger) (authserver.Gate, func()) {
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
+	g := &policyGate{st: st, engine: policyeditor.NewEngine(st, rec), loc: loc, log: log}
+	return authserver.Chain{authserver.DefaultGate{}, g}, func() { rec.Close() }
+}
+
+// gatePoints maps the server's points to the decision log's.
+var gatePoints = map[authserver.Point]policyeditor.Point{
+	authserver.PointAuthorize:         policyeditor.PointAuthorize,
+	authserver.PointRefresh:           policyeditor.PointRefresh,
+	authserver.PointClientCredentials: policyeditor.PointClientCredentials,
+	authserver.PointTokenExchange:     policyeditor.PointTokenExchange,
+	authserver.PointRegistration:      policyeditor.PointRegistration,
+}
+
+// Check implements authserver.Gate.
+func (g *policyGate) Check(ctx context.Context, req authserver.GateRequest) (authserver.Verdict, error) {
+	ev, err := g.evaluation(ctx, req)
+	if err != nil {
+		return authserver.Verdict{Action: authserver.Deny, Reason: "the access decision failed"}, err
+	}
+	out, err := g.engine.Decide(ctx, ev)
+	if err != nil {
+		return authserver.Verdict{Action: authserver.Deny, Reason: "the access decision failed"}, err
+	}
+	if !out.Applied {
+		return authserver.Verdict{Action: authserver.Permit}, nil
+	}
+	v := authserver.Verdict{Action: authserver.Deny, Reason: out.Reason, DecisionID: out.DecisionID}
+	switch out.Action {
+	case policyeditor.Permit:
+		v.Action = authserver.Permit
+	case policyeditor.Challenge:
+		v.Action = authserver.Challenge
+	}
+	return v, nil
+}
+
+// evaluation maps a GateRequest to the engine's question.
+func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest) (*policyeditor.Evaluation, error) {
+	point, ok := gatePoints[req.Point]
+	if !ok {
+		return nil, fmt.Errorf("policy gate: unknown point %q", req.Point)
+	}
+	ev := &policyeditor.Evaluation{Point: point, OrgID: req.Org.ID, PlanID: req.Org.PlanID, StepUp: req.Context.SteppedUp}
+	r := &ev.Request
+	r.Now, r.Org = req.Now, req.Org.Slug
+	if req.Plan != nil {
+		r.Plan = req.Plan.Slug
+	}
+	client := req.Client
+	if client == nil {
+		client = req.Registering
+	}
+	if client != nil {
+		ev.ClientID, r.Client.ID = client.ClientID, client.ClientID
+		if req.Client != nil {
+			ev.ClientPolicyID = req.Client.PolicyID
+		}
+	}
+	r.Client.Scopes = req.Scopes
+	r.IP = req.Context.IP
+	r.Country = req.Context.Country
+	if r.Country == "" && r.IP.IsValid() && g.loc != nil {
+		r.Country = g.loc.Country(r.IP)
+	}
+	if u := req.User; u != nil {
+		ev.UserID, ev.Subject = u.ID, u.Email
+		r.User.Groups, r.Attributes, r.User.MFAAt = u.Groups(), u.Attributes, req.Context.MFAAt
+		// Remembered locations come from the store, which step-up keeps; the
+		// request's NewLocation flag only adds what the store cannot know yet.
+		if r.IP.IsValid() {
+			locs, err := g.st.Locations(ctx, u.ID)
+			if err != nil {
+				return nil, err
+			}
+			for _, l := range locs {
+				r.User.Locations = append(r.User.Locations, l.Network)
+			}
+			if req.Context.NewLocation {
+				r.User.Locations = dropLocation(r.User.Locations, policyeditor.LocationOf(r.IP))
+			}
+		}
+	} else if client != nil {
+		ev.Subject = client.ClientID
+	}
+	return ev, nil
+}
+
+// dropLocation removes loc from the remembered list, so a request the
+// portal knows to be from a new place is judged as new.
+func dropLocation(locs []netip.Prefix, loc netip.Prefix) []netip.Prefix {
+	out := locs[:0:0]
+	for _, l := range locs {
+		if policyeditor.LocationOf(l.Addr()) != loc {
+			out = append(out, l)
+		}
+	}
+	return out
+}
