@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
+	"portico/authserver"
 	"portico/handlers"
 	"portico/store"
 )
@@ -57,6 +60,28 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// newAuthServer builds the embedded authorization server. The portal's
+// sign-in page is its login UI.
+func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog.Logger) (*authserver.Server, error) {
+	key, err := cfg.loadSecretKey()
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		return nil, err
+	}
+	return authserver.New(authserver.Config{
+		Issuer:        cfg.Issuer,
+		Store:         st,
+		Sealer:        sealer,
+		LoginURL:      func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
+		Now:           now,
+		Logger:        log,
+		AllowInsecure: strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
+	})
+}
+
 // app is the wired portal: its HTTP handler and what must be closed.
 type app struct {
 	handler http.Handler
@@ -90,7 +115,11 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
-	signIn, err := signInConfig(cfg, nil) // pass the *authserver.Server once it is wired here
+	oauth, err := newAuthServer(cfg, st, c.now, log)
+	if err != nil {
+		return fail(fmt.Errorf("authorization server: %w", err))
+	}
+	signIn, err := signInConfig(cfg, oauth)
 	if err != nil {
 		return fail(err)
 	}
@@ -100,6 +129,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		TrustedProxies: cfg.TrustedProxies,
 		Logger:         log,
 		Now:            c.now,
+		OAuth:          oauth,
 		SignIn:         signIn,
 	})
 	if err != nil {
