@@ -207,7 +207,7 @@ func TestCachesSeeOtherProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	reg, err := authserver.NewRegistrar(w.ctx, authserver.RegistrarConfig{Store: other, Sealer: w.sealer})
+	reg, err := authserver.NewRegistrar(w.ctx, authserver.RegistrarConfig{Store: other, Sealer: w.sealer, Now: w.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
