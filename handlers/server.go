@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"portico/policyeditor"
 	"portico/static"
 	"portico/store"
 )
@@ -31,6 +32,10 @@ type Config struct {
 	OAuth OAuthServer
 	// SignIn is what the sign-in flow and identity connections need.
 	SignIn SignInConfig
+	// Policies decides app launches; nil means no policy applies (tests of
+	// unrelated features). Locator finds countries; nil means none are known.
+	Policies *policyeditor.Engine
+	Locator  policyeditor.Locator
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain

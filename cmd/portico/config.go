@@ -28,6 +28,9 @@ type Config struct {
 	SecretKeyFile string
 	Demo          bool
 	LogLevel      slog.Level
+	// GeoIPDB is a MaxMind .mmdb file for countries; empty means the
+	// embedded IP2Location LITE table.
+	GeoIPDB string
 
 	rawProxies   string
 	rawSecretKey string
@@ -50,6 +53,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawProxies, "trusted-proxies", env("PORTICO_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (env PORTICO_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.rawSecretKey, "secret-key", env("PORTICO_SECRET_KEY", ""), "base64 of 32 bytes that encrypt secrets at rest (env PORTICO_SECRET_KEY; default: a key file beside the database)")
 	fs.BoolVar(&cfg.Demo, "demo", env("PORTICO_DEMO", "") == "true", "seed sample organizations, users and apps (env PORTICO_DEMO=true)")
+	fs.StringVar(&cfg.GeoIPDB, "geoip", env("PORTICO_GEOIP_DB", ""), "MaxMind .mmdb file for countries (env PORTICO_GEOIP_DB; default: the embedded IP2Location LITE table)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -28,12 +28,11 @@ type policyGate struct {
 	log    *slog.Logger
 }
 
-// newPolicyGate starts the decision recorder and returns the gate chain for
-// authserver.Config.Gate, with the function that flushes the recorder.
-func newPolicyGate(st *store.Store, loc policyeditor.Locator, log *slog.Logger) (authserver.Gate, func()) {
-	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
-	g := &policyGate{st: st, engine: policyeditor.NewEngine(st, rec), loc: loc, log: log}
-	return authserver.Chain{authserver.DefaultGate{}, g}, func() { rec.Close() }
+// newPolicyGate returns the gate chain for authserver.Config.Gate over the
+// engine the portal's launch decisions share, so every decision goes through
+// one recorder.
+func newPolicyGate(st *store.Store, engine *policyeditor.Engine, loc policyeditor.Locator, log *slog.Logger) authserver.Gate {
+	return authserver.Chain{authserver.DefaultGate{}, &policyGate{st: st, engine: engine, loc: loc, log: log}}
 }
 
 // gatePoints maps the server's points to the decision log's.

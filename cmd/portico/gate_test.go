@@ -51,7 +51,10 @@ func TestPolicyGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gate, closeGate := newPolicyGate(st, policyeditor.IPLocLocator{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
+	closeGate := func() { rec.Close() }
+	gate := newPolicyGate(st, policyeditor.NewEngine(st, rec), policyeditor.IPLocLocator{}, log)
 	check := func(u *store.User, c *store.Client, ip string, stepped bool) authserver.Verdict {
 		t.Helper()
 		fresh, err := st.LookupClient(ctx, c.ClientID) // the server loads the client per request

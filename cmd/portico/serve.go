@@ -13,6 +13,7 @@ import (
 
 	"portico/authserver"
 	"portico/handlers"
+	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -62,7 +63,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // newAuthServer builds the embedded authorization server. The portal's
 // sign-in page is its login UI.
-func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog.Logger) (*authserver.Server, error) {
+func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog.Logger, gate authserver.Gate) (*authserver.Server, error) {
 	key, err := cfg.loadSecretKey()
 	if err != nil {
 		return nil, err
@@ -75,6 +76,7 @@ func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog
 		Issuer:        cfg.Issuer,
 		Store:         st,
 		Sealer:        sealer,
+		Gate:          gate,
 		LoginURL:      func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
 		Now:           now,
 		Logger:        log,
@@ -115,7 +117,18 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
-	oauth, err := newAuthServer(cfg, st, c.now, log)
+	loc, closeLoc, err := openLocator(cfg.GeoIPDB)
+	if err != nil {
+		return fail(err)
+	}
+	a.closers = append(a.closers, closeLoc)
+	// One recorder and one engine decide everywhere, the dashboard's launches
+	// and the authorization server's gate; closing flushes the decision log.
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
+	a.closers = append(a.closers, func() { rec.Close() })
+	engine := policyeditor.NewEngine(st, rec)
+
+	oauth, err := newAuthServer(cfg, st, c.now, log, newPolicyGate(st, engine, loc, log))
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
@@ -131,6 +144,8 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Now:            c.now,
 		OAuth:          oauth,
 		SignIn:         signIn,
+		Policies:       engine,
+		Locator:        loc,
 	})
 	if err != nil {
 		return fail(err)
