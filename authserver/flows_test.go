@@ -11,6 +11,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"portico/authserver"
+	"portico/store"
 )
 
 func TestDiscoveryAdvertisesOnlyWhatIsAccepted(t *testing.T) {
@@ -286,4 +289,27 @@ func TestTokenExchangeAddsActClaim(t *testing.T) {
 	st, b = w.post("/token", form, other.id, other.secret)
 	wantError(t, st, b, 400, "invalid_grant")
 	_ = context.Background
+}
+
+func TestIDTokenAlgorithmFollowsRegistration(t *testing.T) {
+	w := newWorld(t)
+	for _, alg := range []string{"ES256", "PS256"} {
+		c, secret := w.client(authserver.RegisterInput{Name: alg, Type: store.ClientWeb, RedirectURIs: []string{redirectBase},
+			IDTokenSignedAlg: alg})
+		code := w.codeFor(c.ClientID, "openid", "")
+		_, tok := w.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+			"redirect_uri": {redirectBase}}, c.ClientID, secret)
+		raw, _ := tok["id_token"].(string)
+		p, err := oidc.NewProvider(w.ctx, w.issuer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Verifier(&oidc.Config{ClientID: c.ClientID, SupportedSigningAlgs: []string{alg}}).Verify(w.ctx, raw); err != nil {
+			t.Fatalf("%s ID token: %v", alg, err)
+		}
+	}
+	if _, _, err := w.reg.Register(w.ctx, w.org.ID, cli, authserver.RegisterInput{Name: "x", Type: store.ClientWeb,
+		RedirectURIs: []string{redirectBase}, IDTokenSignedAlg: "none"}); err == nil {
+		t.Fatal("alg none accepted")
+	}
 }
