@@ -74,14 +74,13 @@ func (s *Server) secretMatches(c *store.Client, secret string) bool {
 
 // assertionClaims are the claims RFC 7523 §3 requires of a client assertion.
 type assertionClaims struct {
-	Issuer   string          `json:"iss"`
-	Subject  string          `json:"sub"`
-	Audience oidc.Audience   `json:"aud"`
-	Expiry   int64           `json:"exp"`
-	NotBef   int64           `json:"nbf"`
-	IssuedAt int64           `json:"iat"`
-	JTI      string          `json:"jti"`
-	Extra    json.RawMessage `json:"-"`
+	Issuer   string        `json:"iss"`
+	Subject  string        `json:"sub"`
+	Audience oidc.Audience `json:"aud"`
+	Expiry   int64         `json:"exp"`
+	NotBef   int64         `json:"nbf"`
+	IssuedAt int64         `json:"iat"`
+	JTI      string        `json:"jti"`
 }
 
 // maxAssertionLife bounds how far in the future an assertion may expire, so

@@ -24,26 +24,25 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 		return nil, invalidClient("public clients may not introspect", nil)
 	}
 	inactive := tokenResponse(&oidc.IntrospectionResponse{Active: false})
-	{ // token_type_hint is only a hint (RFC 7662 §2.1): try both kinds
-		if c, err := s.verifyAccessToken(ctx, req.Token); err == nil {
-			if c.OrgID != caller.client.OrgID || !s.tokenClientInGoodStanding(ctx, c.ClientID) {
-				return inactive, nil
-			}
-			resp := &oidc.IntrospectionResponse{Active: true, Scope: c.scopes(), ClientID: c.ClientID,
-				TokenType: oidc.BearerToken, Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
-				Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JWTID: c.JTI,
-				AuthenticationMethodsReferences: c.AMR,
-				Claims:                          map[string]any{"org": c.Org, "groups": c.Groups, "features": c.Features}}
-			if c.AuthTime != 0 {
-				resp.AuthTime = oidc.FromTime(unix(c.AuthTime))
-			}
-			if c.Act != nil {
-				resp.Actor = &oidc.ActorClaims{Subject: c.Act.Subject, Claims: map[string]any{"client_id": c.Act.ClientID}}
-			}
-			return tokenResponse(resp), nil
-		} else if !errors.Is(err, errNotOurs) {
-			return nil, serverError(err)
+	// token_type_hint is only a hint (RFC 7662 §2.1): try both kinds.
+	if c, err := s.verifyAccessToken(ctx, req.Token); err == nil {
+		if c.OrgID != caller.client.OrgID || !s.tokenClientInGoodStanding(ctx, c.ClientID) {
+			return inactive, nil
 		}
+		resp := &oidc.IntrospectionResponse{Active: true, Scope: c.scopes(), ClientID: c.ClientID,
+			TokenType: oidc.BearerToken, Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
+			Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JWTID: c.JTI,
+			AuthenticationMethodsReferences: c.AMR,
+			Claims:                          map[string]any{"org": c.Org, "groups": c.Groups, "features": c.Features}}
+		if c.AuthTime != 0 {
+			resp.AuthTime = oidc.FromTime(unix(c.AuthTime))
+		}
+		if c.Act != nil {
+			resp.Actor = &oidc.ActorClaims{Subject: c.Act.Subject, Claims: map[string]any{"client_id": c.Act.ClientID}}
+		}
+		return tokenResponse(resp), nil
+	} else if !errors.Is(err, errNotOurs) {
+		return nil, serverError(err)
 	}
 	tok, fam, err := s.st.RefreshToken(ctx, s.hash.sum(purposeRefresh, req.Token))
 	if errors.Is(err, store.ErrNotFound) {

@@ -160,6 +160,9 @@ func (r *Registrar) validate(ctx context.Context, org store.Organization, plan *
 	if types := planAppTypes(plan); len(types) > 0 && !slices.Contains(types, string(c.Type)) {
 		fe.add("type", "the organization's plan does not include %s apps", c.Type)
 	}
+	// Empty lists, not null, in JSON (CLI output, audit log), as when read back.
+	c.RedirectURIs, c.PostLogoutRedirectURIs = nonNilStrings(c.RedirectURIs), nonNilStrings(c.PostLogoutRedirectURIs)
+	c.Scopes, c.GrantTypes = nonNilStrings(c.Scopes), nonNilStrings(c.GrantTypes)
 	return c, fe.err()
 }
 
