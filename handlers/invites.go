@@ -12,7 +12,8 @@ import (
 
 // Invites serves the invitation link: anyone holding it may create the
 // invited account, once, before it expires. The link's token is the only
-// credential, so the pages never echo it.
+// credential; it appears only in the link itself (the form posts back to
+// it), and Referrer-Policy: no-referrer keeps it from leaking onward.
 type Invites struct {
 	Partners  *partners.Service
 	Pages     *Pages

@@ -14,8 +14,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"portico/authserver"
-	"portico/handlers"
+	"portico/federation/builtin"
 	"portico/federation/pool"
+	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/store"
 )
@@ -90,6 +91,7 @@ func newWorld(t *testing.T) *world {
 	w.h = handlerstest.New(t, func(c *handlers.Config) {
 		c.Now = clk.Now
 		c.Store.Now = clk.Now
+		c.SignIn = handlers.SignInConfig{Sealer: sealer, Registry: builtin.Registry()}
 		srv, err := authserver.New(authserver.Config{Issuer: c.Issuer, Store: c.Store, Sealer: sealer,
 			AllowInsecure: true, CacheRevalidate: -1, Now: clk.Now,
 			LoginURL: func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) }})

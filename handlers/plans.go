@@ -102,10 +102,9 @@ func (h *Plans) edit(c echo.Context) error {
 // readPlanForm parses the indexed feature rows, dropping blank ones, so that
 // the error keys partners returns (features[i].…) match the rows shown
 // again.
-func readPlanForm(c echo.Context) (views.PlanForm, partners.PlanInput, views.FieldErrors) {
+func readPlanForm(c echo.Context) (views.PlanForm, partners.PlanInput) {
 	f := views.PlanForm{Slug: c.FormValue("slug"), Name: c.FormValue("name")}
 	form, _ := c.FormParams()
-	errs := views.FieldErrors{}
 	var feats []partners.FeatureInput
 	for i := range maxFeatureRows {
 		key := func(field string) string { return "features[" + strconv.Itoa(i) + "]." + field }
@@ -115,32 +114,29 @@ func readPlanForm(c echo.Context) (views.PlanForm, partners.PlanInput, views.Fie
 			(row.MaxApps == "" || row.MaxApps == "0") {
 			continue
 		}
-		n := len(feats)
 		in := partners.FeatureInput{Name: row.Name, Scopes: splitList(row.Scopes), AppTypes: row.AppTypes}
 		if row.MaxApps != "" {
 			v, err := strconv.Atoi(row.MaxApps)
 			if err != nil {
-				errs["features["+strconv.Itoa(n)+"].max_apps"] = "Enter a whole number."
+				v = -1 // not a number: partners explains the allowed range with every other problem
 			}
 			in.MaxApps = v
 		}
 		f.Features = append(f.Features, row)
 		feats = append(feats, in)
 	}
-	return f, partners.PlanInput{Slug: &f.Slug, Name: &f.Name, Features: &feats}, errs
+	return f, partners.PlanInput{Slug: &f.Slug, Name: &f.Name, Features: &feats}
 }
 
 func (h *Plans) create(c echo.Context) error {
-	f, in, errs := readPlanForm(c)
-	if len(errs) == 0 {
-		_, err := h.Partners.CreatePlan(c.Request().Context(), actorOf(viewerFrom(c)), in)
-		if err == nil {
-			return c.Redirect(http.StatusSeeOther, "/admin/plans?done=created")
-		}
-		var ok bool
-		if errs, ok = asFieldErrors(err); !ok {
-			return err
-		}
+	f, in := readPlanForm(c)
+	_, err := h.Partners.CreatePlan(c.Request().Context(), actorOf(viewerFrom(c)), in)
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/admin/plans?done=created")
+	}
+	errs, ok := asFieldErrors(err)
+	if !ok {
+		return err
 	}
 	f.Errors = errs
 	return h.renderEdit(c, http.StatusUnprocessableEntity, views.PlanEditProps{New: true, Form: f})
@@ -152,16 +148,14 @@ func (h *Plans) update(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, in, errs := readPlanForm(c)
-	if len(errs) == 0 {
-		pl, err := h.Partners.UpdatePlan(ctx, actorOf(viewerFrom(c)), cur.Slug, in)
-		if err == nil {
-			return c.Redirect(http.StatusSeeOther, "/admin/plans/"+pl.Slug+"?done=saved")
-		}
-		var ok bool
-		if errs, ok = asFieldErrors(err); !ok {
-			return err
-		}
+	f, in := readPlanForm(c)
+	pl, err := h.Partners.UpdatePlan(ctx, actorOf(viewerFrom(c)), cur.Slug, in)
+	if err == nil {
+		return c.Redirect(http.StatusSeeOther, "/admin/plans/"+pl.Slug+"?done=saved")
+	}
+	errs, ok := asFieldErrors(err)
+	if !ok {
+		return err
 	}
 	f.Errors = errs
 	return h.renderEdit(c, http.StatusUnprocessableEntity, views.PlanEditProps{CurrentSlug: cur.Slug, Form: f})

@@ -1,0 +1,50 @@
+package handlers_test
+
+import "net/url"
+
+// othersMatrix holds the rows for pages other features own (sign-in, MFA,
+// identity connections, policies, the decision log). Their parameters point
+// at IDs that do not exist, so these rows prove the role gate in front of
+// each route; each owner is welcome to point its rows at real acme objects
+// (as matrix does for members, invitations and apps) so the rows prove
+// cross-organization 404s too.
+func othersMatrix() map[string]routeCase {
+	none := url.Values{}
+	return map[string]routeCase{
+		"GET /account/mfa":                             {path: "/account/mfa", want: want(see, ok, ok, ok, ok, ok)},
+		"GET /admin/policies":                          {path: "/admin/policies", want: want(see, forb, forb, forb, forb, ok)},
+		"GET /admin/policies/:id":                      {path: "/admin/policies/nope", want: want(see, forb, forb, forb, forb, nf)},
+		"GET /admin/policies/:id/diff":                 {path: "/admin/policies/nope/diff", want: want(see, forb, forb, forb, forb, nf)},
+		"GET /admin/policies/:id/export":               {path: "/admin/policies/nope/export", want: want(see, forb, forb, forb, forb, nf)},
+		"GET /admin/policies/:id/versions":             {path: "/admin/policies/nope/versions", want: want(see, forb, forb, forb, forb, nf)},
+		"GET /admin/policies/import":                   {path: "/admin/policies/import", want: want(see, forb, forb, forb, forb, ok)},
+		"GET /admin/policies/new":                      {path: "/admin/policies/new", want: want(see, forb, forb, forb, forb, ok)},
+		"GET /connections":                             {path: "/connections", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /connections/:id":                         {path: "/connections/nope", want: want(see, forb, forb, nf, nf, nf)},
+		"GET /connections/new":                         {path: "/connections/new", want: want(see, forb, forb, nf, nf, nf)},
+		"GET /decisions":                               {path: "/decisions", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /decisions/:id":                           {path: "/decisions/nope", want: want(see, forb, forb, nf, nf, nf)},
+		"GET /decisions/export.csv":                    {path: "/decisions/export.csv", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /login/callback":                          {path: "/login/callback", want: want(bad, bad, bad, bad, bad, bad)},
+		"GET /login/mfa":                               {path: "/login/mfa", want: want(bad, bad, bad, bad, bad, bad)},
+		"GET /login/reset":                             {path: "/login/reset", want: want(bad, bad, bad, bad, bad, bad)},
+		"GET /login/saml/metadata/:id":                 {path: "/login/saml/metadata/nope", want: want(nf, nf, nf, nf, nf, nf)},
+		"GET /platform/connection-types/:org":          {path: "/platform/connection-types/nope", want: want(see, forb, forb, forb, forb, nf)},
+		"POST /account/mfa/confirm":                    {path: "/account/mfa/confirm", form: none, want: want(unau, unpr, unpr, unpr, unpr, unpr)},
+		"POST /account/mfa/disable":                    {path: "/account/mfa/disable", form: none, want: want(unau, nf, nf, nf, nf, nf)},
+		"POST /admin/policies/:id":                     {path: "/admin/policies/nope", form: none, want: want(unau, forb, forb, forb, forb, nf)},
+		"POST /admin/policies/:id/attach":              {path: "/admin/policies/nope/attach", form: none, want: want(unau, forb, forb, forb, forb, unpr)},
+		"POST /admin/policies/:id/detach":              {path: "/admin/policies/nope/detach", form: none, want: want(unau, forb, forb, forb, forb, unpr)},
+		"POST /admin/policies/:id/versions/:n/restore": {path: "/admin/policies/nope/versions/nope/restore", form: none, want: want(unau, forb, forb, forb, forb, nf)},
+		"POST /admin/policies/import":                  {path: "/admin/policies/import", form: none, want: want(unau, forb, forb, forb, forb, unpr)},
+		"POST /admin/policies/new":                     {path: "/admin/policies/new", form: none, want: want(unau, forb, forb, forb, forb, ok)},
+		"POST /connections":                            {path: "/connections", form: none, want: want(unau, forb, forb, unpr, unpr, unpr)},
+		"POST /connections/:id":                        {path: "/connections/nope", form: none, want: want(unau, forb, forb, nf, nf, nf)},
+		"POST /connections/:id/test":                   {path: "/connections/nope/test", form: none, want: want(unau, forb, forb, nf, nf, nf)},
+		"POST /login/mfa":                              {path: "/login/mfa", form: none, want: want(bad, bad, bad, bad, bad, bad)},
+		"POST /login/reset":                            {path: "/login/reset", form: none, want: want(bad, bad, bad, bad, bad, bad)},
+		"POST /login/saml/acs":                         {path: "/login/saml/acs", form: none, want: want(bad, bad, bad, bad, bad, bad)},
+		"POST /login/start":                            {path: "/login/start", form: none, want: want(nf, nf, nf, nf, nf, nf)},
+		"POST /platform/connection-types/:org":         {path: "/platform/connection-types/nope", form: none, want: want(unau, forb, forb, forb, forb, nf)},
+	}
+}
