@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
 )
 
 var secretRE = regexp.MustCompile(`id="client-secret">([^<]+)<`)
