@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"portico/partners"
+	"portico/store"
+)
+
+func runMember(ctx context.Context, c *cli, args []string) error {
+	return c.subcommand(ctx, "member", args, map[string]func(context.Context, *cli, []string) error{
+		"invite": runMemberInvite,
+		"list":   runMemberList,
+		"role":   runMemberRole,
+		"remove": runMemberRemove,
+	})
+}
+
+// memberCmd is what every member subcommand shares: the database, the
+// organization, --json, and the partners service acting as the CLI.
+type memberCmd struct {
+	fs     *flag.FlagSet
+	db     *string
+	org    *string
+	asJSON *bool
+}
+
+func (c *cli) memberFlags(name string) *memberCmd {
+	fs := c.newFlags("member " + name)
+	return &memberCmd{fs: fs, db: c.dbFlag(fs), org: fs.String("org", "", "organization slug (required)"),
+		asJSON: fs.Bool("json", false, "print JSON")}
+}
+
+// open parses args, opens the store and finds the organization.
+func (m *memberCmd) open(ctx context.Context, c *cli, args []string) (*store.Store, store.Organization, error) {
+	if err := m.fs.Parse(args); err != nil {
+		return nil, store.Organization{}, err
+	}
+	if *m.org == "" {
+		return nil, store.Organization{}, errors.New("--org is required")
+	}
+	st, err := c.openStore(ctx, *m.db)
+	if err != nil {
+		return nil, store.Organization{}, err
+	}
+	org, err := st.OrganizationBySlug(ctx, *m.org)
+	if err != nil {
+		st.Close()
+		return nil, org, fmt.Errorf("no organization %q", *m.org)
+	}
+	return st, org, nil
+}
+
+// invitationJSON is a new invitation as the CLI prints it: the link is
+// shown this once.
+type invitationJSON struct {
+	ID        string    `json:"id"`
+	Org       string    `json:"org"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Link      string    `json:"link"`
+}
+
+func runMemberInvite(ctx context.Context, c *cli, args []string) error {
+	m := c.memberFlags("invite")
+	email := m.fs.String("email", "", "invitee's email (required)")
+	role := m.fs.String("role", "member", "admin, developer or member")
+	ttl := m.fs.Duration("ttl", partners.DefaultInviteTTL, "how long the link works (1h to 720h)")
+	base := m.fs.String("base-url", c.getenv("PORTICO_ISSUER"), "the portal's public URL for the link (env PORTICO_ISSUER)")
+	st, org, err := m.open(ctx, c, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &partners.Service{Store: st, Now: c.now}
+	inv, err := svc.Invite(ctx, partners.CLIManager(cliActor), org.ID, partners.InviteInput{Email: *email,
+		Role: store.Role(*role), TTL: *ttl})
+	if err != nil {
+		return err
+	}
+	j := invitationJSON{ID: inv.Invitation.ID, Org: org.Slug, Email: inv.Invitation.Email, Role: string(inv.Invitation.Role),
+		ExpiresAt: inv.Invitation.ExpiresAt, Link: strings.TrimRight(*base, "/") + "/invite/" + inv.Token}
+	human := fmt.Sprintf("Invitation for %s to %s as %s, valid until %s UTC. Send this link (shown only now):\n%s",
+		j.Email, org.Slug, j.Role, j.ExpiresAt.UTC().Format("2006-01-02 15:04"), j.Link)
+	return c.output(*m.asJSON, j, human)
+}
+
+func runMemberList(ctx context.Context, c *cli, args []string) error {
+	m := c.memberFlags("list")
+	st, org, err := m.open(ctx, c, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	users, err := st.Users(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	out := []partners.Member{}
+	var lines []string
+	for _, u := range users {
+		out = append(out, partners.MemberOf(u))
+		lines = append(lines, fmt.Sprintf("%s %s (%s) role=%s", u.ID, u.Email, u.Name, u.Role))
+	}
+	return c.output(*m.asJSON, out, strings.Join(lines, "\n"))
+}
+
+// member finds a member of org by email.
+func member(ctx context.Context, st *store.Store, org store.Organization, email string) (store.User, error) {
+	u, err := st.UserByEmail(ctx, org.ID, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return u, fmt.Errorf("%s has no member %q", org.Slug, email)
+	}
+	return u, err
+}
+
+func runMemberRole(ctx context.Context, c *cli, args []string) error {
+	m := c.memberFlags("role")
+	email := m.fs.String("email", "", "member's email (required)")
+	role := m.fs.String("role", "", "admin, developer or member (required)")
+	st, org, err := m.open(ctx, c, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := member(ctx, st, org, *email)
+	if err != nil {
+		return err
+	}
+	svc := &partners.Service{Store: st, Now: c.now}
+	after, err := svc.ChangeRole(ctx, partners.CLIManager(cliActor), org.ID, u.ID, store.Role(*role))
+	if err != nil {
+		return err
+	}
+	return c.output(*m.asJSON, after, fmt.Sprintf("%s is now %s in %s", after.Email, after.Role, org.Slug))
+}
+
+func runMemberRemove(ctx context.Context, c *cli, args []string) error {
+	m := c.memberFlags("remove")
+	email := m.fs.String("email", "", "member's email (required)")
+	st, org, err := m.open(ctx, c, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := member(ctx, st, org, *email)
+	if err != nil {
+		return err
+	}
+	svc := &partners.Service{Store: st, Now: c.now}
+	if err := svc.RemoveMember(ctx, partners.CLIManager(cliActor), org.ID, u.ID); err != nil {
+		return err
+	}
+	gone := partners.MemberOf(u)
+	return c.output(*m.asJSON, map[string]any{"removed": gone}, fmt.Sprintf("removed %s from %s; their sessions and tokens ended", u.Email, org.Slug))
+}
