@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -9,24 +10,39 @@ import (
 	"portico/views"
 )
 
-// Home serves the signed-in landing page and the health check.
+// Home serves the dashboard, where people launch their organization's apps,
+// and the health check.
 type Home struct {
-	Store *store.Store
-	Pages *Pages
+	Store  *store.Store
+	Pages  *Pages
+	Launch *Launch
 }
 
 // Mount registers the routes.
 func (h *Home) Mount(g *echo.Group) {
-	h.Pages.AddNav("Home", "/", anyone)
+	h.Pages.AddNav("Apps", "/", anyone)
 	g.GET("/healthz", h.health)
 	g.GET("/", h.home, requireUser)
 }
 
 func (h *Home) home(c echo.Context) error {
+	ctx := c.Request().Context()
 	v := viewerFrom(c)
-	return render(c, http.StatusOK, views.Home(h.Pages.Page(c, "Home"), views.HomeProps{
-		Name: v.User.Name, OrgName: v.Org.Name, Role: string(v.User.Role), PlatformAdmin: v.User.PlatformAdmin,
-	}))
+	apps, err := h.Launch.launchable(ctx, v)
+	if err != nil {
+		return err
+	}
+	q := strings.TrimSpace(c.QueryParam("q"))
+	props := views.HomeProps{Name: v.User.Name, OrgName: v.Org.Name, Role: string(v.User.Role),
+		PlatformAdmin: v.User.PlatformAdmin, Query: q, Total: len(apps)}
+	for _, app := range apps {
+		if q != "" && !strings.Contains(strings.ToLower(app.Name), strings.ToLower(q)) {
+			continue
+		}
+		props.Apps = append(props.Apps, views.AppTile{ClientID: app.ClientID, Name: app.Name, LogoURL: app.LogoURL,
+			Badge: h.Launch.preview(c, v, app)})
+	}
+	return render(c, http.StatusOK, views.Home(h.Pages.Page(c, "Apps"), props))
 }
 
 // health answers 200 when the database answers, 503 otherwise.

@@ -2,14 +2,12 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"portico/federation/pool"
 	"portico/store"
 	"portico/views"
 )
@@ -97,22 +95,5 @@ func (h *Login) submitMFA(c echo.Context) error {
 // checkSecondFactor accepts a current TOTP code not used before, or an
 // unused recovery code.
 func (h *Login) checkSecondFactor(ctx context.Context, userID, code string, now time.Time) (bool, error) {
-	t, err := h.Store.UserTOTP(ctx, userID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.ConfirmedAt.IsZero()) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	secret, err := h.Sealer.Open(t.Secret, totpPurpose(userID))
-	if err != nil {
-		return false, err
-	}
-	if step, ok := pool.CheckTOTP(string(secret), code, now); ok {
-		return h.Store.AcceptTOTPStep(ctx, userID, step, false)
-	}
-	if len(code) >= 12 {
-		return h.Store.UseRecoveryCode(ctx, userID, pool.HashRecoveryCode(code))
-	}
-	return false, nil
+	return checkSecondFactor(ctx, h.Store, h.Sealer, userID, code, now)
 }

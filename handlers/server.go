@@ -103,8 +103,14 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	}
 
 	root := e.Group("")
+	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
+		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger}
+	if cfg.Policies != nil {
+		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
+	}
 	features := []interface{ Mount(*echo.Group) }{
-		&Home{Store: cfg.Store, Pages: pages},
+		&Home{Store: cfg.Store, Pages: pages, Launch: launch},
+		launch,
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},

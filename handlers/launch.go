@@ -1,0 +1,311 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/federation/pool"
+	"portico/policyeditor"
+	"portico/store"
+	"portico/views"
+)
+
+// Launch opens an app from the dashboard. The app's user-access policy (or
+// the portal's) decides with the live request: Permit sends the browser to
+// the app's launch URL as an OpenID Connect third-party initiated login,
+// Challenge runs step-up MFA (enrolling a factor on the spot if needed),
+// remembers the location and decides again, Deny shows a page with the
+// decision's reference.
+type Launch struct {
+	Store *store.Store
+	Pages *Pages
+	// Policies decides and records; Preview decides without recording, for
+	// the dashboard's badges. Either may be nil: then no policy applies.
+	Policies *policyeditor.Engine
+	Preview  *policyeditor.Engine
+	Locator  policyeditor.Locator
+	Sealer   *store.Sealer
+	Issuer   string
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+// Mount registers the routes.
+func (h *Launch) Mount(g *echo.Group) {
+	l := g.Group("/launch", requireUser)
+	l.GET("/:client_id", h.launch)
+	l.GET("/:client_id/verify", h.showStepUp)
+	l.POST("/:client_id/verify", h.verify)
+}
+
+// launchable lists the apps the viewer's organization may open: its own
+// enabled apps that have a launch URL, by name.
+func (h *Launch) launchable(ctx context.Context, v *Viewer) ([]store.Client, error) {
+	all, err := h.Store.Clients(ctx, v.Org.ID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Client
+	for _, c := range all {
+		if c.Enabled && c.LaunchURL != "" && c.Type != store.ClientService {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// app loads a launchable app of the viewer's organization; anything else,
+// including another organization's app, is not found.
+func (h *Launch) app(c echo.Context, v *Viewer) (store.Client, error) {
+	cl, err := h.Store.ClientByClientID(c.Request().Context(), v.Org.ID, c.Param("client_id"))
+	if err != nil {
+		return cl, err
+	}
+	if !cl.Enabled || cl.LaunchURL == "" || cl.Type == store.ClientService {
+		return cl, store.ErrNotFound
+	}
+	return cl, nil
+}
+
+// evaluation is the policy question for this viewer, app and request.
+func (h *Launch) evaluation(c echo.Context, v *Viewer, app store.Client, stepUp bool) (*policyeditor.Evaluation, error) {
+	ctx := c.Request().Context()
+	ev := &policyeditor.Evaluation{Point: policyeditor.PointLaunch, OrgID: v.Org.ID, UserID: v.User.ID,
+		Subject: v.User.Email, ClientID: app.ClientID, ClientPolicyID: app.PolicyID, PlanID: v.Org.PlanID, StepUp: stepUp}
+	r := &ev.Request
+	r.Now, r.Org, r.Attributes = h.Now(), v.Org.Slug, v.User.Attributes
+	if v.Org.PlanID != "" {
+		if p, err := h.Store.Plan(ctx, v.Org.PlanID); err == nil {
+			r.Plan = p.Slug
+		}
+	}
+	r.User.Groups, r.User.MFAAt = v.User.Groups(), v.Session.MFAAt
+	r.Client.ID, r.Client.Scopes = app.ClientID, app.Scopes
+	if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
+		r.IP = ip.Unmap()
+		if h.Locator != nil {
+			r.Country = h.Locator.Country(r.IP)
+		}
+	}
+	locs, err := h.Store.Locations(ctx, v.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range locs {
+		r.User.Locations = append(r.User.Locations, l.Network)
+	}
+	return ev, nil
+}
+
+// preview is the dashboard badge for app: what launching it now would meet.
+func (h *Launch) preview(c echo.Context, v *Viewer, app store.Client) string {
+	if h.Preview == nil {
+		return ""
+	}
+	ev, err := h.evaluation(c, v, app, false)
+	if err != nil {
+		return ""
+	}
+	out, err := h.Preview.Decide(c.Request().Context(), ev)
+	if err != nil || !out.Applied {
+		return ""
+	}
+	switch out.Action {
+	case policyeditor.Challenge:
+		return "mfa"
+	case policyeditor.Deny:
+		return "blocked"
+	}
+	return ""
+}
+
+// decide evaluates and records a launch decision.
+func (h *Launch) decide(c echo.Context, v *Viewer, app store.Client, stepUp bool) (policyeditor.Outcome, error) {
+	if h.Policies == nil {
+		return policyeditor.Outcome{Decision: policyeditor.Decision{Action: policyeditor.Permit}}, nil
+	}
+	ev, err := h.evaluation(c, v, app, stepUp)
+	if err != nil {
+		return policyeditor.Outcome{}, err
+	}
+	out, err := h.Policies.Decide(c.Request().Context(), ev)
+	if err != nil {
+		return out, err
+	}
+	if !out.Applied {
+		out.Action = policyeditor.Permit
+	}
+	h.Log.Info("launch decision", "user", v.User.ID, "client", app.ClientID, "action", out.Action.String(),
+		"rule", out.Rule, "decision", out.DecisionID, "ip", c.RealIP(), "step_up", stepUp)
+	return out, nil
+}
+
+func (h *Launch) launch(c echo.Context) error {
+	v := viewerFrom(c)
+	app, err := h.app(c, v)
+	if err != nil {
+		return err
+	}
+	out, err := h.decide(c, v, app, false)
+	if err != nil {
+		return err
+	}
+	return h.act(c, v, app, out)
+}
+
+// act carries out a decision.
+func (h *Launch) act(c echo.Context, v *Viewer, app store.Client, out policyeditor.Outcome) error {
+	switch out.Action {
+	case policyeditor.Permit:
+		if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
+			// Using a remembered network keeps it from being the one dropped.
+			h.Store.TouchLocation(c.Request().Context(), v.User.ID, policyeditor.LocationOf(ip.Unmap()), h.Now())
+		}
+		return c.Redirect(http.StatusSeeOther, h.initiateLogin(app, v))
+	case policyeditor.Challenge:
+		return c.Redirect(http.StatusSeeOther, "/launch/"+url.PathEscape(app.ClientID)+"/verify")
+	}
+	p := h.Pages.Page(c, "Access denied")
+	return render(c, http.StatusForbidden, views.LaunchDeniedPage(p, views.LaunchDenied{AppName: app.Name, Reference: out.DecisionID}))
+}
+
+// initiateLogin is the app's launch URL with the OpenID Connect third-party
+// initiated login parameters, so the app starts its own authorization-code
+// flow at this issuer (where the same policy decides again).
+func (h *Launch) initiateLogin(app store.Client, v *Viewer) string {
+	u, err := url.Parse(app.LaunchURL)
+	if err != nil {
+		return app.LaunchURL
+	}
+	q := u.Query()
+	q.Set("iss", h.Issuer)
+	q.Set("target_link_uri", app.LaunchURL)
+	q.Set("login_hint", v.User.Email)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// stepUpProps fills the step-up page; a user without a confirmed factor gets
+// a pending TOTP secret to enrol.
+func (h *Launch) stepUpProps(c echo.Context, v *Viewer, app store.Client) (views.StepUp, error) {
+	ctx := c.Request().Context()
+	s := views.StepUp{AppName: app.Name, ClientID: app.ClientID}
+	t, err := h.Store.UserTOTP(ctx, v.User.ID)
+	if err == nil && !t.ConfirmedAt.IsZero() {
+		return s, nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return s, err
+	}
+	var e pool.Enrollment
+	if err == nil {
+		secret, err := h.Sealer.Open(t.Secret, totpPurpose(v.User.ID))
+		if err != nil {
+			return s, err
+		}
+		if e, err = pool.EnrollmentFor("Portico", v.User.Email, string(secret)); err != nil {
+			return s, err
+		}
+	} else {
+		if e, err = pool.NewEnrollment("Portico", v.User.Email); err != nil {
+			return s, err
+		}
+		if err := h.Store.PutTOTP(ctx, v.User.ID, h.Sealer.Seal([]byte(e.Secret), totpPurpose(v.User.ID))); err != nil {
+			return s, err
+		}
+	}
+	s.Enroll, s.QRDataURL, s.Secret = true, e.QRDataURL, e.Secret
+	return s, nil
+}
+
+func (h *Launch) showStepUp(c echo.Context) error {
+	v := viewerFrom(c)
+	app, err := h.app(c, v)
+	if err != nil {
+		return err
+	}
+	s, err := h.stepUpProps(c, v, app)
+	if err != nil {
+		return err
+	}
+	return render(c, http.StatusOK, views.StepUpPage(h.Pages.Page(c, "Confirm it's you"), s))
+}
+
+// verify checks the second factor (enrolling it if pending), marks the
+// session as stepped up, remembers the location and decides again: the
+// second decision stands, except that a second Challenge counts as met.
+func (h *Launch) verify(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	app, err := h.app(c, v)
+	if err != nil {
+		return err
+	}
+	s, err := h.stepUpProps(c, v, app)
+	if err != nil {
+		return err
+	}
+	now := h.Now()
+	code := c.FormValue("code")
+	var ok bool
+	if s.Enroll {
+		if step, valid := pool.CheckTOTP(s.Secret, code, now); valid {
+			ok, err = h.Store.AcceptTOTPStep(ctx, v.User.ID, step, true)
+		}
+	} else {
+		ok, err = checkSecondFactor(ctx, h.Store, h.Sealer, v.User.ID, code, now)
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.Error = "That code is not valid. Check the time on your phone and try the next code."
+		return render(c, http.StatusUnprocessableEntity, views.StepUpPage(h.Pages.Page(c, "Confirm it's you"), s))
+	}
+	var codes []string
+	if s.Enroll {
+		codes = pool.NewRecoveryCodes(pool.RecoveryCodeCount)
+		hashes := make([]string, len(codes))
+		for i, rc := range codes {
+			hashes[i] = pool.HashRecoveryCode(rc)
+		}
+		if err := h.Store.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
+			return err
+		}
+	}
+	if err := h.Store.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
+		return err
+	}
+	v.Session.MFAAt = now
+	if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
+		ip = ip.Unmap()
+		country := ""
+		if h.Locator != nil {
+			country = h.Locator.Country(ip)
+		}
+		if err := h.Store.RememberLocation(ctx, v.User.ID, policyeditor.LocationOf(ip), country, now); err != nil {
+			return err
+		}
+	}
+	out, err := h.decide(c, v, app, true)
+	if err != nil {
+		return err
+	}
+	if out.Action == policyeditor.Challenge {
+		out.Action = policyeditor.Permit // AfterStepUp already treats it so; kept for a policy-less path
+	}
+	if len(codes) > 0 && out.Action == policyeditor.Permit {
+		s.RecoveryCodes, s.Continue = codes, h.initiateLogin(app, v)
+		return render(c, http.StatusOK, views.StepUpPage(h.Pages.Page(c, "Recovery codes"), s))
+	}
+	return h.act(c, v, app, out)
+}
