@@ -77,11 +77,8 @@ func (h *Connections) formProps(t federation.Type, x store.Connection, settings 
 			Multiline: fl.Multiline, Value: settings[fl.Key]})
 	}
 	if x.ID != "" {
-		if t.Name == "saml" {
-			f.MetadataURL, f.ACSURL = h.BaseURL+samlMetadataPath+x.ID, h.BaseURL+SAMLACSPath
-		} else if t.Secret != "" {
-			f.RedirectURI = h.BaseURL + CallbackPath
-		}
+		u := ConnectionUpstreamURLs(h.BaseURL, x)
+		f.RedirectURI, f.MetadataURL, f.ACSURL = u.RedirectURI, u.MetadataURL, u.ACSURL
 	}
 	return f
 }

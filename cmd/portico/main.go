@@ -47,6 +47,8 @@ func commands() []command {
 		{"version", "print the version", runVersion},
 		{"admin", "platform administrators: reset-password", runAdmin},
 		{"org", "organizations: create, update, list, show", runOrg},
+		{"user", "identity-pool users: create, reset-link", runUser},
+		{"connection", "sign-in connections: create, update, list", runConnection},
 		{"plan", "plans and their features: create, update, list, show", runPlan},
 		{"member", "organization members: invite, list, role, remove", runMember},
 		{"policy", "access policies: eval, import, export, attach, list", runPolicy},
