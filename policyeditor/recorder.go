@@ -141,7 +141,7 @@ func (r *Recorder) run() {
 	defer close(r.done)
 	tick := time.NewTicker(r.o.Every)
 	defer tick.Stop()
-	batch := make([]store.Decision, 0, r.o.Batch)
+	batch := make([]store.Decision, 0, min(r.o.Batch, 1024)) // grows if a huge Batch is configured
 	var reportedDrops int64
 	flush := func() {
 		if n := r.dropped.Load(); n > reportedDrops {
