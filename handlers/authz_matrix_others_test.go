@@ -49,5 +49,7 @@ func othersMatrix() map[string]routeCase {
 		"POST /login/saml/acs":                         {path: "/login/saml/acs", form: none, want: want(bad, bad, bad, bad, bad, bad)},
 		"POST /login/start":                            {path: "/login/start", form: none, want: want(nf, nf, nf, nf, nf, nf)},
 		"POST /platform/connection-types/:org":         {path: "/platform/connection-types/nope", form: none, want: want(unau, forb, forb, forb, forb, nf)},
+		"POST /org/users/:id/reset-link":               {path: "/org/users/nope/reset-link", form: none, want: want(unau, forb, forb, nf, nf, nf)},
+		"POST /admin/orgs/:slug/users/:id/reset-link":  {path: "/admin/orgs/acme/users/nope/reset-link", form: none, want: want(unau, forb, forb, forb, forb, nf)},
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"portico/federation"
+	"portico/federation/pool"
 	"portico/store"
 )
 
@@ -91,5 +92,6 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 		login,
 		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
+		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},
 	}
 }
