@@ -44,7 +44,7 @@ type Apps struct {
 
 // Mount registers the routes, all for developers and org admins.
 func (h *Apps) Mount(g *echo.Group) {
-	h.Pages.AddNav("Apps", "/apps", developers)
+	h.Pages.AddNav("Manage apps", "/apps", developers)
 	a := g.Group("/apps", requireUser, requireRole(developers))
 	a.GET("", h.list)
 	a.GET("/new", h.newForm)
