@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
@@ -245,4 +247,63 @@ var (
 
 func serviceInput(name string) authserver.RegisterInput {
 	return authserver.RegisterInput{Name: name, Type: store.ClientService, Scopes: []string{"payments:read"}}
+}
+
+// TestPartnerLifecycleEndToEnd is the "done when": acme's admin
+// invites a developer in the portal, the developer joins, registers an app
+// and gets tokens; the platform admin ends the partnership and every one of
+// those stops at once.
+func TestPartnerLifecycleEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	link := w.invite(t, "newdev@acme.example", store.RoleDeveloper)
+	if r := w.h.Client(t).Post(link, url.Values{"name": {"New Dev"}, "password": {pw}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept: %d %s", r.StatusCode, errorMessage(r.Body))
+	}
+	dev := w.h.Client(t)
+	dev.Login("newdev@acme.example", pw)
+	r := dev.Post("/apps", url.Values{"type": {"service"}, "name": {"Billing"}, "scopes": {"payments:read"}})
+	secret, id := secretRE.FindStringSubmatch(r.Body), clientIDRE.FindStringSubmatch(r.Body)
+	if r.StatusCode != http.StatusOK || secret == nil || id == nil {
+		t.Fatalf("register: %d %s", r.StatusCode, errorMessage(r.Body))
+	}
+	if st, body := w.token(t, id[1], secret[1]); st != http.StatusOK {
+		t.Fatalf("token: %d %s", st, body)
+	}
+
+	past := w.clock.Now().Add(-time.Minute).Format("2006-01-02T15:04")
+	if r := w.as(t, platformAdmin).Post("/admin/orgs/acme", url.Values{"slug": {"acme"}, "name": {"Acme"},
+		"plan": {"gold"}, "valid_until": {past}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("end the partnership: %d %s", r.StatusCode, errorMessage(r.Body))
+	}
+	if r := dev.Get("/apps"); r.StatusCode != http.StatusForbidden {
+		t.Errorf("the developer's session survived: %d", r.StatusCode)
+	}
+	if st, _ := w.token(t, id[1], secret[1]); st == http.StatusOK {
+		t.Error("the app still gets tokens")
+	}
+	if r := w.h.Client(t).Post("/login", url.Values{"email": {"newdev@acme.example"}, "password": {pw}}); r.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-in after the end: %d", r.StatusCode)
+	}
+	if r := w.h.Client(t).Get(w.invite0(t)); r.StatusCode != http.StatusGone {
+		t.Errorf("an invitation of an ended partnership still opens: %d", r.StatusCode)
+	}
+}
+
+// invite0 makes an invitation for acme directly (its admin can no longer
+// sign in) and returns the link's path.
+func (w *world) invite0(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	tok := "tok-" + store.NewID()
+	inv := store.Invitation{OrgID: w.acme.ID, Email: "late@acme.example", Role: store.RoleMember,
+		TokenHash: sha256Hex(tok), ExpiresAt: w.clock.Now().Add(time.Hour)}
+	if err := w.h.Store.CreateInvitation(ctx, &inv); err != nil {
+		t.Fatal(err)
+	}
+	return "/invite/" + tok
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
