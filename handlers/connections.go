@@ -92,6 +92,13 @@ func (h *Connections) newForm(c echo.Context) error {
 	if !ok {
 		return echo.NewHTTPError(http.StatusNotFound)
 	}
+	// A type the platform admin took away is not offered as a blank form
+	// either; Create refuses it regardless.
+	if allowed, err := h.Service.TypeAllowed(c.Request().Context(), viewerFrom(c).Org.ID, t.Name); err != nil {
+		return err
+	} else if !allowed {
+		return echo.NewHTTPError(http.StatusNotFound)
+	}
 	return h.page(c, http.StatusOK, h.formProps(t, store.Connection{Enabled: true}, map[string]string{}))
 }
 
