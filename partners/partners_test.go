@@ -43,20 +43,6 @@ func TestEndingSoon(t *testing.T) {
 	}
 }
 
-func TestPlanGrants(t *testing.T) {
-	g := partners.PlanGrants(store.Plan{Features: []store.Feature{
-		{Name: "a", Scopes: []string{"b:read", "a:read"}, AppTypes: []string{"web"}, MaxApps: 10},
-		{Name: "b", Scopes: []string{"a:read"}, AppTypes: []string{"service", "web"}, MaxApps: 3},
-		{Name: "c"},
-	}})
-	if !equal(g.Scopes, []string{"a:read", "b:read"}) || !equal(g.AppTypes, []string{"service", "web"}) || g.MaxApps != 3 {
-		t.Fatalf("%+v", g)
-	}
-	if g := partners.PlanGrants(store.Plan{}); g.MaxApps != 0 || len(g.Scopes) != 0 {
-		t.Fatalf("empty plan grants %+v", g)
-	}
-}
-
 func TestPlanValidationReportsEveryFeatureProblem(t *testing.T) {
 	st, svc := open(t)
 	ctx := context.Background()

@@ -150,31 +150,3 @@ func planConflict(err error, p store.Plan) error {
 	}
 	return err
 }
-
-// Grants is what a plan allows an organization: the union of its features.
-type Grants struct {
-	Scopes   []string
-	AppTypes []string
-	// MaxApps is the smallest cap of any feature that sets one; 0 means no
-	// cap.
-	MaxApps int
-}
-
-// PlanGrants sums up a plan's features. An organization without a plan gets
-// the zero Grants: no API scopes and no app types, since a plan is what opens
-// the platform's APIs to a partner.
-func PlanGrants(p store.Plan) Grants {
-	var g Grants
-	for _, f := range p.Features {
-		g.Scopes = append(g.Scopes, f.Scopes...)
-		g.AppTypes = append(g.AppTypes, f.AppTypes...)
-		if f.MaxApps > 0 && (g.MaxApps == 0 || f.MaxApps < g.MaxApps) {
-			g.MaxApps = f.MaxApps
-		}
-	}
-	slices.Sort(g.Scopes)
-	g.Scopes = slices.Compact(g.Scopes)
-	slices.Sort(g.AppTypes)
-	g.AppTypes = slices.Compact(g.AppTypes)
-	return g
-}
