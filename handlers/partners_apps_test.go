@@ -295,3 +295,21 @@ func TestPlanFormValidatesFeatures(t *testing.T) {
 		t.Errorf("audit: %+v", e)
 	}
 }
+
+func TestAppNamesAndURLsAreEscaped(t *testing.T) {
+	w := newWorld(t)
+	dev := w.as(t, developer)
+	r := dev.Post("/apps", url.Values{"type": {"web"}, "name": {`<img src=x onerror=alert(1)>`},
+		"redirect_uris": {"https://app.example/cb"}, "logo_url": {`https://app.example/logo.png" onerror="alert(1)`}})
+	if r.StatusCode == http.StatusOK || r.StatusCode == http.StatusSeeOther {
+		// Accepted: the name must come back escaped everywhere.
+		for _, page := range []string{"/apps", "/audit"} {
+			body := w.as(t, orgAdmin).Get(page).Body
+			if strings.Contains(body, "<img src=x") || strings.Contains(body, `" onerror="`) {
+				t.Errorf("%s renders app input unescaped", page)
+			}
+		}
+	} else if strings.Contains(r.Body, "<img src=x") {
+		t.Error("the refused form echoes the name unescaped")
+	}
+}
