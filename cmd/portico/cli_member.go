@@ -14,10 +14,12 @@ import (
 
 func runMember(ctx context.Context, c *cli, args []string) error {
 	return c.subcommand(ctx, "member", args, map[string]func(context.Context, *cli, []string) error{
-		"invite": runMemberInvite,
-		"list":   runMemberList,
-		"role":   runMemberRole,
-		"remove": runMemberRemove,
+		"invite":        runMemberInvite,
+		"invitations":   runMemberInvitations,
+		"revoke-invite": runMemberRevokeInvite,
+		"list":          runMemberList,
+		"role":          runMemberRole,
+		"remove":        runMemberRemove,
 	})
 }
 
@@ -159,4 +161,49 @@ func runMemberRemove(ctx context.Context, c *cli, args []string) error {
 	}
 	gone := partners.MemberOf(u)
 	return c.output(*m.asJSON, map[string]any{"removed": gone}, fmt.Sprintf("removed %s from %s; their sessions and tokens ended", u.Email, org.Slug))
+}
+
+func runMemberInvitations(ctx context.Context, c *cli, args []string) error {
+	m := c.memberFlags("invitations")
+	st, org, err := m.open(ctx, c, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	invs, err := st.Invitations(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		store.Invitation
+		State string `json:"state"`
+	}
+	out := []row{}
+	var lines []string
+	now := c.now()
+	for _, i := range invs {
+		out = append(out, row{Invitation: i, State: i.State(now)})
+		lines = append(lines, fmt.Sprintf("%s %s role=%s %s expires=%s", i.ID, i.Email, i.Role, i.State(now),
+			i.ExpiresAt.UTC().Format(time.RFC3339)))
+	}
+	return c.output(*m.asJSON, out, strings.Join(lines, "\n"))
+}
+
+func runMemberRevokeInvite(ctx context.Context, c *cli, args []string) error {
+	m := c.memberFlags("revoke-invite")
+	id := m.fs.String("id", "", "invitation ID (required; see member invitations)")
+	st, org, err := m.open(ctx, c, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &partners.Service{Store: st, Now: c.now}
+	err = svc.RevokeInvitation(ctx, partners.CLIManager(cliActor), org.ID, *id)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%s has no invitation %q", org.Slug, *id)
+	}
+	if err != nil {
+		return err
+	}
+	return c.output(*m.asJSON, map[string]string{"revoked": *id}, "revoked invitation "+*id)
 }

@@ -65,6 +65,18 @@ func TestMemberCommands(t *testing.T) {
 		t.Error("an unknown organization was accepted")
 	}
 
+	out = tc.mustRun("member", "invite", "--org", "acme", "--email", "other@partner.example", "--json")
+	var second invitationJSON
+	json.Unmarshal([]byte(out), &second)
+	tc.mustRun("member", "revoke-invite", "--org", "acme", "--id", second.ID)
+	if _, err := tc.run("member", "revoke-invite", "--org", "acme", "--id", second.ID); err == nil {
+		t.Error("revoking twice succeeded")
+	}
+	out = tc.mustRun("member", "invitations", "--org", "acme", "--json")
+	if !strings.Contains(out, `"state": "revoked"`) || !strings.Contains(out, `"state": "pending"`) || strings.Contains(out, "token") {
+		t.Errorf("invitations: %s", out)
+	}
+
 	// Accept the invitation as the portal would, then manage the member.
 	ctx := context.Background()
 	st, err := store.Open(ctx, tc.env["PORTICO_DB"])
