@@ -42,8 +42,13 @@ type Config struct {
 	// database whether anything changed (PRAGMA data_version). Zero means
 	// 20ms; a negative value means on every request.
 	CacheRevalidate time.Duration
-	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s timeout.
+	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s
+	// timeout whose dialer refuses loopback, private, link-local and other
+	// non-public addresses (SSRF). A client given here is used as is.
 	HTTPClient *http.Client
+	// AllowPrivateJWKS lets the default jwks_uri client reach non-public
+	// addresses. Tests only: they serve keys on 127.0.0.1.
+	AllowPrivateJWKS bool
 }
 
 // Lifetimes of what the server issues; zero values take the defaults.
@@ -121,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Gate = DefaultGate{}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		cfg.HTTPClient = newJWKSClient(cfg.AllowPrivateJWKS, cfg.AllowInsecure)
 	}
 	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"), now: cfg.Now,
 		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate}
