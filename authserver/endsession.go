@@ -3,7 +3,6 @@ package authserver
 import (
 	"context"
 	"encoding/json"
-	"net/url"
 	"slices"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -42,13 +41,7 @@ func (s *Server) endSession(ctx context.Context, req *oidc.EndSessionRequest) (*
 		if err != nil || !slices.Contains(e.client.PostLogoutRedirectURIs, req.PostLogoutRedirectURI) {
 			return nil, invalidRequest("post_logout_redirect_uri is not registered for this client")
 		}
-		u, _ := url.Parse(req.PostLogoutRedirectURI)
-		if req.State != "" {
-			q := u.Query()
-			q.Set("state", req.State)
-			u.RawQuery = q.Encode()
-		}
-		next = u.String()
+		next = withLogoutState(req.PostLogoutRedirectURI, req.State)
 	}
 	if s.cfg.LogoutURL != nil {
 		return op.NewRedirect(s.cfg.LogoutURL(next)), nil

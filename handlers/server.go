@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Decisions{Store: cfg.Store, Pages: pages},
+		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
 	features = append(features, signInFeatures(cfg, sess, pages)...)
 	for _, f := range features {

@@ -23,7 +23,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	slog.SetDefault(log) // libraries that log through slog.Default() get the same handler
+	setProcessLogger(log) // libraries that log through slog.Default() get the same handler
 
 	app, err := wire(ctx, c, cfg, log)
 	if err != nil {
@@ -78,6 +78,7 @@ func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog
 		Sealer:        sealer,
 		Gate:          gate,
 		LoginURL:      func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
+		LogoutURL:     handlers.LogoutConfirmURL, // RP-initiated logout ends the portal session
 		Now:           now,
 		Logger:        log,
 		AllowInsecure: strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
@@ -88,6 +89,7 @@ func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog
 type app struct {
 	handler http.Handler
 	store   *store.Store
+	oauth   *authserver.Server
 	closers []func()
 }
 
@@ -132,6 +134,8 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
+	a.oauth = oauth
+	a.closers = append(a.closers, housekeeper{OAuth: oauth, Sessions: st, Now: c.now, Log: log, Every: housekeepEvery}.start(ctx))
 	signIn, err := signInConfig(cfg, oauth)
 	if err != nil {
 		return fail(err)

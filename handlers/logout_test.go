@@ -1,0 +1,209 @@
+package handlers_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"portico/authserver"
+	"portico/federation/builtin"
+	"portico/handlers"
+	"portico/handlers/handlerstest"
+	"portico/store"
+)
+
+// logoutPortal is a portal with the authorization server wired as serve
+// wires it for logout, one client with a registered post-logout URI, and a
+// member who can sign in.
+type logoutPortal struct {
+	h      *handlerstest.Harness
+	client store.Client
+	email  string
+	user   store.User
+}
+
+const registeredBye = "https://app.example/bye"
+
+func newLogoutPortal(t *testing.T, withOAuth bool) *logoutPortal {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var srv *authserver.Server
+	h := handlerstest.New(t, func(c *handlers.Config) {
+		c.SignIn = handlers.SignInConfig{Sealer: sealer, Registry: builtin.Registry()}
+		if !withOAuth {
+			return
+		}
+		srv, err = authserver.New(authserver.Config{Issuer: c.Issuer, Store: c.Store, Sealer: sealer,
+			AllowInsecure: true, CacheRevalidate: -1, Now: c.Now,
+			LoginURL:  func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
+			LogoutURL: handlers.LogoutConfirmURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.OAuth = srv
+	})
+	org := h.Org(t, "acme", "acme.example")
+	p := &logoutPortal{h: h, email: "mia@acme.example"}
+	p.user = h.User(t, org, p.email, store.RoleMember, "correct horse battery staple")
+	if srv != nil {
+		p.client, _, err = srv.Registrar().Register(context.Background(), org.ID, authserver.Actor{Label: "test"},
+			authserver.RegisterInput{Name: "app", Type: store.ClientWeb, RedirectURIs: []string{"https://app.example/cb"},
+				PostLogoutRedirectURIs: []string{registeredBye}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+// signedIn returns a browser with a portal session.
+func (p *logoutPortal) signedIn(t *testing.T) *handlerstest.Client {
+	t.Helper()
+	b := p.h.Client(t)
+	b.Login(p.email, "correct horse battery staple")
+	if r := b.Get("/"); r.StatusCode != http.StatusOK {
+		t.Fatalf("home after sign-in: %d", r.StatusCode)
+	}
+	return b
+}
+
+// sessions counts the member's live portal sessions.
+func (p *logoutPortal) sessions(t *testing.T) int {
+	t.Helper()
+	list, err := p.h.Store.UserSessions(context.Background(), p.user.ID, p.h.Config.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list)
+}
+
+// TestRPInitiatedLogoutEndsPortalSession is the whole round trip: the app
+// sends the browser to end_session, the portal asks, the POST ends the
+// portal session and the browser lands on the app's registered URI with its
+// state.
+func TestRPInitiatedLogoutEndsPortalSession(t *testing.T) {
+	p := newLogoutPortal(t, true)
+	b := p.signedIn(t)
+
+	q := url.Values{"client_id": {p.client.ClientID}, "post_logout_redirect_uri": {registeredBye}, "state": {"s-1"}}
+	r := b.Get("/end_session?" + q.Encode())
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "/logout/confirm?next=") {
+		t.Fatalf("end_session: %d %q", r.StatusCode, loc)
+	}
+	r = b.Get(loc)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("confirm page: %d", r.StatusCode)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.TrimSpace(doc.Find("#logout-confirm h1").Text()); h != "Sign out of Portico?" {
+		t.Errorf("heading %q", h)
+	}
+	form := doc.Find(`#logout-confirm form[method="post"][action="/logout/confirm"]`)
+	next, _ := form.Find(`input[name="next"]`).Attr("value")
+	csrf, _ := form.Find(`input[name="_csrf"]`).Attr("value")
+	if next != registeredBye+"?state=s-1" || csrf == "" {
+		t.Fatalf("form: next %q, csrf %q", next, csrf)
+	}
+	if p.sessions(t) != 1 {
+		t.Fatal("showing the question ended the session")
+	}
+
+	r = b.PostRaw("/logout/confirm", url.Values{"_csrf": {csrf}, "next": {next}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != registeredBye+"?state=s-1" {
+		t.Fatalf("confirm: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if n := p.sessions(t); n != 0 {
+		t.Fatalf("%d portal session(s) left after RP-initiated logout", n)
+	}
+	if r := b.Get("/"); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/login") {
+		t.Fatalf("home after logout: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+// TestLogoutConfirmNeedsCSRF: a cross-site form without the token signs
+// nobody out.
+func TestLogoutConfirmNeedsCSRF(t *testing.T) {
+	p := newLogoutPortal(t, true)
+	b := p.signedIn(t)
+	r := b.PostRaw("/logout/confirm", url.Values{"next": {registeredBye}})
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST without CSRF token: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if p.sessions(t) != 1 {
+		t.Fatal("a POST without CSRF token ended the session")
+	}
+}
+
+// TestLogoutConfirmIsNoOpenRedirect: after signing out the browser goes to
+// a local path or a registered post-logout URI, and to the sign-in page
+// for anything else.
+func TestLogoutConfirmIsNoOpenRedirect(t *testing.T) {
+	for _, tc := range []struct {
+		name, next, want string
+		withOAuth        bool
+	}{
+		{"none", "", "/login", true},
+		{"local path", "/apps?tab=mine", "/apps?tab=mine", true},
+		{"registered", registeredBye, registeredBye, true},
+		{"registered with state", registeredBye + "?state=abc", registeredBye + "?state=abc", true},
+		{"registered, without an authorization server", registeredBye, "/login", false},
+		{"registered plus a parameter", registeredBye + "?to=https%3A%2F%2Fevil.example", "/login", true},
+		{"registered as a prefix", registeredBye + "/../../evil", "/login", true},
+		{"other site", "https://evil.example/", "/login", true},
+		{"scheme-relative", "//evil.example/", "/login", true},
+		{"backslash", "/\\evil.example/", "/login", true},
+		{"javascript", "javascript:alert(1)", "/login", true},
+		{"header split", "/x\r\nSet-Cookie: a=b", "/login", true},
+		{"userinfo", "https://app.example@evil.example/bye", "/login", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newLogoutPortal(t, tc.withOAuth)
+			b := p.signedIn(t)
+			r := b.Post("/logout/confirm", url.Values{"next": {tc.next}})
+			if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tc.want {
+				t.Errorf("next %q: %d %q, want 303 %q", tc.next, r.StatusCode, r.Header.Get("Location"), tc.want)
+			}
+			if p.sessions(t) != 0 {
+				t.Error("the session survived")
+			}
+			// Signed out already: the page does not ask, it goes on to the
+			// same vetted destination.
+			r = b.Get(handlers.LogoutConfirmURL(tc.next))
+			if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != tc.want {
+				t.Errorf("signed-out GET, next %q: %d %q, want 303 %q", tc.next, r.StatusCode, r.Header.Get("Location"), tc.want)
+			}
+		})
+	}
+}
+
+// TestLogoutConfirmEscapesNext: next is echoed into the form, as data.
+func TestLogoutConfirmEscapesNext(t *testing.T) {
+	p := newLogoutPortal(t, true)
+	b := p.signedIn(t)
+	evil := `"><script>alert(1)</script>`
+	r := b.Get(handlers.LogoutConfirmURL(evil))
+	if r.StatusCode != http.StatusOK || strings.Contains(r.Body, "<script>alert(1)") {
+		t.Fatalf("%d, unescaped next in the page", r.StatusCode)
+	}
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(r.Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := doc.Find(`#logout-confirm input[name="next"]`).Attr("value"); v != evil {
+		t.Fatalf("next round-trips as %q", v)
+	}
+}
