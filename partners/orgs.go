@@ -33,12 +33,27 @@ var (
 	domainRE = regexp.MustCompile(`^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 )
 
+// reservedSlugs name pages next to an object's page (/admin/orgs/new),
+// so no organization or plan may take them.
+var reservedSlugs = map[string]bool{"new": true, "import": true, "export": true}
+
+// slugProblem says what is wrong with a slug, or "".
+func slugProblem(slug string) string {
+	switch {
+	case !slugRE.MatchString(slug):
+		return "Use 1–40 lower-case letters, digits and dashes, starting and ending with a letter or digit."
+	case reservedSlugs[slug]:
+		return `"` + slug + `" is reserved; choose another slug.`
+	}
+	return ""
+}
+
 // apply validates in and copies it onto o, collecting every problem.
 func (s *Service) apply(ctx context.Context, o *store.Organization, in OrgInput, errs FieldErrors) {
 	if in.Slug != nil {
 		o.Slug = strings.TrimSpace(*in.Slug)
-		if !slugRE.MatchString(o.Slug) {
-			errs["slug"] = "Use 1–40 lower-case letters, digits and dashes, starting and ending with a letter or digit."
+		if msg := slugProblem(o.Slug); msg != "" {
+			errs["slug"] = msg
 		}
 	}
 	if in.Name != nil {

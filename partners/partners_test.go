@@ -153,3 +153,15 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+func TestReservedSlugs(t *testing.T) {
+	_, svc := open(t)
+	slug, name := "new", "New"
+	var fe partners.FieldErrors
+	if _, err := svc.CreateOrg(context.Background(), store.Actor{Label: "t"}, partners.OrgInput{Slug: &slug, Name: &name}); !errors.As(err, &fe) || fe["slug"] == "" {
+		t.Errorf("org slug new: %v", err)
+	}
+	if _, err := svc.CreatePlan(context.Background(), store.Actor{Label: "t"}, partners.PlanInput{Slug: &slug, Name: &name}); !errors.As(err, &fe) || fe["slug"] == "" {
+		t.Errorf("plan slug new: %v", err)
+	}
+}

@@ -40,8 +40,8 @@ var scopeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9:._/-]{0,99}$`)
 func applyPlan(p *store.Plan, in PlanInput, errs FieldErrors) {
 	if in.Slug != nil {
 		p.Slug = strings.TrimSpace(*in.Slug)
-		if !slugRE.MatchString(p.Slug) {
-			errs["slug"] = "Use 1–40 lower-case letters, digits and dashes, starting and ending with a letter or digit."
+		if msg := slugProblem(p.Slug); msg != "" {
+			errs["slug"] = msg
 		}
 	}
 	if in.Name != nil {
