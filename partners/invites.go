@@ -179,7 +179,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, pw Passwords, token stri
 		return u, err
 	}
 	err = s.Store.InTx(ctx, func(tx *store.Store) error {
-		u = store.User{OrgID: inv.OrgID, Email: inv.Email, Name: name, Role: inv.Role, PasswordHash: hash}
+		// The inviting admin vouched for the address by inviting it, as
+		// when an admin creates a pool account; an unverified email would
+		// keep a later IdP sign-in from linking to this account.
+		u = store.User{OrgID: inv.OrgID, Email: inv.Email, EmailVerified: true, Name: name, Role: inv.Role, PasswordHash: hash}
 		if err := tx.CreateUser(ctx, &u); errors.Is(err, store.ErrAlreadyExists) {
 			return ErrInvitationUnusable
 		} else if err != nil {
