@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -118,6 +119,22 @@ func Screenshot(t testing.TB, ctx context.Context, path string) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FromAddress makes every later request of the tab carry X-Forwarded-For: ip,
+// so a portal that trusts the test's loopback proxy sees the browser coming
+// from ip. It is how browser tests move a person between networks.
+func FromAddress(t testing.TB, ctx context.Context, ip string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"X-Forwarded-For": ip}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -23,10 +23,16 @@ import (
 // and what the first run printed.
 func startPortal(t *testing.T, args ...string) (baseURL, firstRun string) {
 	t.Helper()
+	return startPortalAt(t, time.Now, args...)
+}
+
+// startPortalAt is startPortal with the portal's clock given.
+func startPortalAt(t *testing.T, now func() time.Time, args ...string) (baseURL, firstRun string) {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	var out bytes.Buffer
-	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: now}
 	cfg, err := c.parseConfig(append([]string{"--db", filepath.Join(t.TempDir(), "portico.db"), "--issuer", base}, args...))
 	if err != nil {
 		t.Fatal(err)
