@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"portico/store"
 )
@@ -77,13 +78,19 @@ type Outcome struct {
 type Engine struct {
 	st  *store.Store
 	rec *Recorder
+	// Revalidate is how often, at most, the engine asks the database whether
+	// anything changed. Zero asks on every decision; the server sets a few
+	// milliseconds, because the question goes through one shared connection
+	// and would otherwise serialize every token request behind it.
+	Revalidate time.Duration
 
-	mu       sync.Mutex
-	loadedAt int64
-	loaded   bool
-	heads    map[string]int
-	attached map[attachKey]string
-	compiled map[versionKey]*Policy
+	mu        sync.Mutex
+	checkedAt time.Time
+	loadedAt  int64
+	loaded    bool
+	heads     map[string]int
+	attached  map[attachKey]string
+	compiled  map[versionKey]*Policy
 }
 
 type attachKey struct {
@@ -134,17 +141,21 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 // policyFor resolves the attachment and returns the compiled current version,
 // or a nil Policy when nothing is attached.
 func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string, int, error) {
-	dv, err := e.st.DataVersion(ctx)
-	if err != nil {
-		return nil, "", 0, fmt.Errorf("policyeditor: data version: %w", err)
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.loaded || dv != e.loadedAt {
-		if err := e.reload(ctx); err != nil {
-			return nil, "", 0, err
+	// A wall-clock read here only paces cache checks; decisions use ev's clock.
+	if now := time.Now(); !e.loaded || e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate {
+		dv, err := e.st.DataVersion(ctx)
+		if err != nil {
+			return nil, "", 0, fmt.Errorf("policyeditor: data version: %w", err)
 		}
-		e.loaded, e.loadedAt = true, dv
+		e.checkedAt = now
+		if !e.loaded || dv != e.loadedAt {
+			if err := e.reload(ctx); err != nil {
+				return nil, "", 0, err
+			}
+			e.loaded, e.loadedAt = true, dv
+		}
 	}
 	id := e.resolve(ev)
 	if id == "" {

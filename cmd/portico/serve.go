@@ -129,6 +129,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
 	a.closers = append(a.closers, func() { rec.Close() })
 	engine := policyeditor.NewEngine(st, rec)
+	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
 
 	oauth, err := newAuthServer(cfg, st, c.now, log, newPolicyGate(st, engine, loc, log))
 	if err != nil {
