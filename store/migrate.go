@@ -20,7 +20,12 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithDisableGlobalRegistry(true))
+	// Each area of the code owns a range of migration numbers (00100 the
+	// authorization server, 00200 federation, …), so a migration can land
+	// after a higher-numbered one; out-of-order application keeps databases
+	// made in between upgradable.
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithDisableGlobalRegistry(true),
+		goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}

@@ -151,3 +151,17 @@ func TestSealer(t *testing.T) {
 		t.Fatal("a value sealed for one purpose opened for another")
 	}
 }
+
+// TestReopenIsIdempotent opens the same database twice: the second open
+// finds every migration applied and changes nothing.
+func TestReopenIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "p.db")
+	for i := 0; i < 2; i++ {
+		s, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		s.Close()
+	}
+}
