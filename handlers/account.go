@@ -43,6 +43,14 @@ func (h *Account) show(c echo.Context) error {
 	}
 	props := views.AccountProps{Name: v.User.Name, Email: v.User.Email, OrgName: v.Org.Name, Role: string(v.User.Role),
 		Groups: v.User.Groups(), Attribution: policyeditor.IP2LocationAttributionHTML}
+	if t, err := h.Store.UserTOTP(ctx, v.User.ID); err == nil && !t.ConfirmedAt.IsZero() {
+		props.MFA = true
+		if props.RecoveryLeft, err = h.Store.UnusedRecoveryCodes(ctx, v.User.ID); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
 	for _, l := range locs {
 		props.Locations = append(props.Locations, views.AccountLocation{Network: l.Network.String(), Country: l.Country, LastUsed: l.LastUsedAt})
 	}

@@ -31,7 +31,8 @@ func TestAccountPageListsAndPrunesLocationsAndSessions(t *testing.T) {
 	bobs.Login("bob@acme.example", pw)
 
 	r := laptop.Get("/account")
-	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "203.0.113.0/24") || !strings.Contains(r.Body, "IP2Location") {
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "203.0.113.0/24") || !strings.Contains(r.Body, "IP2Location") ||
+		!strings.Contains(r.Body, "No second factor yet") {
 		t.Fatalf("%d\n%s", r.StatusCode, r.Body)
 	}
 
