@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"portico/authserver"
 	"portico/federation/pool"
+	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -16,7 +18,7 @@ const demoPassword = "portico-demo-password"
 
 // seedDemo adds, once, a partner organization on a plan with people in
 // different groups, so every flow can be tried at once.
-func seedDemo(ctx context.Context, st *store.Store, out io.Writer) error {
+func seedDemo(ctx context.Context, st *store.Store, reg *authserver.Registrar, out io.Writer) error {
 	if _, err := st.OrganizationBySlug(ctx, "acme"); err == nil {
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -60,8 +62,58 @@ func seedDemo(ctx context.Context, st *store.Store, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	svc, secret, err := seedDemoApps(ctx, st, reg, actor)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(out, `Demo data: organization "acme" (plan gold) with alice@ (org admin), dev@ (developer),
 carl@ (contractor) and sam@ (sales), all @acme.example, password %q.
-`, demoPassword)
+Its "Team wiki" is guarded by IBM's example policy (new location: MFA; developers and
+contractors: permit; others: deny). Its service app "Inventory sync" has
+    client_id:     %s
+    client_secret: %s
+(shown only now) for client_credentials at the token endpoint.
+`, demoPassword, svc.ClientID, secret)
 	return nil
 }
+
+// seedDemoApps registers the demo organization's two apps through the same
+// Registrar the portal uses, and attaches IBM's example to the web app.
+func seedDemoApps(ctx context.Context, st *store.Store, reg *authserver.Registrar, actor store.Actor) (store.Client, string, error) {
+	acme, err := st.OrganizationBySlug(ctx, "acme")
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	ra := authserver.Actor{Label: actor.Label}
+	for _, sc := range []string{"inventory:read", "inventory:write", "payments:read", "payments:write"} {
+		if _, err := reg.CreateScope(ctx, ra, sc, "Demo API scope"); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
+			return store.Client{}, "", fmt.Errorf("scope %s: %w", sc, err)
+		}
+	}
+	wiki, _, err := reg.Register(ctx, acme.ID, ra, authserver.RegisterInput{Name: "Team wiki", Type: store.ClientWeb,
+		RedirectURIs: []string{"https://wiki.acme.example/callback"}, Scopes: []string{"inventory:read"},
+		LaunchURL: "https://wiki.acme.example/login"})
+	if err != nil {
+		return store.Client{}, "", fmt.Errorf("demo web app: %w", err)
+	}
+	svc, secret, err := reg.Register(ctx, acme.ID, ra, authserver.RegisterInput{Name: "Inventory sync",
+		Type: store.ClientService, Scopes: []string{"inventory:read", "inventory:write"}})
+	if err != nil {
+		return store.Client{}, "", fmt.Errorf("demo service app: %w", err)
+	}
+	policies := &policyeditor.Service{Store: st}
+	saved, err := policies.Import(ctx, actor, []byte(demoPolicy))
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	if err := policies.Attach(ctx, actor, saved.Policy.ID, policyeditor.Target{ClientID: wiki.ClientID}); err != nil {
+		return store.Client{}, "", err
+	}
+	return svc, secret, nil
+}
+
+// demoPolicy is DESIGN.md's example from IBM.
+const demoPolicy = `{"name":"Development portal access","description":"IBM's example","kind":"user_access",
+  "rules":[{"name":"New location needs MFA","conditions":[{"type":"location","new":true}],"action":"challenge"},
+           {"name":"Developers and contractors","conditions":[{"type":"group","any_of":["contractors","developers"]}],"action":"permit"}],
+  "default":"deny"}`

@@ -114,11 +114,6 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err := ensureFirstAdmin(ctx, st, c.stdout, cfg.Issuer); err != nil {
 		return fail(err)
 	}
-	if cfg.Demo {
-		if err := seedDemo(ctx, st, c.stdout); err != nil {
-			return fail(fmt.Errorf("demo data: %w", err))
-		}
-	}
 	loc, closeLoc, err := openLocator(cfg.GeoIPDB)
 	if err != nil {
 		return fail(err)
@@ -137,6 +132,11 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	}
 	a.oauth = oauth
 	a.closers = append(a.closers, housekeeper{OAuth: oauth, Sessions: st, Now: c.now, Log: log, Every: housekeepEvery}.start(ctx))
+	if cfg.Demo {
+		if err := seedDemo(ctx, st, oauth.Registrar(), c.stdout); err != nil {
+			return fail(fmt.Errorf("demo data: %w", err))
+		}
+	}
 	signIn, err := signInConfig(cfg, oauth)
 	if err != nil {
 		return fail(err)
