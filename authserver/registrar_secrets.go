@@ -126,6 +126,22 @@ func (r *Registrar) CreateRegistrationToken(ctx context.Context, orgID string, a
 	return t, plain, err
 }
 
+// RevokeRegistrationToken revokes initial access token id of organization
+// orgID, so it registers no more clients; clients it already registered
+// keep working. The revocation and its audit event commit together, and a
+// token of another organization (or one already revoked) is
+// store.ErrNotFound.
+func (r *Registrar) RevokeRegistrationToken(ctx context.Context, orgID, id string, actor Actor) error {
+	at := r.now()
+	return r.st.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.RevokeRegistrationToken(ctx, orgID, id, at); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor.event(orgID, "registration_token.revoke", "registration_token", id),
+			nil, map[string]any{"revoked_at": at})
+	})
+}
+
 // CreateScope adds an API scope to the registry.
 func (r *Registrar) CreateScope(ctx context.Context, actor Actor, name, description string) (store.Scope, error) {
 	var fe fieldErrors

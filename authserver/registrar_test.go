@@ -65,3 +65,41 @@ func TestRegistrarValidation(t *testing.T) {
 		t.Fatalf("cross-org delete: %v", err)
 	}
 }
+
+// TestRevokeRegistrationTokenAuditsAndStaysInItsOrganization: the
+// revocation and its audit event land together; another organization's
+// token, or a token already revoked, is not found and nothing is audited.
+func TestRevokeRegistrationTokenAuditsAndStaysInItsOrganization(t *testing.T) {
+	w := newWorld(t)
+	tok, _, err := w.reg.CreateRegistrationToken(w.ctx, w.org.ID, cli, authserver.RegistrationTokenInput{Description: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := storeOrg(w, "other")
+	if err := w.reg.RevokeRegistrationToken(w.ctx, other.ID, tok.ID, cli); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-org revoke: %v", err)
+	}
+	if err := w.reg.RevokeRegistrationToken(w.ctx, w.org.ID, tok.ID, cli); err != nil {
+		t.Fatal(err)
+	}
+	toks, _ := w.st.RegistrationTokens(w.ctx, w.org.ID)
+	if len(toks) != 1 || toks[0].RevokedAt.IsZero() || toks[0].UsableAt(toks[0].RevokedAt) {
+		t.Fatalf("token after revocation: %+v", toks)
+	}
+	if err := w.reg.RevokeRegistrationToken(w.ctx, w.org.ID, tok.ID, cli); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	events, _ := w.st.AuditEvents(w.ctx, store.AuditFilter{})
+	revokes := 0
+	for _, e := range events {
+		if e.Action == "registration_token.revoke" {
+			revokes++
+			if e.OrgID != w.org.ID || e.TargetID != tok.ID {
+				t.Errorf("audit event: %+v", e)
+			}
+		}
+	}
+	if revokes != 1 {
+		t.Fatalf("%d revoke events, want 1", revokes)
+	}
+}

@@ -244,19 +244,10 @@ func (h *Apps) createRegToken(c echo.Context) error {
 }
 
 // revokeRegToken revokes an initial access token of the viewer's
-// organization. The registrar has no revocation yet, so this writes the
-// change and its audit event together here.
+// organization through the registrar, which audits it.
 func (h *Apps) revokeRegToken(c echo.Context) error {
-	ctx := c.Request().Context()
 	v := viewerFrom(c)
-	id := c.Param("id")
-	err := h.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.RevokeRegistrationToken(ctx, v.Org.ID, id, h.Now()); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actorOf(v).Event(v.Org.ID, "registration_token.revoke", "registration_token", id), nil, nil)
-	})
-	if err != nil {
+	if err := h.Registrar.RevokeRegistrationToken(c.Request().Context(), v.Org.ID, c.Param("id"), appActor(v)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/apps?done=token_revoked")

@@ -29,6 +29,7 @@ type AppRegistrar interface {
 	RotateSecret(ctx context.Context, orgID, clientID string, actor authserver.Actor, grace time.Duration) (store.Client, string, error)
 	RevokeSecret(ctx context.Context, orgID, clientID, secretID string, actor authserver.Actor) (store.Client, error)
 	CreateRegistrationToken(ctx context.Context, orgID string, actor authserver.Actor, in authserver.RegistrationTokenInput) (store.RegistrationToken, string, error)
+	RevokeRegistrationToken(ctx context.Context, orgID, id string, actor authserver.Actor) error
 }
 
 // Apps serves the developers' Apps pages. Every client is loaded through
