@@ -152,6 +152,7 @@ func TestBrowserIBMExampleEndToEnd(t *testing.T) {
 	if badge := e2e.Text(t, ctx, "#apps .badge"); !strings.Contains(badge, "MFA required") {
 		t.Fatalf("badge before the first launch: %q", badge)
 	}
+	e2e.Screenshot(t, ctx, screenshotPath(t, "screenshot.png")) // the README's picture
 	if !launch(office) || !inApp() {
 		t.Fatal("developer, first launch from the office: not challenged, or not in the app")
 	}

@@ -47,6 +47,15 @@ func startPortalAt(t *testing.T, now func() time.Time, args ...string) (baseURL,
 	return base, out.String()
 }
 
+// screenshotPath is where a browser test saves a picture: docs/ when
+// PORTICO_UPDATE_SCREENSHOTS=1 (`task screenshots`), else a temporary dir.
+func screenshotPath(t *testing.T, name string) string {
+	if os.Getenv("PORTICO_UPDATE_SCREENSHOTS") == "1" {
+		return filepath.Join("..", "..", "docs", name)
+	}
+	return filepath.Join(t.TempDir(), name)
+}
+
 var printedPassword = regexp.MustCompile(`password: (\S+)`)
 
 // TestBrowserFirstRunAdminSignsInAndOut is the newcomer's first minute: the
@@ -84,11 +93,7 @@ func TestBrowserFirstRunAdminSignsInAndOut(t *testing.T) {
 	if got := e2e.Text(t, ctx, "#welcome"); !strings.Contains(got, "Platform admin") {
 		t.Fatalf("dashboard heading %q", got)
 	}
-	shot := filepath.Join(t.TempDir(), "dashboard.png")
-	if os.Getenv("PORTICO_UPDATE_SCREENSHOTS") == "1" {
-		shot = filepath.Join("..", "..", "docs", "screenshot.png")
-	}
-	e2e.Screenshot(t, ctx, shot)
+	e2e.Screenshot(t, ctx, screenshotPath(t, "first-run.png"))
 
 	e2e.Do(t, ctx,
 		chromedp.Click(chromedp.CSS("header form button")),
