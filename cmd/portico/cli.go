@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"sort"
@@ -74,3 +76,25 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // cliActor is how changes made from the command line appear in the audit log.
 const cliActor = "cli"
+
+// cliSealer returns the sealer an admin command encrypts secrets with: the
+// --secret-key given (PORTICO_SECRET_KEY), else the key file beside the
+// database, found exactly as the server finds it, so what one seals the
+// other opens.
+func cliSealer(rawKey, db string) (*store.Sealer, error) {
+	cfg := &Config{DB: db}
+	if rawKey != "" {
+		key, err := base64.StdEncoding.DecodeString(rawKey)
+		if err != nil || len(key) != 32 {
+			return nil, errors.New("PORTICO_SECRET_KEY must be the base64 encoding of exactly 32 bytes")
+		}
+		cfg.SecretKey = key
+	} else {
+		cfg.SecretKeyFile = db + ".key"
+	}
+	key, err := cfg.loadSecretKey()
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return store.NewSealer(key)
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -83,17 +82,7 @@ func (c *cli) fedFlags(fs *flag.FlagSet) fedFlags {
 // openFederation opens the database and the sealer with the same secret
 // key the server uses, so secrets sealed here open there.
 func (c *cli) openFederation(ctx context.Context, f fedFlags) (*fedEnv, error) {
-	var key []byte
-	var err error
-	if *f.secretKey != "" {
-		key, err = base64.StdEncoding.DecodeString(*f.secretKey)
-		if err != nil || len(key) != 32 {
-			return nil, errors.New("PORTICO_SECRET_KEY must be the base64 encoding of exactly 32 bytes")
-		}
-	} else if key, err = loadOrCreateKeyFile(*f.db + ".key"); err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
-	}
-	sealer, err := store.NewSealer(key)
+	sealer, err := cliSealer(*f.secretKey, *f.db)
 	if err != nil {
 		return nil, err
 	}
