@@ -67,7 +67,7 @@ func (h *Members) membersPage(ctx context.Context, v *Viewer, props views.Member
 		manageable := u.ID != v.User.ID && (u.Role.Rank() <= v.User.Role.Rank() || m.PlatformAdmin) &&
 			(!u.PlatformAdmin || m.PlatformAdmin)
 		props.Members = append(props.Members, views.MemberRow{ID: u.ID, Name: u.Name, Email: u.Email,
-			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: manageable})
+			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: manageable, HasPassword: u.PasswordHash != ""})
 	}
 	now := h.Now()
 	for _, i := range invs {
@@ -122,9 +122,11 @@ func (h *Members) revokeInvite(c echo.Context) error {
 	return h.memberResult(c, err, "revoked")
 }
 
-// invite creates an invitation. The link is shown on the page this POST
-// returns (it exists nowhere else, so it cannot wait for a redirect), and
-// mailed as well when a mailer is configured.
+// invite creates an invitation. With a mailer, the link goes only to the
+// invitee's inbox: showing it as well would put a working account link on
+// a page anyone near the admin's screen can read. Without one, or when
+// sending fails, the link is shown on the page this POST returns (it exists
+// nowhere else, so it cannot wait for a redirect) for the admin to pass on.
 func (h *Members) invite(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := viewerFrom(c)
@@ -151,11 +153,15 @@ func (h *Members) invite(c echo.Context) error {
 				if err := h.Mailer.SendInvitation(ctx, partners.InvitationMail{To: inv.Invitation.Email,
 					OrgName: v.Org.Name, InvitedBy: v.User.Name, Role: inv.Invitation.Role, Link: link,
 					ExpiresAt: inv.Invitation.ExpiresAt}); err != nil {
+					// The invitation stands; the admin passes the link on by hand.
 					h.Log.Error("sending invitation failed", "err", err, "invitation", inv.Invitation.ID)
+					props.MailFailed = true
 				} else {
-					props.Mailed = true
+					props.Mailed, props.NewLink = true, ""
 				}
 			}
+			// The link, when shown, is in this page only: nothing may keep a copy.
+			c.Response().Header().Set("Cache-Control", "no-store")
 			return h.render(c, http.StatusOK, props)
 		}
 		var ok bool

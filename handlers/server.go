@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"portico/partners"
 	"portico/policyeditor"
 	"portico/static"
 	"portico/store"
@@ -36,6 +37,9 @@ type Config struct {
 	// unrelated features). Locator finds countries; nil means none are known.
 	Policies *policyeditor.Engine
 	Locator  policyeditor.Locator
+	// Mailer sends invitation links; nil shows them to the inviter to pass
+	// on.
+	Mailer partners.Mailer
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -111,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages, Launch: launch},
 		launch,
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Decisions{Store: cfg.Store, Pages: pages},

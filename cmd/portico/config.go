@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"portico/partners"
 )
 
 // Config is the server's configuration, from flags or PORTICO_* variables
@@ -31,6 +34,12 @@ type Config struct {
 	// GeoIPDB is a MaxMind .mmdb file for countries; empty means the
 	// embedded IP2Location LITE table.
 	GeoIPDB string
+	// SMTP sends invitation links by mail; with SMTPAddr empty the portal
+	// shows each link to the inviter to pass on instead.
+	SMTPAddr     string // host:port
+	SMTPFrom     string // sender address, required with SMTPAddr
+	SMTPUsername string // empty: no authentication
+	SMTPPassword string
 
 	rawProxies   string
 	rawSecretKey string
@@ -54,6 +63,10 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawSecretKey, "secret-key", env("PORTICO_SECRET_KEY", ""), "base64 of 32 bytes that encrypt secrets at rest (env PORTICO_SECRET_KEY; default: a key file beside the database)")
 	fs.BoolVar(&cfg.Demo, "demo", env("PORTICO_DEMO", "") == "true", "seed sample organizations, users and apps (env PORTICO_DEMO=true)")
 	fs.StringVar(&cfg.GeoIPDB, "geoip", env("PORTICO_GEOIP_DB", ""), "MaxMind .mmdb file for countries (env PORTICO_GEOIP_DB; default: the embedded IP2Location LITE table)")
+	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", env("PORTICO_SMTP_ADDR", ""), "SMTP server host:port that sends invitations (env PORTICO_SMTP_ADDR; default: links are shown to the inviter)")
+	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
+	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
+	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -116,6 +129,7 @@ func (cfg *Config) validate() error {
 	} else if cfg.DB != "" {
 		cfg.SecretKeyFile = cfg.DB + ".key"
 	}
+	cfg.validateSMTP(bad)
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
 		bad("PORTICO_LOG_LEVEL %q is not debug, info, warn or error", cfg.rawLogLevel)
 	}
@@ -123,6 +137,37 @@ func (cfg *Config) validate() error {
 		return errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
 	}
 	return nil
+}
+
+// validateSMTP checks the mail settings. Settings that only make sense with
+// a server are refused without one rather than ignored, so a mistyped
+// PORTICO_SMTP_ADDR cannot silently turn mail off.
+func (cfg *Config) validateSMTP(bad func(format string, a ...any)) {
+	if cfg.SMTPAddr == "" {
+		if cfg.SMTPFrom != "" || cfg.SMTPUsername != "" || cfg.SMTPPassword != "" {
+			bad("PORTICO_SMTP_FROM, PORTICO_SMTP_USERNAME and PORTICO_SMTP_PASSWORD need PORTICO_SMTP_ADDR")
+		}
+		return
+	}
+	if host, port, err := net.SplitHostPort(cfg.SMTPAddr); err != nil || host == "" || port == "" {
+		bad("PORTICO_SMTP_ADDR %q is not host:port", cfg.SMTPAddr)
+	}
+	if cfg.SMTPFrom == "" {
+		bad("PORTICO_SMTP_FROM is required with PORTICO_SMTP_ADDR")
+	} else if _, err := mail.ParseAddress(cfg.SMTPFrom); err != nil {
+		bad("PORTICO_SMTP_FROM %q is not an email address", cfg.SMTPFrom)
+	}
+	if cfg.SMTPPassword != "" && cfg.SMTPUsername == "" {
+		bad("PORTICO_SMTP_PASSWORD needs PORTICO_SMTP_USERNAME")
+	}
+}
+
+// mailer is the configured invitation mailer, or nil when mail is off.
+func (cfg *Config) mailer() partners.Mailer {
+	if cfg.SMTPAddr == "" {
+		return nil
+	}
+	return &partners.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
 }
 
 func isLoopbackHost(h string) bool {

@@ -151,6 +151,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		SignIn:         signIn,
 		Policies:       engine,
 		Locator:        loc,
+		Mailer:         cfg.mailer(),
 	})
 	if err != nil {
 		return fail(err)
