@@ -82,14 +82,14 @@ func (h *Launch) evaluation(c echo.Context, v *Viewer, app store.Client, stepUp 
 	ev := &policyeditor.Evaluation{Point: policyeditor.PointLaunch, OrgID: v.Org.ID, UserID: v.User.ID,
 		Subject: v.User.Email, ClientID: app.ClientID, ClientPolicyID: app.PolicyID, PlanID: v.Org.PlanID, StepUp: stepUp}
 	r := &ev.Request
-	r.Now, r.Org, r.Attributes = h.Now(), v.Org.Slug, v.User.Attributes
+	r.Now, r.Org, r.Attributes, r.ValidUntil = h.Now(), v.Org.Slug, v.User.Attributes, v.Org.ValidUntil
 	if v.Org.PlanID != "" {
 		if p, err := h.Store.Plan(ctx, v.Org.PlanID); err == nil {
 			r.Plan = p.Slug
 		}
 	}
-	r.User.Groups, r.User.MFAAt = v.User.Groups(), v.Session.MFAAt
-	r.Client.ID, r.Client.Scopes = app.ClientID, app.Scopes
+	r.User.Groups, r.User.MFAAt, r.User.ConnectionID = v.User.Groups(), v.Session.MFAAt, v.Session.ConnectionID
+	r.Client.ID, r.Client.Scopes, r.Client.Type = app.ClientID, app.Scopes, string(app.Type)
 	if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
 		r.IP = ip.Unmap()
 		if h.Locator != nil {

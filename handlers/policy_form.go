@@ -86,12 +86,14 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 	switch c.Type {
 	case policyeditor.CondGroup, policyeditor.CondScope:
 		c.AnyOf = values
-	case policyeditor.CondIP, policyeditor.CondClient:
+	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection:
 		c.In = values
 	case policyeditor.CondAttribute:
 		c.Name, c.In = strings.TrimSpace(f.Get(p+"attr")), values
-	case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan:
+	case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType:
 		c.In = append([]string{}, f[p+"pick"]...)
+	case policyeditor.CondPartnership:
+		c.EndsWithin = strings.TrimSpace(f.Get(p + "ends_within"))
 	case policyeditor.CondLocation:
 		c.New = true
 	case policyeditor.CondTime:
@@ -127,6 +129,8 @@ func newCondition(typ string) policyeditor.Condition {
 		c.Days, c.From, c.To, c.TZ = []string{"mon", "tue", "wed", "thu", "fri"}, "08:00", "18:00", "UTC"
 	case policyeditor.CondMFA:
 		c.Within = "15m"
+	case policyeditor.CondPartnership:
+		c.EndsWithin = "30d"
 	}
 	return c
 }

@@ -23,6 +23,10 @@ var condTypeLabels = map[string]string{
 	policyeditor.CondAttribute: "Attribute or claim",
 	policyeditor.CondClient:    "Client application",
 	policyeditor.CondScope:     "Requested scopes",
+
+	policyeditor.CondPartnership: "Partnership ends soon",
+	policyeditor.CondConnection:  "Signed in through a connection",
+	policyeditor.CondClientType:  "Client type",
 }
 
 // commonZones seed the time-zone inputs' suggestions; any IANA zone is accepted.
@@ -111,7 +115,7 @@ func listedOnLines(doc policyeditor.Document, ri, ci int) bool {
 		return false
 	}
 	switch doc.Rules[ri].Conditions[ci].Type {
-	case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan:
+	case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType:
 		return false
 	}
 	return true
@@ -150,7 +154,7 @@ func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *
 		}
 		for j, c := range r.Conditions {
 			cp := views.CondProps{Index: j, Type: c.Type, TypeLabel: condTypeLabels[c.Type], Negate: c.Negate,
-				Days: c.Days, From: c.From, To: c.To, TZ: c.TZ, Within: c.Within, Attr: c.Name, Errors: pe.conds[[2]int{i, j}]}
+				Days: c.Days, From: c.From, To: c.To, TZ: c.TZ, Within: c.Within, EndsWithin: c.EndsWithin, Attr: c.Name, Errors: pe.conds[[2]int{i, j}]}
 			if cp.TypeLabel == "" {
 				cp.TypeLabel = c.Type
 			}
@@ -159,7 +163,7 @@ func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *
 				list = c.AnyOf
 			}
 			switch c.Type {
-			case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan:
+			case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType:
 				cp.Picks = list
 			default:
 				cp.Values = strings.Join(list, "\n")

@@ -42,6 +42,9 @@ const (
 	kAttribute
 	kClient
 	kScope
+	kPartnership
+	kConnection
+	kClientType
 )
 
 type condition struct {
@@ -52,9 +55,9 @@ type condition struct {
 	ips       prefixSet
 	countries countrySet
 	window    timeWindow
-	within    time.Duration
-	text      string // "user is in any of contractors, developers"
-	missing   string // what the request lacks when this cannot be decided
+	within    time.Duration // mfa: how recent; partnership: how soon it ends
+	text      string        // "user is in any of contractors, developers"
+	missing   string        // what the request lacks when this cannot be decided
 }
 
 // Name is the document's name.

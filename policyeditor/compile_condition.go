@@ -3,6 +3,8 @@ package policyeditor
 import (
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,7 +26,7 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 			pr.add(path+"."+f, "unknown field for "+article(c.Type)+" condition")
 		}
 	}
-	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA) {
+	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA || c.Type == CondConnection) {
 		pr.add(path+".type", fmt.Sprintf("a machine-to-machine request has no user, so %s would never hold", article(c.Type)+" condition"))
 	}
 	var pos, neg string
@@ -81,12 +83,58 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 		}
 		out.within = d
 		pos, neg = "MFA within "+c.Within, "no MFA within "+c.Within
+	case CondPartnership:
+		out.kind, out.missing = kPartnership, "the organization's partnership has no end date"
+		d, msg := parseDays(c.EndsWithin)
+		if msg != "" {
+			pr.add(path+".ends_within", msg)
+		}
+		out.within = d
+		pos, neg = "partnership ends within "+c.EndsWithin, "partnership does not end within "+c.EndsWithin
+	case CondConnection:
+		out.kind, out.missing = kConnection, "the request does not say which connection the user signed in through"
+		out.names = nameList(pr, path+".in", c.In)
+		pos, neg = "connection in "+list(c.In), "connection not in "+list(c.In)
+	case CondClientType:
+		out.kind, out.missing = kClientType, "the request has no client type"
+		out.names = newStringSet(checkItems(pr, path+".in", c.In, func(s string) string {
+			if !slices.Contains(ClientTypes(), s) {
+				return fmt.Sprintf("%q is not a client type (%s)", s, strings.Join(ClientTypes(), ", "))
+			}
+			return ""
+		}))
+		pos, neg = "client type in "+list(c.In), "client type not in "+list(c.In)
 	}
 	out.text = pos
 	if c.Negate {
 		out.text = neg
 	}
 	return out
+}
+
+// parseDays reads ends_within: whole days as "30d", the natural unit for a
+// partnership, or any Go duration ("36h"). The message is empty when s is valid.
+func parseDays(s string) (time.Duration, string) {
+	if s == "" {
+		return 0, "required"
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days > 100000 {
+			return 0, fmt.Sprintf(`%q is not a number of days (such as "30d")`, s)
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Sprintf(`%q is not a number of days (such as "30d") or a duration (such as "72h")`, s)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Sprintf("%q must be longer than zero", s)
+	}
+	return d, ""
 }
 
 func map3(typ string) (condKind, string) {

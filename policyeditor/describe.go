@@ -97,6 +97,18 @@ func DescribeCondition(c Condition) string {
 		return fmt.Sprintf("attribute %s %s %s", orDots(c.Name), is, orList(c.In))
 	case CondClient:
 		return "the client " + is + " " + orList(c.In)
+	case CondClientType:
+		return "the client type " + is + " " + orList(c.In)
+	case CondConnection:
+		if c.Negate {
+			return "the user did not sign in through " + orList(c.In)
+		}
+		return "the user signed in through " + orList(c.In)
+	case CondPartnership:
+		if c.Negate {
+			return "the partnership does not end within " + orDots(c.EndsWithin)
+		}
+		return "the partnership ends within " + orDots(c.EndsWithin)
 	}
 	return fmt.Sprintf("(unknown condition %q)", c.Type)
 }

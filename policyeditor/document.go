@@ -48,6 +48,10 @@ type Condition struct {
 
 	// Name is the attribute or claim to compare (attribute).
 	Name string `json:"name,omitempty"`
+
+	// EndsWithin is how soon the organization's partnership ends (partnership),
+	// as whole days such as "30d" or a Go duration such as "72h".
+	EndsWithin string `json:"ends_within,omitempty"`
 }
 
 // The condition types of the document's "type" field.
@@ -63,6 +67,15 @@ const (
 	CondAttribute = "attribute"
 	CondClient    = "client"
 	CondScope     = "scope"
+	// CondPartnership holds when the organization's partnership ends within
+	// EndsWithin; an organization without an end date is missing data.
+	CondPartnership = "partnership"
+	// CondConnection holds when the user authenticated through one of the
+	// identity connections (by id) in In.
+	CondConnection = "connection"
+	// CondClientType holds when the client's type (web, spa, native or
+	// service) is in In.
+	CondClientType = "client_type"
 )
 
 // conditionFields lists, per type, the JSON fields it accepts besides "type" and
@@ -72,8 +85,10 @@ func conditionFields(typ string) (fields []string, ok bool) {
 	switch typ {
 	case CondGroup, CondScope:
 		return []string{"any_of"}, true
-	case CondIP, CondCountry, CondOrg, CondPlan, CondClient:
+	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType:
 		return []string{"in"}, true
+	case CondPartnership:
+		return []string{"ends_within"}, true
 	case CondLocation:
 		return []string{"new"}, true
 	case CondTime:
@@ -89,7 +104,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 // ConditionTypes returns the condition types in the order the editor offers them.
 func ConditionTypes() []string {
 	return []string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
-		CondPlan, CondMFA, CondAttribute, CondClient, CondScope}
+		CondPlan, CondPartnership, CondMFA, CondConnection, CondAttribute, CondClient, CondClientType, CondScope}
 }
 
 // setFields names the type-specific fields that hold a value, so Compile can refuse
@@ -110,6 +125,7 @@ func (c *Condition) setFields() []string {
 	add(c.TZ != "", "tz")
 	add(c.Within != "", "within")
 	add(c.Name != "", "name")
+	add(c.EndsWithin != "", "ends_within")
 	return out
 }
 

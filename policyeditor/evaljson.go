@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -51,10 +53,14 @@ type requestDoc struct {
 		Attributes map[string]string `json:"attributes"`
 		MFAAt      string            `json:"mfa_at"`
 		Locations  []string          `json:"locations"`
+		Connection string            `json:"connection"`
+		// PartnershipEnds is the organization's valid_until (RFC 3339).
+		PartnershipEnds string `json:"partnership_ends"`
 	} `json:"user"`
 	Client struct {
 		ID     string   `json:"id"`
 		Scopes []string `json:"scopes"`
+		Type   string   `json:"type"`
 	} `json:"client"`
 }
 
@@ -75,8 +81,14 @@ func ParseRequest(data []byte, loc Locator) (Request, error) {
 		Org:        doc.User.Org,
 		Plan:       doc.User.Plan,
 		Attributes: doc.User.Attributes,
-		User:       User{Groups: doc.User.Groups},
-		Client:     Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes},
+		User:       User{Groups: doc.User.Groups, ConnectionID: doc.User.Connection},
+		Client:     Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes, Type: doc.Client.Type},
+	}
+	if doc.Client.Type != "" && !slices.Contains(ClientTypes(), doc.Client.Type) {
+		pr.add("client.type", fmt.Sprintf("%q is not a client type (%s)", doc.Client.Type, strings.Join(ClientTypes(), ", ")))
+	}
+	if doc.User.PartnershipEnds != "" {
+		req.ValidUntil = parseTime(&pr, "user.partnership_ends", doc.User.PartnershipEnds)
 	}
 	if doc.Time == "" {
 		pr.add("time", "required: the engine reads no clock")

@@ -63,6 +63,16 @@ func (c *condition) test(req *Request, stepUp bool) (holds, known bool) {
 		return c.names.has(req.Plan), req.Plan != ""
 	case kClient:
 		return c.names.has(req.Client.ID), req.Client.ID != ""
+	case kConnection:
+		return c.names.has(req.User.ConnectionID), req.User.ConnectionID != ""
+	case kClientType:
+		return c.names.has(req.Client.Type), req.Client.Type != ""
+	case kPartnership:
+		if req.ValidUntil.IsZero() || req.Now.IsZero() {
+			return false, false
+		}
+		// A partnership already over has certainly ended "within" the window.
+		return req.ValidUntil.Sub(req.Now) <= c.within, true
 	case kAttribute:
 		v, ok := req.Attributes[c.attr]
 		return ok && c.names.has(v), ok

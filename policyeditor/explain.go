@@ -3,6 +3,7 @@ package policyeditor
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Trace is a decision with its working, for the editor's simulator: every rule
@@ -85,6 +86,13 @@ func (c *condition) why(req *Request, stepUp bool) string {
 		got = fmt.Sprintf("the client is %q", req.Client.ID)
 	case kAttribute:
 		got = fmt.Sprintf("%s is %q", c.attr, req.Attributes[c.attr])
+	case kConnection:
+		got = fmt.Sprintf("the user signed in through connection %q", req.User.ConnectionID)
+	case kClientType:
+		got = fmt.Sprintf("the client type is %q", req.Client.Type)
+	case kPartnership:
+		got = "the partnership ends " + req.ValidUntil.UTC().Format(time.RFC3339) +
+			", in " + req.ValidUntil.Sub(req.Now).Round(time.Hour).String()
 	case kIP:
 		got = "the source IP is " + req.IP.String()
 	case kCountry:

@@ -26,6 +26,9 @@ type Request struct {
 	Org string
 	// Plan is that organization's plan.
 	Plan string
+	// ValidUntil is when that organization's partnership ends; zero when it has
+	// no end date (then a partnership condition has nothing to go on).
+	ValidUntil time.Time
 	// Attributes are user or client attributes and token claims, by name.
 	Attributes map[string]string
 
@@ -43,6 +46,9 @@ type User struct {
 	MFAAt time.Time
 	// Locations are the user's remembered networks (see LocationOf), at most 5.
 	Locations []netip.Prefix
+	// ConnectionID is the identity connection the user authenticated through in
+	// this session; empty when unknown.
+	ConnectionID string
 }
 
 // Client is the application behind a request.
@@ -51,7 +57,14 @@ type Client struct {
 	ID string
 	// Scopes are the scopes requested.
 	Scopes []string
+	// Type is the client's type: "web", "spa", "native" or "service" (see
+	// ClientTypes); empty when unknown.
+	Type string
 }
+
+// ClientTypes are the values a client_type condition may list, the types of
+// application DESIGN.md defines.
+func ClientTypes() []string { return []string{"web", "spa", "native", "service"} }
 
 // Decision is the outcome of an evaluation. Its zero value is a Deny.
 type Decision struct {

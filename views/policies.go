@@ -101,7 +101,7 @@ type CondProps struct {
 	// Values is the one-per-line list (groups, addresses, ids, scopes,
 	// attribute values).
 	Values string
-	// Picks are the chosen countries, orgs or plans.
+	// Picks are the chosen countries, orgs, plans or client types.
 	Picks  []string
 	Days   []string
 	From   string
@@ -109,8 +109,10 @@ type CondProps struct {
 	TZ     string
 	Within string
 	Attr   string
+	// EndsWithin is a partnership condition's "30d".
+	EndsWithin string
 	// Errors by field: "" (the condition), "values", "days", "from", "to",
-	// "tz", "within", "attr", "type", "new".
+	// "tz", "within", "ends_within", "attr", "type", "new".
 	Errors map[string][]string
 	// Failed is set when the simulation stopped at this condition.
 	Failed bool
@@ -244,6 +246,9 @@ func rf(i int, field string) string { return "r" + itoa(i) + "." + field }
 func cf(i, j int, field string) string { return "r" + itoa(i) + ".c" + itoa(j) + "." + field }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// clientTypes are the client_type condition's checkboxes.
+func clientTypes() []string { return []string{"web", "spa", "native", "service"} }
 
 // weekdays are the time condition's day checkboxes.
 func weekdays() []string { return []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} }

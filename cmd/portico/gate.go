@@ -75,7 +75,7 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 	}
 	ev := &policyeditor.Evaluation{Point: point, OrgID: req.Org.ID, PlanID: req.Org.PlanID, StepUp: req.Context.SteppedUp}
 	r := &ev.Request
-	r.Now, r.Org = req.Now, req.Org.Slug
+	r.Now, r.Org, r.ValidUntil = req.Now, req.Org.Slug, req.Org.ValidUntil
 	if req.Plan != nil {
 		r.Plan = req.Plan.Slug
 	}
@@ -84,7 +84,7 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 		client = req.Registering
 	}
 	if client != nil {
-		ev.ClientID, r.Client.ID = client.ClientID, client.ClientID
+		ev.ClientID, r.Client.ID, r.Client.Type = client.ClientID, client.ClientID, string(client.Type)
 		if req.Client != nil {
 			ev.ClientPolicyID = req.Client.PolicyID
 		}
@@ -98,6 +98,7 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 	if u := req.User; u != nil {
 		ev.UserID, ev.Subject = u.ID, u.Email
 		r.User.Groups, r.Attributes, r.User.MFAAt = u.Groups(), u.Attributes, req.Context.MFAAt
+		r.User.ConnectionID = req.Context.ConnectionID
 		// Remembered locations come from the store, which step-up keeps; the
 		// request's NewLocation flag only adds what the store cannot know yet.
 		if r.IP.IsValid() {
