@@ -108,6 +108,9 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
+	if e, err = s.forUser(ctx, e, user); err != nil {
+		return "", fmt.Errorf("authserver: complete login: %w", err)
+	}
 	v, err := s.decide(ctx, GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
 		Scopes: ar.Scopes, Context: RequestContext{IP: u.IP, Country: u.Country, NewLocation: u.NewLocation,
 			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}})

@@ -22,6 +22,7 @@ type Store interface {
 
 	LookupClient(ctx context.Context, clientID string) (store.Client, error)
 	ClientByClientID(ctx context.Context, orgID, clientID string) (store.Client, error)
+	SharedClient(ctx context.Context, orgID, planID, clientID string) (store.Client, error)
 
 	SigningKeys(ctx context.Context, retiredAfter time.Time) ([]store.SigningKey, error)
 	CreateSigningKey(ctx context.Context, k *store.SigningKey) error

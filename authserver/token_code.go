@@ -51,6 +51,9 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 	if err != nil {
 		return nil, invalidGrant("the user no longer exists")
 	}
+	if e, err = s.forUser(ctx, e, user); err != nil {
+		return nil, err
+	}
 	if r := standing(now, e.org, &e.client, &user); r != "" {
 		return nil, invalidGrant(r)
 	}

@@ -44,14 +44,18 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 	case !now.Before(fam.ExpiresAt):
 		return nil, invalidGrant("the refresh token has expired")
 	}
-	if r := e.org.InactiveReason(now); r != "" {
-		revoke(r)
-		return nil, invalidGrant(r)
-	}
 	user, err := s.st.UserByID(ctx, fam.UserID)
 	if err != nil {
 		revoke("the user no longer exists")
 		return nil, invalidGrant("the user no longer exists")
+	}
+	// For a shared app the user's organization is the one whose standing counts.
+	if e, err = s.forUser(ctx, e, user); err != nil {
+		return nil, err
+	}
+	if r := e.org.InactiveReason(now); r != "" {
+		revoke(r)
+		return nil, invalidGrant(r)
 	}
 	scopes := fam.Scopes
 	if len(req.Scopes) > 0 { // RFC 6749 §6: narrower, never wider

@@ -23,6 +23,9 @@ func (s *Server) userinfo(ctx context.Context, token string) (*op.Response, erro
 		return nil, errInvalidToken("the client no longer exists")
 	}
 	u, err := s.st.UserByID(ctx, c.Subject)
+	if err == nil {
+		e, err = s.forUser(ctx, e, u)
+	}
 	if err != nil || u.OrgID != e.org.ID {
 		return nil, errInvalidToken("the user no longer exists")
 	}

@@ -46,16 +46,21 @@ func (h *Launch) Mount(g *echo.Group) {
 	l.POST("/:client_id/verify", h.verify)
 }
 
-// launchable lists the apps the viewer's organization may open: its own
-// enabled apps that have a launch URL, by name.
+// launchable lists the apps the viewer's organization may open, by name: its
+// own enabled apps that have a launch URL, and those other organizations
+// (the platform) share with it, with everyone or with its plan.
 func (h *Launch) launchable(ctx context.Context, v *Viewer) ([]store.Client, error) {
-	all, err := h.Store.Clients(ctx, v.Org.ID)
+	own, err := h.Store.Clients(ctx, v.Org.ID)
+	if err != nil {
+		return nil, err
+	}
+	shared, err := h.Store.SharedClients(ctx, v.Org.ID, v.Org.PlanID)
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Client
-	for _, c := range all {
-		if c.Enabled && c.LaunchURL != "" && c.Type != store.ClientService {
+	for _, c := range append(own, shared...) {
+		if launchableApp(c) {
 			out = append(out, c)
 		}
 	}
@@ -63,14 +68,24 @@ func (h *Launch) launchable(ctx context.Context, v *Viewer) ([]store.Client, err
 	return out, nil
 }
 
-// app loads a launchable app of the viewer's organization; anything else,
-// including another organization's app, is not found.
+// launchableApp reports whether people can open c from the dashboard.
+func launchableApp(c store.Client) bool {
+	return c.Enabled && c.LaunchURL != "" && c.Type != store.ClientService
+}
+
+// app loads a launchable app of the viewer's organization or one shared
+// with it; anything else, including another organization's unshared app,
+// is not found.
 func (h *Launch) app(c echo.Context, v *Viewer) (store.Client, error) {
-	cl, err := h.Store.ClientByClientID(c.Request().Context(), v.Org.ID, c.Param("client_id"))
+	ctx := c.Request().Context()
+	cl, err := h.Store.ClientByClientID(ctx, v.Org.ID, c.Param("client_id"))
+	if errors.Is(err, store.ErrNotFound) {
+		cl, err = h.Store.SharedClient(ctx, v.Org.ID, v.Org.PlanID, c.Param("client_id"))
+	}
 	if err != nil {
 		return cl, err
 	}
-	if !cl.Enabled || cl.LaunchURL == "" || cl.Type == store.ClientService {
+	if !launchableApp(cl) {
 		return cl, store.ErrNotFound
 	}
 	return cl, nil

@@ -256,3 +256,32 @@ func TestDashboardShowsOnlyTheOrganizationsAppsWithPolicyBadges(t *testing.T) {
 		t.Fatalf("dashboard previews were recorded as decisions: %v", ds)
 	}
 }
+
+func TestSharedAppsAppearForTheOrganizationsTheyAreSharedWith(t *testing.T) {
+	lp := newLaunchPortal(t, "127.0.0.1/32")
+	ctx := context.Background()
+	platform := lp.Org(t, "platform")
+	status := store.Client{OrgID: platform.ID, ClientID: "status", Name: "Status page", Type: store.ClientWeb,
+		RedirectURIs: []string{"https://status.example/cb"}, LaunchURL: "https://status.example/", Enabled: true,
+		TokenEndpointAuthMethod: "client_secret_basic", IDTokenSignedAlg: "RS256"}
+	if err := lp.Store.CreateClient(ctx, &status); err != nil {
+		t.Fatal(err)
+	}
+	dev := lp.person(t, "dana@acme.example", "developers")
+	if r := from(t, dev, http.MethodGet, lp.URL+"/", "198.51.100.7", nil); strings.Contains(r.Body, "Status page") {
+		t.Fatal("an unshared app of another organization is on the dashboard")
+	}
+	if r := from(t, dev, http.MethodGet, lp.URL+"/launch/status", "198.51.100.7", nil); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("launching an unshared app: %d", r.StatusCode)
+	}
+	if err := lp.Store.ShareClient(ctx, platform.ID, "status", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r := from(t, dev, http.MethodGet, lp.URL+"/", "198.51.100.7", nil); !strings.Contains(r.Body, "Status page") {
+		t.Fatal("a shared app is missing from the dashboard")
+	}
+	r := from(t, dev, http.MethodGet, lp.URL+"/launch/status", "198.51.100.7", nil)
+	if loc, _ := url.Parse(r.Header.Get("Location")); r.StatusCode != http.StatusSeeOther || loc.Host != "status.example" {
+		t.Fatalf("launching a shared app with no policy: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+}

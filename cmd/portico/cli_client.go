@@ -20,6 +20,7 @@ func runClient(ctx context.Context, c *cli, args []string) error {
 		"enable":        func(ctx context.Context, c *cli, a []string) error { return runClientSetEnabled(ctx, c, a, true) },
 		"disable":       func(ctx context.Context, c *cli, a []string) error { return runClientSetEnabled(ctx, c, a, false) },
 		"delete":        runClientDelete,
+		"share":         runClientShare,
 	})
 }
 
