@@ -14,6 +14,7 @@ import (
 
 	"portico/federation"
 	"portico/federation/pool"
+	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
 )
@@ -40,6 +41,9 @@ type Login struct {
 	Connectors  *federation.Cache
 	Provisioner *federation.Provisioner
 	Completer   LoginCompleter
+	// Policies decides sign-in with the portal's policy; nil means none.
+	Policies *policyeditor.Engine
+	Locator  policyeditor.Locator
 	// Sleep waits between failed attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration)
 	// dummyHash makes a sign-in for an unknown email cost as much as one

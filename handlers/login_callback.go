@@ -51,7 +51,7 @@ func (h *Login) callback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !ok || p.ConnectionID == "" {
+	if !ok || p.ConnectionID == "" || p.UserID != "" { // a UserID means it waits for a second factor, not an upstream
 		h.Log.Info("callback without a matching pending sign-in", "ip", c.RealIP())
 		return h.render(c, http.StatusBadRequest, views.LoginForm{Error: msgCallbackLost})
 	}

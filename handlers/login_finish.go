@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
 )
@@ -54,16 +55,29 @@ func (h *Login) sameBrowser(c echo.Context, want string) bool {
 	return subtle.ConstantTimeCompare([]byte(hashToken(ck.Value)), []byte(want)) == 1
 }
 
-// finish is reached once the first factor passed: identity-pool users with
-// TOTP are asked for a code, everyone else gets a session.
+// finish is reached once the first factor passed: the portal's sign-in
+// policy decides (login_policy.go), then identity-pool users with TOTP, and
+// anyone the policy challenges, are asked for a code; everyone else gets a
+// session.
 func (h *Login) finish(c echo.Context, u store.User, connectionID string, f views.LoginForm) error {
-	if connectionID == "" {
+	out, err := h.signInDecision(c, u, connectionID, time.Time{}, false)
+	if err != nil {
+		return err
+	}
+	challenged := out.Applied && out.Action == policyeditor.Challenge
+	if out.Applied && out.Action == policyeditor.Deny {
+		return h.signInRefused(c, out, false)
+	}
+	if connectionID == "" || challenged {
 		enrolled, err := h.hasTOTP(c, u.ID)
 		if err != nil {
 			return err
 		}
 		if enrolled {
-			return h.askSecondFactor(c, u, f.AuthRequest, f.Next)
+			return h.askSecondFactorVia(c, u, connectionID, f.AuthRequest, f.Next)
+		}
+		if challenged {
+			return h.signInRefused(c, out, true)
 		}
 	}
 	s, err := h.Sessions.Start(c, u, time.Time{}, connectionID)
@@ -85,9 +99,15 @@ func (h *Login) hasTOTP(c echo.Context, userID string) (bool, error) {
 // askSecondFactor parks the sign-in as pending and sends the browser to the
 // TOTP page.
 func (h *Login) askSecondFactor(c echo.Context, u store.User, authRequest, next string) error {
+	return h.askSecondFactorVia(c, u, "", authRequest, next)
+}
+
+// askSecondFactorVia is askSecondFactor for a user who signed in through
+// connectionID, which the session started after the code keeps.
+func (h *Login) askSecondFactorVia(c echo.Context, u store.User, connectionID, authRequest, next string) error {
 	state := newToken()
 	p := store.PendingLogin{ID: store.NewID(), StateHash: hashToken(state), BrowserHash: h.browserBinding(c),
-		OrgID: u.OrgID, UserID: u.ID, AuthRequest: authRequest, Next: next, ExpiresAt: h.Now().Add(pendingFor)}
+		OrgID: u.OrgID, UserID: u.ID, ConnectionID: connectionID, AuthRequest: authRequest, Next: next, ExpiresAt: h.Now().Add(pendingFor)}
 	if err := h.Store.CreatePendingLogin(c.Request().Context(), &p); err != nil {
 		return err
 	}

@@ -85,8 +85,15 @@ func (h *Login) submitMFA(c echo.Context) error {
 		}
 		s = v.Session
 		s.MFAAt = now
-	} else if s, err = h.Sessions.Start(c, u, now, ""); err != nil {
-		return err
+	} else {
+		// A fresh sign-in: the portal's policy decides again with the MFA
+		// just done before any session exists.
+		if ok, err := h.afterSecondFactor(c, u, p.ConnectionID, now); !ok {
+			return err
+		}
+		if s, err = h.Sessions.Start(c, u, now, p.ConnectionID); err != nil {
+			return err
+		}
 	}
 	h.Log.Info("second factor passed", "user", u.ID, "ip", c.RealIP())
 	return h.afterSession(c, u, s, p.AuthRequest, p.Next)

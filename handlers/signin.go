@@ -85,7 +85,7 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 		log = slog.Default()
 	}
 	login := &Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: log, Now: cfg.Now, Sealer: sc.Sealer,
-		Connectors: cache, Completer: sc.Completer,
+		Connectors: cache, Completer: sc.Completer, Policies: cfg.Policies, Locator: cfg.Locator,
 		Provisioner: &federation.Provisioner{Store: cfg.Store, Now: cfg.Now}}
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
