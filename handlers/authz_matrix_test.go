@@ -196,6 +196,10 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 			want: want(unau, forb, ok, ok, ok, ok)},
 		"POST /apps/registration-tokens/:id/revoke": {path: "/apps/registration-tokens/" + fx.regTokenID + "/revoke",
 			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
+		// Choosing an app's policy is for platform admins only; acme's app is
+		// 404 to staff's platform admin, as every app outside one's own org.
+		"POST /apps/:client_id/policy": {path: "/apps/" + fx.clientID + "/policy", form: url.Values{"policy": {""}},
+			want: want(unau, forb, forb, forb, forb, nf)},
 	}
 }
 

@@ -118,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
