@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Sentinel errors. Callers test them with errors.Is; the store wraps them with
@@ -131,16 +132,14 @@ func fromNullMS(v sql.NullInt64) time.Time {
 	return fromMS(v.Int64)
 }
 
-// isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure.
-// modernc reports these only in the message text, with SQLite's extended
-// result code; this is the one place that reads it.
+// isUniqueViolation reports a UNIQUE or PRIMARY KEY constraint failure, by
+// SQLite's extended result code.
 func isUniqueViolation(err error) bool {
-	if err == nil {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
 		return false
 	}
-	msg := err.Error()
-	return strings.Contains(msg, "UNIQUE constraint failed") ||
-		strings.Contains(msg, "(2067)") || strings.Contains(msg, "(1555)")
+	return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
 // notFound turns sql.ErrNoRows into ErrNotFound, wrapped with op.
