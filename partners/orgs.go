@@ -173,7 +173,7 @@ func conflictToField(err error, o store.Organization) error {
 	if !errors.Is(err, store.ErrAlreadyExists) {
 		return err
 	}
-	if strings.Contains(err.Error(), "domain") {
+	if errors.Is(err, store.ErrDomainTaken) {
 		return FieldErrors{"domains": "One of these domains already belongs to another organization."}
 	}
 	return FieldErrors{"slug": `The slug "` + o.Slug + `" is taken.`}

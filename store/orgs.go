@@ -173,7 +173,7 @@ func (s *Store) setDomains(ctx context.Context, o *Organization) error {
 	for _, d := range o.Domains {
 		_, err := s.q.ExecContext(ctx, `INSERT INTO org_domains (domain, org_id) VALUES (?, ?)`, d, o.ID)
 		if isUniqueViolation(err) {
-			return fmt.Errorf("store: domain %q: %w", d, ErrAlreadyExists)
+			return fmt.Errorf("store: domain %q: %w", d, ErrDomainTaken)
 		}
 		if err != nil {
 			return err

@@ -21,6 +21,9 @@ var (
 	ErrNotFound      = errors.New("store: not found")
 	ErrAlreadyExists = errors.New("store: already exists")
 	ErrConflict      = errors.New("store: conflicting update")
+	// ErrDomainTaken is the ErrAlreadyExists of an email domain that belongs
+	// to another organization, so callers can say which field clashed.
+	ErrDomainTaken = fmt.Errorf("store: domain belongs to another organization: %w", ErrAlreadyExists)
 )
 
 // querier is what both *sql.DB and *sql.Tx offer, so every method runs the
