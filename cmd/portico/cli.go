@@ -92,9 +92,5 @@ func cliSealer(rawKey, db string) (*store.Sealer, error) {
 	} else {
 		cfg.SecretKeyFile = db + ".key"
 	}
-	key, err := cfg.loadSecretKey()
-	if err != nil {
-		return nil, fmt.Errorf("secret key: %w", err)
-	}
-	return store.NewSealer(key)
+	return cfg.sealer()
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"portico/partners"
+	"portico/store"
 )
 
 // Config is the server's configuration, from flags or PORTICO_* variables
@@ -186,6 +187,16 @@ func (cfg *Config) loadSecretKey() ([]byte, error) {
 		return cfg.SecretKey, nil
 	}
 	return loadOrCreateKeyFile(cfg.SecretKeyFile)
+}
+
+// sealer returns the Sealer over the secret key. The server builds it once
+// and hands it to everything that keeps secrets at rest.
+func (cfg *Config) sealer() (*store.Sealer, error) {
+	key, err := cfg.loadSecretKey()
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return store.NewSealer(key)
 }
 
 func loadOrCreateKeyFile(path string) ([]byte, error) {

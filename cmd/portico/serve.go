@@ -63,15 +63,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // newAuthServer builds the embedded authorization server. The portal's
 // sign-in page is its login UI.
-func newAuthServer(cfg *Config, st *store.Store, now func() time.Time, log *slog.Logger, gate authserver.Gate) (*authserver.Server, error) {
-	key, err := cfg.loadSecretKey()
-	if err != nil {
-		return nil, err
-	}
-	sealer, err := store.NewSealer(key)
-	if err != nil {
-		return nil, err
-	}
+func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate) (*authserver.Server, error) {
 	return authserver.New(authserver.Config{
 		Issuer:        cfg.Issuer,
 		Store:         st,
@@ -108,8 +100,9 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	a := &app{store: st, closers: []func(){func() { st.Close() }}}
 	fail := func(err error) (*app, error) { a.close(); return nil, err }
 
-	if _, err := cfg.loadSecretKey(); err != nil {
-		return fail(fmt.Errorf("secret key: %w", err))
+	sealer, err := cfg.sealer()
+	if err != nil {
+		return fail(err)
 	}
 	if err := ensureFirstAdmin(ctx, st, c.stdout, cfg.Issuer); err != nil {
 		return fail(err)
@@ -126,7 +119,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	engine := policyeditor.NewEngine(st, rec)
 	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
 
-	oauth, err := newAuthServer(cfg, st, c.now, log, newPolicyGate(st, engine, loc, log))
+	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, newPolicyGate(st, engine, loc, log))
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
@@ -137,10 +130,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 			return fail(fmt.Errorf("demo data: %w", err))
 		}
 	}
-	signIn, err := signInConfig(cfg, oauth)
-	if err != nil {
-		return fail(err)
-	}
+	signIn := signInConfig(sealer, oauth)
 	e, err := handlers.New(ctx, handlers.Config{
 		Store:          st,
 		Issuer:         cfg.Issuer,

@@ -15,20 +15,12 @@ import (
 // connection secrets (the same secret key as the signing keys), the
 // registry of connection types, and, once the authorization server is
 // wired, the adapter through which sign-in completes its requests.
-func signInConfig(cfg *Config, oauth *authserver.Server) (handlers.SignInConfig, error) {
-	key, err := cfg.loadSecretKey()
-	if err != nil {
-		return handlers.SignInConfig{}, fmt.Errorf("secret key: %w", err)
-	}
-	sealer, err := store.NewSealer(key)
-	if err != nil {
-		return handlers.SignInConfig{}, err
-	}
+func signInConfig(sealer *store.Sealer, oauth *authserver.Server) handlers.SignInConfig {
 	sc := handlers.SignInConfig{Sealer: sealer, Registry: builtin.Registry()}
 	if oauth != nil {
 		sc.Completer = loginCompleter{oauth}
 	}
-	return sc, nil
+	return sc
 }
 
 // loginCompleter adapts authserver to the interface the sign-in flow
