@@ -171,6 +171,9 @@ func TestHTMLInjectionIsEscaped(t *testing.T) {
 	if strings.Contains(r.Body, "<script>alert(1)") {
 		t.Fatal("user input reached the page unescaped")
 	}
+	if !strings.Contains(r.Body, "&lt;script&gt;alert(1)") {
+		t.Fatal("the input is not echoed at all, so this test would prove nothing")
+	}
 }
 
 func TestErrorPagesAreSafeAndInTheLayout(t *testing.T) {
