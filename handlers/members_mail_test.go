@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"bufio"
 	"bytes"
 	"log/slog"
 	"net"
@@ -18,61 +17,9 @@ import (
 	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/partners"
+	"portico/partners/partnerstest"
 	"portico/store"
 )
-
-// fakeSMTP accepts one message on 127.0.0.1 and hands its DATA to got, as
-// partners' mailer test does: the real SMTPMailer talks real SMTP to it.
-func fakeSMTP(t *testing.T) (addr string, got <-chan string) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	ch := make(chan string, 1)
-	go func() {
-		conn, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		r, w := bufio.NewReader(conn), bufio.NewWriter(conn)
-		say := func(s string) { w.WriteString(s + "\r\n"); w.Flush() }
-		say("220 fake ESMTP")
-		var data strings.Builder
-		inData := false
-		for {
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			if inData {
-				if line == ".\r\n" {
-					inData = false
-					ch <- data.String()
-					say("250 queued")
-					continue
-				}
-				data.WriteString(line)
-				continue
-			}
-			switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
-			case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-				say("250 fake")
-			case cmd == "DATA":
-				inData = true
-				say("354 go ahead")
-			case cmd == "QUIT":
-				say("221 bye")
-				return
-			default:
-				say("250 ok")
-			}
-		}
-	}()
-	return l.Addr().String(), ch
-}
 
 // lockedBuffer is a log destination the server's goroutines and the test
 // can share.
@@ -115,7 +62,7 @@ var mailedLinkRE = regexp.MustCompile(`https?://[^/\s]+(/invite/[A-Za-z0-9_-]+)`
 // link reaches the invitee's inbox, works from there, and is not on the
 // admin's page.
 func TestInvitationIsMailedAndNotShownWhenSMTPIsConfigured(t *testing.T) {
-	addr, got := fakeSMTP(t)
+	addr, got := partnerstest.FakeSMTP(t)
 	h, admin, _ := mailPortal(t, &partners.SMTPMailer{Addr: addr, From: "Portico <portal@example.com>"})
 	r := admin.Post("/org/invitations", url.Values{"email": {"dev@partner.example"}, "role": {"developer"}, "ttl": {"24h"}})
 	if r.StatusCode != http.StatusOK {
