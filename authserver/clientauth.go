@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -59,13 +60,14 @@ func (s *Server) authenticate(ctx context.Context, cc *op.ClientCredentials) (*c
 	return e, nil
 }
 
-// secretMatches compares against every live secret (at most two during a
-// rotation), each in constant time.
+// secretMatches hashes the presented secret once and compares it with every
+// live secret (at most two during a rotation), each in constant time.
 func (s *Server) secretMatches(c *store.Client, secret string) bool {
 	now := s.now()
+	got := []byte(s.hash.sum(purposeSecret, secret))
 	ok := false
 	for _, cs := range c.Secrets {
-		if cs.LiveAt(now) && s.hash.equal(purposeSecret, secret, cs.Hash) {
+		if cs.LiveAt(now) && subtle.ConstantTimeCompare(got, []byte(cs.Hash)) == 1 {
 			ok = true
 		}
 	}
