@@ -123,7 +123,7 @@ func (h *Connections) create(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusUnprocessableEntity)
 	}
 	in := input(c, t)
-	x, err := h.Service.Create(c.Request().Context(), connActor(v), v.Org.ID, in)
+	x, err := h.Service.Create(c.Request().Context(), actorOf(v), v.Org.ID, in)
 	if fe, ok := federation.IsFieldErrors(err); ok {
 		f := h.formProps(t, store.Connection{Name: *in.Name, Enabled: *in.Enabled, ShowOnLogin: *in.ShowOnLogin}, in.Settings)
 		f.Errors = views.FieldErrors(fe)
@@ -165,7 +165,7 @@ func (h *Connections) update(c echo.Context) error {
 		return err
 	}
 	in := input(c, t)
-	_, err = h.Service.Update(c.Request().Context(), connActor(v), v.Org.ID, x.ID, in)
+	_, err = h.Service.Update(c.Request().Context(), actorOf(v), v.Org.ID, x.ID, in)
 	if fe, ok := federation.IsFieldErrors(err); ok {
 		x.Name, x.Enabled, x.ShowOnLogin = *in.Name, *in.Enabled, *in.ShowOnLogin
 		f := h.formProps(t, x, in.Settings)
@@ -200,8 +200,6 @@ func (h *Connections) test(c echo.Context) error {
 	}
 	return h.page(c, http.StatusOK, f)
 }
-
-func connActor(v *Viewer) store.Actor { return store.Actor{UserID: v.User.ID, Label: v.User.Email} }
 
 func (h *Connections) showTypes(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -249,7 +247,7 @@ func (h *Connections) saveTypes(c echo.Context) error {
 		if err := tx.SetAllowedConnectionTypes(ctx, org.ID, types); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, connActor(v).Event(org.ID, "org.connection_types", "organization", org.ID), nil,
+		return tx.Audit(ctx, actorOf(v).Event(org.ID, "org.connection_types", "organization", org.ID), nil,
 			map[string]any{"allowed": types})
 	})
 	if err != nil {

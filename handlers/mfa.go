@@ -114,7 +114,7 @@ func (h *MFA) confirm(c echo.Context) error {
 		if err := tx.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, store.Actor{UserID: v.User.ID, Label: v.User.Email}.Event(v.User.OrgID, "mfa.totp_enroll", "user", v.User.ID), nil, nil)
+		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "mfa.totp_enroll", "user", v.User.ID), nil, nil)
 	})
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func (h *MFA) disable(c echo.Context) error {
 		if err := tx.DeleteTOTP(ctx, v.User.ID); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, store.Actor{UserID: v.User.ID, Label: v.User.Email}.Event(v.User.OrgID, "mfa.totp_remove", "user", v.User.ID), nil, nil)
+		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "mfa.totp_remove", "user", v.User.ID), nil, nil)
 	})
 	if err != nil {
 		return err

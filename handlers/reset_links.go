@@ -45,7 +45,7 @@ func (h *ResetLinks) issueAny(c echo.Context) error {
 
 func (h *ResetLinks) issue(c echo.Context, org store.Organization, back string) error {
 	v := viewerFrom(c)
-	by := pool.Issuer{Actor: store.Actor{UserID: v.User.ID, Label: v.User.Email}, PlatformAdmin: v.User.PlatformAdmin}
+	by := pool.Issuer{Actor: actorOf(v), PlatformAdmin: v.User.PlatformAdmin}
 	link, err := h.Accounts.IssueResetLink(c.Request().Context(), by, org.ID, c.Param("id"))
 	switch {
 	case errors.Is(err, pool.ErrNotPoolUser):
