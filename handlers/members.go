@@ -58,16 +58,12 @@ func (h *Members) membersPage(ctx context.Context, v *Viewer, props views.Member
 	}
 	m := managerOf(v)
 	props.OrgName = v.Org.Name
-	for _, r := range []store.Role{store.RoleAdmin, store.RoleDeveloper, store.RoleMember} {
-		if r.Rank() <= v.User.Role.Rank() || m.PlatformAdmin {
-			props.Roles = append(props.Roles, string(r))
-		}
+	for _, r := range m.Grantable() {
+		props.Roles = append(props.Roles, string(r))
 	}
 	for _, u := range users {
-		manageable := u.ID != v.User.ID && (u.Role.Rank() <= v.User.Role.Rank() || m.PlatformAdmin) &&
-			(!u.PlatformAdmin || m.PlatformAdmin)
 		props.Members = append(props.Members, views.MemberRow{ID: u.ID, Name: u.Name, Email: u.Email,
-			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: manageable, HasPassword: u.PasswordHash != ""})
+			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: m.MayChange(u), HasPassword: u.PasswordHash != ""})
 	}
 	now := h.Now()
 	for _, i := range invs {

@@ -74,6 +74,21 @@ func (m Manager) checkTarget(u store.User) error {
 	return nil
 }
 
+// MayChange reports whether m may change or remove u at all, by the rules
+// of checkTarget, so a page offers only the changes that would be allowed.
+func (m Manager) MayChange(u store.User) bool { return m.checkTarget(u) == nil }
+
+// Grantable lists the roles m may hand out, highest first.
+func (m Manager) Grantable() []store.Role {
+	var out []store.Role
+	for _, r := range []store.Role{store.RoleAdmin, store.RoleDeveloper, store.RoleMember} {
+		if r.Rank() <= m.rank() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // ChangeRole gives a member of orgID a new role. A lowered role takes effect
 // at once: the portal reads the role on every request, and the member's
 // refresh tokens are revoked so no token minted under the old role lingers.
