@@ -85,9 +85,8 @@ func (e *clientEntry) features() []string {
 // at an older data version is reloaded on its next use.
 type clientCache struct {
 	st interface {
+		orgStore
 		LookupClient(ctx context.Context, clientID string) (store.Client, error)
-		Organization(ctx context.Context, id string) (store.Organization, error)
-		Plan(ctx context.Context, id string) (store.Plan, error)
 	}
 	mu sync.RWMutex
 	m  map[string]*clientEntry
@@ -112,18 +111,11 @@ func (c *clientCache) get(ctx context.Context, clientID string, ver int64) (*cli
 		}
 		return nil, err
 	}
-	org, err := c.st.Organization(ctx, cl.OrgID)
+	org, plan, err := orgAndPlan(ctx, c.st, cl.OrgID)
 	if err != nil {
 		return nil, fmt.Errorf("authserver: organization of client %s: %w", clientID, err)
 	}
-	n := &clientEntry{client: cl, org: org, ver: ver}
-	if org.PlanID != "" {
-		p, err := c.st.Plan(ctx, org.PlanID)
-		if err != nil {
-			return nil, fmt.Errorf("authserver: plan of client %s: %w", clientID, err)
-		}
-		n.plan, n.planScopes = &p, planScopes(&p)
-	}
+	n := &clientEntry{client: cl, org: org, plan: plan, planScopes: planScopes(plan), ver: ver}
 	c.mu.Lock()
 	c.m[clientID] = n
 	c.mu.Unlock()

@@ -94,17 +94,9 @@ func (r *Registrar) Register(ctx context.Context, orgID string, actor Actor, in 
 // register is Register for all front doors; also, inside the same
 // transaction, runs (the dynamic registration's use of its initial token).
 func (r *Registrar) register(ctx context.Context, orgID string, actor Actor, in RegisterInput, dynamic bool, also func(tx *store.Store) error) (c store.Client, secret, regToken string, err error) {
-	org, err := r.st.Organization(ctx, orgID)
+	org, plan, err := orgAndPlan(ctx, r.st, orgID)
 	if err != nil {
 		return c, "", "", err
-	}
-	var plan *store.Plan
-	if org.PlanID != "" {
-		p, err := r.st.Plan(ctx, org.PlanID)
-		if err != nil {
-			return c, "", "", err
-		}
-		plan = &p
 	}
 	c, err = r.validate(ctx, org, plan, in, nil)
 	if err != nil {
@@ -189,17 +181,9 @@ func (r *Registrar) Update(ctx context.Context, orgID, clientID string, actor Ac
 	if err != nil {
 		return store.Client{}, err
 	}
-	org, err := r.st.Organization(ctx, orgID)
+	org, plan, err := orgAndPlan(ctx, r.st, orgID)
 	if err != nil {
 		return store.Client{}, err
-	}
-	var plan *store.Plan
-	if org.PlanID != "" {
-		p, err := r.st.Plan(ctx, org.PlanID)
-		if err != nil {
-			return store.Client{}, err
-		}
-		plan = &p
 	}
 	next, err := r.validate(ctx, org, plan, in, &cur)
 	if err != nil {

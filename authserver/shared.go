@@ -19,7 +19,7 @@ func (s *Server) forUser(ctx context.Context, e *clientEntry, u store.User) (*cl
 	if u.OrgID == e.org.ID || e.org.InactiveReason(s.now()) != "" {
 		return e, nil
 	}
-	org, err := s.st.Organization(ctx, u.OrgID)
+	org, plan, err := orgAndPlan(ctx, s.st, u.OrgID)
 	if err != nil {
 		return nil, err
 	}
@@ -29,13 +29,6 @@ func (s *Server) forUser(ctx context.Context, e *clientEntry, u store.User) (*cl
 		return nil, err
 	}
 	shared := *e // the client, and the scopes its owner's plan allows, stay
-	shared.org, shared.plan = org, nil
-	if org.PlanID != "" {
-		p, err := s.st.Plan(ctx, org.PlanID)
-		if err != nil {
-			return nil, err
-		}
-		shared.plan = &p
-	}
+	shared.org, shared.plan = org, plan
 	return &shared, nil
 }

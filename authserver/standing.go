@@ -25,6 +25,26 @@ func standing(now time.Time, org store.Organization, c *store.Client, u *store.U
 	return ""
 }
 
+// orgStore reads an organization and its plan.
+type orgStore interface {
+	Organization(ctx context.Context, id string) (store.Organization, error)
+	Plan(ctx context.Context, id string) (store.Plan, error)
+}
+
+// orgAndPlan loads organization orgID and its plan (nil without one): what
+// the standing check, the gate and the plan's bounds need.
+func orgAndPlan(ctx context.Context, st orgStore, orgID string) (store.Organization, *store.Plan, error) {
+	org, err := st.Organization(ctx, orgID)
+	if err != nil || org.PlanID == "" {
+		return org, nil, err
+	}
+	p, err := st.Plan(ctx, org.PlanID)
+	if err != nil {
+		return org, nil, err
+	}
+	return org, &p, nil
+}
+
 // decide runs the standing check and then the gate. A standing failure is
 // a Deny whatever the gate would say.
 func (s *Server) decide(ctx context.Context, req GateRequest) (Verdict, error) {
