@@ -94,30 +94,28 @@ func (h *Launch) app(c echo.Context, v *Viewer) (store.Client, error) {
 // evaluation is the policy question for this viewer, app and request.
 func (h *Launch) evaluation(c echo.Context, v *Viewer, app store.Client, stepUp bool) (*policyeditor.Evaluation, error) {
 	ctx := c.Request().Context()
-	ev := &policyeditor.Evaluation{Point: policyeditor.PointLaunch, OrgID: v.Org.ID, UserID: v.User.ID,
-		Subject: v.User.Email, ClientID: app.ClientID, ClientPolicyID: app.PolicyID, PlanID: v.Org.PlanID, StepUp: stepUp}
-	r := &ev.Request
-	r.Now, r.Org, r.Attributes, r.ValidUntil = h.Now(), v.Org.Slug, v.User.Attributes, v.Org.ValidUntil
+	var plan string
 	if v.Org.PlanID != "" {
 		if p, err := h.Store.Plan(ctx, v.Org.PlanID); err == nil {
-			r.Plan = p.Slug
+			plan = p.Slug
 		}
 	}
-	r.User.Groups, r.User.MFAAt, r.User.ConnectionID = v.User.Groups(), v.Session.MFAAt, v.Session.ConnectionID
-	r.Client.ID, r.Client.Scopes, r.Client.Type = app.ClientID, app.Scopes, string(app.Type)
-	if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
-		r.IP = ip.Unmap()
+	var ip netip.Addr
+	var country string
+	if a, err := netip.ParseAddr(c.RealIP()); err == nil {
+		ip = a.Unmap()
 		if h.Locator != nil {
-			r.Country = h.Locator.Country(r.IP)
+			country = h.Locator.Country(ip)
 		}
 	}
 	locs, err := h.Store.Locations(ctx, v.User.ID)
 	if err != nil {
 		return nil, err
 	}
-	for _, l := range locs {
-		r.User.Locations = append(r.User.Locations, l.Network)
-	}
+	ev := policyeditor.NewEvaluation(policyeditor.PointLaunch, h.Now(), v.Org, plan, &v.User, locs, ip, country)
+	ev.ClientID, ev.ClientPolicyID, ev.StepUp = app.ClientID, app.PolicyID, stepUp
+	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = v.Session.MFAAt, v.Session.ConnectionID
+	ev.Request.Client = policyeditor.Client{ID: app.ClientID, Scopes: app.Scopes, Type: string(app.Type)}
 	return ev, nil
 }
 

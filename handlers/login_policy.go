@@ -41,29 +41,27 @@ func (h *Login) signInDecision(c echo.Context, u store.User, connectionID string
 	if err != nil {
 		return policyeditor.Outcome{}, err
 	}
-	ev := &policyeditor.Evaluation{Point: policyeditor.PointSignIn, OrgID: u.OrgID, UserID: u.ID,
-		Subject: u.Email, PlanID: org.PlanID, StepUp: stepUp}
-	r := &ev.Request
-	r.Now, r.Org, r.ValidUntil, r.Attributes = h.Now(), org.Slug, org.ValidUntil, u.Attributes
+	var plan string
 	if org.PlanID != "" {
 		if p, err := h.Store.Plan(ctx, org.PlanID); err == nil {
-			r.Plan = p.Slug
+			plan = p.Slug
 		}
 	}
-	r.User.Groups, r.User.MFAAt, r.User.ConnectionID = u.Groups(), mfaAt, connectionID
-	if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
-		r.IP = ip.Unmap()
+	var ip netip.Addr
+	var country string
+	if a, err := netip.ParseAddr(c.RealIP()); err == nil {
+		ip = a.Unmap()
 		if h.Locator != nil {
-			r.Country = h.Locator.Country(r.IP)
+			country = h.Locator.Country(ip)
 		}
 	}
 	locs, err := h.Store.Locations(ctx, u.ID)
 	if err != nil {
 		return policyeditor.Outcome{}, err
 	}
-	for _, l := range locs {
-		r.User.Locations = append(r.User.Locations, l.Network)
-	}
+	ev := policyeditor.NewEvaluation(policyeditor.PointSignIn, h.Now(), org, plan, &u, locs, ip, country)
+	ev.StepUp = stepUp
+	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = mfaAt, connectionID
 	out, err := h.Policies.Decide(ctx, ev)
 	if err != nil {
 		return out, err

@@ -3,6 +3,7 @@ package policyeditor
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -55,6 +56,26 @@ type Evaluation struct {
 	// StepUp asks for the evaluation after a passed step-up (AfterStepUp).
 	StepUp  bool
 	Request Request
+}
+
+// NewEvaluation is the question every front door asks about a person (user
+// nil for a machine) acting for org: the decision-log identity and the
+// Request facts the store holds — the organization's slug, plan and
+// partnership end, the user's groups, attributes and remembered locations —
+// with the live address and country. The caller adds what only it knows:
+// the client, the session's MFA time and connection, and StepUp.
+func NewEvaluation(point Point, now time.Time, org store.Organization, plan string, user *store.User, locs []store.Location, ip netip.Addr, country string) *Evaluation {
+	ev := &Evaluation{Point: point, OrgID: org.ID, PlanID: org.PlanID}
+	r := &ev.Request
+	r.Now, r.Org, r.Plan, r.ValidUntil, r.IP, r.Country = now, org.Slug, plan, org.ValidUntil, ip, country
+	if user != nil {
+		ev.UserID, ev.Subject = user.ID, user.Email
+		r.Attributes, r.User.Groups = user.Attributes, user.Groups()
+		for _, l := range locs {
+			r.User.Locations = append(r.User.Locations, l.Network)
+		}
+	}
+	return ev
 }
 
 // Outcome is the Engine's answer.

@@ -73,12 +73,26 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 	if !ok {
 		return nil, fmt.Errorf("policy gate: unknown point %q", req.Point)
 	}
-	ev := &policyeditor.Evaluation{Point: point, OrgID: req.Org.ID, PlanID: req.Org.PlanID, StepUp: req.Context.SteppedUp}
-	r := &ev.Request
-	r.Now, r.Org, r.ValidUntil = req.Now, req.Org.Slug, req.Org.ValidUntil
+	var plan string
 	if req.Plan != nil {
-		r.Plan = req.Plan.Slug
+		plan = req.Plan.Slug
 	}
+	ip, country := req.Context.IP, req.Context.Country
+	if country == "" && ip.IsValid() && g.loc != nil {
+		country = g.loc.Country(ip)
+	}
+	var locs []store.Location
+	if req.User != nil && ip.IsValid() {
+		// Remembered locations come from the store, which step-up keeps; the
+		// request's NewLocation flag only adds what the store cannot know yet.
+		var err error
+		if locs, err = g.st.Locations(ctx, req.User.ID); err != nil {
+			return nil, err
+		}
+	}
+	ev := policyeditor.NewEvaluation(point, req.Now, req.Org, plan, req.User, locs, ip, country)
+	ev.StepUp = req.Context.SteppedUp
+	r := &ev.Request
 	client := req.Client
 	if client == nil {
 		client = req.Registering
@@ -90,28 +104,10 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 		}
 	}
 	r.Client.Scopes = req.Scopes
-	r.IP = req.Context.IP
-	r.Country = req.Context.Country
-	if r.Country == "" && r.IP.IsValid() && g.loc != nil {
-		r.Country = g.loc.Country(r.IP)
-	}
-	if u := req.User; u != nil {
-		ev.UserID, ev.Subject = u.ID, u.Email
-		r.User.Groups, r.Attributes, r.User.MFAAt = u.Groups(), u.Attributes, req.Context.MFAAt
-		r.User.ConnectionID = req.Context.ConnectionID
-		// Remembered locations come from the store, which step-up keeps; the
-		// request's NewLocation flag only adds what the store cannot know yet.
-		if r.IP.IsValid() {
-			locs, err := g.st.Locations(ctx, u.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, l := range locs {
-				r.User.Locations = append(r.User.Locations, l.Network)
-			}
-			if req.Context.NewLocation {
-				r.User.Locations = dropLocation(r.User.Locations, policyeditor.LocationOf(r.IP))
-			}
+	if req.User != nil {
+		r.User.MFAAt, r.User.ConnectionID = req.Context.MFAAt, req.Context.ConnectionID
+		if req.Context.NewLocation && ip.IsValid() {
+			r.User.Locations = dropLocation(r.User.Locations, policyeditor.LocationOf(ip))
 		}
 	} else if client != nil {
 		ev.Subject = client.ClientID
