@@ -193,7 +193,7 @@ func RotateKeys(ctx context.Context, st interface {
 			k.PrivateKey = nil
 			out = append(out, k)
 		}
-		return tx.Audit(ctx, actor.event("", "keys.rotate", "signing_key", ""), nil, out)
+		return tx.Audit(ctx, auditEvent(actor, "", "keys.rotate", "signing_key", ""), nil, out)
 	})
 	return out, err
 }

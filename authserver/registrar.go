@@ -49,19 +49,17 @@ func NewRegistrar(ctx context.Context, cfg RegistrarConfig) (*Registrar, error) 
 }
 
 // Actor is who makes a change, for the audit log: a user, or a label such
-// as "cli" or "dcr".
-type Actor struct {
-	UserID string
-	Label  string
-}
+// as "cli" or "dcr". It is the store's audit actor, so the portal and the
+// CLI pass the one they already have.
+type Actor = store.Actor
 
-func (a Actor) event(orgID, action, targetType, targetID string) store.AuditEvent {
-	label := a.Label
-	if label == "" {
-		label = "unknown"
+// auditEvent starts an audit event made by a; an actor without a label is
+// recorded as "unknown".
+func auditEvent(a Actor, orgID, action, targetType, targetID string) store.AuditEvent {
+	if a.Label == "" {
+		a.Label = "unknown"
 	}
-	return store.AuditEvent{OrgID: orgID, ActorID: a.UserID, Actor: label, Action: action,
-		TargetType: targetType, TargetID: targetID}
+	return a.Event(orgID, action, targetType, targetID)
 }
 
 // RegisterInput is a client as a person or a script describes it. Optional
@@ -134,7 +132,7 @@ func (r *Registrar) register(ctx context.Context, orgID string, actor Actor, in 
 		if err := tx.CreateClient(ctx, &c); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event(org.ID, "client.create", "client", c.ID), nil, c)
+		return tx.Audit(ctx, auditEvent(actor, org.ID, "client.create", "client", c.ID), nil, c)
 	})
 	if err != nil {
 		return store.Client{}, "", "", err
@@ -210,7 +208,7 @@ func (r *Registrar) change(ctx context.Context, orgID, id string, actor Actor, a
 			return err
 		}
 		after = a
-		return tx.Audit(ctx, actor.event(orgID, action, "client", id), before, after)
+		return tx.Audit(ctx, auditEvent(actor, orgID, action, "client", id), before, after)
 	})
 	return after, err
 }
@@ -242,6 +240,6 @@ func (r *Registrar) Delete(ctx context.Context, orgID, clientID string, actor Ac
 		if err := tx.DeleteClient(ctx, orgID, cur.ID); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event(orgID, "client.delete", "client", cur.ID), cur, nil)
+		return tx.Audit(ctx, auditEvent(actor, orgID, "client.delete", "client", cur.ID), cur, nil)
 	})
 }

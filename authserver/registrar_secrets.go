@@ -47,7 +47,7 @@ func (r *Registrar) RotateSecret(ctx context.Context, orgID, clientID string, ac
 		if after, err = tx.ReplaceClientSecrets(ctx, orgID, cur.ID, next); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event(orgID, "client.rotate_secret", "client", cur.ID),
+		return tx.Audit(ctx, auditEvent(actor, orgID, "client.rotate_secret", "client", cur.ID),
 			map[string]any{"secrets": cur.Secrets}, map[string]any{"secrets": after.Secrets, "grace": grace.String()})
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func (r *Registrar) RevokeSecret(ctx context.Context, orgID, clientID, secretID 
 		if after, err = tx.ReplaceClientSecrets(ctx, orgID, cur.ID, next); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event(orgID, "client.revoke_secret", "client", cur.ID),
+		return tx.Audit(ctx, auditEvent(actor, orgID, "client.revoke_secret", "client", cur.ID),
 			map[string]any{"secrets": cur.Secrets}, map[string]any{"secrets": after.Secrets})
 	})
 	return after, err
@@ -121,7 +121,7 @@ func (r *Registrar) CreateRegistrationToken(ctx context.Context, orgID string, a
 		if err := tx.CreateRegistrationToken(ctx, &t); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event(org.ID, "registration_token.create", "registration_token", t.ID), nil, t)
+		return tx.Audit(ctx, auditEvent(actor, org.ID, "registration_token.create", "registration_token", t.ID), nil, t)
 	})
 	return t, plain, err
 }
@@ -137,7 +137,7 @@ func (r *Registrar) RevokeRegistrationToken(ctx context.Context, orgID, id strin
 		if err := tx.RevokeRegistrationToken(ctx, orgID, id, at); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event(orgID, "registration_token.revoke", "registration_token", id),
+		return tx.Audit(ctx, auditEvent(actor, orgID, "registration_token.revoke", "registration_token", id),
 			nil, map[string]any{"revoked_at": at})
 	})
 }
@@ -162,7 +162,7 @@ func (r *Registrar) CreateScope(ctx context.Context, actor Actor, name, descript
 		if err := tx.CreateScope(ctx, &sc); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actor.event("", "scope.create", "scope", name), nil, sc)
+		return tx.Audit(ctx, auditEvent(actor, "", "scope.create", "scope", name), nil, sc)
 	})
 	return sc, err
 }
