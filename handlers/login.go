@@ -264,10 +264,10 @@ func (h *Login) logout(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/login")
 }
 
-// safeNext keeps post-sign-in redirects inside the portal: only a local
-// absolute path is accepted, never a scheme-relative or backslash trick.
+// safeNext keeps post-sign-in redirects inside the portal: a local path
+// (isLocalPath, as logout checks it), else the dashboard.
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+	if !isLocalPath(next) {
 		return "/"
 	}
 	return next
