@@ -23,19 +23,49 @@ func runMember(ctx context.Context, c *cli, args []string) error {
 	})
 }
 
-// memberCmd is what every member subcommand shares: the database, the
-// organization, --json, and the partners service acting as the CLI.
-type memberCmd struct {
+// storeCmd is what the org, plan, member and audit subcommands share: their
+// flags with --db and --json, parsed, then the store opened.
+type storeCmd struct {
 	fs     *flag.FlagSet
 	db     *string
-	org    *string
 	asJSON *bool
 }
 
+func (c *cli) storeFlags(name string) *storeCmd {
+	fs := c.newFlags(name)
+	return &storeCmd{fs: fs, db: c.dbFlag(fs), asJSON: fs.Bool("json", false, "print JSON")}
+}
+
+// open parses args and opens the store; the caller closes it.
+func (s *storeCmd) open(ctx context.Context, c *cli, args []string) (*store.Store, error) {
+	if err := s.fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return c.openStore(ctx, *s.db)
+}
+
+// outputList prints items as a JSON array, or one human line each.
+func outputList[T interface{ human() string }](c *cli, asJSON bool, items []T) error {
+	lines := make([]string, len(items))
+	for i, it := range items {
+		lines[i] = it.human()
+	}
+	if items == nil {
+		items = []T{}
+	}
+	return c.output(asJSON, items, strings.Join(lines, "\n"))
+}
+
+// memberCmd is what every member subcommand shares: a storeCmd and the
+// organization.
+type memberCmd struct {
+	*storeCmd
+	org *string
+}
+
 func (c *cli) memberFlags(name string) *memberCmd {
-	fs := c.newFlags("member " + name)
-	return &memberCmd{fs: fs, db: c.dbFlag(fs), org: fs.String("org", "", "organization slug (required)"),
-		asJSON: fs.Bool("json", false, "print JSON")}
+	s := c.storeFlags("member " + name)
+	return &memberCmd{storeCmd: s, org: s.fs.String("org", "", "organization slug (required)")}
 }
 
 // open parses args, opens the store and finds the organization.

@@ -33,15 +33,11 @@ type orgJSON struct {
 	CreatedAt  time.Time  `json:"created_at"`
 }
 
-func toOrgJSON(ctx context.Context, st *store.Store, o store.Organization) orgJSON {
-	j := orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Domains: o.Domains, Status: string(o.Status), CreatedAt: o.CreatedAt}
+func toOrgJSON(o store.Organization, planSlugs map[string]string) orgJSON {
+	j := orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Domains: o.Domains, Status: string(o.Status), CreatedAt: o.CreatedAt,
+		Plan: planSlugs[o.PlanID]}
 	if j.Domains == nil {
 		j.Domains = []string{}
-	}
-	if o.PlanID != "" {
-		if p, err := st.Plan(ctx, o.PlanID); err == nil {
-			j.Plan = p.Slug
-		}
 	}
 	if !o.ValidFrom.IsZero() {
 		j.ValidFrom = &o.ValidFrom
@@ -50,6 +46,20 @@ func toOrgJSON(ctx context.Context, st *store.Store, o store.Organization) orgJS
 		j.ValidUntil = &o.ValidUntil
 	}
 	return j
+}
+
+// planSlugs maps plan IDs to slugs, read once for any number of
+// organizations.
+func planSlugs(ctx context.Context, st *store.Store) (map[string]string, error) {
+	plans, err := st.Plans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(plans))
+	for _, p := range plans {
+		m[p.ID] = p.Slug
+	}
+	return m, nil
 }
 
 func (j orgJSON) human() string {
@@ -133,8 +143,8 @@ func runOrgUpdate(ctx context.Context, c *cli, args []string) error {
 }
 
 func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
-	fs := c.newFlags("org " + verb)
-	db := c.dbFlag(fs)
+	cmd := c.storeFlags("org " + verb)
+	fs := cmd.fs
 	f := &orgFlags{
 		slug:       fs.String("slug", "", "organization slug (required)"),
 		name:       fs.String("name", "", "display name"),
@@ -144,7 +154,6 @@ func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
 		validUntil: fs.String("valid-until", "", "partnership end (RFC 3339 or date; none to clear)"),
 	}
 	fs.Var(&f.domains, "domain", "email domain (repeatable; replaces the list)")
-	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,7 +164,7 @@ func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.openStore(ctx, *db)
+	st, err := c.openStore(ctx, *cmd.db)
 	if err != nil {
 		return err
 	}
@@ -175,18 +184,22 @@ func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	j := toOrgJSON(ctx, st, o)
-	return c.output(*asJSON, j, j.human())
+	return showOrg(ctx, c, st, *cmd.asJSON, o)
+}
+
+// showOrg prints one organization.
+func showOrg(ctx context.Context, c *cli, st *store.Store, asJSON bool, o store.Organization) error {
+	plans, err := planSlugs(ctx, st)
+	if err != nil {
+		return err
+	}
+	j := toOrgJSON(o, plans)
+	return c.output(asJSON, j, j.human())
 }
 
 func runOrgList(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("org list")
-	db := c.dbFlag(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, *db)
+	cmd := c.storeFlags("org list")
+	st, err := cmd.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
@@ -195,25 +208,21 @@ func runOrgList(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := []orgJSON{}
-	var lines []string
-	for _, o := range orgs {
-		j := toOrgJSON(ctx, st, o)
-		out = append(out, j)
-		lines = append(lines, j.human())
+	plans, err := planSlugs(ctx, st)
+	if err != nil {
+		return err
 	}
-	return c.output(*asJSON, out, strings.Join(lines, "\n"))
+	out := make([]orgJSON, 0, len(orgs))
+	for _, o := range orgs {
+		out = append(out, toOrgJSON(o, plans))
+	}
+	return outputList(c, *cmd.asJSON, out)
 }
 
 func runOrgShow(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("org show")
-	db := c.dbFlag(fs)
-	slug := fs.String("slug", "", "organization slug (required)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, *db)
+	cmd := c.storeFlags("org show")
+	slug := cmd.fs.String("slug", "", "organization slug (required)")
+	st, err := cmd.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
@@ -222,6 +231,5 @@ func runOrgShow(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("no organization %q", *slug)
 	}
-	j := toOrgJSON(ctx, st, o)
-	return c.output(*asJSON, j, j.human())
+	return showOrg(ctx, c, st, *cmd.asJSON, o)
 }

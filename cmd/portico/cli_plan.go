@@ -96,13 +96,12 @@ func runPlanUpdate(ctx context.Context, c *cli, args []string) error {
 }
 
 func planWrite(ctx context.Context, c *cli, verb string, args []string) error {
-	fs := c.newFlags("plan " + verb)
-	db := c.dbFlag(fs)
+	cmd := c.storeFlags("plan " + verb)
+	fs := cmd.fs
 	slug := fs.String("slug", "", "plan slug (required)")
 	name := fs.String("name", "", "display name")
 	var features multiFlag
 	fs.Var(&features, "feature", `feature (repeatable; replaces the list): "NAME scopes=a,b app_types=web,service max_apps=N"`)
-	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func planWrite(ctx context.Context, c *cli, verb string, args []string) error {
 		}
 		in.Features = &list
 	}
-	st, err := c.openStore(ctx, *db)
+	st, err := c.openStore(ctx, *cmd.db)
 	if err != nil {
 		return err
 	}
@@ -145,17 +144,12 @@ func planWrite(ctx context.Context, c *cli, verb string, args []string) error {
 		return err
 	}
 	j := toPlanJSON(p)
-	return c.output(*asJSON, j, j.human())
+	return c.output(*cmd.asJSON, j, j.human())
 }
 
 func runPlanList(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("plan list")
-	db := c.dbFlag(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, *db)
+	cmd := c.storeFlags("plan list")
+	st, err := cmd.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
@@ -164,25 +158,17 @@ func runPlanList(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	out := []planJSON{}
-	var lines []string
+	out := make([]planJSON, 0, len(plans))
 	for _, p := range plans {
-		j := toPlanJSON(p)
-		out = append(out, j)
-		lines = append(lines, j.human())
+		out = append(out, toPlanJSON(p))
 	}
-	return c.output(*asJSON, out, strings.Join(lines, "\n"))
+	return outputList(c, *cmd.asJSON, out)
 }
 
 func runPlanShow(ctx context.Context, c *cli, args []string) error {
-	fs := c.newFlags("plan show")
-	db := c.dbFlag(fs)
-	slug := fs.String("slug", "", "plan slug (required)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, *db)
+	cmd := c.storeFlags("plan show")
+	slug := cmd.fs.String("slug", "", "plan slug (required)")
+	st, err := cmd.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
@@ -192,5 +178,5 @@ func runPlanShow(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("no plan %q", *slug)
 	}
 	j := toPlanJSON(p)
-	return c.output(*asJSON, j, j.human())
+	return c.output(*cmd.asJSON, j, j.human())
 }
