@@ -91,7 +91,7 @@ func runClientCreate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	j := env.clientJSON(ctx, cl, secret)
+	j := clientJSON{Client: cl, Org: o.Slug, ClientSecret: secret}
 	return c.output(*f.asJSON, j, j.human())
 }
 
@@ -118,7 +118,7 @@ func runClientList(ctx context.Context, c *cli, args []string) error {
 	out := make([]clientJSON, 0, len(list))
 	var lines []string
 	for _, cl := range list {
-		j := env.clientJSON(ctx, cl, "")
+		j := clientJSON{Client: cl, Org: o.Slug} // every one is o's: no lookup per client
 		out = append(out, j)
 		lines = append(lines, j.human())
 	}
