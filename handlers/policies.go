@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -225,23 +226,11 @@ func simErrors(err error) map[string][]string {
 	var fe policyeditor.FieldErrors
 	if errors.As(err, &fe) {
 		for _, e := range fe {
-			field := e.Path
-			if i := indexByte(field, '['); i >= 0 {
-				field = field[:i]
-			}
+			field, _, _ := strings.Cut(e.Path, "[")
 			out[field] = append(out[field], e.Message)
 		}
 	}
 	return out
-}
-
-func indexByte(s string, b byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == b {
-			return i
-		}
-	}
-	return -1
 }
 
 func simResult(sim policyeditor.Simulation, doc policyeditor.Document, typedCountry string) *views.SimResult {
