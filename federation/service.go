@@ -59,6 +59,22 @@ func (s *Service) TypeAllowed(ctx context.Context, orgID, typ string) (bool, err
 	return slices.Contains(allowed, typ), nil
 }
 
+// AllowedTypes returns the types orgID may add, in display order, with one
+// read of the restriction.
+func (s *Service) AllowedTypes(ctx context.Context, orgID string) ([]Type, error) {
+	allowed, restricted, err := s.Store.AllowedConnectionTypes(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Type
+	for _, t := range s.Registry.Types() {
+		if !restricted || slices.Contains(allowed, t.Name) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // Create adds a connection to orgID. Invalid input returns FieldErrors and
 // stores nothing.
 func (s *Service) Create(ctx context.Context, actor store.Actor, orgID string, in Input) (store.Connection, error) {

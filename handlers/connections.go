@@ -57,12 +57,12 @@ func (h *Connections) list(c echo.Context) error {
 	for _, x := range rows {
 		props.Rows = append(props.Rows, views.ConnectionRow{ID: x.ID, Name: x.Name, TypeLabel: h.typeLabel(x.Type), Enabled: x.Enabled})
 	}
-	for _, t := range h.Service.Registry.Types() {
-		if ok, err := h.Service.TypeAllowed(ctx, v.Org.ID, t.Name); err != nil {
-			return err
-		} else if ok {
-			props.Types = append(props.Types, views.ConnectionType{Name: t.Name, Label: t.Label})
-		}
+	types, err := h.Service.AllowedTypes(ctx, v.Org.ID)
+	if err != nil {
+		return err
+	}
+	for _, t := range types {
+		props.Types = append(props.Types, views.ConnectionType{Name: t.Name, Label: t.Label})
 	}
 	return render(c, http.StatusOK, views.Connections(h.Pages.Page(c, "Sign-in connections"), props))
 }
