@@ -94,8 +94,9 @@ func (c *cli) openFederation(ctx context.Context, f fedFlags) (*fedEnv, error) {
 	return &fedEnv{st: st, svc: svc, baseURL: *f.portalURL}, nil
 }
 
-func (e *fedEnv) connectionJSON(ctx context.Context, x store.Connection) connectionJSON {
-	j := connectionJSON{ID: x.ID, Org: orgSlugOf(ctx, e.st, x.OrgID), Type: x.Type, Name: x.Name, Enabled: x.Enabled,
+// connectionJSON prints x, a connection of the organization orgSlug.
+func (e *fedEnv) connectionJSON(orgSlug string, x store.Connection) connectionJSON {
+	j := connectionJSON{ID: x.ID, Org: orgSlug, Type: x.Type, Name: x.Name, Enabled: x.Enabled,
 		ShowOnLogin: x.ShowOnLogin, HasSecret: len(x.Secret) > 0, Version: x.Version, Settings: map[string]string{},
 		UpstreamURLs: handlers.ConnectionUpstreamURLs(e.baseURL, x)}
 	if cfg, err := e.svc.Registry.Decode(x.Type, x.Config); err == nil {
@@ -224,6 +225,12 @@ func fieldError(err error) error {
 	if !ok {
 		return err
 	}
+	return flagProblems("connection", fe)
+}
+
+// flagProblems is one error naming, in order, each flag to fix and why;
+// a field key is the flag's name with underscores for dashes.
+func flagProblems(what string, fe map[string]string) error {
 	keys := make([]string, 0, len(fe))
 	for k := range fe {
 		keys = append(keys, k)
@@ -233,7 +240,7 @@ func fieldError(err error) error {
 	for _, k := range keys {
 		parts = append(parts, "--"+flagName(k)+": "+fe[k])
 	}
-	return errors.New("invalid connection: " + strings.Join(parts, "; "))
+	return errors.New("invalid " + what + ": " + strings.Join(parts, "; "))
 }
 
 func runConnectionCreate(ctx context.Context, c *cli, args []string) error {
@@ -262,10 +269,7 @@ func runConnectionCreate(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer env.close()
-	o, err := env.st.OrganizationBySlug(ctx, *org)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organization %q", *org)
-	}
+	o, err := orgBySlug(ctx, env.st, *org)
 	if err != nil {
 		return err
 	}
@@ -273,7 +277,7 @@ func runConnectionCreate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fieldError(err)
 	}
-	j := env.connectionJSON(ctx, x)
+	j := env.connectionJSON(o.Slug, x)
 	return c.output(*f.asJSON, j, j.human())
 }
 
@@ -315,7 +319,7 @@ func runConnectionUpdate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fieldError(err)
 	}
-	j := env.connectionJSON(ctx, x)
+	j := env.connectionJSON(orgSlugOf(ctx, env.st, x.OrgID), x)
 	return c.output(*f.asJSON, j, j.human())
 }
 
@@ -334,10 +338,7 @@ func runConnectionList(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer env.close()
-	o, err := env.st.OrganizationBySlug(ctx, *org)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organization %q", *org)
-	}
+	o, err := orgBySlug(ctx, env.st, *org)
 	if err != nil {
 		return err
 	}
@@ -348,11 +349,20 @@ func runConnectionList(ctx context.Context, c *cli, args []string) error {
 	out := []connectionJSON{}
 	var lines []string
 	for _, x := range rows {
-		j := env.connectionJSON(ctx, x)
+		j := env.connectionJSON(o.Slug, x)
 		out = append(out, j)
 		lines = append(lines, fmt.Sprintf("%s %-10s %-8v %s", j.ID, j.Type, enabledWord(j.Enabled), j.Name))
 	}
 	return c.output(*f.asJSON, out, strings.Join(lines, "\n"))
+}
+
+// orgBySlug resolves --org, naming a slug that matches no organization.
+func orgBySlug(ctx context.Context, st *store.Store, slug string) (store.Organization, error) {
+	o, err := st.OrganizationBySlug(ctx, slug)
+	if errors.Is(err, store.ErrNotFound) {
+		return o, fmt.Errorf("no organization %q", slug)
+	}
+	return o, err
 }
 
 func enabledWord(on bool) string {

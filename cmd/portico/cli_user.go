@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -72,10 +71,7 @@ func runUserCreate(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrganizationBySlug(ctx, *org)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organization %q", *org)
-	}
+	o, err := orgBySlug(ctx, st, *org)
 	if err != nil {
 		return err
 	}
@@ -99,16 +95,7 @@ func userFieldError(err error) error {
 	if !errors.As(err, &fe) {
 		return err
 	}
-	keys := make([]string, 0, len(fe))
-	for k := range fe {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, "--"+k+": "+fe[k])
-	}
-	return errors.New("invalid user: " + strings.Join(parts, "; "))
+	return flagProblems("user", fe)
 }
 
 // resetLinkJSON is an issued reset link; the URL holds the only copy of
@@ -140,10 +127,7 @@ func runUserResetLink(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	o, err := st.OrganizationBySlug(ctx, *org)
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no organization %q", *org)
-	}
+	o, err := orgBySlug(ctx, st, *org)
 	if err != nil {
 		return err
 	}
