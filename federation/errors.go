@@ -26,9 +26,6 @@ var (
 	ErrConnectionDisabled = errors.New("federation: connection is disabled")
 	// ErrUnknownType: no factory is registered for the connection's type.
 	ErrUnknownType = errors.New("federation: unknown connection type")
-	// ErrTypeNotAllowed: a platform admin does not let this organization add
-	// this type.
-	ErrTypeNotAllowed = errors.New("federation: connection type not allowed for this organization")
 )
 
 // upstreamError wraps a cause as ErrUpstream, keeping the cause for the log.

@@ -18,10 +18,8 @@ const totpPeriod = 30
 
 // Enrollment is a fresh TOTP secret as the enrollment page shows it.
 type Enrollment struct {
-	Secret     string // base32, shown as text for apps that cannot scan
-	URL        string // otpauth:// URL
-	QRDataURL  string // data:image/png;base64,… of the URL as a QR code
-	AccountTag string
+	Secret    string // base32, shown as text for apps that cannot scan
+	QRDataURL string // data:image/png;base64,… of the otpauth:// URL as a QR code
 }
 
 // NewEnrollment makes a secret for account (the user's email) under issuer
@@ -56,7 +54,7 @@ func enrollmentFor(key *otp.Key) (Enrollment, error) {
 	if err := png.Encode(&buf, img); err != nil {
 		return Enrollment{}, err
 	}
-	return Enrollment{Secret: key.Secret(), URL: key.URL(), AccountTag: key.AccountName(),
+	return Enrollment{Secret: key.Secret(),
 		QRDataURL: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}, nil
 }
 

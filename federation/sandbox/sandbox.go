@@ -107,15 +107,14 @@ func (c *Config) Settings() map[string]string {
 }
 
 // Open returns the connector.
-func (c *Config) Open(_ context.Context, env federation.Env, secret []byte) (federation.Connector, error) {
-	return &Connector{users: c.Users, password: secret, connID: env.ConnectionID}, nil
+func (c *Config) Open(_ context.Context, _ federation.Env, secret []byte) (federation.Connector, error) {
+	return &Connector{users: c.Users, password: secret}, nil
 }
 
 // Connector checks the shared password for a configured user.
 type Connector struct {
 	users    []User
 	password []byte
-	connID   string
 }
 
 // Login signs a configured user in with the shared password.
