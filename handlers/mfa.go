@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -41,33 +42,38 @@ func (h *MFA) page(c echo.Context, status int, m views.MFAProps) error {
 func (h *MFA) props(c echo.Context) (views.MFAProps, error) {
 	ctx := c.Request().Context()
 	v := viewerFrom(c)
-	t, err := h.Store.UserTOTP(ctx, v.User.ID)
+	e, enrolled, err := totpEnrollment(ctx, h.Store, h.Sealer, v.User)
+	if err != nil || !enrolled {
+		return views.MFAProps{QRDataURL: e.QRDataURL, Secret: e.Secret}, err
+	}
+	n, err := h.Store.UnusedRecoveryCodes(ctx, v.User.ID)
+	return views.MFAProps{Enrolled: true, Remaining: n}, err
+}
+
+// totpEnrollment reports whether u has a confirmed TOTP authenticator and,
+// when not, returns the pending enrollment, making and storing its secret
+// on first call so the QR code stays the same until it is confirmed.
+func totpEnrollment(ctx context.Context, st *store.Store, sealer *store.Sealer, u store.User) (pool.Enrollment, bool, error) {
+	t, err := st.UserTOTP(ctx, u.ID)
 	if err == nil && !t.ConfirmedAt.IsZero() {
-		n, err := h.Store.UnusedRecoveryCodes(ctx, v.User.ID)
-		return views.MFAProps{Enrolled: true, Remaining: n}, err
+		return pool.Enrollment{}, true, nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return views.MFAProps{}, err
+		return pool.Enrollment{}, false, err
 	}
-	var e pool.Enrollment
 	if err == nil {
-		secret, err := h.Sealer.Open(t.Secret, totpPurpose(v.User.ID))
+		secret, err := sealer.Open(t.Secret, totpPurpose(u.ID))
 		if err != nil {
-			return views.MFAProps{}, err
+			return pool.Enrollment{}, false, err
 		}
-		e, err = pool.EnrollmentFor("Portico", v.User.Email, string(secret))
-		if err != nil {
-			return views.MFAProps{}, err
-		}
-	} else {
-		if e, err = pool.NewEnrollment("Portico", v.User.Email); err != nil {
-			return views.MFAProps{}, err
-		}
-		if err := h.Store.PutTOTP(ctx, v.User.ID, h.Sealer.Seal([]byte(e.Secret), totpPurpose(v.User.ID))); err != nil {
-			return views.MFAProps{}, err
-		}
+		e, err := pool.EnrollmentFor("Portico", u.Email, string(secret))
+		return e, false, err
 	}
-	return views.MFAProps{QRDataURL: e.QRDataURL, Secret: e.Secret}, nil
+	e, err := pool.NewEnrollment("Portico", u.Email)
+	if err != nil {
+		return e, false, err
+	}
+	return e, false, st.PutTOTP(ctx, u.ID, sealer.Seal([]byte(e.Secret), totpPurpose(u.ID)))
 }
 
 func (h *MFA) show(c echo.Context) error {
@@ -102,11 +108,7 @@ func (h *MFA) confirm(c echo.Context) error {
 		m.Error = "That code is not valid. Check the time on your phone and try the next code."
 		return h.page(c, http.StatusUnprocessableEntity, m)
 	}
-	codes := pool.NewRecoveryCodes(pool.RecoveryCodeCount)
-	hashes := make([]string, len(codes))
-	for i, rc := range codes {
-		hashes[i] = pool.HashRecoveryCode(rc)
-	}
+	codes, hashes := newRecoveryCodes()
 	err = h.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
 			return err
@@ -121,6 +123,17 @@ func (h *MFA) confirm(c echo.Context) error {
 	}
 	h.Log.Info("TOTP enrolled", "user", v.User.ID)
 	return h.page(c, http.StatusOK, views.MFAProps{Enrolled: true, Remaining: len(codes), RecoveryCodes: codes})
+}
+
+// newRecoveryCodes returns a fresh set of recovery codes to show once and
+// their hashes to store.
+func newRecoveryCodes() (codes, hashes []string) {
+	codes = pool.NewRecoveryCodes(pool.RecoveryCodeCount)
+	hashes = make([]string, len(codes))
+	for i, rc := range codes {
+		hashes[i] = pool.HashRecoveryCode(rc)
+	}
+	return codes, hashes
 }
 
 // disable turns TOTP off; it takes a current code, so a session left open
