@@ -74,7 +74,7 @@ func (h *Login) finish(c echo.Context, u store.User, connectionID string, f view
 			return err
 		}
 		if enrolled {
-			return h.askSecondFactorVia(c, u, connectionID, f.AuthRequest, f.Next)
+			return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next)
 		}
 		if challenged {
 			return h.signInRefused(c, out, true)
@@ -97,14 +97,9 @@ func (h *Login) hasTOTP(c echo.Context, userID string) (bool, error) {
 }
 
 // askSecondFactor parks the sign-in as pending and sends the browser to the
-// TOTP page.
-func (h *Login) askSecondFactor(c echo.Context, u store.User, authRequest, next string) error {
-	return h.askSecondFactorVia(c, u, "", authRequest, next)
-}
-
-// askSecondFactorVia is askSecondFactor for a user who signed in through
-// connectionID, which the session started after the code keeps.
-func (h *Login) askSecondFactorVia(c echo.Context, u store.User, connectionID, authRequest, next string) error {
+// TOTP page; connectionID (empty for a password) is kept for the session
+// started after the code.
+func (h *Login) askSecondFactor(c echo.Context, u store.User, connectionID, authRequest, next string) error {
 	state := newToken()
 	p := store.PendingLogin{ID: store.NewID(), StateHash: hashToken(state), BrowserHash: h.browserBinding(c),
 		OrgID: u.OrgID, UserID: u.ID, ConnectionID: connectionID, AuthRequest: authRequest, Next: next, ExpiresAt: h.Now().Add(pendingFor)}
@@ -147,7 +142,7 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 			return &PageError{Status: http.StatusForbidden, Err: err,
 				Message: "This app needs two-step verification. Set it up under Two-step verification, then open the app again."}
 		}
-		return h.askSecondFactor(c, u, authRequest, next)
+		return h.askSecondFactor(c, u, "", authRequest, next)
 	case errors.Is(err, ErrUnknownAuthRequest):
 		return &PageError{Status: http.StatusBadRequest, Err: err,
 			Message: "This sign-in request has expired or was already used. Go back to the app and try again."}

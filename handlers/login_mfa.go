@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -52,7 +51,7 @@ func (h *Login) submitMFA(c echo.Context) error {
 		return h.renderMFA(c, http.StatusTooManyRequests, views.MFAChallenge{State: state,
 			Error: fmt.Sprintf("Too many failed attempts. This account is locked until %s UTC.", u.LockedUntil.UTC().Format("15:04"))})
 	}
-	good, err := h.checkSecondFactor(ctx, u.ID, c.FormValue("code"), now)
+	good, err := checkSecondFactor(ctx, h.Store, h.Sealer, u.ID, c.FormValue("code"), now)
 	if err != nil {
 		return err
 	}
@@ -97,10 +96,4 @@ func (h *Login) submitMFA(c echo.Context) error {
 	}
 	h.Log.Info("second factor passed", "user", u.ID, "ip", c.RealIP())
 	return h.afterSession(c, u, s, p.AuthRequest, p.Next)
-}
-
-// checkSecondFactor accepts a current TOTP code not used before, or an
-// unused recovery code.
-func (h *Login) checkSecondFactor(ctx context.Context, userID, code string, now time.Time) (bool, error) {
-	return checkSecondFactor(ctx, h.Store, h.Sealer, userID, code, now)
 }

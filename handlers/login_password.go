@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -193,12 +192,10 @@ func (h *Login) findPoolUser(ctx context.Context, email string) (store.User, err
 	case 1:
 		return candidates[0], nil
 	}
-	if at := strings.LastIndexByte(email, '@'); at >= 0 {
-		if org, err := h.Store.OrganizationByDomain(ctx, email[at+1:]); err == nil {
-			for _, u := range candidates {
-				if u.OrgID == org.ID {
-					return u, nil
-				}
+	if org, err := h.Store.OrganizationByDomain(ctx, domainOf(email)); err == nil {
+		for _, u := range candidates {
+			if u.OrgID == org.ID {
+				return u, nil
 			}
 		}
 	}
