@@ -32,6 +32,10 @@ func (h *Home) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	facts, err := h.Launch.facts(c, v) // once, however many tiles
+	if err != nil {
+		return err
+	}
 	q := strings.TrimSpace(c.QueryParam("q"))
 	props := views.HomeProps{Name: v.User.Name, OrgName: v.Org.Name, Role: string(v.User.Role),
 		PlatformAdmin: v.User.PlatformAdmin, Query: q, Total: len(apps)}
@@ -40,7 +44,7 @@ func (h *Home) home(c echo.Context) error {
 			continue
 		}
 		props.Apps = append(props.Apps, views.AppTile{ClientID: app.ClientID, Name: app.Name, LogoURL: app.LogoURL,
-			Badge: h.Launch.preview(c, v, app)})
+			Badge: h.Launch.preview(c, v, app, facts)})
 	}
 	return render(c, http.StatusOK, views.Home(h.Pages.Page(c, "Apps"), props))
 }

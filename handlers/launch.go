@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"sort"
 	"time"
@@ -92,43 +91,25 @@ func (h *Launch) app(c echo.Context, v *Viewer) (store.Client, error) {
 }
 
 // evaluation is the policy question for this viewer, app and request.
-func (h *Launch) evaluation(c echo.Context, v *Viewer, app store.Client, stepUp bool) (*policyeditor.Evaluation, error) {
-	ctx := c.Request().Context()
-	var plan string
-	if v.Org.PlanID != "" {
-		if p, err := h.Store.Plan(ctx, v.Org.PlanID); err == nil {
-			plan = p.Slug
-		}
-	}
-	var ip netip.Addr
-	var country string
-	if a, err := netip.ParseAddr(c.RealIP()); err == nil {
-		ip = a.Unmap()
-		if h.Locator != nil {
-			country = h.Locator.Country(ip)
-		}
-	}
-	locs, err := h.Store.Locations(ctx, v.User.ID)
-	if err != nil {
-		return nil, err
-	}
-	ev := policyeditor.NewEvaluation(policyeditor.PointLaunch, h.Now(), v.Org, plan, &v.User, locs, ip, country)
+func (h *Launch) evaluation(v *Viewer, app store.Client, f policyFacts, stepUp bool) *policyeditor.Evaluation {
+	ev := f.evaluation(policyeditor.PointLaunch, h.Now(), v.Org, &v.User)
 	ev.ClientID, ev.ClientPolicyID, ev.StepUp = app.ClientID, app.PolicyID, stepUp
 	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = v.Session.MFAAt, v.Session.ConnectionID
 	ev.Request.Client = policyeditor.Client{ID: app.ClientID, Scopes: app.Scopes, Type: string(app.Type)}
-	return ev, nil
+	return ev
+}
+
+// facts loads the viewer's policy facts for this request.
+func (h *Launch) facts(c echo.Context, v *Viewer) (policyFacts, error) {
+	return loadPolicyFacts(c, h.Store, h.Locator, v.Org, v.User.ID)
 }
 
 // preview is the dashboard badge for app: what launching it now would meet.
-func (h *Launch) preview(c echo.Context, v *Viewer, app store.Client) string {
+func (h *Launch) preview(c echo.Context, v *Viewer, app store.Client, f policyFacts) string {
 	if h.Preview == nil {
 		return ""
 	}
-	ev, err := h.evaluation(c, v, app, false)
-	if err != nil {
-		return ""
-	}
-	out, err := h.Preview.Decide(c.Request().Context(), ev)
+	out, err := h.Preview.Decide(c.Request().Context(), h.evaluation(v, app, f, false))
 	if err != nil || !out.Applied {
 		return ""
 	}
@@ -146,11 +127,11 @@ func (h *Launch) decide(c echo.Context, v *Viewer, app store.Client, stepUp bool
 	if h.Policies == nil {
 		return policyeditor.Outcome{Decision: policyeditor.Decision{Action: policyeditor.Permit}}, nil
 	}
-	ev, err := h.evaluation(c, v, app, stepUp)
+	f, err := h.facts(c, v)
 	if err != nil {
 		return policyeditor.Outcome{}, err
 	}
-	out, err := h.Policies.Decide(c.Request().Context(), ev)
+	out, err := h.Policies.Decide(c.Request().Context(), h.evaluation(v, app, f, stepUp))
 	if err != nil {
 		return out, err
 	}
@@ -179,9 +160,9 @@ func (h *Launch) launch(c echo.Context) error {
 func (h *Launch) act(c echo.Context, v *Viewer, app store.Client, out policyeditor.Outcome) error {
 	switch out.Action {
 	case policyeditor.Permit:
-		if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
+		if ip, _ := clientAddress(c, nil); ip.IsValid() {
 			// Using a remembered network keeps it from being the one dropped.
-			h.Store.TouchLocation(c.Request().Context(), v.User.ID, policyeditor.LocationOf(ip.Unmap()), h.Now())
+			h.Store.TouchLocation(c.Request().Context(), v.User.ID, policyeditor.LocationOf(ip), h.Now())
 		}
 		return c.Redirect(http.StatusSeeOther, h.initiateLogin(app, v))
 	case policyeditor.Challenge:
@@ -299,15 +280,8 @@ func (h *Launch) verify(c echo.Context) error {
 		return err
 	}
 	v.Session.MFAAt = now
-	if ip, err := netip.ParseAddr(c.RealIP()); err == nil {
-		ip = ip.Unmap()
-		country := ""
-		if h.Locator != nil {
-			country = h.Locator.Country(ip)
-		}
-		if err := h.Store.RememberLocation(ctx, v.User.ID, policyeditor.LocationOf(ip), country, now); err != nil {
-			return err
-		}
+	if err := rememberHere(c, h.Store, h.Locator, v.User.ID, now); err != nil {
+		return err
 	}
 	out, err := h.decide(c, v, app, true)
 	if err != nil {

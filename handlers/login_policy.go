@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -41,25 +40,11 @@ func (h *Login) signInDecision(c echo.Context, u store.User, connectionID string
 	if err != nil {
 		return policyeditor.Outcome{}, err
 	}
-	var plan string
-	if org.PlanID != "" {
-		if p, err := h.Store.Plan(ctx, org.PlanID); err == nil {
-			plan = p.Slug
-		}
-	}
-	var ip netip.Addr
-	var country string
-	if a, err := netip.ParseAddr(c.RealIP()); err == nil {
-		ip = a.Unmap()
-		if h.Locator != nil {
-			country = h.Locator.Country(ip)
-		}
-	}
-	locs, err := h.Store.Locations(ctx, u.ID)
+	f, err := loadPolicyFacts(c, h.Store, h.Locator, org, u.ID)
 	if err != nil {
 		return policyeditor.Outcome{}, err
 	}
-	ev := policyeditor.NewEvaluation(policyeditor.PointSignIn, h.Now(), org, plan, &u, locs, ip, country)
+	ev := f.evaluation(policyeditor.PointSignIn, h.Now(), org, &u)
 	ev.StepUp = stepUp
 	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = mfaAt, connectionID
 	out, err := h.Policies.Decide(ctx, ev)
@@ -92,7 +77,7 @@ func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID str
 	if out.Action == policyeditor.Challenge {
 		// The challenge is met: as at launch, the location is remembered
 		// whatever the second decision says (DESIGN.md, Challenge).
-		if err := h.rememberLocation(c, u.ID, now); err != nil {
+		if err := rememberHere(c, h.Store, h.Locator, u.ID, now); err != nil {
 			return false, err
 		}
 		if out, err = h.signInDecision(c, u, connectionID, now, true); err != nil {
@@ -103,17 +88,4 @@ func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID str
 		return false, h.signInRefused(c, out, false)
 	}
 	return true, nil
-}
-
-func (h *Login) rememberLocation(c echo.Context, userID string, now time.Time) error {
-	ip, err := netip.ParseAddr(c.RealIP())
-	if err != nil {
-		return nil // no address, nothing to remember
-	}
-	ip = ip.Unmap()
-	country := ""
-	if h.Locator != nil {
-		country = h.Locator.Country(ip)
-	}
-	return h.Store.RememberLocation(c.Request().Context(), userID, policyeditor.LocationOf(ip), country, now)
 }

@@ -1,0 +1,66 @@
+package handlers
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"portico/policyeditor"
+	"portico/store"
+)
+
+// clientAddress is the request's source address, as echo's IPExtractor
+// found it (X-Forwarded-For only from trusted proxies), with IPv4-mapped
+// IPv6 unmapped, and its country; zero values when unknown.
+func clientAddress(c echo.Context, loc policyeditor.Locator) (netip.Addr, string) {
+	ip, err := netip.ParseAddr(c.RealIP())
+	if err != nil {
+		return netip.Addr{}, ""
+	}
+	ip = ip.Unmap()
+	if loc == nil {
+		return ip, ""
+	}
+	return ip, loc.Country(ip)
+}
+
+// policyFacts is what a policy decision needs about a person and a request
+// that does not change from one app to the next: loaded once per request,
+// however many apps the dashboard pre-evaluates.
+type policyFacts struct {
+	ip        netip.Addr
+	country   string
+	plan      string // slug; "" without a plan
+	locations []store.Location
+}
+
+func loadPolicyFacts(c echo.Context, st *store.Store, loc policyeditor.Locator, org store.Organization, userID string) (policyFacts, error) {
+	ctx := c.Request().Context()
+	var f policyFacts
+	f.ip, f.country = clientAddress(c, loc)
+	if org.PlanID != "" {
+		if p, err := st.Plan(ctx, org.PlanID); err == nil {
+			f.plan = p.Slug
+		}
+	}
+	var err error
+	f.locations, err = st.Locations(ctx, userID)
+	return f, err
+}
+
+// evaluation starts the policy question at point for u with these facts.
+func (f policyFacts) evaluation(point policyeditor.Point, now time.Time, org store.Organization, u *store.User) *policyeditor.Evaluation {
+	return policyeditor.NewEvaluation(point, now, org, f.plan, u, f.locations, f.ip, f.country)
+}
+
+// rememberHere adds the request's network to the user's remembered
+// locations, after a passed step-up; without an address there is nothing
+// to remember.
+func rememberHere(c echo.Context, st *store.Store, loc policyeditor.Locator, userID string, now time.Time) error {
+	ip, country := clientAddress(c, loc)
+	if !ip.IsValid() {
+		return nil
+	}
+	return st.RememberLocation(c.Request().Context(), userID, policyeditor.LocationOf(ip), country, now)
+}
