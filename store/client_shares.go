@@ -62,7 +62,7 @@ func (s *Store) ClientShares(ctx context.Context, ownerOrgID, clientID string) (
 
 // sharedWhere selects apps of other organizations shared with orgID, whose
 // plan is planID ("" for none).
-const sharedWhere = `org_id <> ? AND id IN (SELECT client_id FROM client_shares WHERE plan_id = '' OR (plan_id <> '' AND plan_id = ?))`
+const sharedWhere = `org_id <> ? AND id IN (SELECT client_id FROM client_shares WHERE plan_id = '' OR plan_id = ?)`
 
 // SharedClients lists the apps other organizations share with orgID (on
 // plan planID), by name. Their secrets are not loaded: a sharing
