@@ -191,31 +191,10 @@ func (h *Launch) initiateLogin(app store.Client, v *Viewer) string {
 // stepUpProps fills the step-up page; a user without a confirmed factor gets
 // a pending TOTP secret to enrol.
 func (h *Launch) stepUpProps(c echo.Context, v *Viewer, app store.Client) (views.StepUp, error) {
-	ctx := c.Request().Context()
 	s := views.StepUp{AppName: app.Name, ClientID: app.ClientID}
-	t, err := h.Store.UserTOTP(ctx, v.User.ID)
-	if err == nil && !t.ConfirmedAt.IsZero() {
-		return s, nil
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	e, enrolled, err := totpEnrollment(c.Request().Context(), h.Store, h.Sealer, v.User)
+	if err != nil || enrolled {
 		return s, err
-	}
-	var e pool.Enrollment
-	if err == nil {
-		secret, err := h.Sealer.Open(t.Secret, totpPurpose(v.User.ID))
-		if err != nil {
-			return s, err
-		}
-		if e, err = pool.EnrollmentFor("Portico", v.User.Email, string(secret)); err != nil {
-			return s, err
-		}
-	} else {
-		if e, err = pool.NewEnrollment("Portico", v.User.Email); err != nil {
-			return s, err
-		}
-		if err := h.Store.PutTOTP(ctx, v.User.ID, h.Sealer.Seal([]byte(e.Secret), totpPurpose(v.User.ID))); err != nil {
-			return s, err
-		}
 	}
 	s.Enroll, s.QRDataURL, s.Secret = true, e.QRDataURL, e.Secret
 	return s, nil
@@ -267,11 +246,8 @@ func (h *Launch) verify(c echo.Context) error {
 	}
 	var codes []string
 	if s.Enroll {
-		codes = pool.NewRecoveryCodes(pool.RecoveryCodeCount)
-		hashes := make([]string, len(codes))
-		for i, rc := range codes {
-			hashes[i] = pool.HashRecoveryCode(rc)
-		}
+		var hashes []string
+		codes, hashes = newRecoveryCodes()
 		if err := h.Store.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
 			return err
 		}
