@@ -18,9 +18,11 @@ type oauthSweeper interface {
 	Sweep(ctx context.Context) (int64, error)
 }
 
-// sessionPurger is the store's purge of expired portal sessions.
+// sessionPurger is the store's purge of expired portal sessions and of
+// sign-ins abandoned half-way (pending logins past their expiry).
 type sessionPurger interface {
 	DeleteExpiredSessions(ctx context.Context, now time.Time) error
+	DeleteExpiredPendingLogins(ctx context.Context, now time.Time) error
 }
 
 // housekeeper purges expired rows on a ticker.
@@ -73,5 +75,8 @@ func (h housekeeper) runOnce(ctx context.Context) {
 	}
 	if err := h.Sessions.DeleteExpiredSessions(ctx, h.Now()); err != nil && ctx.Err() == nil {
 		h.Log.Warn("housekeeping: purging expired sessions", "err", err)
+	}
+	if err := h.Sessions.DeleteExpiredPendingLogins(ctx, h.Now()); err != nil && ctx.Err() == nil {
+		h.Log.Warn("housekeeping: purging abandoned sign-ins", "err", err)
 	}
 }

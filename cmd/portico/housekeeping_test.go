@@ -43,6 +43,12 @@ func TestHousekeeperRunsAndStops(t *testing.T) {
 		}
 	}
 
+	abandoned := store.PendingLogin{StateHash: "s", BrowserHash: "b", OrgID: org.ID, CreatedAt: now.Add(-time.Hour),
+		ExpiresAt: now.Add(-time.Minute)}
+	if err := st.CreatePendingLogin(ctx, &abandoned); err != nil {
+		t.Fatal(err)
+	}
+
 	sw := &countingSweeper{}
 	stop := housekeeper{OAuth: sw, Sessions: st, Now: func() time.Time { return now },
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 10 * time.Millisecond}.start(ctx)
@@ -68,6 +74,9 @@ func TestHousekeeperRunsAndStops(t *testing.T) {
 	}
 	if len(left) != 1 || left[0].ID != live.ID {
 		t.Fatalf("sessions after housekeeping: %+v", left)
+	}
+	if there, err := st.TakePendingLogin(ctx, abandoned.ID); err != nil || there {
+		t.Fatalf("an abandoned sign-in survived housekeeping: %v %v", there, err)
 	}
 }
 
