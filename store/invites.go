@@ -126,15 +126,17 @@ func (s *Store) ConsumeInvitation(ctx context.Context, orgID, id, userID string,
 // RevokeInvitation withdraws a pending invitation of orgID. One that is not
 // pending any more is ErrConflict; another organization's is ErrNotFound.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, id string, now time.Time) error {
-	if _, err := s.Invitation(ctx, orgID, id); err != nil {
-		return err
-	}
 	res, err := s.q.ExecContext(ctx, `UPDATE invitations SET revoked_at = ?
 		WHERE org_id = ? AND id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, ms(now), orgID, id)
 	if err != nil {
 		return fmt.Errorf("store: revoke invitation: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		// Nothing changed: tell "not ours" from "not pending" only now,
+		// so the usual revocation is one statement.
+		if _, err := s.Invitation(ctx, orgID, id); err != nil {
+			return err
+		}
 		return fmt.Errorf("store: revoke invitation: %w", ErrConflict)
 	}
 	return nil
