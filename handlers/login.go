@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -47,13 +48,20 @@ type Login struct {
 	// Sleep waits between failed attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration)
 	// dummyHash makes a sign-in for an unknown email cost as much as one
-	// for a known email, so timing does not reveal which accounts exist.
+	// for a known email, so timing does not reveal which accounts exist. It
+	// is made on first need, not at start-up: it costs an argon2 hash.
+	dummyOnce sync.Once
 	dummyHash string
+}
+
+// unknownAccountCheck spends what checking a real password would.
+func (h *Login) unknownAccountCheck(password string) {
+	h.dummyOnce.Do(func() { h.dummyHash, _ = pool.HashPassword("dummy password for timing") })
+	pool.CheckPassword(h.dummyHash, password)
 }
 
 // Mount registers the sign-in routes.
 func (h *Login) Mount(g *echo.Group) {
-	h.dummyHash, _ = pool.HashPassword("dummy password for timing")
 	if h.Sleep == nil {
 		h.Sleep = func(ctx context.Context, d time.Duration) {
 			select {

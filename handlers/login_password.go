@@ -72,7 +72,7 @@ func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string)
 	ctx := c.Request().Context()
 	u, err := h.findPoolUser(ctx, f.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		pool.CheckPassword(h.dummyHash, password)
+		h.unknownAccountCheck(password)
 		f.Error = msgBadCredentials
 		return h.render(c, http.StatusUnauthorized, f)
 	}
