@@ -44,19 +44,11 @@ func runClientShare(ctx context.Context, c *cli, args []string) error {
 		planID = p.ID
 	}
 	target := map[bool]string{true: "all organizations", false: "plan " + *planSlug}[*all]
-	err = env.st.InTx(ctx, func(tx *store.Store) error {
-		action := "client.share"
-		if *unshare {
-			action = "client.unshare"
-			if err := tx.UnshareClient(ctx, cl.OrgID, cl.ClientID, planID); err != nil {
-				return err
-			}
-		} else if err := tx.ShareClient(ctx, cl.OrgID, cl.ClientID, planID); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, store.Actor{Label: cliActor}.Event(cl.OrgID, action, "client", cl.ID), nil,
-			map[string]string{"client_id": cl.ClientID, "shared_with": target})
-	})
+	if *unshare {
+		err = env.reg.Unshare(ctx, cl.OrgID, cl.ClientID, planID, cliOAuthActor)
+	} else {
+		err = env.reg.Share(ctx, cl.OrgID, cl.ClientID, planID, cliOAuthActor)
+	}
 	if errors.Is(err, store.ErrNotFound) && *unshare {
 		return fmt.Errorf("%s is not shared with %s", cl.ClientID, target)
 	}
