@@ -130,6 +130,11 @@ func (c *Config) Open(_ context.Context, env federation.Env, secret []byte) (fed
 		p.HTTPClient = hc
 	case *auth0.Provider:
 		p.HTTPClient = hc
+		// goth's auth0 session redeems the code with oauth2.NoContext,
+		// that is with http.DefaultClient; the connector makes that one
+		// request itself.
+		exchange = &oauth2.Config{ClientID: p.ClientKey, ClientSecret: p.Secret, RedirectURL: p.CallbackURL,
+			Endpoint: oauth2.Endpoint{TokenURL: "https://" + p.Domain + "/oauth/token"}}
 	default:
 		return nil, fmt.Errorf("social: provider %T has no guarded HTTP client", p)
 	}
