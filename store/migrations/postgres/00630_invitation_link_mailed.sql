@@ -13,6 +13,3 @@ ALTER TABLE invitations ADD COLUMN link_mailed INTEGER NOT NULL DEFAULT 0;
 UPDATE users SET email_verified = 0
 WHERE id IN (SELECT accepted_by FROM invitations WHERE accepted_at IS NOT NULL)
   AND id NOT IN (SELECT user_id FROM identities);
-
--- +goose Down
-ALTER TABLE invitations DROP COLUMN link_mailed;
