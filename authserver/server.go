@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -43,11 +44,15 @@ type Config struct {
 	// 20ms; a negative value means on every request.
 	CacheRevalidate time.Duration
 	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s
-	// timeout whose dialer refuses loopback, private, link-local and other
-	// non-public addresses (SSRF). A client given here is used as is.
+	// timeout on netguard's dialer, which refuses loopback, private,
+	// link-local and other non-public addresses outside UpstreamAllow
+	// (SSRF). A client given here is used as is.
 	HTTPClient *http.Client
-	// AllowPrivateJWKS lets the default jwks_uri client reach non-public
-	// addresses. Tests only: they serve keys on 127.0.0.1.
+	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
+	// ranges the default client may reach anyway.
+	UpstreamAllow []netip.Prefix
+	// AllowPrivateJWKS lets the default jwks_uri client reach every
+	// address. Tests only: they serve keys on 127.0.0.1.
 	AllowPrivateJWKS bool
 }
 
@@ -126,7 +131,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Gate = DefaultGate{}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = newJWKSClient(cfg.AllowPrivateJWKS, cfg.AllowInsecure)
+		allow := cfg.UpstreamAllow
+		if cfg.AllowPrivateJWKS {
+			allow = allowEverything
+		}
+		cfg.HTTPClient = newJWKSClient(allow, cfg.AllowInsecure)
 	}
 	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"), now: cfg.Now,
 		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate}

@@ -292,6 +292,8 @@ func (h *Login) signInError(c echo.Context, f views.LoginForm, x store.Connectio
 		status, msg = http.StatusForbidden, "Your email address belongs to another organization, so you cannot sign in this way."
 	case errors.Is(err, federation.ErrUnverifiedLink):
 		status, msg = http.StatusForbidden, "An account with this email already exists, and your identity provider did not confirm the address. Ask your administrator."
+	case errors.Is(err, federation.ErrPrivilegedLink):
+		status, msg = http.StatusForbidden, "An account with this email already exists and cannot be linked to an identity provider this way. Sign in with its password."
 	case errors.Is(err, federation.ErrNoEmail):
 		msg = "Your identity provider did not share your email address."
 	case errors.Is(err, federation.ErrUserDisabled):

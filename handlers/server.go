@@ -40,6 +40,11 @@ type Config struct {
 	// Mailer sends invitation links; nil shows them to the inviter to pass
 	// on.
 	Mailer partners.Mailer
+	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
+	// ranges that requests to identity providers may reach anyway (a test
+	// IdP on loopback, a company IdP on a private network). Used when
+	// SignIn.HTTPClient is nil.
+	UpstreamAllow []netip.Prefix
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain

@@ -13,6 +13,7 @@ import (
 
 	"portico/federation"
 	"portico/federation/pool"
+	"portico/netguard"
 	"portico/store"
 )
 
@@ -26,7 +27,9 @@ type SignInConfig struct {
 	// Completer finishes a pending OAuth authorization request after sign-in;
 	// nil until the authorization server is wired.
 	Completer LoginCompleter
-	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout client.
+	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout
+	// client on netguard's dialer with Config.UpstreamAllow. A client given
+	// here is used as is (it had better be guarded too).
 	HTTPClient *http.Client
 }
 
@@ -73,7 +76,7 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	}
 	hc := sc.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = netguard.Guard{Allow: cfg.UpstreamAllow}.Client(netguard.ClientOptions{Timeout: 10 * time.Second})
 	}
 	base := strings.TrimRight(cfg.Issuer, "/")
 	cache := &federation.Cache{Registry: sc.Registry, Sealer: sc.Sealer, Env: func(conn store.Connection) federation.Env {

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"portico/netguard"
 	"portico/partners"
 	"portico/store"
 )
@@ -41,10 +42,15 @@ type Config struct {
 	SMTPFrom     string // sender address, required with SMTPAddr
 	SMTPUsername string // empty: no authentication
 	SMTPPassword string
+	// UpstreamAllow lists non-public ranges that server-side requests to
+	// identity providers and clients' jwks_uri may reach anyway; everything
+	// else that is not on the public internet is refused (SSRF).
+	UpstreamAllow []netip.Prefix
 
-	rawProxies   string
-	rawSecretKey string
-	rawLogLevel  string
+	rawUpstreamAllow string
+	rawProxies       string
+	rawSecretKey     string
+	rawLogLevel      string
 }
 
 // parseConfig reads flags and environment. Every problem is reported at once.
@@ -68,6 +74,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
+	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -129,6 +136,11 @@ func (cfg *Config) validate() error {
 		cfg.SecretKey = k
 	} else if cfg.DB != "" {
 		cfg.SecretKeyFile = cfg.DB + ".key"
+	}
+	if allow, err := netguard.ParseAllow(cfg.rawUpstreamAllow); err != nil {
+		bad("PORTICO_UPSTREAM_ALLOW: %v", err)
+	} else {
+		cfg.UpstreamAllow = allow
 	}
 	cfg.validateSMTP(bad)
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
