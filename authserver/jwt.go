@@ -38,8 +38,12 @@ func newSigningKey(id, alg string, signer crypto.Signer) *signingKey {
 		algs = append(algs, algPS256)
 	}
 	for _, a := range algs {
+		kid := id
+		if a == algPS256 {
+			kid = pssKeyID(id)
+		}
 		for _, typ := range []string{typAccessToken, typJWT} {
-			h, _ := json.Marshal(map[string]string{"alg": a, "kid": id, "typ": typ})
+			h, _ := json.Marshal(map[string]string{"alg": a, "kid": kid, "typ": typ})
 			k.headers[a+"|"+typ] = base64.RawURLEncoding.EncodeToString(h)
 		}
 	}
