@@ -67,7 +67,7 @@ type Client struct {
 	// it in aud. Only a platform admin sets it.
 	ExchangeAnySubject bool      `json:"exchange_any_subject,omitempty"`
 	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt             time.Time      `json:"updated_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 // ClientSecret is one stored secret of a client. Hash is a keyed hash; the
