@@ -30,8 +30,9 @@ type Config struct {
 	// "/login?auth_request="+id. After sign-in the portal calls CompleteLogin.
 	LoginURL func(authRequestID string) string
 	// LogoutURL, if set, is where RP-initiated logout sends the browser so the
-	// portal can end its session; next is where to go afterwards (may be empty).
-	LogoutURL func(next string) string
+	// portal can end its session; ticket (may be empty) names where to go
+	// afterwards, and only LogoutDestination can read it.
+	LogoutURL func(ticket string) string
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger

@@ -45,7 +45,6 @@ type Store interface {
 
 	RegistrationTokenByHash(ctx context.Context, hash string) (store.RegistrationToken, error)
 	PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, error)
-	PostLogoutRedirectURIsLike(ctx context.Context, base string) ([]string, error)
 }
 
 var _ Store = (*store.Store)(nil)
