@@ -50,6 +50,10 @@ type Config struct {
 	// AllowPrivateJWKS lets the default jwks_uri client reach non-public
 	// addresses. Tests only: they serve keys on 127.0.0.1.
 	AllowPrivateJWKS bool
+	// Throttle bounds failed client authentication; zero values take the
+	// defaults. The source address is the peer's unless the portal passes
+	// another with WithClientAddr.
+	Throttle Throttle
 }
 
 // Lifetimes of what the server issues; zero values take the defaults.
@@ -92,6 +96,7 @@ type Server struct {
 	clients  *clientCache
 	fresh    *freshness
 	jwks     *remoteJWKS
+	throttle *authThrottle
 	op       http.Handler
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
@@ -146,6 +151,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	cfg.Throttle.defaults()
+	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
 	s.endpoint = endpoints{
 		authorize: s.prefix + "/authorize", token: s.prefix + "/token",
@@ -210,6 +217,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == s.endpoint.token || p == s.endpoint.introspect || p == s.endpoint.revoke:
 		if !s.tokenRequestAcceptable(w, r) {
 			return
+		}
+		src := clientAddr(r)
+		r = r.WithContext(WithClientAddr(r.Context(), src))
+		if r.ParseForm() == nil {
+			wait, err := s.throttle.retryAfter(r.Context(), claimedClientID(r), src)
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
+			}
+			if wait > 0 {
+				throttled(w, wait)
+				return
+			}
 		}
 		// RFC 6749 §5.2 asks for a challenge after Basic authentication, and
 		// RFC 9110 §15.5.2 for one on every 401: whatever the method tried

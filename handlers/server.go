@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"portico/authserver"
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/static"
@@ -91,8 +92,16 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	// exempt, and nothing else is.
 	if cfg.OAuth != nil {
 		h := echo.WrapHandler(cfg.OAuth)
+		oauth := func(c echo.Context) error {
+			// The client's address as the trusted proxies report it, for the
+			// throttle of failed client authentication.
+			if a, err := netip.ParseAddr(c.RealIP()); err == nil {
+				c.SetRequest(c.Request().WithContext(authserver.WithClientAddr(c.Request().Context(), a)))
+			}
+			return h(c)
+		}
 		for _, p := range cfg.OAuth.Paths() {
-			e.Any(p, h)
+			e.Any(p, oauth)
 		}
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
