@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,8 +24,17 @@ import (
 type logoutPortal struct {
 	h      *handlerstest.Harness
 	client store.Client
+	secret string
 	email  string
 	user   store.User
+}
+
+// completer is cmd/portico's adapter in miniature: the sign-in flow
+// finishes authorization requests on the real server.
+type completer struct{ s *authserver.Server }
+
+func (c completer) CompleteLogin(ctx context.Context, id string, in handlers.CompletedSignIn) (string, error) {
+	return c.s.CompleteLogin(ctx, id, authserver.LoginUser{UserID: in.UserID, AuthTime: in.AuthTime, AMR: in.AMR})
 }
 
 const registeredBye = "https://app.example/bye"
@@ -51,12 +61,13 @@ func newLogoutPortal(t *testing.T, withOAuth bool) *logoutPortal {
 			t.Fatal(err)
 		}
 		c.OAuth = srv
+		c.SignIn.Completer = completer{srv}
 	})
 	org := h.Org(t, "acme", "acme.example")
 	p := &logoutPortal{h: h, email: "mia@acme.example"}
 	p.user = h.User(t, org, p.email, store.RoleMember, "correct horse battery staple")
 	if srv != nil {
-		p.client, _, err = srv.Registrar().Register(context.Background(), org.ID, authserver.Actor{Label: "test"},
+		p.client, p.secret, err = srv.Registrar().Register(context.Background(), org.ID, authserver.Actor{Label: "test"},
 			authserver.RegisterInput{Name: "app", Type: store.ClientWeb, RedirectURIs: []string{"https://app.example/cb"},
 				PostLogoutRedirectURIs: []string{registeredBye}})
 		if err != nil {
@@ -241,5 +252,51 @@ func TestLogoutConfirmEscapesNext(t *testing.T) {
 		if v, _ := doc.Find(`#logout-confirm input[name="` + name + `"]`).Attr("value"); v != evil {
 			t.Fatalf("%s round-trips as %q", name, v)
 		}
+	}
+}
+
+// TestLogoutWithHintGoesStraightOn: with an id_token_hint the application
+// proved who it is, so a signed-out browser goes straight to its
+// registered post-logout URI. The ID token comes from a real code flow
+// through the portal's sign-in.
+func TestLogoutWithHintGoesStraightOn(t *testing.T) {
+	p := newLogoutPortal(t, true)
+	b := p.signedIn(t)
+	q := url.Values{"response_type": {"code"}, "client_id": {p.client.ClientID}, "redirect_uri": {"https://app.example/cb"},
+		"scope": {"openid"}, "state": {"st"}}
+	r := b.Get("/authorize?" + q.Encode())
+	for i := 0; i < 5 && !strings.HasPrefix(r.Header.Get("Location"), "https://app.example/cb"); i++ {
+		if r.Header.Get("Location") == "" {
+			t.Fatalf("authorize stopped at %d: %s", r.StatusCode, r.Body)
+		}
+		r = b.Get(r.Header.Get("Location"))
+	}
+	cb, err := url.Parse(r.Header.Get("Location"))
+	if err != nil || cb.Query().Get("code") == "" {
+		t.Fatalf("no code: %q", r.Header.Get("Location"))
+	}
+	req, _ := http.NewRequest(http.MethodPost, p.h.URL+"/token", strings.NewReader(url.Values{"grant_type": {"authorization_code"},
+		"code": {cb.Query().Get("code")}, "redirect_uri": {"https://app.example/cb"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(p.client.ClientID, p.secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		IDToken string `json:"id_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.IDToken == "" {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+
+	out := p.h.Client(t) // a signed-out browser
+	r = out.Get("/end_session?" + url.Values{"id_token_hint": {tok.IDToken}, "post_logout_redirect_uri": {registeredBye},
+		"state": {"s-3"}}.Encode())
+	r = out.Get(r.Header.Get("Location"))
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != registeredBye+"?state=s-3" {
+		t.Fatalf("hinted logout, signed out: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }
