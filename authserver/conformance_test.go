@@ -152,3 +152,25 @@ func TestAuthorizationServerMetadata(t *testing.T) {
 		t.Fatalf("issuer %v", as["issuer"])
 	}
 }
+
+// TestMetadataPathsForAnIssuerWithAPath: RFC 8414 §3.1 puts the well-known
+// segment between the host and the issuer's path; the path-suffixed form
+// is served too, for clients that build it like OIDC discovery.
+func TestMetadataPathsForAnIssuerWithAPath(t *testing.T) {
+	w := newWorld(t)
+	srv, err := authserver.New(authserver.Config{Issuer: "https://id.example/tenant", Store: w.st, Sealer: w.sealer,
+		LoginURL: func(string) string { return "/login" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	for _, p := range srv.Paths() {
+		paths[p] = true
+	}
+	for _, p := range []string{"/.well-known/oauth-authorization-server/tenant", "/tenant/.well-known/oauth-authorization-server",
+		"/tenant/.well-known/openid-configuration"} {
+		if !paths[p] {
+			t.Errorf("%s not served; paths %v", p, srv.Paths())
+		}
+	}
+}
