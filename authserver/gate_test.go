@@ -84,7 +84,7 @@ func TestMaxAgeAndAbort(t *testing.T) {
 
 func TestEndSession(t *testing.T) {
 	w := newWorld(t)
-	c, _ := w.client(authserver.RegisterInput{Name: "web", Type: "web", RedirectURIs: []string{redirectBase},
+	c, secret := w.client(authserver.RegisterInput{Name: "web", Type: "web", RedirectURIs: []string{redirectBase},
 		PostLogoutRedirectURIs: []string{"http://127.0.0.1:9/bye"}})
 	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(q url.Values) *http.Response {
@@ -95,9 +95,18 @@ func TestEndSession(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
+	// Without a portal to ask, a client_id alone (anyone can name one) does
+	// not send the browser to the client: only an id_token_hint does.
 	resp := get(url.Values{"client_id": {c.ClientID}, "post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"x"}})
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != w.issuer+"/" {
+		t.Fatalf("end session without hint: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	code := w.codeFor(c.ClientID, "openid", "")
+	_, tok := w.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {redirectBase}}, c.ClientID, secret)
+	resp = get(url.Values{"id_token_hint": {tok["id_token"].(string)}, "post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"x"}})
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://127.0.0.1:9/bye?state=x" {
-		t.Fatalf("end session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		t.Fatalf("end session with hint: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp = get(url.Values{"client_id": {c.ClientID}, "post_logout_redirect_uri": {"https://evil.example/"}})
 	if resp.StatusCode != http.StatusBadRequest {
