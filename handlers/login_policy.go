@@ -89,3 +89,32 @@ func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID str
 	}
 	return true, nil
 }
+
+// deniedAfterStepUp reports whether the portal's policy would refuse u even
+// after a passed challenge. It asks the preview engine (nothing recorded)
+// and records the decision only when it denies, for the refusal's
+// reference.
+func (h *Login) deniedAfterStepUp(c echo.Context, u store.User, connectionID string) (policyeditor.Outcome, bool, error) {
+	if h.Preview == nil || h.Policies == nil {
+		return policyeditor.Outcome{}, false, nil
+	}
+	ctx := c.Request().Context()
+	org, err := h.Store.Organization(ctx, u.OrgID)
+	if err != nil {
+		return policyeditor.Outcome{}, false, err
+	}
+	f, err := loadPolicyFacts(c, h.Store, h.Locator, org, u.ID)
+	if err != nil {
+		return policyeditor.Outcome{}, false, err
+	}
+	now := h.Now()
+	ev := f.evaluation(policyeditor.PointSignIn, now, org, &u)
+	ev.StepUp = true
+	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = now, connectionID
+	out, err := h.Preview.Decide(ctx, ev)
+	if err != nil || !out.Applied || out.Action != policyeditor.Deny {
+		return out, false, err
+	}
+	out, err = h.signInDecision(c, u, connectionID, now, true)
+	return out, err == nil && out.Applied && out.Action == policyeditor.Deny, err
+}
