@@ -22,9 +22,15 @@ import (
 // at this point they have shown one factor only, and letting them register
 // an authenticator now would let whoever holds a stolen password pass the
 // challenge with their own phone. (Launch may enrol on the spot because it
-// runs inside a session that already passed the sign-in policy.) Such users
-// set up two-step verification from a place the policy permits, or ask an
-// administrator. Upstream MFA is not counted: Portico cannot verify it.
+// runs inside a session that already passed the sign-in policy, and asks
+// for the password again within the minute.) Such users set up two-step
+// verification from a place the policy permits, or ask an administrator.
+// The exception is an organization that requires a second factor at first
+// sign-in (Organization.RequireMFA): its people enrol right after the first
+// factor, before any session, which closes that window for everyone at
+// once. A challenge the policy would deny even after step-up is refused at
+// once, without asking for a code. Upstream MFA is not counted: Portico
+// cannot verify it.
 
 // signInDecision evaluates the portal's policy for u with the live request:
 // address and country, groups, plan, attributes, remembered locations, the

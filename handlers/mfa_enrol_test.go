@@ -10,7 +10,10 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"portico/federation"
+	"portico/federation/builtin"
 	"portico/handlers"
+	"portico/handlers/handlerstest"
 	"portico/partners"
 	"portico/partners/partnerstest"
 	"portico/store"
@@ -174,5 +177,83 @@ func TestOrganizationRequiringMFAEnrolsAtFirstSignIn(t *testing.T) {
 	mp.clock.Advance(time.Minute)
 	if state := mp.passwordStep(t, mp.Client(t), "dana@acme.example", ip); state == "" {
 		t.Fatal("no code asked at the next sign-in")
+	}
+}
+
+// A platform admin sets the same on the organization's page; an org admin
+// of another organization cannot reach it.
+func TestPlatformAdminSetsRequireMFAOnTheOrganizationsPage(t *testing.T) {
+	w := newWorld(t)
+	pa := w.as(t, platformAdmin)
+	r := pa.Post("/admin/orgs/acme", url.Values{"slug": {"acme"}, "name": {"Acme"}, "require_mfa": {"on"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.StatusCode, pageError(r.Body))
+	}
+	if o, _ := w.h.Store.Organization(context.Background(), w.acme.ID); !o.RequireMFA {
+		t.Fatal("not stored")
+	}
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(pa.Get("/admin/orgs/acme").Body))
+	if _, checked := doc.Find("#require-mfa").Attr("checked"); !checked {
+		t.Fatal("the page does not show the setting")
+	}
+	if r := pa.Post("/admin/orgs/acme", url.Values{"slug": {"acme"}, "name": {"Acme"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	if o, _ := w.h.Store.Organization(context.Background(), w.acme.ID); o.RequireMFA {
+		t.Fatal("unticking did not clear it")
+	}
+	if r := w.as(t, otherOrgAdmin).Post("/admin/orgs/acme", url.Values{"slug": {"acme"}, "name": {"Acme"}, "require_mfa": {"on"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("another organization's admin: %d", r.StatusCode)
+	}
+}
+
+// Someone without a Portico password proves it's them by signing in again
+// with their identity provider, and then has a minute to enrol.
+func TestFederatedEnrolmentNeedsAFreshSignIn(t *testing.T) {
+	mp := newMFAPortal(t)
+	const ip = "198.51.100.7"
+	svc := &federation.Service{Store: mp.Store, Sealer: mp.sealer, Registry: builtin.Registry(), Now: mp.clock.Now}
+	name := "Acme sandbox"
+	secret := "sandbox-pass"
+	x, err := svc.Create(context.Background(), store.Actor{Label: "test"}, mp.org.ID, federation.Input{Type: "sandbox", Name: &name,
+		Secret: &secret, Settings: map[string]string{"users": "tess@acme.example | Tess Tester | qa"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signIn := func(c *handlerstest.Client, next string) handlerstest.Response {
+		return from(t, c, http.MethodPost, mp.URL+"/login", ip, url.Values{"email": {"tess@acme.example"}, "stage": {"password"},
+			"connection": {x.ID}, "password": {"sandbox-pass"}, "next": {next}})
+	}
+	c := mp.Client(t)
+	if r := signIn(c, ""); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sandbox sign-in: %d %s", r.StatusCode, pageError(r.Body))
+	}
+	mp.clock.Advance(2 * time.Minute)
+
+	page := from(t, c, http.MethodGet, mp.URL+"/account/mfa", ip, nil)
+	doc, _ := goquery.NewDocumentFromReader(strings.NewReader(page.Body))
+	m := totpSecretRE.FindStringSubmatch(page.Body)
+	form := doc.Find("#reauth-signin")
+	if m == nil || form.Length() != 1 || form.Find(`input[name="connection"]`).AttrOr("value", "") != x.ID ||
+		doc.Find("#reauth-password").Length() != 0 {
+		t.Fatalf("the enrolment page does not offer a sign-in again:\n%s", page.Body)
+	}
+	if r := from(t, c, http.MethodPost, mp.URL+"/account/mfa/confirm", ip, url.Values{"code": {mp.code(t, m[1])}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("enrolment with the session alone: %d", r.StatusCode)
+	}
+	// The button's form: to the identity provider (the sandbox asks for its
+	// password here) and back to the page.
+	r := from(t, c, http.MethodPost, mp.URL+"/login/start", ip, url.Values{"email": {"tess@acme.example"}, "connection": {x.ID},
+		"next": {form.Find(`input[name="next"]`).AttrOr("value", "")}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("sign in again: %d", r.StatusCode)
+	}
+	if r := signIn(c, "/account/mfa"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/mfa" {
+		t.Fatalf("back from the identity provider: %d %s", r.StatusCode, r.Header.Get("Location"))
+	}
+	mp.clock.Advance(30 * time.Second)
+	if r := from(t, c, http.MethodPost, mp.URL+"/account/mfa/confirm", ip, url.Values{"code": {mp.code(t, m[1])}}); r.StatusCode != http.StatusOK ||
+		!confirmed(t, mp, "tess@acme.example") {
+		t.Fatalf("enrolment after signing in again: %d %s", r.StatusCode, pageError(r.Body))
 	}
 }

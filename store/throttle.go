@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -96,8 +97,8 @@ func (s *Store) ClearThrottle(ctx context.Context, key string) error {
 // ClearThrottlePrefix forgets every key starting with prefix (an account's
 // pairs with all networks, when an administrator resets its password).
 func (s *Store) ClearThrottlePrefix(ctx context.Context, prefix string) error {
-	if _, err := s.q.ExecContext(ctx, `DELETE FROM auth_throttle WHERE substr(key, 1, ?) = ?`,
-		len(prefix), prefix); err != nil {
+	like := strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(prefix) + "%"
+	if _, err := s.q.ExecContext(ctx, `DELETE FROM auth_throttle WHERE key LIKE ? ESCAPE '!'`, like); err != nil {
 		return fmt.Errorf("store: clear throttles: %w", err)
 	}
 	return nil
