@@ -165,7 +165,7 @@ func (h *Login) failed(c echo.Context, f views.LoginForm, res passwordResult) er
 	f.Error = msgBadCredentials
 	if left := pairLimit.Max - res.Failures; left <= 2 {
 		f.Error += fmt.Sprintf(" %d more failed attempt(s) from this network will pause sign-in for this email for %d minutes.",
-			left, int(pairLimit.Lock.Minutes()))
+			left, int(res.NextLock.Minutes()))
 	}
 	return h.render(c, http.StatusUnauthorized, f)
 }

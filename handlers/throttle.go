@@ -164,8 +164,9 @@ func msgFactorLocked(until time.Time) string {
 // passwordResult is the outcome of one password attempt.
 type passwordResult struct {
 	OK          bool
-	LockedUntil time.Time // set when refused by a lock; the password was not checked, or this failure locked
-	Failures    int       // failures in a row for the pair, this one included
+	LockedUntil time.Time     // set when refused by a lock; the password was not checked, or this failure locked
+	Failures    int           // failures in a row for the pair, this one included
+	NextLock    time.Duration // how long the pair's next lock will last
 }
 
 // passwordAttempt runs check as one password attempt for email (as typed)
@@ -200,5 +201,5 @@ func passwordAttempt(ctx context.Context, st *store.Store, sleep sleeper, email 
 	if until.IsZero() {
 		sleep(ctx, failureDelay(t.Failures))
 	}
-	return passwordResult{LockedUntil: until, Failures: t.Failures}, nil
+	return passwordResult{LockedUntil: until, Failures: t.Failures, NextLock: pairLimit.lockUntil(t.Lockouts, now).Sub(now)}, nil
 }
