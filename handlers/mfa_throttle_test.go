@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +218,43 @@ func mustUser(t *testing.T, h *handlerstest.Harness, email string) store.User {
 		t.Fatalf("user %s: %v %d", email, err, len(us))
 	}
 	return us[0]
+}
+
+// A burst of parallel guesses gets no more tries than a sequence: each
+// attempt is counted before its code is looked at.
+func TestParallelWrongCodesGetNoMoreTries(t *testing.T) {
+	mp := newMFAPortal(t)
+	const ip = "198.51.100.7"
+	_, secret := mp.user(t, "dana@acme.example", true)
+	c := mp.Client(t)
+	state := mp.passwordStep(t, c, "dana@acme.example", ip)
+	if r := from(t, c, http.MethodPost, mp.URL+"/login/mfa", ip, url.Values{"state": {state}, "code": {mp.code(t, secret)}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in code: %d", r.StatusCode)
+	}
+	wrong := mp.wrongCode(t, secret)
+	const n = 12
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses <- from(t, c, http.MethodPost, mp.URL+"/launch/wiki/verify", ip, url.Values{"code": {wrong}}).StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	checked := 0
+	for s := range statuses {
+		switch s {
+		case http.StatusUnprocessableEntity:
+			checked++
+		case http.StatusTooManyRequests:
+		default:
+			t.Fatalf("status %d", s)
+		}
+	}
+	if checked > 4 {
+		t.Fatalf("%d of %d parallel wrong codes were answered as merely wrong; the limit is 5", checked, n)
+	}
 }
