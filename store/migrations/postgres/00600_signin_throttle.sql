@@ -16,7 +16,7 @@ CREATE INDEX auth_throttle_updated ON auth_throttle (updated_at);
 -- the password typed again): enrolling a first second factor needs it
 -- within the minute.
 CREATE TABLE session_reauth (
-    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE,
+    session_id TEXT PRIMARY KEY REFERENCES sessions (id) ON DELETE CASCADE ON UPDATE CASCADE,
     at         BIGINT NOT NULL
 );
 
