@@ -112,7 +112,8 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	root := e.Group("", sess.middleware, newCSRF(secure, skipCSRF).middleware)
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
-		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger}
+		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
+		Mailer: securityMailer(cfg)}
 	if cfg.Policies != nil {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}
@@ -121,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		launch,
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},

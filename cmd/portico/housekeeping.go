@@ -79,4 +79,17 @@ func (h housekeeper) runOnce(ctx context.Context) {
 	if err := h.Sessions.DeleteExpiredPendingLogins(ctx, h.Now()); err != nil && ctx.Err() == nil {
 		h.Log.Warn("housekeeping: purging abandoned sign-ins", "err", err)
 	}
+	if tp, ok := h.Sessions.(throttlePurger); ok {
+		// A day of quiet is also when a key's lock doubling is forgotten.
+		now := h.Now()
+		if err := tp.DeleteStaleThrottles(ctx, now, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			h.Log.Warn("housekeeping: purging stale sign-in throttles", "err", err)
+		}
+	}
+}
+
+// throttlePurger is the store's purge of sign-in throttle keys neither
+// locked nor touched for a day: an optional ability of Sessions.
+type throttlePurger interface {
+	DeleteStaleThrottles(ctx context.Context, now, before time.Time) error
 }
