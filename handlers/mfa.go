@@ -22,6 +22,8 @@ type MFA struct {
 	Sealer *store.Sealer
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Sessions rotates the session token once a factor is enrolled.
+	Sessions *Sessions
 }
 
 // Mount registers the routes.
@@ -119,6 +121,9 @@ func (h *MFA) confirm(c echo.Context) error {
 		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "mfa.totp_enroll", "user", v.User.ID), nil, nil)
 	})
 	if err != nil {
+		return err
+	}
+	if err := h.Sessions.Rotate(c); err != nil { // the session now counts as stepped up
 		return err
 	}
 	h.Log.Info("TOTP enrolled", "user", v.User.ID)

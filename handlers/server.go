@@ -40,6 +40,9 @@ type Config struct {
 	// Mailer sends invitation links; nil shows them to the inviter to pass
 	// on.
 	Mailer partners.Mailer
+	// SessionMaxAge is the absolute lifetime of a portal session; 0 means
+	// DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -59,7 +62,11 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		cfg.Logger = slog.Default()
 	}
 	secure := strings.HasPrefix(cfg.Issuer, "https://")
-	sess, err := NewSessions(ctx, cfg.Store, secure, cfg.Now)
+	sess, err := NewSessions(ctx, cfg.Store, cfg.SignIn.Sealer, secure, cfg.SessionMaxAge, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	csrfMAC, err := cfg.Store.SealedSetting(ctx, cfg.SignIn.Sealer, "csrf.key", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +103,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			return withSession(c)
 		}
 	})
-	e.Use(newCSRF(secure, skipCSRF).middleware)
+	e.Use(newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
 
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	if cfg.OAuth != nil {
@@ -108,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 
 	root := e.Group("")
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
-		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger}
+		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sessions: sess}
 	if cfg.Policies != nil {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}

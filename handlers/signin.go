@@ -90,7 +90,7 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
 		login,
-		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log},
+		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sessions: sess},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
 		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},
 	}
