@@ -26,6 +26,9 @@ type SignInConfig struct {
 	// Completer finishes a pending OAuth authorization request after sign-in;
 	// nil until the authorization server is wired.
 	Completer LoginCompleter
+	// Consent is the authorization server's consent step; nil until the
+	// authorization server is wired.
+	Consent ConsentServer
 	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout client.
 	HTTPClient *http.Client
 }
@@ -90,6 +93,7 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
 		login,
+		&Consent{Login: login, Server: sc.Consent, Pages: pages},
 		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sessions: sess},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
 		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},

@@ -21,6 +21,7 @@ func runClient(ctx context.Context, c *cli, args []string) error {
 		"disable":       func(ctx context.Context, c *cli, a []string) error { return runClientSetEnabled(ctx, c, a, false) },
 		"delete":        runClientDelete,
 		"share":         runClientShare,
+		"update":        runClientUpdate,
 	})
 }
 
@@ -34,7 +35,7 @@ type clientJSON struct {
 
 func (j clientJSON) human() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "client_id=%s name=%q type=%s org=%s enabled=%v", j.ClientID, j.Name, j.Type, j.Org, j.Enabled)
+	fmt.Fprintf(&b, "client_id=%s name=%q type=%s org=%s enabled=%v first_party=%v", j.ClientID, j.Name, j.Type, j.Org, j.Enabled, j.FirstParty)
 	if len(j.Scopes) > 0 {
 		fmt.Fprintf(&b, " scopes=%q", strings.Join(j.Scopes, " "))
 	}
