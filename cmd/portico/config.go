@@ -137,6 +137,9 @@ func (cfg *Config) validate() error {
 		cfg.SecretKeyFile = cfg.DB + ".key"
 	}
 	cfg.validateSMTP(bad)
+	if cfg.rawSessionMaxAge == "" {
+		cfg.rawSessionMaxAge = "7d"
+	}
 	if d, err := parseDays(cfg.rawSessionMaxAge); err != nil || d < 5*time.Minute || d > 400*24*time.Hour {
 		bad("PORTICO_SESSION_MAX_AGE %q must be a duration between 5m and 400d, e.g. 7d or 12h", cfg.rawSessionMaxAge)
 	} else {
