@@ -76,7 +76,7 @@ type consentPortal struct {
 
 const appCallback = "https://calendar.example/cb"
 
-func newConsentPortal(t *testing.T) *consentPortal {
+func newConsentPortal(t *testing.T, opts ...func(*authserver.Config)) *consentPortal {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -84,10 +84,14 @@ func newConsentPortal(t *testing.T) *consentPortal {
 	p := &consentPortal{}
 	p.h = handlerstest.New(t, func(c *handlers.Config) {
 		var err error
-		p.srv, err = authserver.New(authserver.Config{Issuer: c.Issuer, Store: c.Store, Sealer: sealer,
+		cfg := authserver.Config{Issuer: c.Issuer, Store: c.Store, Sealer: sealer,
 			AllowInsecure: true, CacheRevalidate: -1, Now: c.Now,
 			LoginURL:  func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
-			LogoutURL: handlers.LogoutConfirmURL})
+			LogoutURL: handlers.LogoutConfirmURL}
+		for _, o := range opts {
+			o(&cfg)
+		}
+		p.srv, err = authserver.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

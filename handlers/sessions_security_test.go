@@ -20,6 +20,7 @@ import (
 
 	"github.com/gorilla/sessions"
 
+	"portico/authserver"
 	"portico/federation/pool"
 	"portico/handlers"
 	"portico/handlers/handlerstest"
@@ -321,5 +322,59 @@ func TestAnonymousCSRFTokenIsBoundToTheBrowser(t *testing.T) {
 	// belongs to the session.
 	if r := a.PostRaw("/logout", url.Values{"_csrf": {tokenB}}); r.StatusCode != http.StatusForbidden {
 		t.Fatalf("pre-sign-in token after sign-in: %d, want 403", r.StatusCode)
+	}
+}
+
+// stepUpGate asks for step-up MFA at authorize unless the session has done
+// MFA.
+type stepUpGate struct{}
+
+func (stepUpGate) Check(_ context.Context, r authserver.GateRequest) (authserver.Verdict, error) {
+	if r.Point == authserver.PointAuthorize && r.Context.MFAAt.IsZero() {
+		return authserver.Verdict{Action: authserver.Challenge, Reason: "step-up"}, nil
+	}
+	return authserver.Verdict{Action: authserver.Permit}, nil
+}
+
+// TestStepUpAtSignInMFARotatesTheSession: when an app's policy asks a
+// signed-in user for a second factor on the sign-in MFA page, passing it
+// replaces the session's token.
+func TestStepUpAtSignInMFARotatesTheSession(t *testing.T) {
+	p := newConsentPortal(t, func(c *authserver.Config) { c.Gate = authserver.Chain{authserver.DefaultGate{}, stepUpGate{}} })
+	ctx := context.Background()
+	if _, err := p.srv.Registrar().SetFirstParty(ctx, p.app.OrgID, p.app.ClientID, authserver.Actor{Label: "test"}, true); err != nil {
+		t.Fatal(err)
+	}
+	b := p.h.Client(t)
+	b.Login(p.user.Email, pw)
+	e, err := pool.NewEnrollment("Portico", p.user.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.h.Store.PutTOTP(ctx, p.user.ID, p.h.Config.SignIn.Sealer.Seal([]byte(e.Secret), "totp:"+p.user.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := p.h.Store.AcceptTOTPStep(ctx, p.user.ID, 1, true); !ok || err != nil {
+		t.Fatalf("confirm TOTP: %v %v", ok, err)
+	}
+	before := sessionCookieOf(t, p.h, b)
+	r, _ := p.authorize(t, b, "openid", nil)
+	m := regexp.MustCompile(`name="state" value="([^"]+)"`).FindStringSubmatch(r.Body)
+	if r.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("no step-up page: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+	}
+	code, _ := pool.TOTPCode(e.Secret, time.Now())
+	r = b.Post("/login/mfa", url.Values{"state": {m[1]}, "code": {code}})
+	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "code=") {
+		t.Fatalf("after the second factor: %d %s\n%s", r.StatusCode, loc, r.Body)
+	}
+	if sessionCookieOf(t, p.h, b) == before {
+		t.Fatal("the session cookie did not change at step-up")
+	}
+	if !hasSession(b) {
+		t.Fatal("the stepped-up browser lost its session")
+	}
+	if hasSession(withSessionCookie(t, p.h, before)) {
+		t.Fatal("the pre-step-up session cookie still opens the session")
 	}
 }
