@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -25,10 +24,10 @@ var ErrConsentRequired = errors.New("authserver: the user's consent is required"
 // through; prompt=consent asks again regardless, and prompt=none without a
 // covering grant ends with consent_required.
 
-// consentStore is the part of the store the consent step uses.
+// consentStore is the part of the store the consent step reads (grants
+// are written inside InTx, on *store.Store).
 type consentStore interface {
 	Consent(ctx context.Context, userID, clientID string) (store.Consent, error)
-	GrantConsent(ctx context.Context, userID, clientID string, scopes []string, now time.Time) (store.Consent, error)
 }
 
 var _ consentStore = (*store.Store)(nil)
@@ -125,18 +124,24 @@ func (s *Server) ConsentPrompt(ctx context.Context, authRequestID string) (Conse
 }
 
 // GrantConsent records that userID allowed the pending request's client
-// its scopes. Call CompleteLogin again afterwards.
+// its scopes, with its audit event (consent.grant, in the user's
+// organization). Call CompleteLogin again afterwards.
 func (s *Server) GrantConsent(ctx context.Context, authRequestID, userID string) error {
 	ar, _, err := s.pendingRequest(ctx, authRequestID)
 	if err != nil {
 		return err
 	}
-	cs, err := s.consents()
+	u, err := s.st.UserByID(ctx, userID)
 	if err != nil {
-		return err
+		return fmt.Errorf("authserver: grant consent: %w", err)
 	}
-	_, err = cs.GrantConsent(ctx, userID, ar.ClientID, ar.Scopes, s.now())
-	return err
+	return s.st.InTx(ctx, func(tx *store.Store) error {
+		c, err := tx.GrantConsent(ctx, u.ID, ar.ClientID, ar.Scopes, s.now())
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, auditEvent(Actor{UserID: u.ID, Label: u.Email}, u.OrgID, "consent.grant", "client", ar.ClientID), nil, c)
+	})
 }
 
 // DenyConsent ends the pending request because the user clicked Deny and

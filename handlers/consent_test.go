@@ -235,6 +235,19 @@ func TestThirdPartyAppAsksForConsent(t *testing.T) {
 	if acct := b.Get("/account"); strings.Contains(acct.Body, `data-client="`+p.app.ClientID+`"`) {
 		t.Fatal("the revoked app is still listed")
 	}
+	events, err := p.h.Store.AuditEvents(context.Background(), store.AuditFilter{OrgID: p.org.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]bool{}
+	for _, e := range events {
+		if e.TargetID == p.app.ClientID && e.ActorID == p.user.ID {
+			audited[e.Action] = true
+		}
+	}
+	if !audited["consent.grant"] || !audited["consent.revoke"] {
+		t.Errorf("audit log: %v, want consent.grant and consent.revoke by the user", audited)
+	}
 	r, _ = p.authorize(t, b, "openid", nil)
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, `id="consent"`) {
 		t.Fatalf("after revoke the app got in without consent: %d %s", r.StatusCode, r.Header.Get("Location"))
