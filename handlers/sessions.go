@@ -97,9 +97,6 @@ func NewSessions(ctx context.Context, st *store.Store, sealer *store.Sealer, sec
 	return &Sessions{Store: st, Cookies: cs, Now: now, MaxAge: maxAge, cookie: name}, nil
 }
 
-// CookieName is the name of the session cookie.
-func (m *Sessions) CookieName() string { return m.cookie }
-
 // privilegeOf is what a session's token is issued for: a change of role or
 // of the platform-admin flag replaces the token.
 func privilegeOf(u store.User) string {
