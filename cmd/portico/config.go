@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"portico/netguard"
 	"portico/partners"
@@ -48,6 +50,10 @@ type Config struct {
 	UpstreamAllow []netip.Prefix
 
 	rawUpstreamAllow string
+	// SessionMaxAge ends every portal session this long after sign-in.
+	SessionMaxAge time.Duration
+
+	rawSessionMaxAge string
 	rawProxies       string
 	rawSecretKey     string
 	rawLogLevel      string
@@ -75,6 +81,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
+	fs.StringVar(&cfg.rawSessionMaxAge, "session-max-age", env("PORTICO_SESSION_MAX_AGE", "7d"), "absolute lifetime of a portal session, e.g. 7d or 12h (env PORTICO_SESSION_MAX_AGE)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -143,6 +150,14 @@ func (cfg *Config) validate() error {
 		cfg.UpstreamAllow = allow
 	}
 	cfg.validateSMTP(bad)
+	if cfg.rawSessionMaxAge == "" {
+		cfg.rawSessionMaxAge = "7d"
+	}
+	if d, err := parseDays(cfg.rawSessionMaxAge); err != nil || d < 5*time.Minute || d > 400*24*time.Hour {
+		bad("PORTICO_SESSION_MAX_AGE %q must be a duration between 5m and 400d, e.g. 7d or 12h", cfg.rawSessionMaxAge)
+	} else {
+		cfg.SessionMaxAge = d
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
 		bad("PORTICO_LOG_LEVEL %q is not debug, info, warn or error", cfg.rawLogLevel)
 	}
@@ -254,4 +269,16 @@ func usedFlag(fs *flag.FlagSet, name string) bool {
 		}
 	})
 	return seen
+}
+
+// parseDays is time.ParseDuration that also accepts whole days ("7d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }
