@@ -524,4 +524,3 @@ func (s *Server) deleteUser(r *http.Request, t tenant, id string) (int, any, *Er
 	})
 	return http.StatusNoContent, nil, e
 }
-
