@@ -111,7 +111,9 @@ func (h *Groups) renderGroup(c echo.Context, status int, props views.GroupProps)
 	return render(c, status, views.GroupPage(p, props))
 }
 
-func (h *Groups) show(c echo.Context) error { return h.renderGroup(c, http.StatusOK, views.GroupProps{}) }
+func (h *Groups) show(c echo.Context) error {
+	return h.renderGroup(c, http.StatusOK, views.GroupProps{})
+}
 
 func (h *Groups) addMember(c echo.Context) error {
 	v := viewerFrom(c)
