@@ -13,7 +13,7 @@ func TestPolicyFormSplitsGroupListsOnCommas(t *testing.T) {
 	f := url.Values{
 		"name": {"p"}, "kind": {"user_access"}, "default": {"deny"},
 		"rule": {"0"}, "r0.name": {"r"}, "r0.action": {"permit"},
-		"r0.cond": {"0", "1"},
+		"r0.cond":    {"0", "1"},
 		"r0.c0.type": {"group"}, "r0.c0.values": {"developers, contractors\nops,, "},
 		"r0.c1.type": {"scope"}, "r0.c1.values": {"orders:read,orders:write"},
 		"sim.groups": {"contractors, sales"},
