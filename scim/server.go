@@ -264,6 +264,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
+	if m, ok := body.(map[string]any); ok && status == http.StatusCreated {
+		if meta, ok := m["meta"].(map[string]any); ok {
+			if loc, ok := meta["location"].(string); ok {
+				w.Header().Set("Location", loc)
+			}
+		}
+	}
 	writeJSON(w, status, body)
 }
 
