@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"portico/authserver"
+	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/partners"
 	"portico/store"
@@ -176,6 +177,14 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /org/groups/:id/remove-member": {path: "/org/groups/" + fx.groupID + "/remove-member", form: url.Values{"email": {fx.victimEmail}},
 			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
 
+		// Directory sync: the page and its token for org admins of their
+		// own organization; the SCIM endpoints answer only to the bearer
+		// token, never to a portal session.
+		"GET /org/scim":               {path: "/org/scim", want: want(see, forb, forb, ok, ok, ok)},
+		"POST /org/scim/token":        {path: "/org/scim/token", form: none, want: want(unau, forb, forb, ok, ok, ok)},
+		"POST /org/scim/token/revoke": {path: "/org/scim/token/revoke", form: none, want: want(unau, forb, forb, see, see, see)},
+		"ANY /scim/v2/*":              {path: "/scim/v2/acme/Users", want: same(unau)},
+
 		"GET /invite/:token":  {path: "/invite/" + fx.inviteToken, want: want(ok, ok, ok, ok, ok, ok)},
 		"POST /invite/:token": {path: "/invite/" + fx.inviteToken, form: none, want: want(unpr, unpr, unpr, unpr, unpr, unpr)},
 
@@ -251,7 +260,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue // the 404 handlers echo adds for groups with middleware
 		}
 		key := r.Method + " " + r.Path
-		if oauth[r.Path] {
+		if oauth[r.Path] || strings.HasPrefix(r.Path, handlers.SCIMPrefix) {
 			// The authorization server's paths are mounted for every
 			// method and answer on the protocol's terms, never by session.
 			key = "ANY " + r.Path
