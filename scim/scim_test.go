@@ -406,3 +406,36 @@ func TestDiscovery(t *testing.T) {
 		t.Fatalf("%d %v", code, out)
 	}
 }
+
+func TestReactivationAndSuspendedOrganization(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	req, _ := http.NewRequest("POST", w.http.URL+scim.Prefix+"acme/Users", strings.NewReader(`{"userName":"re@okta.local","active":false}`))
+	req.Header.Set("Authorization", "Bearer "+w.tokens["acme"])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	res.Body.Close()
+	uid, _ := out["id"].(string)
+	if res.StatusCode != 201 || res.Header.Get("Location") != w.http.URL+"/scim/v2/acme/Users/"+uid {
+		t.Fatalf("create: %d, Location %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if u := w.user(uid); u.Status != store.UserDisabled {
+		t.Fatalf("created inactive: %+v", u)
+	}
+	code, out := w.do("acme", "PATCH", "/Users/"+uid, `{"Operations":[{"op":"Replace","path":"active","value":"True"}]}`, nil)
+	if w.must(200, code, out, "reactivate"); w.user(uid).Status != store.UserActive {
+		t.Fatal("not reactivated")
+	}
+	if _, _, err := w.st.UpdateOrganization(ctx, w.acme.ID, func(o *store.Organization) error {
+		o.Status = store.OrgSuspended
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	code, out = w.do("acme", "GET", "/Users", "", nil)
+	w.must(403, code, out, "suspended organization")
+}
