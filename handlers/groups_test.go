@@ -52,6 +52,10 @@ func TestOrgAdminManagesGroups(t *testing.T) {
 	if !slices.Equal(u.Groups(), []string{"<b>contractors</b>"}) {
 		t.Fatalf("member's groups: %v", u.Groups())
 	}
+	mp, _ := goquery.NewDocumentFromReader(strings.NewReader(admin.Get("/org/members").Body))
+	if got := strings.TrimSpace(mp.Find(`tr[data-email="` + mia.Email + `"] .member-groups`).Text()); got != "<b>contractors</b>" {
+		t.Errorf("members page shows groups %q", got)
+	}
 	if r := admin.Post("/org/groups/"+g.ID+"/remove-member", url.Values{"email": {mia.Email}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("remove: %d", r.StatusCode)
 	}
