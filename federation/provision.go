@@ -19,8 +19,10 @@ type Provisioner struct {
 	Now   func() time.Time
 }
 
-// Provision finds or creates the user for id, who signed in through conn.
-// The rules, each a guard against one organization reaching into another:
+// Provision finds or creates the user for id, who signed in through conn:
+// by a linked identity, else by the SCIM externalId its directory gave,
+// else by email. The rules, each a guard against one organization reaching
+// into another:
 //   - the user always belongs to conn's organization;
 //   - an email whose domain another organization owns is refused;
 //   - an existing account of the organization is linked only when the
@@ -63,6 +65,17 @@ func (p *Provisioner) Provision(ctx context.Context, conn store.Connection, id I
 				return err
 			}
 		case errors.Is(err, store.ErrNotFound):
+			// A user the organization's directory pushed over SCIM is
+			// matched by its externalId (the upstream's subject: Okta's user
+			// id, Entra's object id): the directory vouches for that link.
+			user, err = tx.UserBySCIMExternalID(ctx, conn.OrgID, id.Subject)
+			if err == nil && !user.PlatformAdmin {
+				if err := tx.Audit(ctx, actor.Event(conn.OrgID, "identity.link", "user", user.ID), nil,
+					map[string]string{"connection": conn.ID, "subject": id.Subject, "matched": "scim_external_id"}); err != nil {
+					return err
+				}
+				break
+			}
 			user, err = tx.UserByEmail(ctx, conn.OrgID, email)
 			switch {
 			case err == nil:

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"portico/authserver"
+	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/partners"
 	"portico/store"
@@ -48,6 +49,8 @@ type fixtures struct {
 	inviteToken  string
 	victimDevID  string // a developer and a member of acme to change and remove
 	victimID     string
+	victimEmail  string
+	groupID      string // a local group of acme with the victim in it
 	otherSession string
 }
 
@@ -75,7 +78,14 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	}
 	dev := w.user(t, w.acme, "dev-"+store.NewID()+"@acme.example", store.RoleDeveloper)
 	victim := w.user(t, w.acme, "mem-"+store.NewID()+"@acme.example", store.RoleMember)
-	return fixtures{planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
+	g, err := svc.CreateGroup(ctx, partners.CLIManager("test"), w.acme.ID, "team-"+store.NewID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddGroupMember(ctx, partners.CLIManager("test"), w.acme.ID, g.ID, victim.Email); err != nil {
+		t.Fatal(err)
+	}
+	return fixtures{victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
 		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
 		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID}
 }
@@ -155,6 +165,26 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 
 		// The invitation link is its own credential: public by design. The
 		// empty form changes nothing.
+		// Groups: org admins on their own organization's groups only.
+		"GET /org/groups":     {path: "/org/groups", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /org/groups/:id": {path: "/org/groups/" + fx.groupID, want: want(see, forb, forb, ok, nf, nf)},
+		"POST /org/groups": {path: "/org/groups", form: url.Values{"name": {"new-group"}},
+			want: want(unau, forb, forb, see, see, see)},
+		"POST /org/groups/:id/delete": {path: "/org/groups/" + fx.groupID + "/delete", form: none,
+			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
+		"POST /org/groups/:id/add-member": {path: "/org/groups/" + fx.groupID + "/add-member", form: url.Values{"email": {fx.victimEmail}},
+			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
+		"POST /org/groups/:id/remove-member": {path: "/org/groups/" + fx.groupID + "/remove-member", form: url.Values{"email": {fx.victimEmail}},
+			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
+
+		// Directory sync: the page and its token for org admins of their
+		// own organization; the SCIM endpoints answer only to the bearer
+		// token, never to a portal session.
+		"GET /org/scim":               {path: "/org/scim", want: want(see, forb, forb, ok, ok, ok)},
+		"POST /org/scim/token":        {path: "/org/scim/token", form: none, want: want(unau, forb, forb, ok, ok, ok)},
+		"POST /org/scim/token/revoke": {path: "/org/scim/token/revoke", form: none, want: want(unau, forb, forb, see, see, see)},
+		"ANY /scim/v2/*":              {path: "/scim/v2/acme/Users", want: same(unau)},
+
 		"GET /invite/:token":  {path: "/invite/" + fx.inviteToken, want: want(ok, ok, ok, ok, ok, ok)},
 		"POST /invite/:token": {path: "/invite/" + fx.inviteToken, form: none, want: want(unpr, unpr, unpr, unpr, unpr, unpr)},
 
@@ -242,7 +272,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue // the 404 handlers echo adds for groups with middleware
 		}
 		key := r.Method + " " + r.Path
-		if oauth[r.Path] {
+		if oauth[r.Path] || strings.HasPrefix(r.Path, handlers.SCIMPrefix) {
 			// The authorization server's paths are mounted for every
 			// method and answer on the protocol's terms, never by session.
 			key = "ANY " + r.Path

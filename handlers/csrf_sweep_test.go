@@ -15,6 +15,7 @@ import (
 	"portico/federation/builtin"
 	"portico/handlers"
 	"portico/handlers/handlerstest"
+	"portico/scim"
 	"portico/store"
 )
 
@@ -39,6 +40,9 @@ var csrfExempt = map[string]string{
 	// assertion and the pending sign-in's state are the protection.
 	"/login/saml/acs": "SAML ACS",
 	"/healthz":        "health check",
+	// SCIM directories authenticate every call with the organization's
+	// bearer token; no cookie is involved.
+	handlers.SCIMPrefix + "*": "SCIM (bearer token)",
 }
 
 // sweepPath fills in a route's parameters.
@@ -206,6 +210,9 @@ func newOAuthPortal(t *testing.T) (*handlerstest.Harness, *authserver.Server) {
 			t.Fatal(err)
 		}
 		c.OAuth = srv
+		if c.SCIM, err = scim.New(t.Context(), c.Store, c.Issuer, c.Now, c.Logger); err != nil {
+			t.Fatal(err)
+		}
 	})
 	return h, srv
 }

@@ -63,7 +63,7 @@ func (h *Members) membersPage(ctx context.Context, v *Viewer, props views.Member
 	}
 	for _, u := range users {
 		props.Members = append(props.Members, views.MemberRow{ID: u.ID, Name: u.Name, Email: u.Email,
-			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: m.MayChange(u), HasPassword: u.PasswordHash != ""})
+			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: m.MayChange(u), HasPassword: u.PasswordHash != "", Groups: u.Groups()})
 	}
 	now := h.Now()
 	for _, i := range invs {

@@ -20,6 +20,7 @@ import (
 	"portico/federation/builtin"
 	"portico/handlers"
 	"portico/handlers/handlerstest"
+	"portico/scim"
 	"portico/store"
 )
 
@@ -101,6 +102,11 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 		w.oauth, w.reg, c.OAuth = srv, srv.Registrar(), srv
+		dir, err := scim.New(context.Background(), c.Store, c.Issuer, clk.Now, c.Logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SCIM = dir
 	})
 	h := w.h
 	for _, sc := range []string{"payments:read", "payments:write", "reports:read"} {

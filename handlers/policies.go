@@ -326,8 +326,19 @@ func (h *Policies) pickers(ctx context.Context, p *views.Pickers) error {
 	if err != nil {
 		return err
 	}
+	seen := map[string]bool{}
 	for _, o := range orgs {
 		p.Orgs = append(p.Orgs, views.Option{Value: o.Slug, Label: o.Name + " (" + o.Slug + ")"})
+		gs, err := h.Store.Groups(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if !seen[o.ID+"\x00"+g.Name] {
+				seen[o.ID+"\x00"+g.Name] = true
+				p.Groups = append(p.Groups, views.Option{Value: g.Name, Label: o.Name + " · " + views.SourceLabel(string(g.Source))})
+			}
+		}
 	}
 	plans, err := h.Store.Plans(ctx)
 	if err != nil {

@@ -49,7 +49,7 @@ func TestBrowserBuildIBMPolicy(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#add-rule")),
 		chromedp.WaitVisible(chromedp.CSS("#rule-1")),
 		chromedp.SendKeys(chromedp.CSS(`input[name="r1.name"]`), "Developers and contractors"),
-		chromedp.SendKeys(chromedp.CSS(`textarea[name="r1.c0.values"]`), "contractors\ndevelopers"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="r1.c0.values"]`), "contractors, developers"),
 		chromedp.SetValue(chromedp.CSS(`select[name="default"]`), "deny"),
 
 		// Simulate a contractor from Brazil at a new location.

@@ -58,7 +58,7 @@ func parsePolicyForm(f url.Values) policyForm {
 	s.Groups, s.IP, s.Country, s.Time, s.TZ = f.Get("sim.groups"), f.Get("sim.ip"), f.Get("sim.country"), f.Get("sim.time"), f.Get("sim.tz")
 	s.MFAAge, s.Locations, s.Org, s.Plan = f.Get("sim.mfa_age"), f.Get("sim.locations"), f.Get("sim.org"), f.Get("sim.plan")
 	s.Client, s.Scopes, s.Attributes = f.Get("sim.client"), f.Get("sim.scopes"), f.Get("sim.attributes")
-	pf.Sim = policyeditor.SimInput{Groups: lines(s.Groups), IP: s.IP, Country: strings.ToUpper(strings.TrimSpace(s.Country)),
+	pf.Sim = policyeditor.SimInput{Groups: nameList(s.Groups), IP: s.IP, Country: strings.ToUpper(strings.TrimSpace(s.Country)),
 		Time: s.Time, TZ: s.TZ, MFAAge: s.MFAAge, Locations: lines(s.Locations), Org: s.Org, Plan: s.Plan,
 		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes)}
 	return pf
@@ -85,7 +85,9 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 	values := lines(f.Get(p + "values"))
 	switch c.Type {
 	case policyeditor.CondGroup, policyeditor.CondScope:
-		c.AnyOf = values
+		// Group and scope names hold no commas, so "developers,
+		// contractors" is two groups, not one that matches nobody.
+		c.AnyOf = nameList(f.Get(p + "values"))
 	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection:
 		c.In = values
 	case policyeditor.CondAttribute:
@@ -105,6 +107,18 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 		c.Within = strings.TrimSpace(f.Get(p + "within"))
 	}
 	return c
+}
+
+// nameList splits a list of names typed with commas, new lines or both
+// into trimmed, non-blank names; empty input is an empty list.
+func nameList(s string) []string {
+	out := []string{}
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // lines splits a textarea into trimmed, non-blank lines; an empty textarea

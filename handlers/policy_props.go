@@ -165,6 +165,8 @@ func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *
 			switch c.Type {
 			case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType:
 				cp.Picks = list
+			case policyeditor.CondGroup:
+				cp.Values = strings.Join(list, ", ")
 			default:
 				cp.Values = strings.Join(list, "\n")
 			}

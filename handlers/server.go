@@ -14,6 +14,7 @@ import (
 	"portico/authserver"
 	"portico/partners"
 	"portico/policyeditor"
+	"portico/scim"
 	"portico/static"
 	"portico/store"
 )
@@ -49,6 +50,8 @@ type Config struct {
 	// SessionMaxAge is the absolute lifetime of a portal session; 0 means
 	// DefaultSessionMaxAge.
 	SessionMaxAge time.Duration
+	// SCIM is the directory-sync service provider; nil turns it off.
+	SCIM SCIMProvider
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -116,6 +119,18 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			e.Any(p, oauth)
 		}
 	}
+	if cfg.SCIM != nil {
+		// Outside the session and CSRF middleware too: directories
+		// authenticate each call with the organization's bearer token.
+		h := echo.WrapHandler(cfg.SCIM)
+		scimRoute := func(c echo.Context) error {
+			if a, err := netip.ParseAddr(c.RealIP()); err == nil {
+				c.SetRequest(c.Request().WithContext(scim.WithClientAddr(c.Request().Context(), a)))
+			}
+			return h(c)
+		}
+		e.Any(SCIMPrefix+"*", scimRoute)
+	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
@@ -128,12 +143,16 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Home{Store: cfg.Store, Pages: pages, Launch: launch},
 		launch,
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
+		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
+	}
+	if cfg.SCIM != nil {
+		features = append(features, &SCIMPage{Store: cfg.Store, Provider: cfg.SCIM, Pages: pages})
 	}
 	features = append(features, signInFeatures(cfg, sess, pages)...)
 	for _, f := range features {

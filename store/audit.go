@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -68,7 +69,10 @@ func nullJSON(b json.RawMessage) any {
 // (platform admins only).
 type AuditFilter struct {
 	OrgID string
-	Limit int
+	// ActionPrefix keeps only actions starting with it ("scim." for the
+	// directory's sync events).
+	ActionPrefix string
+	Limit        int
 }
 
 // AuditEvents lists events, newest first.
@@ -79,9 +83,17 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, e
 	q := `SELECT id, at, COALESCE(org_id, ''), actor_id, actor, action, target_type, target_id,
 		COALESCE(before, ''), COALESCE(after, '') FROM audit_events`
 	args := []any{}
+	var where []string
 	if f.OrgID != "" {
-		q += ` WHERE org_id = ?`
+		where = append(where, `org_id = ?`)
 		args = append(args, f.OrgID)
+	}
+	if f.ActionPrefix != "" {
+		where = append(where, `action LIKE ? ESCAPE '\'`)
+		args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.ActionPrefix)+"%")
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ?`
 	args = append(args, f.Limit)

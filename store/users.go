@@ -170,7 +170,24 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	}
 	u.Email = strings.ToLower(u.Email)
 	u.CreatedAt, u.UpdatedAt = now, now
-	return s.writeUser(ctx, u, true)
+	if len(u.LocalGroups) == 0 && len(u.IdPGroups) == 0 {
+		return s.writeUser(ctx, u, true)
+	}
+	// Groups given at creation become memberships.
+	return s.InTx(ctx, func(tx *Store) error {
+		if err := tx.writeUser(ctx, u, true); err != nil {
+			return err
+		}
+		if err := tx.setLocalGroupNames(ctx, u.OrgID, u.ID, u.LocalGroups); err != nil {
+			return err
+		}
+		if err := tx.SetUserIdPGroups(ctx, u.OrgID, u.ID, u.IdPGroups); err != nil {
+			return err
+		}
+		after, err := tx.User(ctx, u.OrgID, u.ID)
+		u.LocalGroups, u.IdPGroups = after.LocalGroups, after.IdPGroups
+		return err
+	})
 }
 
 func (s *Store) writeUser(ctx context.Context, u *User, insert bool) error {
@@ -227,7 +244,25 @@ func (s *Store) UpdateUser(ctx context.Context, orgID, id string, update func(*U
 		}
 		after.ID, after.OrgID, after.CreatedAt, after.UpdatedAt = before.ID, before.OrgID, before.CreatedAt, tx.Now()
 		after.Email = strings.ToLower(after.Email)
-		return tx.writeUser(ctx, &after, false)
+		if err := tx.writeUser(ctx, &after, false); err != nil {
+			return err
+		}
+		// Groups live in org_group_members; the columns are its mirror. A
+		// caller that changes LocalGroups changes the local memberships,
+		// and one that changes IdPGroups records a sign-in's claim.
+		if !slices.Equal(before.LocalGroups, after.LocalGroups) {
+			if err := tx.setLocalGroupNames(ctx, orgID, id, after.LocalGroups); err != nil {
+				return err
+			}
+		}
+		if !slices.Equal(before.IdPGroups, after.IdPGroups) {
+			if err := tx.SetUserIdPGroups(ctx, orgID, id, after.IdPGroups); err != nil {
+				return err
+			}
+		}
+		fresh, err := tx.User(ctx, orgID, id)
+		after.LocalGroups, after.IdPGroups = fresh.LocalGroups, fresh.IdPGroups
+		return err
 	})
 	return before, after, err
 }

@@ -66,6 +66,9 @@ type Pickers struct {
 	Orgs      []Option
 	Plans     []Option
 	Zones     []string
+	// Groups are the organizations' groups, offered on the group
+	// condition's input (Label says whose and from where).
+	Groups []Option
 }
 
 // SummaryLine is one sentence of the readable chain.

@@ -51,6 +51,7 @@ func commands() []command {
 		{"connection", "sign-in connections: create, update, list", runConnection},
 		{"plan", "plans and their features: create, update, list, show", runPlan},
 		{"member", "organization members: invite, invitations, revoke-invite, list, role, remove", runMember},
+		{"group", "organization groups: create, list, delete, add-member, remove-member, members", runGroup},
 		{"policy", "access policies: eval, import, export, attach, list", runPolicy},
 		{"decisions", "the policy decision log: list", runDecisions},
 		{"audit", "the audit log of changes: list", runAudit},

@@ -14,6 +14,7 @@ import (
 	"portico/authserver"
 	"portico/handlers"
 	"portico/policyeditor"
+	"portico/scim"
 	"portico/store"
 )
 
@@ -132,6 +133,10 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		}
 	}
 	signIn := signInConfig(sealer, oauth)
+	directory, err := scim.New(ctx, st, cfg.Issuer, c.now, log)
+	if err != nil {
+		return fail(err)
+	}
 	e, err := handlers.New(ctx, handlers.Config{
 		Store:          st,
 		Issuer:         cfg.Issuer,
@@ -145,6 +150,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Locator:        loc,
 		Mailer:         cfg.mailer(),
 		UpstreamAllow:  cfg.UpstreamAllow,
+		SCIM:           directory,
 	})
 	if err != nil {
 		return fail(err)
