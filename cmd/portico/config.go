@@ -13,7 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"portico/partners"
 	"portico/store"
@@ -42,9 +44,17 @@ type Config struct {
 	SMTPUsername string // empty: no authentication
 	SMTPPassword string
 
-	rawProxies   string
-	rawSecretKey string
-	rawLogLevel  string
+	// DecisionRetention and AuditRetention are how long the decision log
+	// and the audit log are kept (PORTICO_DECISION_RETENTION, default 30d;
+	// PORTICO_AUDIT_RETENTION, default 365d); 0 keeps them forever.
+	DecisionRetention time.Duration
+	AuditRetention    time.Duration
+
+	rawDecisionRetention string
+	rawAuditRetention    string
+	rawProxies           string
+	rawSecretKey         string
+	rawLogLevel          string
 }
 
 // parseConfig reads flags and environment. Every problem is reported at once.
@@ -68,6 +78,8 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
+	fs.StringVar(&cfg.rawDecisionRetention, "decision-retention", env("PORTICO_DECISION_RETENTION", "30d"), "how long policy decisions are kept, e.g. 30d or 720h; 0 keeps them forever (env PORTICO_DECISION_RETENTION)")
+	fs.StringVar(&cfg.rawAuditRetention, "audit-retention", env("PORTICO_AUDIT_RETENTION", "365d"), "how long audit events are kept, e.g. 365d; 0 keeps them forever (env PORTICO_AUDIT_RETENTION)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -129,6 +141,13 @@ func (cfg *Config) validate() error {
 		cfg.SecretKey = k
 	} else if cfg.DB != "" {
 		cfg.SecretKeyFile = cfg.DB + ".key"
+	}
+	var err2 error
+	if cfg.DecisionRetention, err2 = parseRetention(cfg.rawDecisionRetention, defaultDecisionRetention); err2 != nil {
+		bad("PORTICO_DECISION_RETENTION: %v", err2)
+	}
+	if cfg.AuditRetention, err2 = parseRetention(cfg.rawAuditRetention, defaultAuditRetention); err2 != nil {
+		bad("PORTICO_AUDIT_RETENTION: %v", err2)
 	}
 	cfg.validateSMTP(bad)
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
@@ -242,4 +261,27 @@ func usedFlag(fs *flag.FlagSet, name string) bool {
 		}
 	})
 	return seen
+}
+
+// parseRetention reads a retention: whole days ("30d"), a Go duration of at
+// least an hour ("720h"), or "0" for forever; "" is the default.
+func parseRetention(s string, def time.Duration) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return def, nil
+	case s == "0":
+		return 0, nil
+	case strings.HasSuffix(s, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n < 1 || n > 36500 {
+			return 0, fmt.Errorf("%q is not a number of days between 1d and 36500d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Hour {
+		return 0, fmt.Errorf("%q is not a number of days (30d), a duration of at least 1h, or 0", s)
+	}
+	return d, nil
 }
