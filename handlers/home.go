@@ -36,6 +36,14 @@ func (h *Home) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if h.Launch.Preview != nil && len(apps) > 0 {
+		// One revalidation for every badge on the page.
+		checked, err := h.Launch.Preview.Checked(ctx)
+		if err != nil {
+			return err
+		}
+		c.SetRequest(c.Request().WithContext(checked))
+	}
 	q := strings.TrimSpace(c.QueryParam("q"))
 	props := views.HomeProps{Name: v.User.Name, OrgName: v.Org.Name, Role: string(v.User.Role),
 		PlatformAdmin: v.User.PlatformAdmin, Query: q, Total: len(apps)}

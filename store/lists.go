@@ -279,3 +279,22 @@ func (s *Store) AppRefPage(ctx context.Context, machines bool, p Page) ([]AppRef
 func (s *Store) PolicyAppPage(ctx context.Context, policyID string, p Page) ([]AppRef, PageInfo, error) {
 	return listPage(ctx, s, policyAppList, p, []any{policyID}, nil, nil, scanAppRef)
 }
+
+// OrgClients lists an organization's applications by name without reading
+// their secrets: the dashboard and other read-only views never show them.
+func (s *Store) OrgClients(ctx context.Context, orgID string) ([]Client, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE org_id = ? ORDER BY name, client_id`, orgID)
+	if err != nil {
+		return nil, fmt.Errorf("store: clients: %w", err)
+	}
+	defer rows.Close()
+	var out []Client
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: clients: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -87,7 +87,7 @@ func TestPolicyAttachments(t *testing.T) {
 	if _, err := s.SetClientPolicy(ctx, "inventory", p.ID); err != nil {
 		t.Fatal(err)
 	}
-	apps, err := s.AppRefs(ctx, p.ID)
+	apps, _, err := s.PolicyAppPage(ctx, p.ID, store.Page{})
 	if err != nil || len(apps) != 1 || apps[0].OrgSlug != "acme" || apps[0].ClientID != "inventory" {
 		t.Fatalf("apps using: %v %+v", err, apps)
 	}
