@@ -164,7 +164,7 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	if c.Issuer != s.cfg.Issuer || c.Expiry <= now || c.JTI == "" {
 		return nil, errNotOurs
 	}
-	revoked, err := s.st.JTIRevoked(ctx, c.JTI)
+	revoked, err := s.jtiRevoked(ctx, c.JTI, c.Expiry)
 	if err != nil {
 		return nil, err
 	}

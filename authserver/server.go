@@ -90,6 +90,7 @@ type Server struct {
 	keys     *keyring
 	clients  *clientCache
 	fresh    *freshness
+	revoked  revokedJTIs
 	jwks     *remoteJWKS
 	op       http.Handler
 	reg      *Registrar
