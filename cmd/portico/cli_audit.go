@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
 )
 
 func runAudit(ctx context.Context, c *cli, args []string) error {
