@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -167,34 +168,66 @@ func (c *refCache) add(m map[string]int64) {
 // refIDs resolves values to reference IDs inside a write transaction,
 // creating the missing ones; the new pairs go into fresh, which the caller
 // adds to the cache once the transaction has committed.
-func (s *Store) refIDs(ctx context.Context, cache *refCache, fresh map[string]int64, values []string) ([]int64, error) {
+func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]int64, error) {
 	out := make([]int64, len(values))
 	for i, v := range values {
+		if v == "" {
+			continue
+		}
+		if id, ok := w.fresh[v]; ok {
+			out[i] = id
+			continue
+		}
+		if id, ok := w.cache.lookup(v); ok {
+			out[i] = id
+			continue
+		}
 		alt := ""
 		if strings.HasPrefix(v, refWho) {
 			_, alt, _ = strings.Cut(v, whoSep)
 		}
-		if v == "" {
-			continue
+		// A new value is one statement; one another writer added meanwhile
+		// returns no row from the insert and is read back.
+		err := w.insert.QueryRowContext(ctx, v, alt).Scan(&out[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			err = w.lookup.QueryRowContext(ctx, v).Scan(&out[i])
 		}
-		if id, ok := fresh[v]; ok {
-			out[i] = id
-			continue
-		}
-		if id, ok := cache.lookup(v); ok {
-			out[i] = id
-			continue
-		}
-		if _, err := s.q.ExecContext(ctx, `INSERT INTO decision_refs (value, alt) VALUES (?, NULLIF(?, '')) ON CONFLICT (value) DO NOTHING`, v, alt); err != nil {
+		if err != nil {
 			return nil, err
 		}
-		if err := s.q.QueryRowContext(ctx, `SELECT id FROM decision_refs WHERE value = ?`, v).Scan(&out[i]); err != nil {
-			return nil, err
-		}
-		fresh[v] = out[i]
+		w.fresh[v] = out[i]
 	}
 	return out, nil
 }
+
+// refWriter is a batch's prepared reference statements and new references.
+type refWriter struct {
+	cache          *refCache
+	fresh          map[string]int64
+	insert, lookup *sql.Stmt
+}
+
+func (s *Store) newRefWriter(ctx context.Context, cache *refCache, fresh map[string]int64) (*refWriter, error) {
+	p, ok := s.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	})
+	if !ok {
+		return nil, errors.New("store: decision refs: no prepare")
+	}
+	ins, err := p.PrepareContext(ctx, `INSERT INTO decision_refs (value, alt) VALUES (?, NULLIF(?, ''))
+		ON CONFLICT (value) DO NOTHING RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	look, err := p.PrepareContext(ctx, `SELECT id FROM decision_refs WHERE value = ?`)
+	if err != nil {
+		ins.Close()
+		return nil, err
+	}
+	return &refWriter{cache: cache, fresh: fresh, insert: ins, lookup: look}, nil
+}
+
+func (w *refWriter) close() { w.insert.Close(); w.lookup.Close() }
 
 // refNames resolves reference IDs to values, from the cache or one query.
 func (s *Store) refNames(ctx context.Context, ids []int64) (map[int64]string, error) {
@@ -497,6 +530,11 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 				return stmt.ExecContext(ctx, args...)
 			}
 		}
+		w, err := tx.newRefWriter(ctx, cache, fresh)
+		if err != nil {
+			return fmt.Errorf("store: insert decisions: %w", err)
+		}
+		defer w.close()
 		for i := range ds {
 			d := &ds[i]
 			if d.At.IsZero() {
@@ -509,7 +547,7 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 			}
 			shared, extra := splitContext(d.Context, d.At)
 			out := outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}
-			refs, err := tx.refIDs(ctx, cache, fresh, []string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID),
+			refs, err := tx.refIDs(ctx, w, []string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID),
 				whoRef(d), prefixed(refClient, d.ClientID), out.ref(), shared})
 			if err != nil {
 				return fmt.Errorf("store: insert decisions: %w", err)
