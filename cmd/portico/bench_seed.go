@@ -16,11 +16,11 @@ import (
 
 // seedFlags are the options of `portico bench seed`.
 type seedFlags struct {
-	db                                 string
-	orgs, users, clients, decisions    int
-	audit, invitations                 int
-	decisionDays                       int
-	batch                              int
+	db                              string
+	orgs, users, clients, decisions int
+	audit, invitations              int
+	decisionDays                    int
+	batch                           int
 }
 
 // Seeded rows are recognisable and reproducible: slugs org-000001…,
