@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,28 +16,36 @@ import (
 // of a table that grows with customers.
 
 var (
+	// Organizations are searched by the start of the name, an ordered walk
+	// of the name index however many match (a second range, on the slug,
+	// would need every match sorted); OrganizationPage adds the
+	// organization whose slug is exactly Q.
 	orgList = listQuery{name: "organizations", from: "organizations", columns: orgColumns,
-		key: "lower(name)", id: "id", search: []string{"lower(name)", "slug"}, lowerQ: true}
+		key: "lower(name)", id: "id", search: []string{"lower(name)"}, lowerQ: true}
 	memberList = listQuery{name: "members", from: "users", columns: userColumns, scope: []string{"org_id = ?"},
 		key: "lower(name)", id: "id", search: []string{"lower(name)", "email"}, lowerQ: true}
 	clientList = listQuery{name: "clients", from: "oauth_clients", columns: clientColumns, scope: []string{"org_id = ?"},
 		key: "lower(name)", id: "id", search: []string{"lower(name)"}, lowerQ: true}
 	inviteList = listQuery{name: "invitations", from: "invitations", columns: inviteColumns, scope: []string{"org_id = ?"},
 		key: "created_at", id: "id", desc: true, search: []string{"email"}, lowerQ: true}
+	// The audit log is searched by the actor's whole label (an email, or
+	// "cli"): with the (actor, at, id) index that is an ordered walk, where
+	// a prefix matching many actors would have to sort all their events.
 	auditList = listQuery{name: "audit events", from: "audit_events", columns: auditColumns,
-		key: "at", id: "id", desc: true, search: []string{"actor"}, lowerQ: true}
+		key: "at", id: "id", desc: true, search: []string{"actor"}, lowerQ: true, exact: true}
 	auditOrgList = listQuery{name: "audit events of an organization", from: "audit_events", columns: auditColumns,
-		scope: []string{"org_id = ?"}, key: "at", id: "id", desc: true, search: []string{"actor"}, lowerQ: true}
+		scope: []string{"org_id = ?"}, key: "at", id: "id", desc: true, search: []string{"actor"}, lowerQ: true, exact: true}
 	appRefList = listQuery{name: "applications", from: "oauth_clients c JOIN organizations o ON o.id = c.org_id",
 		columns: appRefColumns, key: "lower(c.name)", id: "c.id", search: []string{"lower(c.name)"}, lowerQ: true}
 	policyAppList = listQuery{name: "applications of a policy", from: "oauth_clients c JOIN organizations o ON o.id = c.org_id",
-		columns: appRefColumns, scope: []string{"c.policy_id = ?"}, key: "c.client_id", id: "c.id",
+		columns: appRefColumns, scope: []string{"c.policy_id = ?"}, key: "c.client_id", id: "c.client_id",
 		search: []string{"c.client_id"}}
 )
 
 const (
 	auditColumns = `id, at, COALESCE(org_id, ''), actor_id, actor, action, target_type, target_id,
 		COALESCE(before, ''), COALESCE(after, '')`
+	appKindCond   = `(c.type = 'service') = ?`
 	appRefColumns = `c.client_id, c.name, c.type, c.org_id, o.slug, COALESCE(c.policy_id, '')`
 
 	// Queries around the lists, named for TestListQueryPlans.
@@ -50,12 +61,21 @@ const (
 func placeholders(n int) string { return "?" + strings.Repeat(", ?", n-1) }
 
 // OrganizationPage lists organizations by name, a page at a time; Q matches
-// the start of the name (any case) or of the slug. Domains are loaded for
-// the whole page in one query.
+// the start of the name (any case), and the organization whose slug is Q
+// comes first on the first page. Domains are loaded for the whole page in
+// one query.
 func (s *Store) OrganizationPage(ctx context.Context, p Page) ([]Organization, PageInfo, error) {
 	orgs, info, err := listPage(ctx, s, orgList, p, nil, nil, nil, scanOrg)
 	if err != nil {
 		return nil, info, err
+	}
+	if q := strings.ToLower(strings.TrimSpace(p.Q)); q != "" && p.After == "" && p.Before == "" {
+		o, err := scanOrg(s.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE slug = ?`, q))
+		if err == nil && !slices.ContainsFunc(orgs, func(x Organization) bool { return x.ID == o.ID }) {
+			orgs = append([]Organization{o}, orgs...)
+		} else if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, info, fmt.Errorf("store: organizations: %w", err)
+		}
 	}
 	return orgs, info, s.loadDomainsOf(ctx, orgs)
 }
@@ -239,7 +259,7 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, e
 }
 
 // AuditPage lists audit events newest first, of one organization or (orgID
-// "") of all; Q matches the start of the actor.
+// "") of all; Q is an actor (an email, or "cli"), matched whole.
 func (s *Store) AuditPage(ctx context.Context, orgID string, p Page) ([]AuditEvent, PageInfo, error) {
 	if orgID == "" {
 		return listPage(ctx, s, auditList, p, nil, nil, nil, scanAudit)
@@ -268,11 +288,9 @@ func scanAppRef(row interface{ Scan(...any) error }) (AppRef, error) {
 // (true) or the others (false). Q matches the start of the name. Platform
 // admins only: it crosses tenants.
 func (s *Store) AppRefPage(ctx context.Context, machines bool, p Page) ([]AppRef, PageInfo, error) {
-	cond := "c.type <> ?"
-	if machines {
-		cond = "c.type = ?"
-	}
-	return listPage(ctx, s, appRefList, p, nil, []string{cond}, []any{string(ClientService)}, scanAppRef)
+	// The same expression as the index oauth_clients_machine_lname, so the
+	// page is a walk of that index's machines or non-machines part.
+	return listPage(ctx, s, appRefList, p, nil, []string{appKindCond}, []any{machines}, scanAppRef)
 }
 
 // PolicyAppPage lists the applications that use policyID, by client_id.

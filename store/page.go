@@ -109,6 +109,9 @@ type listQuery struct {
 	search  []string // expressions Page.Q is a prefix of (any of them)
 	// lowerQ folds Q to lower case first (the searched expressions are lower()).
 	lowerQ bool
+	// exact matches Q whole rather than as a prefix: for a list in time
+	// order, where a prefix matching many values would have to be sorted.
+	exact bool
 }
 
 // build returns the SQL and arguments of one page. filters are extra
@@ -128,6 +131,11 @@ func (l listQuery) build(p Page, scopeArgs []any, filters []string, filterArgs [
 		lo, hi := prefixRange(q)
 		var ors []string
 		for _, e := range l.search {
+			if l.exact {
+				ors = append(ors, e+" = ?")
+				args = append(args, q)
+				continue
+			}
 			ors = append(ors, "("+e+" >= ? AND "+e+" < ?)")
 			args = append(args, lo, hi)
 		}
@@ -161,7 +169,11 @@ func (l listQuery) build(p Page, scopeArgs []any, filters []string, filterArgs [
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + l.key + " " + dir + ", " + l.id + " " + dir + " LIMIT ?"
+	order := l.key + " " + dir
+	if l.id != l.key { // a unique key needs no tie-breaker (and SQLite would sort for a repeated term)
+		order += ", " + l.id + " " + dir
+	}
+	q += " ORDER BY " + order + " LIMIT ?"
 	args = append(args, p.limit()+1)
 	return q, args, backward, nil
 }

@@ -95,9 +95,15 @@ func TestOrganizationPages(t *testing.T) {
 	if len(got) != 20 {
 		t.Fatalf("name search: %v", got)
 	}
-	got, _ = walk(t, list, func(o store.Organization) string { return o.Slug }, 2, "s1")
-	if len(got) != 10 {
+	// An exact slug comes first on the first page.
+	got, _ = walk(t, list, func(o store.Organization) string { return o.Slug }, 2, "S15")
+	if len(got) != 1 || got[0] != "s15" {
 		t.Fatalf("slug search: %v", got)
+	}
+	byName, _, _ := s.OrganizationPage(ctx, store.Page{Q: "org 1", Limit: 3})
+	withSlug, _, _ := s.OrganizationPage(ctx, store.Page{Q: "s05", Limit: 3})
+	if len(byName) != 3 || len(withSlug) != 1 || withSlug[0].Slug != "s05" {
+		t.Fatalf("name %v / slug %v", byName, withSlug)
 	}
 	if _, _, err := s.OrganizationPage(ctx, store.Page{After: "not-a-cursor!"}); !errors.Is(err, store.ErrBadCursor) {
 		t.Fatalf("bad cursor: %v", err)

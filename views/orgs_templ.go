@@ -143,7 +143,7 @@ func OrgList(p Page, props OrgListProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = SearchBox("/admin/orgs", props.Q, "name or slug starts with…").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = SearchBox("/admin/orgs", props.Q, "name starts with…, or a slug").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

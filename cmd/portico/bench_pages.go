@@ -240,13 +240,14 @@ func benchPageList(ctx context.Context, st *store.Store) ([][]string, error) {
 	pages := [][]string{
 		{"organizations", "/admin/orgs", "next"},
 		{"organizations, search by name", "/admin/orgs?q=" + url.QueryEscape("quantum")},
-		{"organizations, search by slug", "/admin/orgs?q=org-0500"},
+		{"organizations, search by slug", "/admin/orgs?q=org-050000"},
+		{"organizations, search by one letter", "/admin/orgs?q=s", "next"},
 		{"decisions", "/decisions", "next"},
 		{"decisions by action", "/decisions?action=deny", "next"},
 		{"decisions from a day", "/decisions?from=" + time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly) + "&until=" +
 			time.Now().UTC().AddDate(0, 0, -2).Format(time.DateOnly)},
 		{"audit log", "/audit", "next"},
-		{"audit log, search by actor", "/audit?q=ops"},
+		{"audit log, search by actor", "/audit?q=" + url.QueryEscape("ops@portico.example"), "next"},
 		{"plans", "/admin/plans"},
 		{"policies", "/admin/policies"},
 		{"members (bench org)", "/org/members"},

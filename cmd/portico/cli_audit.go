@@ -37,7 +37,7 @@ func runAuditList(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("audit list")
 	db := c.dbFlag(fs)
 	org := fs.String("org", "", "only this organization (slug)")
-	pf := addPageFlags(fs, 50, "actor")
+	pf := addPageFlags(fs, 50, "actor is this (an email, or cli)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -99,7 +99,7 @@ func runClientList(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("client list")
 	f := c.oauthFlags(fs)
 	org := fs.String("org", "", "organization slug (required)")
-	pf := addPageFlags(fs, 100, "name")
+	pf := addPageFlags(fs, 100, "name starts with this")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}

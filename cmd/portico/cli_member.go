@@ -125,7 +125,7 @@ func runMemberInvite(ctx context.Context, c *cli, args []string) error {
 
 func runMemberList(ctx context.Context, c *cli, args []string) error {
 	m := c.memberFlags("list")
-	pf := addPageFlags(m.fs, 100, "name or email")
+	pf := addPageFlags(m.fs, 100, "name or email starts with this")
 	st, org, err := m.open(ctx, c, args)
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func runMemberRemove(ctx context.Context, c *cli, args []string) error {
 
 func runMemberInvitations(ctx context.Context, c *cli, args []string) error {
 	m := c.memberFlags("invitations")
-	pf := addPageFlags(m.fs, 100, "email")
+	pf := addPageFlags(m.fs, 100, "email starts with this")
 	st, org, err := m.open(ctx, c, args)
 	if err != nil {
 		return err

@@ -199,7 +199,7 @@ func showOrg(ctx context.Context, c *cli, st *store.Store, asJSON bool, o store.
 
 func runOrgList(ctx context.Context, c *cli, args []string) error {
 	cmd := c.storeFlags("org list")
-	pf := addPageFlags(cmd.fs, 100, "name or slug")
+	pf := addPageFlags(cmd.fs, 100, "name starts with this (or whose slug is this)")
 	st, err := cmd.open(ctx, c, args)
 	if err != nil {
 		return err

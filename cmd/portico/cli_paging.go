@@ -24,7 +24,7 @@ func addPageFlags(fs *flag.FlagSet, def int, search string) pageFlags {
 		before: fs.String("before", "", "print the page before this cursor"),
 	}
 	if search != "" {
-		p.q = fs.String("q", "", "only rows whose "+search+" starts with this")
+		p.q = fs.String("q", "", "only rows whose "+search)
 	}
 	return p
 }

@@ -6,7 +6,9 @@ CREATE INDEX organizations_valid_until ON organizations (valid_until);
 CREATE INDEX organizations_plan ON organizations (plan_id);
 CREATE INDEX users_org_lname ON users (org_id, lower(name), id);
 CREATE INDEX oauth_clients_org_lname ON oauth_clients (org_id, lower(name), id);
-CREATE INDEX oauth_clients_lname ON oauth_clients (lower(name), id);
+-- The policy page's picker: service apps (machine to machine) or the
+-- others, by name.
+CREATE INDEX oauth_clients_machine_lname ON oauth_clients ((type = 'service'), lower(name), id);
 CREATE INDEX oauth_clients_policy ON oauth_clients (policy_id, client_id);
 DROP INDEX invitations_org;
 CREATE INDEX invitations_org ON invitations (org_id, created_at, id);
@@ -15,7 +17,7 @@ DROP INDEX audit_events_org_at;
 DROP INDEX audit_events_at;
 CREATE INDEX audit_events_org_at ON audit_events (org_id, at, id);
 CREATE INDEX audit_events_at ON audit_events (at, id);
-CREATE INDEX audit_events_actor ON audit_events (actor, at);
+CREATE INDEX audit_events_actor ON audit_events (actor, at, id);
 
 -- The decision log, compact (see store/decisions.go): distinct strings
 -- once in decision_refs, a row of small integers per decision. id is the
