@@ -1,6 +1,7 @@
 // Package portico_test keeps the architecture honest: imports point one way,
 // cmd → handlers → (authserver, policyeditor, federation, partners, views) →
-// store, and echo stays inside handlers so a move to echo v5 stays there too.
+// store, with netguard (the upstream-request guard) below them all, and echo
+// stays inside handlers so a move to echo v5 stays there too.
 package portico_test
 
 import (
@@ -18,6 +19,7 @@ var forbidden = map[string][]string{
 	"portico/partners":     {"portico/handlers", "portico/views", "portico/authserver", "portico/policyeditor", "portico/cmd", "github.com/labstack/echo"},
 	"portico/views":        {"portico/handlers", "portico/authserver", "portico/policyeditor", "portico/federation", "portico/partners", "portico/cmd", "github.com/labstack/echo", "database/sql"},
 	"portico/static":       {"portico/"},
+	"portico/netguard":     {"portico/"}, // below everyone that fetches upstream URLs
 	"portico/handlers":     {"portico/cmd"},
 }
 

@@ -29,6 +29,10 @@ type accessClaims struct {
 	Groups   []string `json:"groups,omitempty"`
 	Features []string `json:"features,omitempty"`
 	Act      *actor   `json:"act,omitempty"`
+	// ExchangedFrom lists the jtis of the tokens a token exchange made this
+	// one from (subject and actor, and theirs): revoking any of them
+	// revokes this one.
+	ExchangedFrom []string `json:"exchanged_from,omitempty"`
 }
 
 // actor is RFC 8693's act claim: who acts on the subject's behalf; nested

@@ -27,8 +27,17 @@ const (
 // introspection or revocation request: a secret (Basic or form), a
 // private_key_jwt assertion (RFC 7523), or, for public clients, its client_id
 // alone. Every failure is invalid_client (401) with the same description, so
-// a caller cannot tell an unknown client from a wrong secret.
+// a caller cannot tell an unknown client from a wrong secret, and is counted
+// by the throttle (throttle.go), which ServeHTTP consults before this.
 func (s *Server) authenticate(ctx context.Context, cc *op.ClientCredentials) (*clientEntry, error) {
+	e, err := s.authenticateClient(ctx, cc)
+	if err != nil && isInvalidClient(err) {
+		s.countFailure(ctx, cc)
+	}
+	return e, err
+}
+
+func (s *Server) authenticateClient(ctx context.Context, cc *op.ClientCredentials) (*clientEntry, error) {
 	if cc.ClientAssertion != "" {
 		return s.authenticateAssertion(ctx, cc)
 	}

@@ -10,44 +10,51 @@ import (
 )
 
 // endSession is OpenID Connect RP-Initiated Logout. The portal owns the
-// session, so the browser goes to Config.LogoutURL with where to go next.
-// post_logout_redirect_uri is honoured only when it is registered for the
-// client named by the id_token_hint (or client_id), exactly.
+// session, so the browser goes to Config.LogoutURL with a logout ticket
+// (logout_ticket.go) naming where to go next. post_logout_redirect_uri is
+// honoured only when it is registered, exactly, for the client named by the
+// id_token_hint or by client_id; the ticket records which, because without
+// a hint (anyone can name a client_id) the portal sends the browser on only
+// after a click.
 func (s *Server) endSession(ctx context.Context, req *oidc.EndSessionRequest) (*op.Redirect, error) {
 	clientID := req.ClientID
+	hinted := false
 	if req.IdTokenHint != "" {
-		payload, _, err := s.verifyOwn(ctx, req.IdTokenHint) // expired hints are fine
-		if err != nil {
+		payload, typ, err := s.verifyOwn(ctx, req.IdTokenHint) // expired hints are fine
+		if err != nil || typ != typJWT {
 			return nil, invalidRequest("id_token_hint is not an ID token issued here")
 		}
 		var c struct {
 			Audience oidc.Audience `json:"aud"`
 			Issuer   string        `json:"iss"`
+			AZP      string        `json:"azp"`
 		}
-		if json.Unmarshal(payload, &c) != nil || c.Issuer != s.cfg.Issuer || len(c.Audience) == 0 {
+		if json.Unmarshal(payload, &c) != nil || c.Issuer != s.cfg.Issuer || len(c.Audience) == 0 || c.AZP == "" {
 			return nil, invalidRequest("id_token_hint is not an ID token issued here")
 		}
 		if clientID != "" && !slices.Contains(c.Audience, clientID) {
 			return nil, invalidRequest("client_id does not match id_token_hint")
 		}
-		clientID = c.Audience[0]
+		clientID, hinted = c.AZP, true
 	}
-	next := ""
+	ticket := ""
 	if req.PostLogoutRedirectURI != "" {
 		if clientID == "" {
 			return nil, invalidRequest("post_logout_redirect_uri needs id_token_hint or client_id")
 		}
 		e, err := s.client(ctx, clientID)
-		if err != nil || !slices.Contains(e.client.PostLogoutRedirectURIs, req.PostLogoutRedirectURI) {
+		if err != nil || !e.client.Enabled || !slices.Contains(e.client.PostLogoutRedirectURIs, req.PostLogoutRedirectURI) {
 			return nil, invalidRequest("post_logout_redirect_uri is not registered for this client")
 		}
-		next = withLogoutState(req.PostLogoutRedirectURI, req.State)
+		ticket = s.logoutTicket(logoutTicket{Client: clientID, URI: req.PostLogoutRedirectURI, State: req.State,
+			Hinted: hinted, Expiry: s.now().Add(logoutTicketLife).Unix()})
 	}
 	if s.cfg.LogoutURL != nil {
-		return op.NewRedirect(s.cfg.LogoutURL(next)), nil
+		return op.NewRedirect(s.cfg.LogoutURL(ticket)), nil
 	}
-	if next == "" {
-		next = s.cfg.Issuer + "/"
+	// Without a portal to ask, only a hinted request leaves for the client.
+	if ticket != "" && hinted {
+		return op.NewRedirect(withLogoutState(req.PostLogoutRedirectURI, req.State)), nil
 	}
-	return op.NewRedirect(next), nil
+	return op.NewRedirect(s.cfg.Issuer + "/"), nil
 }

@@ -118,6 +118,10 @@ func TestAuthorizeErrors(t *testing.T) {
 			if got.Get("error") != tc.code || got.Get("state") != "s1" {
 				t.Fatalf("redirect %v, want error %s with state", u, tc.code)
 			}
+			// RFC 9207: discovery advertises iss, so error responses carry it too.
+			if got.Get("iss") != w.issuer {
+				t.Fatalf("redirect %v lacks iss=%s", u, w.issuer)
+			}
 		})
 	}
 }

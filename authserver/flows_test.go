@@ -249,6 +249,10 @@ func TestTokenExchangeAddsActClaim(t *testing.T) {
 	w := newWorld(t)
 	web, secret := w.web("orders:read", "orders:write")
 	svc, svcSecret := w.service("orders:read")
+	// The subject token is the web app's: svc needs the admin's setting.
+	if _, err := w.reg.SetExchangeAnySubject(w.ctx, w.org.ID, svc.ClientID, cli, true); err != nil {
+		t.Fatal(err)
+	}
 	code := w.codeFor(web.ClientID, "openid orders:read orders:write", "")
 	_, tok := w.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {redirectBase}}, web.ClientID, secret)

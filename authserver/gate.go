@@ -18,7 +18,11 @@ const (
 	PointRefresh           Point = "refresh"
 	PointClientCredentials Point = "client_credentials"
 	PointTokenExchange     Point = "token_exchange"
-	PointRegistration      Point = "registration"
+	// PointTokenExchangeAudience is user access: may the person behind a
+	// subject token use the app a token exchange names as its audience? It
+	// is asked with that app as Client and the person as User.
+	PointTokenExchangeAudience Point = "token_exchange_audience"
+	PointRegistration          Point = "registration"
 )
 
 // Action is a gate's answer. The zero value is Deny, so a verdict nobody

@@ -84,7 +84,7 @@ func TestMaxAgeAndAbort(t *testing.T) {
 
 func TestEndSession(t *testing.T) {
 	w := newWorld(t)
-	c, _ := w.client(authserver.RegisterInput{Name: "web", Type: "web", RedirectURIs: []string{redirectBase},
+	c, secret := w.client(authserver.RegisterInput{Name: "web", Type: "web", RedirectURIs: []string{redirectBase},
 		PostLogoutRedirectURIs: []string{"http://127.0.0.1:9/bye"}})
 	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(q url.Values) *http.Response {
@@ -95,12 +95,57 @@ func TestEndSession(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
+	// Without a portal to ask, a client_id alone (anyone can name one) does
+	// not send the browser to the client: only an id_token_hint does.
 	resp := get(url.Values{"client_id": {c.ClientID}, "post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"x"}})
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != w.issuer+"/" {
+		t.Fatalf("end session without hint: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	code := w.codeFor(c.ClientID, "openid", "")
+	_, tok := w.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {redirectBase}}, c.ClientID, secret)
+	resp = get(url.Values{"id_token_hint": {tok["id_token"].(string)}, "post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"x"}})
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://127.0.0.1:9/bye?state=x" {
-		t.Fatalf("end session: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		t.Fatalf("end session with hint: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp = get(url.Values{"client_id": {c.ClientID}, "post_logout_redirect_uri": {"https://evil.example/"}})
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("unregistered post-logout URI: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// denyAfterStepUpGate challenges at authorize and, after the step-up,
+// denies: the policy would refuse the user whatever MFA they do.
+type denyAfterStepUpGate struct{}
+
+func (denyAfterStepUpGate) Check(_ context.Context, r authserver.GateRequest) (authserver.Verdict, error) {
+	if r.Point != authserver.PointAuthorize {
+		return authserver.Verdict{Action: authserver.Permit}, nil
+	}
+	if r.Context.SteppedUp {
+		return authserver.Verdict{Action: authserver.Deny, Reason: "not in an allowed group"}, nil
+	}
+	return authserver.Verdict{Action: authserver.Challenge, Reason: "new location"}, nil
+}
+
+// A Challenge that would end in Deny after the step-up is denied at once:
+// the user is not sent to do (or set up) MFA only to be refused.
+func TestChallengeThatWouldDenyAfterStepUpDeniesAtOnce(t *testing.T) {
+	w := newWorld(t, func(c *authserver.Config) {
+		c.Gate = authserver.Chain{authserver.DefaultGate{}, denyAfterStepUpGate{}}
+	})
+	spa := w.spa()
+	_, ch := pkce()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(w.issuer + "/authorize?" + url.Values{"response_type": {"code"}, "client_id": {spa.ClientID},
+		"redirect_uri": {redirectBase}, "scope": {"openid"}, "code_challenge": {ch}, "code_challenge_method": {"S256"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	to, err := w.srv.CompleteLogin(w.ctx, loc.Query().Get("auth_request"), authserver.LoginUser{UserID: w.user.ID, AuthTime: w.clock()})
+	if err != nil || !strings.Contains(to, "error=access_denied") {
+		t.Fatalf("want an access_denied redirect at once, got %q %v", to, err)
 	}
 }

@@ -14,7 +14,9 @@ import (
 // client, and learns about tokens of its own organization only: any other
 // token, like an expired, revoked or unknown one, is {"active": false}. A
 // token of an organization outside its partnership window, or of a disabled
-// client, is inactive too.
+// client, is inactive too; so is a person's token once that person no
+// longer stands where userinfo would answer: removed, disabled, or in an
+// organization that is suspended or outside its window.
 func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (*op.Response, error) {
 	caller, err := s.authenticate(ctx, req.ClientCredentials)
 	if err != nil {
@@ -26,7 +28,7 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 	inactive := tokenResponse(&oidc.IntrospectionResponse{Active: false})
 	// token_type_hint is only a hint (RFC 7662 §2.1): try both kinds.
 	if c, err := s.verifyAccessToken(ctx, req.Token); err == nil {
-		if c.OrgID != caller.client.OrgID || !s.tokenClientInGoodStanding(ctx, c.ClientID) {
+		if c.OrgID != caller.client.OrgID || !s.tokenInGoodStanding(ctx, c.ClientID, c.isUser(), c.Subject) {
 			return inactive, nil
 		}
 		resp := &oidc.IntrospectionResponse{Active: true, Scope: c.scopes(), ClientID: c.ClientID,
@@ -53,7 +55,7 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 	}
 	now := s.now()
 	if fam.OrgID != caller.client.OrgID || !fam.RevokedAt.IsZero() || !tok.UsedAt.IsZero() ||
-		!now.Before(fam.ExpiresAt) || !s.tokenClientInGoodStanding(ctx, fam.ClientID) {
+		!now.Before(fam.ExpiresAt) || !s.tokenInGoodStanding(ctx, fam.ClientID, fam.UserID != "", fam.UserID) {
 		return inactive, nil
 	}
 	return tokenResponse(&oidc.IntrospectionResponse{Active: true, Scope: fam.Scopes, ClientID: fam.ClientID,
@@ -61,9 +63,25 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 		Subject: fam.UserID, Issuer: s.cfg.Issuer}), nil
 }
 
-// tokenClientInGoodStanding: the client a token was issued to still exists,
-// is enabled, and its organization is active.
-func (s *Server) tokenClientInGoodStanding(ctx context.Context, clientID string) bool {
+// tokenInGoodStanding: the client a token was issued to still exists, is
+// enabled, and its organization is active; and, for a person's token, the
+// person still exists, is active, and belongs to the organization the token
+// is issued under (theirs, for an app shared with it), which must be active
+// too. It is the check userinfo makes.
+func (s *Server) tokenInGoodStanding(ctx context.Context, clientID string, isUser bool, userID string) bool {
 	e, err := s.client(ctx, clientID)
-	return err == nil && standing(s.now(), e.org, &e.client, nil) == ""
+	if err != nil {
+		return false
+	}
+	if !isUser {
+		return standing(s.now(), e.org, &e.client, nil) == ""
+	}
+	u, err := s.st.UserByID(ctx, userID)
+	if err != nil {
+		return false
+	}
+	if e, err = s.forUser(ctx, e, u); err != nil || u.OrgID != e.org.ID {
+		return false
+	}
+	return standing(s.now(), e.org, &e.client, &u) == ""
 }

@@ -38,8 +38,12 @@ func newSigningKey(id, alg string, signer crypto.Signer) *signingKey {
 		algs = append(algs, algPS256)
 	}
 	for _, a := range algs {
+		kid := id
+		if a == algPS256 {
+			kid = pssKeyID(id)
+		}
 		for _, typ := range []string{typAccessToken, typJWT} {
-			h, _ := json.Marshal(map[string]string{"alg": a, "kid": id, "typ": typ})
+			h, _ := json.Marshal(map[string]string{"alg": a, "kid": kid, "typ": typ})
 			k.headers[a+"|"+typ] = base64.RawURLEncoding.EncodeToString(h)
 		}
 	}
@@ -164,12 +168,22 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	if c.Issuer != s.cfg.Issuer || c.Expiry <= now || c.JTI == "" {
 		return nil, errNotOurs
 	}
-	revoked, err := s.jtiRevoked(ctx, c.JTI, c.Expiry)
-	if err != nil {
-		return nil, err
-	}
-	if revoked {
-		return nil, errNotOurs
+	// A token exchanged from others dies with any of them (RFC 8693 leaves
+	// this to the server; a revoked subject must not live on through its
+	// descendants). The list is bounded by maxExchangeDepth. Answers come
+	// from the revoked-jti cache (revoked.go).
+	for i := 0; i <= len(c.ExchangedFrom); i++ {
+		jti := c.JTI
+		if i < len(c.ExchangedFrom) {
+			jti = c.ExchangedFrom[i]
+		}
+		revoked, err := s.jtiRevoked(ctx, jti, c.Expiry)
+		if err != nil {
+			return nil, err
+		}
+		if revoked {
+			return nil, errNotOurs
+		}
 	}
 	return &c, nil
 }

@@ -113,6 +113,16 @@ func (k *keyring) load(ctx context.Context, ver int64) (*keySet, error) {
 		}
 		set.public[row.ID] = jwk.Key
 		set.jwks.Keys = append(set.jwks.Keys, jwk)
+		if row.Alg == algRS256 {
+			// A JWK names one alg, and strict clients (oauth4webapi, go-jose
+			// matching kid and alg) use a key only for that alg. PS256 ID
+			// tokens therefore name a twin of the RSA key: same key, its own
+			// kid, alg PS256.
+			twin := jwk
+			twin.KeyID, twin.Algorithm = pssKeyID(row.ID), algPS256
+			set.public[twin.KeyID] = twin.Key
+			set.jwks.Keys = append(set.jwks.Keys, twin)
+		}
 		if row.RetiredAt.IsZero() && set.signers[row.Alg] == nil {
 			der, err := k.sealer.Open(row.PrivateKey, "signing-key:"+row.ID)
 			if err != nil {
@@ -131,6 +141,9 @@ func (k *keyring) load(ctx context.Context, ver int64) (*keySet, error) {
 	}
 	return set, nil
 }
+
+// pssKeyID is the kid under which an RSA key is published for PS256.
+func pssKeyID(id string) string { return id + "-ps256" }
 
 func hasActive(rows []store.SigningKey, alg string) bool {
 	for _, r := range rows {

@@ -111,14 +111,25 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if e, err = s.forUser(ctx, e, user); err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
-	v, err := s.decide(ctx, GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
+	req := GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
 		Scopes: ar.Scopes, Context: RequestContext{IP: u.IP, Country: u.Country, NewLocation: u.NewLocation,
-			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}})
+			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}}
+	v, err := s.decide(ctx, req)
 	if err != nil {
 		s.log.ErrorContext(ctx, "authorize gate failed", "err", err, "client_id", e.client.ClientID)
 	}
 	if v.Action == Challenge && u.SteppedUp {
 		v.Action = Permit
+	}
+	if v.Action == Challenge {
+		// Nobody is asked for a code (or to set up an authenticator) only
+		// to be refused afterwards: ask what the gate says once the step-up
+		// is passed, and deny now if that is a Deny.
+		after := req
+		after.Context.SteppedUp, after.Context.MFAAt = true, now
+		if a, err := s.decide(ctx, after); err == nil && a.Action == Deny {
+			v = a
+		}
 	}
 	switch v.Action {
 	case Challenge:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -30,8 +31,9 @@ type Config struct {
 	// "/login?auth_request="+id. After sign-in the portal calls CompleteLogin.
 	LoginURL func(authRequestID string) string
 	// LogoutURL, if set, is where RP-initiated logout sends the browser so the
-	// portal can end its session; next is where to go afterwards (may be empty).
-	LogoutURL func(next string) string
+	// portal can end its session; ticket (may be empty) names where to go
+	// afterwards, and only LogoutDestination can read it.
+	LogoutURL func(ticket string) string
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -43,12 +45,20 @@ type Config struct {
 	// 20ms; a negative value means on every request.
 	CacheRevalidate time.Duration
 	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s
-	// timeout whose dialer refuses loopback, private, link-local and other
-	// non-public addresses (SSRF). A client given here is used as is.
+	// timeout on netguard's dialer, which refuses loopback, private,
+	// link-local and other non-public addresses outside UpstreamAllow
+	// (SSRF). A client given here is used as is.
 	HTTPClient *http.Client
-	// AllowPrivateJWKS lets the default jwks_uri client reach non-public
-	// addresses. Tests only: they serve keys on 127.0.0.1.
+	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
+	// ranges the default client may reach anyway.
+	UpstreamAllow []netip.Prefix
+	// AllowPrivateJWKS lets the default jwks_uri client reach every
+	// address. Tests only: they serve keys on 127.0.0.1.
 	AllowPrivateJWKS bool
+	// Throttle bounds failed client authentication; zero values take the
+	// defaults. The source address is the peer's unless the portal passes
+	// another with WithClientAddr.
+	Throttle Throttle
 }
 
 // Lifetimes of what the server issues; zero values take the defaults.
@@ -92,6 +102,7 @@ type Server struct {
 	fresh    *freshness
 	revoked  revokedJTIs
 	jwks     *remoteJWKS
+	throttle *authThrottle
 	op       http.Handler
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
@@ -100,6 +111,10 @@ type Server struct {
 
 type endpoints struct {
 	authorize, token, introspect, revoke, userinfo, endSession, jwks, register, discovery string
+	// metadata are the RFC 8414 paths: /.well-known/oauth-authorization-server
+	// with the issuer's path appended (§3.1), and, for an issuer with a path,
+	// also below it, where clients that treat it like OIDC discovery look.
+	metadata []string
 }
 
 // New builds the server: it loads (or on first run generates) the signing
@@ -127,7 +142,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Gate = DefaultGate{}
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = newJWKSClient(cfg.AllowPrivateJWKS, cfg.AllowInsecure)
+		allow := cfg.UpstreamAllow
+		if cfg.AllowPrivateJWKS {
+			allow = allowEverything
+		}
+		cfg.HTTPClient = newJWKSClient(allow, cfg.AllowInsecure)
 	}
 	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"), now: cfg.Now,
 		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate}
@@ -142,6 +161,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	cfg.Throttle.defaults()
+	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
 	s.endpoint = endpoints{
 		authorize: s.prefix + "/authorize", token: s.prefix + "/token",
@@ -149,11 +170,18 @@ func New(cfg Config) (*Server, error) {
 		userinfo: s.prefix + "/userinfo", endSession: s.prefix + "/end_session",
 		jwks: s.prefix + "/jwks", register: s.prefix + "/register",
 		discovery: s.prefix + "/.well-known/openid-configuration",
+		metadata:  []string{"/.well-known/oauth-authorization-server" + s.prefix},
+	}
+	if s.prefix != "" {
+		s.endpoint.metadata = append(s.endpoint.metadata, s.prefix+"/.well-known/oauth-authorization-server")
 	}
 	e := s.endpoint
 	s.paths = map[string]string{e.authorize: "authorize", e.token: "token", e.introspect: "introspect",
 		e.revoke: "revoke", e.userinfo: "userinfo", e.endSession: "end_session", e.jwks: "jwks",
 		e.register: "register", e.discovery: "discovery"}
+	for _, p := range e.metadata {
+		s.paths[p] = "metadata"
+	}
 	s.op = op.RegisterServer(&opServer{s: s}, op.Endpoints{
 		Authorization: op.NewEndpoint(e.authorize),
 		Token:         op.NewEndpoint(e.token),
@@ -172,8 +200,8 @@ func New(cfg Config) (*Server, error) {
 // answers below its path (Paths ends it with "/*" for that).
 func (s *Server) Paths() []string {
 	e := s.endpoint
-	return []string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
-		e.endSession, e.register, e.register + "/*"}
+	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
+		e.endSession, e.register, e.register + "/*"}, e.metadata...)
 }
 
 // Registrar returns the client-registration operations bound to this
@@ -183,13 +211,14 @@ func (s *Server) Registrar() *Registrar { return s.reg }
 // ServeHTTP answers the OAuth and OpenID Connect endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
-	if p != s.endpoint.discovery && p != s.endpoint.jwks {
+	metadata := s.paths[p] == "metadata"
+	if p != s.endpoint.discovery && p != s.endpoint.jwks && !metadata {
 		// Tokens, codes and client metadata must not be cached (RFC 6749 §5.1).
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Pragma", "no-cache")
 	}
 	switch {
-	case p == s.endpoint.discovery:
+	case p == s.endpoint.discovery || metadata:
 		s.serveDiscovery(w, r)
 		return
 	case p == s.endpoint.register || strings.HasPrefix(p, s.endpoint.register+"/"):
@@ -199,10 +228,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.tokenRequestAcceptable(w, r) {
 			return
 		}
-		if _, _, basic := r.BasicAuth(); basic {
-			// RFC 6749 §5.2: a 401 after Basic authentication carries a challenge.
-			w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+		src := clientAddr(r)
+		r = r.WithContext(WithClientAddr(r.Context(), src))
+		if r.ParseForm() == nil {
+			wait, err := s.throttle.retryAfter(r.Context(), claimedClientID(r), src)
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
+			}
+			if wait > 0 {
+				throttled(w, wait)
+				return
+			}
 		}
+		// RFC 6749 §5.2 asks for a challenge after Basic authentication, and
+		// RFC 9110 §15.5.2 for one on every 401: whatever the method tried
+		// (client_secret_post, private_key_jwt), the challenge names the one
+		// HTTP authentication scheme these endpoints accept.
+		w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+	case p == s.endpoint.authorize:
+		w = &issWriter{ResponseWriter: w, issuer: s.cfg.Issuer}
 	case p == s.endpoint.userinfo:
 		w = &challengeWriter{ResponseWriter: w, challenge: `Bearer error="invalid_token"`}
 	case s.paths[p] == "":

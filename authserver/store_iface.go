@@ -43,9 +43,13 @@ type Store interface {
 	JTIRevoked(ctx context.Context, jti string) (bool, error)
 	UseAssertionJTI(ctx context.Context, clientID, jti string, expires time.Time) error
 
+	RecordClientAuthFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	BlockClientAuth(ctx context.Context, key string, until time.Time) error
+	ClientAuthBlocks(ctx context.Context, now time.Time) (map[string]time.Time, error)
+	ClientAuthFailures(ctx context.Context, key string, since time.Time) (int, error)
+
 	RegistrationTokenByHash(ctx context.Context, hash string) (store.RegistrationToken, error)
 	PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, error)
-	PostLogoutRedirectURIsLike(ctx context.Context, base string) ([]string, error)
 }
 
 var _ Store = (*store.Store)(nil)

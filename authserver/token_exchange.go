@@ -15,8 +15,13 @@ import (
 // tokenExchange is RFC 8693: a partner's service trades a Portico access
 // token (the subject) for one with narrower scope or another audience. With
 // an actor token the result carries an act claim naming the actor
-// (delegation). Both tokens must belong to the client's organization; the
-// result never outlives the subject token.
+// (delegation). Both tokens must belong to the client's organization and
+// must have been issued to the client or name it in aud, unless a platform
+// admin let the client exchange its organization's other tokens
+// (ExchangeAnySubject). A person's token is exchanged for an app only if
+// that app's policy would let the person in. The result never outlives the
+// subject token, and names the tokens it came from (exchanged_from), so
+// revoking any of them makes it inactive too.
 func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values) (*op.Response, error) {
 	if !ourTokenType(req.SubjectTokenType) {
 		return nil, invalidRequest("subject_token_type must be an access token")
@@ -31,6 +36,10 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	if subject.OrgID != e.client.OrgID {
 		return nil, invalidGrant("subject_token belongs to another organization")
 	}
+	if !e.mayExchange(subject) {
+		return nil, invalidGrant("subject_token was not issued to this client and does not name it in aud")
+	}
+	from := append(slices.Clone(subject.ExchangedFrom), subject.JTI)
 	var act *actor
 	if req.ActorToken != "" {
 		if !ourTokenType(req.ActorTokenType) {
@@ -43,7 +52,12 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 		if a.OrgID != e.client.OrgID {
 			return nil, invalidGrant("actor_token belongs to another organization")
 		}
+		if !e.mayExchange(a) {
+			return nil, invalidGrant("actor_token was not issued to this client and does not name it in aud")
+		}
 		act = &actor{Subject: a.Subject, ClientID: a.ClientID, Act: a.Act}
+		from = append(from, a.ExchangedFrom...)
+		from = append(from, a.JTI)
 	} else if req.ActorTokenType != "" {
 		return nil, invalidRequest("actor_token_type without actor_token")
 	}
@@ -83,10 +97,18 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	if v.Action != Permit {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("%s", sanitize(v.Reason, 200))
 	}
+	if user != nil {
+		if err := s.audiencesAdmit(ctx, aud, user, subject, scopes); err != nil {
+			return nil, err
+		}
+	}
+	if from = dedupe(from); len(from) > maxExchangeDepth {
+		return nil, invalidGrant("the subject_token was exchanged too many times already")
+	}
 
 	now := s.now()
 	claims := s.newAccessClaims(e, subject.Subject, scopes, now)
-	claims.Audience, claims.Act = aud, act
+	claims.Audience, claims.Act, claims.ExchangedFrom = aud, act, from
 	claims.AuthTime, claims.AMR = subject.AuthTime, subject.AMR
 	if user != nil {
 		claims.Groups = user.Groups()
@@ -98,6 +120,55 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	}
 	return tokenResponse(&oidc.TokenExchangeResponse{AccessToken: at, IssuedTokenType: oidc.AccessTokenType,
 		TokenType: oidc.BearerToken, ExpiresIn: uint64(max(0, claims.Expiry-now.Unix())), Scopes: scopes}), nil
+}
+
+// maxExchangeDepth bounds the exchanged_from list: how many tokens (subject,
+// actor and theirs) one exchanged token may descend from.
+const maxExchangeDepth = 16
+
+// mayExchange: a client may present a token issued to it, or one naming it
+// in aud (another client exchanged a token for it), or, if a platform admin
+// allowed it, any token of its organization.
+func (e *clientEntry) mayExchange(c *accessClaims) bool {
+	return c.ClientID == e.client.ClientID || slices.Contains(c.Audience, e.client.ClientID) || e.client.ExchangeAnySubject
+}
+
+// audiencesAdmit asks, for every app among the audiences, the question
+// /authorize would ask: may this person use it? A person the app's policy
+// denies must not reach it with an exchanged token. The exchange carries no
+// browser, so nothing is known of the person's address or a fresh second
+// factor: conditions on them do not hold (policies fail closed), and a
+// Challenge is a refusal, since no step-up can happen here.
+func (s *Server) audiencesAdmit(ctx context.Context, aud []string, user *store.User, subject *accessClaims, scopes []string) error {
+	for _, a := range aud {
+		if a == s.cfg.Issuer {
+			continue
+		}
+		t, err := s.client(ctx, a)
+		if err != nil {
+			return serverError(err)
+		}
+		if t, err = s.forUser(ctx, t, *user); err != nil {
+			return serverError(err)
+		}
+		rc := RequestContext{AMR: subject.AMR}
+		if subject.AuthTime != 0 {
+			rc.AuthTime = unix(subject.AuthTime)
+		}
+		v, err := s.decide(ctx, GateRequest{Point: PointTokenExchangeAudience, Org: t.org, Plan: t.plan, Client: &t.client,
+			User: user, Scopes: scopes, Context: rc})
+		if err != nil {
+			s.log.ErrorContext(ctx, "token exchange audience gate failed", "err", err)
+		}
+		if v.Action != Permit {
+			reason := v.Reason
+			if v.Action == Challenge {
+				reason = "the application requires step-up authentication, which token exchange cannot perform"
+			}
+			return oidc.ErrInvalidTarget().WithDescription("audience %s refused: %s", quote(a), sanitize(reason, 200))
+		}
+	}
+	return nil
 }
 
 // ourTokenType: the subject and actor are Portico access tokens, named

@@ -26,6 +26,9 @@ func TestPartnershipWindow(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			svc, svcSecret := w.service("orders:read")
+			if _, err := w.reg.SetExchangeAnySubject(w.ctx, w.org.ID, svc.ClientID, cli, true); err != nil {
+				t.Fatal(err)
+			}
 			spa := w.spa("orders:read")
 			v, ch := pkce()
 			code := w.codeFor(spa.ClientID, "openid offline_access orders:read", ch)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"time"
+
+	"portico/netguard"
 )
 
 // Identity is what an upstream says about the person who signed in.
@@ -73,6 +75,23 @@ type Env struct {
 	SAMLACSURL string
 	// SAMLMetadataURL is this connection's SP metadata URL, also its entity ID.
 	SAMLMetadataURL string
-	HTTPClient      *http.Client
-	Now             func() time.Time
+	// HTTPClient makes every request to the upstream (discovery, metadata,
+	// token, userinfo, keys). The portal gives one on netguard's dialer with
+	// the operator's allow list; use it through Client.
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// defaultClient reaches public addresses only; a process-wide value is
+// fine here, since it holds no per-tenant state, only idle connections.
+var defaultClient = netguard.Guard{}.Client(netguard.ClientOptions{})
+
+// Client returns HTTPClient, or when there is none a netguard client that
+// reaches public addresses only: an upstream URL comes from an org admin,
+// so no connector may fetch it with an unguarded client.
+func (e Env) Client() *http.Client {
+	if e.HTTPClient != nil {
+		return e.HTTPClient
+	}
+	return defaultClient
 }

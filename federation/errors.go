@@ -16,6 +16,9 @@ var (
 	// ErrUnverifiedLink: an account with this email exists, but the upstream
 	// did not say the email is verified, so it is not linked.
 	ErrUnverifiedLink = errors.New("federation: email not verified; account not linked")
+	// ErrPrivilegedLink: the account with this email is a platform admin's,
+	// which is never linked to an upstream identity by email.
+	ErrPrivilegedLink = errors.New("federation: a platform admin's account is not linked by email")
 	// ErrNoEmail: the upstream gave no email address.
 	ErrNoEmail = errors.New("federation: the identity provider gave no email address")
 	// ErrUserDisabled: the Portico user is disabled.

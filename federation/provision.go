@@ -66,6 +66,14 @@ func (p *Provisioner) Provision(ctx context.Context, conn store.Connection, id I
 			user, err = tx.UserByEmail(ctx, conn.OrgID, email)
 			switch {
 			case err == nil:
+				// A platform admin's account is never taken by email: an
+				// admin of their organization could otherwise add an IdP
+				// that vouches for the address and become platform admin
+				// (as reset links, which only platform admins may issue
+				// for one).
+				if user.PlatformAdmin {
+					return ErrPrivilegedLink
+				}
 				if !id.EmailVerified {
 					return ErrUnverifiedLink
 				}

@@ -51,6 +51,8 @@ func othersMatrix() map[string]routeCase {
 		"POST /login/start":                            {path: "/login/start", form: none, want: want(nf, nf, nf, nf, nf, nf)},
 		"POST /logout/confirm":                         {path: "/logout/confirm", form: none, want: same(see)},
 		"POST /platform/connection-types/:org":         {path: "/platform/connection-types/nope", form: none, want: want(unau, forb, forb, forb, forb, nf)},
+		"GET /org/security":                            {path: "/org/security", want: want(see, forb, forb, ok, ok, ok)},
+		"POST /org/security":                           {path: "/org/security", form: none, want: want(unau, forb, forb, see, see, see)},
 		"POST /org/users/:id/reset-link":               {path: "/org/users/nope/reset-link", form: none, want: want(unau, forb, forb, nf, nf, nf)},
 		"POST /admin/orgs/:slug/users/:id/reset-link":  {path: "/admin/orgs/acme/users/nope/reset-link", form: none, want: want(unau, forb, forb, forb, forb, nf)},
 	}

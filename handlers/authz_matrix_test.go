@@ -163,16 +163,17 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		// The authorization server answers on the protocol's terms: a
 		// portal session opens nothing there. Bare requests without
 		// credentials or parameters are refused alike for everyone.
-		"ANY /.well-known/openid-configuration": {path: "/.well-known/openid-configuration", want: same(ok)},
-		"ANY /jwks":                             {path: "/jwks", want: same(ok)},
-		"ANY /authorize":                        {path: "/authorize", want: same(http.StatusBadRequest)},
-		"ANY /token":                            {path: "/token", want: same(http.StatusMethodNotAllowed)},
-		"ANY /introspect":                       {path: "/introspect", want: same(http.StatusMethodNotAllowed)},
-		"ANY /revoke":                           {path: "/revoke", want: same(http.StatusMethodNotAllowed)},
-		"ANY /userinfo":                         {path: "/userinfo", want: same(unau)},
-		"ANY /end_session":                      {path: "/end_session", want: same(http.StatusFound)},
-		"ANY /register":                         {path: "/register", want: same(unau)},
-		"ANY /register/*":                       {path: "/register/" + fx.clientID, want: same(unau)},
+		"ANY /.well-known/openid-configuration":       {path: "/.well-known/openid-configuration", want: same(ok)},
+		"ANY /.well-known/oauth-authorization-server": {path: "/.well-known/oauth-authorization-server", want: same(ok)},
+		"ANY /jwks":        {path: "/jwks", want: same(ok)},
+		"ANY /authorize":   {path: "/authorize", want: same(http.StatusBadRequest)},
+		"ANY /token":       {path: "/token", want: same(http.StatusMethodNotAllowed)},
+		"ANY /introspect":  {path: "/introspect", want: same(http.StatusMethodNotAllowed)},
+		"ANY /revoke":      {path: "/revoke", want: same(http.StatusMethodNotAllowed)},
+		"ANY /userinfo":    {path: "/userinfo", want: same(unau)},
+		"ANY /end_session": {path: "/end_session", want: same(http.StatusFound)},
+		"ANY /register":    {path: "/register", want: same(unau)},
+		"ANY /register/*":  {path: "/register/" + fx.clientID, want: same(unau)},
 
 		// Developers and admins manage their organization's apps; acme's
 		// client ID is 404 to everyone else.

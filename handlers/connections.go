@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"portico/federation"
+	"portico/netguard"
 	"portico/store"
 	"portico/views"
 )
@@ -192,10 +194,17 @@ func (h *Connections) test(c echo.Context) error {
 			err = tt.Test(c.Request().Context())
 		}
 	}
-	if err != nil {
+	var refused *netguard.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		// Say what was refused and why: the address is where the admin's
+		// own URL led, and nothing was fetched from it.
+		h.Log.Info("connection test refused by the upstream guard", "connection", x.ID, "err", err)
+		f.TestResult = &views.Flash{Kind: "error", Message: "The connection does not work: " + refused.Error() + "."}
+	case err != nil:
 		h.Log.Info("connection test failed", "connection", x.ID, "err", err)
 		f.TestResult = &views.Flash{Kind: "error", Message: "The connection does not work: Portico could not load or use the identity provider's configuration. Check the URL and credentials."}
-	} else {
+	default:
 		f.TestResult = &views.Flash{Kind: "ok", Message: "The identity provider's configuration loaded. Try signing in to finish the test."}
 	}
 	return h.page(c, http.StatusOK, f)

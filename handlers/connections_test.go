@@ -12,6 +12,9 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"portico/federation"
+	"portico/federation/federationtest"
+	"portico/handlers"
+	"portico/handlers/handlerstest"
 	"portico/store"
 )
 
@@ -24,9 +27,9 @@ type connWorld struct {
 
 const connPassword = "correct horse battery"
 
-func newConnWorld(t *testing.T) *connWorld {
+func newConnWorld(t *testing.T, opts ...handlerstest.Option) *connWorld {
 	t.Helper()
-	w := &connWorld{signInPortal: newSignInPortal(t)}
+	w := &connWorld{signInPortal: newSignInPortal(t, opts...)}
 	h := w.Harness
 	w.acme, w.globex, w.staff = h.Org(t, "acme", "acme.example"), h.Org(t, "globex", "globex.example"), h.Org(t, "staff")
 	h.User(t, w.acme, "admin@acme.example", store.RoleAdmin, connPassword)
@@ -203,6 +206,47 @@ func TestConnectionTestReportsAFixedMessage(t *testing.T) {
 	msg := strings.TrimSpace(htmlDoc(t, r.Body).Find("#test-result").Text())
 	if r.StatusCode != http.StatusOK || !strings.Contains(msg, "does not work") || strings.Contains(msg, "127.0.0.1") {
 		t.Fatalf("%d %q", r.StatusCode, msg)
+	}
+}
+
+// TestConnectionTestRefusesInternalAddresses: an org admin's OIDC issuer
+// or SAML metadata URL pointing at loopback, link-local or private
+// addresses is never fetched, and "Test connection" says what was refused
+// and why instead of what answered. The loopback IdP is a real one that
+// works once the operator allows loopback (as the other tests' harness
+// does), so the refusal is the guard's doing.
+func TestConnectionTestRefusesInternalAddresses(t *testing.T) {
+	w := newConnWorld(t, func(c *handlers.Config) { c.UpstreamAllow = nil })
+	admin := w.as(t, "admin@acme.example")
+	op := federationtest.NewOP(t, "portico", "s", federationtest.Claims{Subject: "x"})
+	for _, tc := range []struct {
+		name, typ string
+		settings  map[string]string
+		want      string
+	}{
+		{"loopback OIDC issuer", "oidc", map[string]string{"issuer": op.URL, "client_id": "c"},
+			"refused: 127.0.0.1 is a loopback address; the operator can allow it with PORTICO_UPSTREAM_ALLOW"},
+		{"cloud metadata as OIDC issuer", "oidc", map[string]string{"issuer": "https://169.254.169.254/latest", "client_id": "c"},
+			"refused: 169.254.169.254 is a link-local address; the operator can allow it with PORTICO_UPSTREAM_ALLOW"},
+		{"private SAML metadata URL", "saml", map[string]string{"metadata_url": "http://10.1.2.3/metadata"},
+			"refused: 10.1.2.3 is a private address; the operator can allow it with PORTICO_UPSTREAM_ALLOW"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := w.connection(t, w.acme, tc.typ, tc.name, "s", tc.settings)
+			r := admin.Post("/connections/"+x.ID+"/test", nil)
+			msg := strings.TrimSpace(htmlDoc(t, r.Body).Find("#test-result").Text())
+			if r.StatusCode != http.StatusOK || !strings.Contains(msg, tc.want) {
+				t.Fatalf("%d %q, want it to say %q", r.StatusCode, msg, tc.want)
+			}
+		})
+	}
+	// With the operator's allow list the same loopback IdP answers.
+	allowed := newConnWorld(t)
+	admin = allowed.as(t, "admin@acme.example")
+	x := allowed.connection(t, allowed.acme, "oidc", "Allowed", "s", map[string]string{"issuer": op.URL, "client_id": "c"})
+	r := admin.Post("/connections/"+x.ID+"/test", nil)
+	if msg := htmlDoc(t, r.Body).Find("#test-result").Text(); !strings.Contains(msg, "configuration loaded") {
+		t.Fatalf("allowed loopback IdP: %q", msg)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"portico/federation/pool"
 	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
@@ -35,6 +34,10 @@ type Launch struct {
 	Issuer   string
 	Now      func() time.Time
 	Log      *slog.Logger
+	// Sleep waits by the delay schedule after a wrong code; nil is a real
+	// wait. Mailer, when set, tells people about on-the-spot enrolments.
+	Sleep  func(ctx context.Context, d time.Duration)
+	Mailer SecurityMailer
 }
 
 // Mount registers the routes.
@@ -153,7 +156,35 @@ func (h *Launch) launch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if out.Action == policyeditor.Challenge {
+		if denied, ok, err := h.deniedAfterStepUp(c, v, app); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			return h.act(c, v, app, denied)
+		}
+	}
 	return h.act(c, v, app, out)
+}
+
+// deniedAfterStepUp reports whether the policy would deny v even after a
+// passed step-up; then nobody is asked for (or made to enrol) a second
+// factor only to be refused. The question is asked of the preview engine
+// first, and recorded (for the deny page's reference) only when it denies.
+func (h *Launch) deniedAfterStepUp(c echo.Context, v *Viewer, app store.Client) (policyeditor.Outcome, bool, error) {
+	if h.Preview == nil || h.Policies == nil {
+		return policyeditor.Outcome{}, false, nil
+	}
+	f, err := h.facts(c, v)
+	if err != nil {
+		return policyeditor.Outcome{}, false, err
+	}
+	out, err := h.Preview.Decide(c.Request().Context(), h.evaluation(v, app, f, true))
+	if err != nil || !out.Applied || out.Action != policyeditor.Deny {
+		return out, false, err
+	}
+	out, err = h.decide(c, v, app, true)
+	return out, err == nil && out.Action == policyeditor.Deny, err
 }
 
 // act carries out a decision.
@@ -170,6 +201,13 @@ func (h *Launch) act(c echo.Context, v *Viewer, app store.Client, out policyedit
 	}
 	p := h.Pages.Page(c, "Access denied")
 	return render(c, http.StatusForbidden, views.LaunchDeniedPage(p, views.LaunchDenied{AppName: app.Name, Reference: out.DecisionID}))
+}
+
+func (h *Launch) sleep() sleeper {
+	if h.Sleep == nil {
+		return sleepCtx
+	}
+	return h.Sleep
 }
 
 // initiateLogin is the app's launch URL with the OpenID Connect third-party
@@ -197,7 +235,8 @@ func (h *Launch) stepUpProps(c echo.Context, v *Viewer, app store.Client) (views
 		return s, err
 	}
 	s.Enroll, s.QRDataURL, s.Secret = true, e.QRDataURL, e.Secret
-	return s, nil
+	s.Reauth, err = reauthProps(c, h.Store, v, "/launch/"+url.PathEscape(app.ClientID)+"/verify", h.Now())
+	return s, err
 }
 
 func (h *Launch) showStepUp(c echo.Context) error {
@@ -205,6 +244,12 @@ func (h *Launch) showStepUp(c echo.Context) error {
 	app, err := h.app(c, v)
 	if err != nil {
 		return err
+	}
+	if denied, ok, err := h.deniedAfterStepUp(c, v, app); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return h.act(c, v, app, denied)
 	}
 	s, err := h.stepUpProps(c, v, app)
 	if err != nil {
@@ -223,34 +268,64 @@ func (h *Launch) verify(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if denied, ok, err := h.deniedAfterStepUp(c, v, app); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return h.act(c, v, app, denied)
+	}
 	s, err := h.stepUpProps(c, v, app)
 	if err != nil {
 		return err
 	}
 	now := h.Now()
-	code := c.FormValue("code")
-	var ok bool
-	if s.Enroll {
-		if step, valid := pool.CheckTOTP(s.Secret, code, now); valid {
-			ok, err = h.Store.AcceptTOTPStep(ctx, v.User.ID, step, true)
+	page := func(status int, msg string) error {
+		if s2, err := h.stepUpProps(c, v, app); err == nil { // a password just typed may count as fresh now
+			s = s2
 		}
-	} else {
-		ok, err = checkSecondFactor(ctx, h.Store, h.Sealer, v.User.ID, code, now)
+		s.Error = msg
+		return render(c, status, views.StepUpPage(h.Pages.Page(c, "Confirm it's you"), s))
 	}
+	if s.Enroll {
+		// Enrolling here meets the challenge, so it needs the first factor
+		// again: a session alone must not be enough to add an authenticator.
+		if fail, err := checkReauth(c, h.Store, h.sleep(), v, now); err != nil {
+			return err
+		} else if fail != nil {
+			return page(fail.Status, fail.Message)
+		}
+	}
+	code := c.FormValue("code")
+	check := func() (bool, error) { return checkSecondFactor(ctx, h.Store, h.Sealer, v.User.ID, code, now) }
+	if s.Enroll {
+		check = totpStepCheck(ctx, h.Store, v.User.ID, s.Secret, code, now)
+	}
+	res, err := factorAttempt(ctx, h.Store, h.sleep(), v.User.ID, now, check)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		s.Error = "That code is not valid. Check the time on your phone and try the next code."
-		return render(c, http.StatusUnprocessableEntity, views.StepUpPage(h.Pages.Page(c, "Confirm it's you"), s))
+	if !res.OK {
+		h.Log.Info("step-up code failed", "user", v.User.ID, "client", app.ClientID, "ip", c.RealIP(), "locked", !res.LockedUntil.IsZero())
+		if !res.LockedUntil.IsZero() {
+			return page(http.StatusTooManyRequests, msgFactorLocked(res.LockedUntil))
+		}
+		return page(http.StatusUnprocessableEntity, "That code is not valid. Check the time on your phone and try the next code.")
 	}
 	var codes []string
 	if s.Enroll {
 		var hashes []string
 		codes, hashes = newRecoveryCodes()
-		if err := h.Store.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
+		change := factorChange{Added: true, Where: "step-up", IP: c.RealIP()}
+		err := h.Store.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
+				return err
+			}
+			return auditFactorChange(ctx, tx, actorOf(v), v.User, change)
+		})
+		if err != nil {
 			return err
 		}
+		notifyFactorChange(h.Mailer, h.Log, v.User, change, now)
 	}
 	if err := h.Store.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
 		return err

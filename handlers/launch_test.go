@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -131,7 +132,8 @@ func (lp *launchPortal) launch(t *testing.T, c *handlerstest.Client, ip string, 
 	if err != nil {
 		t.Fatalf("no authenticator for this person: %v\n%s", err, page.Body)
 	}
-	return from(t, c, http.MethodPost, lp.URL+"/launch/wiki/verify", ip, url.Values{"code": {code}}), true
+	// The password goes along: enrolling on the spot needs it again.
+	return from(t, c, http.MethodPost, lp.URL+"/launch/wiki/verify", ip, url.Values{"code": {code}, "password": {pw}}), true
 }
 
 // landed reports whether the response sends the browser into the app with
@@ -176,10 +178,21 @@ func TestLaunchPlaysOutIBMsExample(t *testing.T) {
 		t.Fatalf("contractor at a remembered location: challenged=%v", challenged)
 	}
 
+	// In neither group: the policy would deny even after step-up, so the
+	// launch is denied at once, without making sam enrol an authenticator
+	// only to be refused.
 	sam := lp.person(t, "sam@acme.example", "sales")
 	r, challenged = lp.launch(t, sam, office, secrets)
-	if !challenged || r.StatusCode != http.StatusForbidden || lp.landed(r) {
-		t.Fatalf("user in neither group after MFA: challenged=%v %d", challenged, r.StatusCode)
+	if challenged || r.StatusCode != http.StatusForbidden || lp.landed(r) {
+		t.Fatalf("user in neither group: challenged=%v %d", challenged, r.StatusCode)
+	}
+	if r := from(t, sam, http.MethodGet, lp.URL+"/launch/wiki/verify", office, nil); r.StatusCode != http.StatusForbidden ||
+		strings.Contains(r.Body, "totp-secret") {
+		t.Fatalf("the step-up page offers a user who will be denied an enrolment: %d", r.StatusCode)
+	}
+	samUsers, _ := lp.Store.UsersByEmail(context.Background(), "sam@acme.example")
+	if _, err := lp.Store.UserTOTP(context.Background(), samUsers[0].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an authenticator secret was made for a user the policy denies: %v", err)
 	}
 	ref := regexp.MustCompile(`id="decision-ref">([a-z0-9]+)<`).FindStringSubmatch(r.Body)
 	if ref == nil || !strings.Contains(r.Body, "access policy does not allow") {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -18,14 +17,6 @@ import (
 	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
-)
-
-// Sign-in throttling: each wrong password slows the next answer down, and
-// the maxFailures-th locks the account for lockFor.
-const (
-	maxFailures = 5
-	lockFor     = 15 * time.Minute
-	slowStep    = 400 * time.Millisecond
 )
 
 // Login serves identifier-first sign-in: the email's domain finds the
@@ -43,32 +34,32 @@ type Login struct {
 	Provisioner *federation.Provisioner
 	Completer   LoginCompleter
 	// Policies decides sign-in with the portal's policy; nil means none.
+	// Preview asks the same without recording.
 	Policies *policyeditor.Engine
+	Preview  *policyeditor.Engine
 	Locator  policyeditor.Locator
-	// Sleep waits between failed attempts; tests replace it.
+	// Sleep waits by the delay schedule after a failure; nil is a real wait.
 	Sleep func(ctx context.Context, d time.Duration)
-	// dummyHash makes a sign-in for an unknown email cost as much as one
-	// for a known email, so timing does not reveal which accounts exist. It
-	// is made on first need, not at start-up: it costs an argon2 hash.
-	dummyOnce sync.Once
-	dummyHash string
+	// Mailer, when set, tells people about second factors enrolled at
+	// sign-in.
+	Mailer SecurityMailer
 }
+
+// dummyHash makes a sign-in for an unknown email cost as much as one for a
+// known email, so timing does not reveal which accounts exist. It is a
+// constant with HashPassword's parameters (a test keeps them equal), so it
+// costs nothing to make and the first unknown email is not slower.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$Kq8t6M/XqtdF0FMQb8J/qA$GVxP2tqQsgulY1dWb2KDQQCDTTZLBzSY+SQ+7At93jo"
 
 // unknownAccountCheck spends what checking a real password would.
 func (h *Login) unknownAccountCheck(password string) {
-	h.dummyOnce.Do(func() { h.dummyHash, _ = pool.HashPassword("dummy password for timing") })
-	pool.CheckPassword(h.dummyHash, password)
+	pool.CheckPassword(dummyHash, password)
 }
 
 // Mount registers the sign-in routes.
 func (h *Login) Mount(g *echo.Group) {
 	if h.Sleep == nil {
-		h.Sleep = func(ctx context.Context, d time.Duration) {
-			select {
-			case <-time.After(d):
-			case <-ctx.Done():
-			}
-		}
+		h.Sleep = sleepCtx
 	}
 	g.GET("/login", h.show)
 	g.POST("/login", h.submit)
@@ -292,6 +283,8 @@ func (h *Login) signInError(c echo.Context, f views.LoginForm, x store.Connectio
 		status, msg = http.StatusForbidden, "Your email address belongs to another organization, so you cannot sign in this way."
 	case errors.Is(err, federation.ErrUnverifiedLink):
 		status, msg = http.StatusForbidden, "An account with this email already exists, and your identity provider did not confirm the address. Ask your administrator."
+	case errors.Is(err, federation.ErrPrivilegedLink):
+		status, msg = http.StatusForbidden, "An account with this email already exists and cannot be linked to an identity provider this way. Sign in with its password."
 	case errors.Is(err, federation.ErrNoEmail):
 		msg = "Your identity provider did not share your email address."
 	case errors.Is(err, federation.ErrUserDisabled):

@@ -68,24 +68,54 @@ func (h *Login) finish(c echo.Context, u store.User, connectionID string, f view
 	if out.Applied && out.Action == policyeditor.Deny {
 		return h.signInRefused(c, out, false)
 	}
-	if connectionID == "" || challenged {
-		enrolled, err := h.hasTOTP(c, u.ID)
+	if challenged {
+		// Nobody is asked for a code, or made to enrol, only to be refused.
+		if denied, ok, err := h.deniedAfterStepUp(c, u, connectionID); err != nil || ok {
+			if err != nil {
+				return err
+			}
+			return h.signInRefused(c, denied, false)
+		}
+	}
+	enrolled, err := h.hasTOTP(c, u.ID)
+	if err != nil {
+		return err
+	}
+	if enrolled && (connectionID == "" || challenged) {
+		return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next)
+	}
+	if !enrolled {
+		org, err := h.Store.Organization(c.Request().Context(), u.OrgID)
 		if err != nil {
 			return err
 		}
-		if enrolled {
+		if org.RequireMFA {
+			// The organization requires a second factor: it is set up now,
+			// while the password (or the IdP's sign-in) is seconds old,
+			// before any session exists.
 			return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next)
 		}
 		if challenged {
 			return h.signInRefused(c, out, true)
 		}
 	}
-	s, err := h.Sessions.Start(c, u, time.Time{}, connectionID)
+	s, err := h.startSession(c, u, time.Time{}, connectionID)
 	if err != nil {
 		return err
 	}
 	h.Log.Info("signed in", "user", u.ID, "org", u.OrgID, "connection", connectionID, "ip", c.RealIP())
 	return h.afterSession(c, u, s, f.AuthRequest, f.Next)
+}
+
+// startSession starts u's session and records the sign-in as a fresh proof
+// of the first factor (enrolling a second factor needs one within the
+// minute).
+func (h *Login) startSession(c echo.Context, u store.User, mfaAt time.Time, connectionID string) (store.Session, error) {
+	s, err := h.Sessions.Start(c, u, mfaAt, connectionID)
+	if err != nil {
+		return s, err
+	}
+	return s, h.Store.SetSessionReauth(c.Request().Context(), s.ID, h.Now())
 }
 
 func (h *Login) hasTOTP(c echo.Context, userID string) (bool, error) {

@@ -11,6 +11,7 @@ import (
 
 	"portico/federation"
 	"portico/federation/pool"
+	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
 )
@@ -48,17 +49,21 @@ func (h *Login) password(c echo.Context, f views.LoginForm, password string) err
 }
 
 // upstreamPassword signs in through a connector that checks passwords
-// itself (the sandbox IdP).
+// itself (the sandbox IdP), with the same throttles as the pool.
 func (h *Login) upstreamPassword(c echo.Context, f views.LoginForm, x store.Connection, pc federation.PasswordConnector, password string) error {
 	ctx := c.Request().Context()
-	id, ok, err := pc.Login(ctx, f.Email, password)
+	var id federation.Identity
+	res, err := h.passwordAttempt(c, f.Email, func() (bool, error) {
+		var ok bool
+		var err error
+		id, ok, err = pc.Login(ctx, f.Email, password)
+		return ok, err
+	})
 	if err != nil {
 		return err
 	}
-	if !ok {
-		h.Sleep(ctx, slowStep)
-		f.Error = msgBadCredentials
-		return h.render(c, http.StatusUnauthorized, f)
+	if !res.OK {
+		return h.failed(c, f, res)
 	}
 	u, err := h.Provisioner.Provision(ctx, x, id)
 	if err != nil {
@@ -67,27 +72,32 @@ func (h *Login) upstreamPassword(c echo.Context, f views.LoginForm, x store.Conn
 	return h.finish(c, u, x.ID, f)
 }
 
-// poolPassword checks an identity-pool password with throttling and lockout.
+// poolPassword checks an identity-pool password under the sign-in
+// throttles. An email without an account goes through the same steps, the
+// same throttle keys and a hash check of the same cost, so answers and
+// delays do not tell whether the account exists.
 func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string) error {
 	ctx := c.Request().Context()
-	u, err := h.findPoolUser(ctx, f.Email)
-	if errors.Is(err, store.ErrNotFound) {
-		h.unknownAccountCheck(password)
-		f.Error = msgBadCredentials
-		return h.render(c, http.StatusUnauthorized, f)
-	}
+	var u store.User
+	res, err := h.passwordAttempt(c, f.Email, func() (bool, error) {
+		var err error
+		u, err = h.findPoolUser(ctx, f.Email)
+		if errors.Is(err, store.ErrNotFound) {
+			h.unknownAccountCheck(password)
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return pool.CheckPassword(u.PasswordHash, password) == nil, nil
+	})
 	if err != nil {
 		return err
 	}
+	if !res.OK {
+		return h.failed(c, f, res)
+	}
 	now := h.Now()
-	if now.Before(u.LockedUntil) {
-		f.Error = fmt.Sprintf("Too many failed sign-in attempts. This account is locked until %s UTC.",
-			u.LockedUntil.UTC().Format("15:04"))
-		return h.render(c, http.StatusTooManyRequests, f)
-	}
-	if err := pool.CheckPassword(u.PasswordHash, password); err != nil {
-		return h.failed(c, u, f)
-	}
 	if u.Status != store.UserActive {
 		f.Error = "This account is disabled. Ask your organization's administrator."
 		return h.render(c, http.StatusForbidden, f)
@@ -116,6 +126,13 @@ func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string)
 	return h.finish(c, u, "", f)
 }
 
+// passwordAttempt runs check as one password attempt for email from the
+// request's source network (throttle.go).
+func (h *Login) passwordAttempt(c echo.Context, email string, check func() (bool, error)) (passwordResult, error) {
+	ip, _ := clientAddress(c, nil)
+	return passwordAttempt(c.Request().Context(), h.Store, h.Sleep, email, policyeditor.LocationOf(ip), h.Now(), check)
+}
+
 // poolAllowed reports whether an organization's people may use Portico
 // passwords: when it has no connections at all, or an identity-pool one.
 // An organization that moved to its own IdP thereby turns old passwords off.
@@ -137,39 +154,20 @@ func (h *Login) poolAllowed(ctx context.Context, orgID string) (bool, error) {
 	return enabled == 0, nil
 }
 
-// failed records a wrong password, slows the answer and locks the account
-// at the limit.
-func (h *Login) failed(c echo.Context, u store.User, f views.LoginForm) error {
-	ctx := c.Request().Context()
-	locked, after, err := h.countFailure(ctx, u)
-	if err != nil {
-		return err
-	}
-	h.Log.Info("sign-in failed", "user", u.ID, "ip", c.RealIP(), "locked", locked)
-	if locked {
-		f.Error = fmt.Sprintf("Too many failed sign-in attempts. This account is locked until %s UTC.",
-			after.LockedUntil.UTC().Format("15:04"))
+// failed answers a refused password: locked (429) or wrong (401), with
+// the same words whether or not the account exists.
+func (h *Login) failed(c echo.Context, f views.LoginForm, res passwordResult) error {
+	h.Log.Info("sign-in failed", "ip", c.RealIP(), "locked", !res.LockedUntil.IsZero())
+	if !res.LockedUntil.IsZero() {
+		f.Error = msgSignInLocked(res.LockedUntil)
 		return h.render(c, http.StatusTooManyRequests, f)
 	}
-	h.Sleep(ctx, time.Duration(after.FailedLogins)*slowStep)
 	f.Error = msgBadCredentials
-	if left := maxFailures - after.FailedLogins; left <= 2 {
-		f.Error += fmt.Sprintf(" %d more failed attempt(s) will lock the account for %d minutes.", left, int(lockFor.Minutes()))
+	if left := pairLimit.Max - res.Failures; left <= 2 {
+		f.Error += fmt.Sprintf(" %d more failed attempt(s) from this network will pause sign-in for this email for %d minutes.",
+			left, int(res.NextLock.Minutes()))
 	}
 	return h.render(c, http.StatusUnauthorized, f)
-}
-
-// countFailure counts a wrong password or code and locks at the limit.
-func (h *Login) countFailure(ctx context.Context, u store.User) (locked bool, after store.User, err error) {
-	now := h.Now()
-	_, after, err = h.Store.UpdateUser(ctx, u.OrgID, u.ID, func(x *store.User) error {
-		x.FailedLogins++
-		if x.FailedLogins >= maxFailures {
-			x.FailedLogins, x.LockedUntil, locked = 0, now.Add(lockFor), true
-		}
-		return nil
-	})
-	return locked, after, err
 }
 
 // findPoolUser finds the identity-pool account for an email. When the same

@@ -22,9 +22,15 @@ import (
 // at this point they have shown one factor only, and letting them register
 // an authenticator now would let whoever holds a stolen password pass the
 // challenge with their own phone. (Launch may enrol on the spot because it
-// runs inside a session that already passed the sign-in policy.) Such users
-// set up two-step verification from a place the policy permits, or ask an
-// administrator. Upstream MFA is not counted: Portico cannot verify it.
+// runs inside a session that already passed the sign-in policy, and asks
+// for the password again within the minute.) Such users set up two-step
+// verification from a place the policy permits, or ask an administrator.
+// The exception is an organization that requires a second factor at first
+// sign-in (Organization.RequireMFA): its people enrol right after the first
+// factor, before any session, which closes that window for everyone at
+// once. A challenge the policy would deny even after step-up is refused at
+// once, without asking for a code. Upstream MFA is not counted: Portico
+// cannot verify it.
 
 // signInDecision evaluates the portal's policy for u with the live request:
 // address and country, groups, plan, attributes, remembered locations, the
@@ -88,4 +94,33 @@ func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID str
 		return false, h.signInRefused(c, out, false)
 	}
 	return true, nil
+}
+
+// deniedAfterStepUp reports whether the portal's policy would refuse u even
+// after a passed challenge. It asks the preview engine (nothing recorded)
+// and records the decision only when it denies, for the refusal's
+// reference.
+func (h *Login) deniedAfterStepUp(c echo.Context, u store.User, connectionID string) (policyeditor.Outcome, bool, error) {
+	if h.Preview == nil || h.Policies == nil {
+		return policyeditor.Outcome{}, false, nil
+	}
+	ctx := c.Request().Context()
+	org, err := h.Store.Organization(ctx, u.OrgID)
+	if err != nil {
+		return policyeditor.Outcome{}, false, err
+	}
+	f, err := loadPolicyFacts(c, h.Store, h.Locator, org, u.ID)
+	if err != nil {
+		return policyeditor.Outcome{}, false, err
+	}
+	now := h.Now()
+	ev := f.evaluation(policyeditor.PointSignIn, now, org, &u)
+	ev.StepUp = true
+	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = now, connectionID
+	out, err := h.Preview.Decide(ctx, ev)
+	if err != nil || !out.Applied || out.Action != policyeditor.Deny {
+		return out, false, err
+	}
+	out, err = h.signInDecision(c, u, connectionID, now, true)
+	return out, err == nil && out.Applied && out.Action == policyeditor.Deny, err
 }

@@ -165,13 +165,18 @@ func TestPortalSignInPolicy(t *testing.T) {
 		t.Fatalf("developer at a remembered location: %d asked=%v", r.StatusCode, asked)
 	}
 
-	// Neither group, after passing MFA: denied all the same.
+	// Neither group, challenged at a new location: the policy would deny
+	// even after MFA, so no code is asked at all (nobody does MFA only to be
+	// refused), and the location is not remembered.
 	c = sp.Client(t)
 	r, asked := sp.signIn(t, c, sam.Email, samSecret, cafe)
-	if !asked || r.StatusCode != http.StatusForbidden || signedIn(t, c) {
-		t.Fatalf("sales after MFA: %d asked=%v", r.StatusCode, asked)
+	if asked || r.StatusCode != http.StatusForbidden || signedIn(t, c) {
+		t.Fatalf("sales at a new location: %d asked=%v", r.StatusCode, asked)
 	}
-	// From a remembered location: denied before any code is asked.
+	if locs, _ := sp.Store.Locations(ctx, sam.ID); len(locs) != 0 {
+		t.Fatalf("a refused sign-in remembered %v", locs)
+	}
+	// Again: denied before any code is asked.
 	c = sp.Client(t)
 	r, asked = sp.signIn(t, c, sam.Email, samSecret, cafe)
 	if asked || r.StatusCode != http.StatusForbidden || signedIn(t, c) {

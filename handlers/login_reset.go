@@ -64,10 +64,16 @@ func (h *Login) submitReset(c echo.Context) error {
 		if !used {
 			return store.ErrConflict
 		}
-		if _, _, err := tx.UpdateUser(ctx, r.OrgID, r.UserID, func(u *store.User) error {
+		_, u, err := tx.UpdateUser(ctx, r.OrgID, r.UserID, func(u *store.User) error {
 			u.PasswordHash, u.FailedLogins, u.LockedUntil = hash, 0, time.Time{}
 			return nil
-		}); err != nil {
+		})
+		if err != nil {
+			return err
+		}
+		// A new password lifts the sign-in pauses on this account from
+		// every network.
+		if err := tx.ClearThrottlePrefix(ctx, accountKeyPrefix(u.Email)); err != nil {
 			return err
 		}
 		if err := tx.DeleteUserSessions(ctx, r.UserID); err != nil {

@@ -16,32 +16,34 @@ const logoutConfirmPath = "/logout/confirm"
 
 // LogoutConfirmURL is the authorization server's Config.LogoutURL: where
 // RP-initiated logout (the end_session endpoint) sends the browser so the
-// portal session ends too, with where to go afterwards.
-func LogoutConfirmURL(next string) string {
-	if next == "" {
+// portal session ends too, with the ticket naming where to go afterwards.
+func LogoutConfirmURL(ticket string) string {
+	if ticket == "" {
 		return logoutConfirmPath
 	}
-	return logoutConfirmPath + "?next=" + url.QueryEscape(next)
+	return logoutConfirmPath + "?logout=" + url.QueryEscape(ticket)
 }
 
 // LogoutRedirects is what the logout page asks the authorization server:
-// whether uri is exactly a post_logout_redirect_uri some client registered
-// (with the state the end_session endpoint may have added). *authserver.Server
-// implements it; the handlers find it on Config.OAuth by type assertion.
+// where a logout ticket from end_session leads (a post-logout URI registered
+// by the client that the request named), and whether an id_token_hint named
+// that client. *authserver.Server implements it; the handlers find it on
+// Config.OAuth by type assertion.
 type LogoutRedirects interface {
-	PostLogoutRedirectAllowed(ctx context.Context, uri string) bool
+	LogoutDestination(ctx context.Context, ticket string) (uri string, hinted, ok bool)
 }
 
 // Logout is the confirmation step of RP-initiated logout. An application
 // sends the browser here through the end_session endpoint; the question
 // and its CSRF-protected form keep a cross-site link or image from signing
-// anyone out, and the destination is checked again on submit so the page
-// is no open redirect.
+// anyone out. The page leaves only for a local path or where a valid ticket
+// leads, and, when no id_token_hint proved which application asked, only
+// after the person clicks: a client_id anyone can name must not turn the
+// portal into a silent redirector.
 type Logout struct {
 	Sessions *Sessions
 	Pages    *Pages
-	// Redirects vouches for registered post-logout URIs; nil allows local
-	// paths only.
+	// Redirects reads end_session's tickets; nil allows local paths only.
 	Redirects LogoutRedirects
 }
 
@@ -51,35 +53,46 @@ func (h *Logout) Mount(g *echo.Group) {
 	g.POST(logoutConfirmPath, h.submit)
 }
 
-// show asks the signed-in person; someone already signed out has nothing
-// to confirm and goes straight on.
+// show asks the signed-in person. Someone already signed out has nothing to
+// confirm: they go straight on to a local path or a hinted destination, and
+// are asked to click through to an unhinted one.
 func (h *Logout) show(c echo.Context) error {
-	next := c.QueryParam("next")
-	if viewerFrom(c) == nil {
-		return c.Redirect(http.StatusSeeOther, h.destination(c.Request().Context(), next))
+	next, ticket := c.QueryParam("next"), c.QueryParam("logout")
+	dest, direct := h.destination(c.Request().Context(), next, ticket)
+	if viewerFrom(c) == nil && direct {
+		return c.Redirect(http.StatusSeeOther, dest)
 	}
 	p := h.Pages.Page(c, "Sign out")
 	p.Narrow = true
-	return render(c, http.StatusOK, views.LogoutConfirm(p, views.LogoutConfirmProps{Next: next}))
+	props := views.LogoutConfirmProps{Next: next, Ticket: ticket, SignedOut: viewerFrom(c) == nil}
+	if !direct || !isLocalPath(dest) {
+		props.Destination = dest
+	}
+	return render(c, http.StatusOK, views.LogoutConfirm(p, props))
 }
 
-// submit ends the session and leaves for a vetted destination.
+// submit ends the session and leaves for the vetted destination: the click
+// on the form is the confirmation an unhinted destination needs.
 func (h *Logout) submit(c echo.Context) error {
 	h.Sessions.End(c)
-	return c.Redirect(http.StatusSeeOther, h.destination(c.Request().Context(), c.FormValue("next")))
+	dest, _ := h.destination(c.Request().Context(), c.FormValue("next"), c.FormValue("logout"))
+	return c.Redirect(http.StatusSeeOther, dest)
 }
 
-// destination is next when it is a local path or a registered post-logout
-// redirect URI, and the sign-in page otherwise.
-func (h *Logout) destination(ctx context.Context, next string) string {
-	switch {
-	case next == "":
-	case isLocalPath(next):
-		return next
-	case h.Redirects != nil && h.Redirects.PostLogoutRedirectAllowed(ctx, next):
-		return next
+// destination is where the page may send the browser: the ticket's URI
+// when the authorization server vouches for it, else next when it is a
+// local path, else the sign-in page. direct says whether it may go there
+// without a click: local paths and hinted tickets may.
+func (h *Logout) destination(ctx context.Context, next, ticket string) (dest string, direct bool) {
+	if ticket != "" && h.Redirects != nil {
+		if uri, hinted, ok := h.Redirects.LogoutDestination(ctx, ticket); ok {
+			return uri, hinted
+		}
 	}
-	return "/login"
+	if next != "" && isLocalPath(next) {
+		return next, true
+	}
+	return "/login", true
 }
 
 // isLocalPath accepts an absolute path on this host only: not

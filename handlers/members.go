@@ -158,6 +158,11 @@ func (h *Members) invite(c echo.Context) error {
 					props.MailFailed = true
 				} else {
 					props.Mailed, props.NewLink = true, ""
+					// Only now, with the link in the invitee's mailbox and
+					// nowhere else, does accepting it prove the address.
+					if err := h.Partners.InvitationMailed(ctx, managerOf(v), inv.Invitation); err != nil {
+						h.Log.Error("recording the mailed invitation failed", "err", err, "invitation", inv.Invitation.ID)
+					}
 				}
 			}
 			// The link, when shown, is in this page only: nothing may keep a copy.

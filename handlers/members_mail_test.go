@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -91,6 +92,29 @@ func TestInvitationIsMailedAndNotShownWhenSMTPIsConfigured(t *testing.T) {
 	if r := h.Client(t).Get(m[1]); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "Join Acme") {
 		t.Errorf("the mailed link: %d %s", r.StatusCode, pageError(r.Body))
 	}
+	// Accepting a link that went only to the mailbox proves the address.
+	if !acceptInvitation(t, h, m[1], "dev@partner.example") {
+		t.Error("an account made from a mailed link has an unverified email")
+	}
+}
+
+// acceptInvitation accepts the invitation at path and reports whether the
+// new account's email is stored as verified (what ID tokens and userinfo
+// then say as email_verified).
+func acceptInvitation(t *testing.T, h *handlerstest.Harness, path, email string) bool {
+	t.Helper()
+	if r := h.Client(t).Post(path, url.Values{"name": {"Dev"}, "password": {oldPassword}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept: %d %s", r.StatusCode, pageError(r.Body))
+	}
+	orgs, err := h.Store.Organizations(context.Background())
+	if err != nil || len(orgs) == 0 {
+		t.Fatal(err)
+	}
+	u, err := h.Store.UserByEmail(context.Background(), orgs[0].ID, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.EmailVerified
 }
 
 // TestInvitationLinkIsShownWhenMailFails: the invitation still exists, the
@@ -127,5 +151,9 @@ func TestInvitationLinkIsShownWhenMailFails(t *testing.T) {
 	}
 	if r := h.Client(t).Get(m[1]); r.StatusCode != http.StatusOK {
 		t.Errorf("the shown link: %d", r.StatusCode)
+	}
+	// A link shown on screen and passed on proves nothing about the mailbox.
+	if acceptInvitation(t, h, m[1], "dev@partner.example") {
+		t.Error("an account made from a link shown on screen claims a verified email")
 	}
 }

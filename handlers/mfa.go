@@ -22,6 +22,10 @@ type MFA struct {
 	Sealer *store.Sealer
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Sleep waits by the delay schedule after a wrong code; nil is a real
+	// wait. Mailer, when set, tells people about enrolments and removals.
+	Sleep  func(ctx context.Context, d time.Duration)
+	Mailer SecurityMailer
 }
 
 // Mount registers the routes.
@@ -43,8 +47,12 @@ func (h *MFA) props(c echo.Context) (views.MFAProps, error) {
 	ctx := c.Request().Context()
 	v := viewerFrom(c)
 	e, enrolled, err := totpEnrollment(ctx, h.Store, h.Sealer, v.User)
-	if err != nil || !enrolled {
-		return views.MFAProps{QRDataURL: e.QRDataURL, Secret: e.Secret}, err
+	if err != nil {
+		return views.MFAProps{}, err
+	}
+	if !enrolled {
+		r, err := reauthProps(c, h.Store, v, "/account/mfa", h.Now())
+		return views.MFAProps{QRDataURL: e.QRDataURL, Secret: e.Secret, Reauth: r}, err
 	}
 	n, err := h.Store.UnusedRecoveryCodes(ctx, v.User.ID)
 	return views.MFAProps{Enrolled: true, Remaining: n}, err
@@ -97,18 +105,29 @@ func (h *MFA) confirm(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/account/mfa")
 	}
 	now := h.Now()
-	step, ok := pool.CheckTOTP(m.Secret, c.FormValue("code"), now)
-	if ok {
-		ok, err = h.Store.AcceptTOTPStep(ctx, v.User.ID, step, true)
-		if err != nil {
+	if fail, err := checkReauth(c, h.Store, h.sleep(), v, now); err != nil {
+		return err
+	} else if fail != nil {
+		m.Error = fail.Message
+		return h.page(c, fail.Status, m)
+	}
+	res, err := factorAttempt(ctx, h.Store, h.sleep(), v.User.ID, now, totpStepCheck(ctx, h.Store, v.User.ID, m.Secret, c.FormValue("code"), now))
+	if err != nil {
+		return err
+	}
+	if !res.OK {
+		if m, err = h.props(c); err != nil { // the password may now count as fresh
 			return err
 		}
-	}
-	if !ok {
+		status := http.StatusUnprocessableEntity
 		m.Error = "That code is not valid. Check the time on your phone and try the next code."
-		return h.page(c, http.StatusUnprocessableEntity, m)
+		if !res.LockedUntil.IsZero() {
+			m.Error, status = msgFactorLocked(res.LockedUntil), http.StatusTooManyRequests
+		}
+		return h.page(c, status, m)
 	}
 	codes, hashes := newRecoveryCodes()
+	change := factorChange{Added: true, Where: "account", IP: c.RealIP()}
 	err = h.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
 			return err
@@ -116,12 +135,13 @@ func (h *MFA) confirm(c echo.Context) error {
 		if err := tx.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "mfa.totp_enroll", "user", v.User.ID), nil, nil)
+		return auditFactorChange(ctx, tx, actorOf(v), v.User, change)
 	})
 	if err != nil {
 		return err
 	}
-	h.Log.Info("TOTP enrolled", "user", v.User.ID)
+	notifyFactorChange(h.Mailer, h.Log, v.User, change, now)
+	h.Log.Info("TOTP enrolled", "user", v.User.ID, "ip", c.RealIP())
 	return h.page(c, http.StatusOK, views.MFAProps{Enrolled: true, Remaining: len(codes), RecoveryCodes: codes})
 }
 
@@ -149,29 +169,47 @@ func (h *MFA) disable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	step, ok := pool.CheckTOTP(string(secret), c.FormValue("code"), h.Now())
-	if ok {
-		ok, err = h.Store.AcceptTOTPStep(ctx, v.User.ID, step, false)
-		if err != nil {
-			return err
+	now := h.Now()
+	res, err := factorAttempt(ctx, h.Store, h.sleep(), v.User.ID, now, func() (bool, error) {
+		step, ok := pool.CheckTOTP(string(secret), c.FormValue("code"), now)
+		if !ok {
+			return false, nil
 		}
-	}
-	if !ok {
-		m, err := h.props(c)
-		if err != nil {
-			return err
-		}
-		m.Error = "That code is not valid."
-		return h.page(c, http.StatusUnprocessableEntity, m)
-	}
-	err = h.Store.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.DeleteTOTP(ctx, v.User.ID); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "mfa.totp_remove", "user", v.User.ID), nil, nil)
+		return h.Store.AcceptTOTPStep(ctx, v.User.ID, step, false)
 	})
 	if err != nil {
 		return err
 	}
+	if !res.OK {
+		m, err := h.props(c)
+		if err != nil {
+			return err
+		}
+		status := http.StatusUnprocessableEntity
+		m.Error = "That code is not valid."
+		if !res.LockedUntil.IsZero() {
+			m.Error, status = msgFactorLocked(res.LockedUntil), http.StatusTooManyRequests
+		}
+		return h.page(c, status, m)
+	}
+	change := factorChange{Where: "account", IP: c.RealIP()}
+	err = h.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.DeleteTOTP(ctx, v.User.ID); err != nil {
+			return err
+		}
+		return auditFactorChange(ctx, tx, actorOf(v), v.User, change)
+	})
+	if err != nil {
+		return err
+	}
+	notifyFactorChange(h.Mailer, h.Log, v.User, change, now)
+	h.Log.Info("TOTP removed", "user", v.User.ID, "ip", c.RealIP())
 	return c.Redirect(http.StatusSeeOther, "/account/mfa")
+}
+
+func (h *MFA) sleep() sleeper {
+	if h.Sleep == nil {
+		return sleepCtx
+	}
+	return h.Sleep
 }

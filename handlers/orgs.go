@@ -143,7 +143,7 @@ func (h *Orgs) edit(c echo.Context) error {
 		return err
 	}
 	f := views.OrgForm{Slug: o.Slug, Name: o.Name, Domains: strings.Join(o.Domains, ", "),
-		ValidFrom: formatFormTime(o.ValidFrom), ValidUntil: formatFormTime(o.ValidUntil)}
+		ValidFrom: formatFormTime(o.ValidFrom), ValidUntil: formatFormTime(o.ValidUntil), RequireMFA: o.RequireMFA}
 	if o.PlanID != "" {
 		if pl, err := h.Store.Plan(ctx, o.PlanID); err == nil {
 			f.Plan = pl.Slug
@@ -156,9 +156,10 @@ func (h *Orgs) edit(c echo.Context) error {
 // input; unreadable times become field errors right away.
 func readOrgForm(c echo.Context) (views.OrgForm, partners.OrgInput, views.FieldErrors) {
 	f := views.OrgForm{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Domains: c.FormValue("domains"),
-		Plan: c.FormValue("plan"), ValidFrom: c.FormValue("valid_from"), ValidUntil: c.FormValue("valid_until")}
+		Plan: c.FormValue("plan"), ValidFrom: c.FormValue("valid_from"), ValidUntil: c.FormValue("valid_until"),
+		RequireMFA: c.FormValue("require_mfa") == "on"}
 	domains := splitList(f.Domains)
-	in := partners.OrgInput{Slug: &f.Slug, Name: &f.Name, Domains: &domains, PlanSlug: &f.Plan}
+	in := partners.OrgInput{Slug: &f.Slug, Name: &f.Name, Domains: &domains, PlanSlug: &f.Plan, RequireMFA: &f.RequireMFA}
 	errs := views.FieldErrors{}
 	if t, ok := parseFormTime(f.ValidFrom); ok {
 		in.ValidFrom = &t

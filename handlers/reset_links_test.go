@@ -231,3 +231,23 @@ func TestResetLinkScope(t *testing.T) {
 		t.Fatalf("platform admin's link: %d %s", status, msg)
 	}
 }
+
+// A new password from an administrator's reset link lifts the sign-in
+// pause an attacker caused for the account, on every network.
+func TestResetLinkLiftsTheAccountsSignInPauses(t *testing.T) {
+	w := newResetWorld(t)
+	admin := w.as(t, "admin@acme.example")
+	for i := 0; i < 5; i++ {
+		signInStatus(w, t, "mem@acme.example", "wrong password!")
+	}
+	if got := signInStatus(w, t, "mem@acme.example", oldPassword); got != http.StatusTooManyRequests {
+		t.Fatalf("after five failures: %d", got)
+	}
+	link := issue(t, admin, "/org/users/"+w.acmeMem.ID+"/reset-link")
+	if status, msg := w.useLink(t, link, "member's new passphrase"); status != http.StatusOK {
+		t.Fatalf("using the link: %d %s", status, msg)
+	}
+	if got := signInStatus(w, t, "mem@acme.example", "member's new passphrase"); got != http.StatusSeeOther {
+		t.Fatalf("the new password from the same network: %d", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"portico/authserver"
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/static"
@@ -40,10 +41,18 @@ type Config struct {
 	// Mailer sends invitation links; nil shows them to the inviter to pass
 	// on.
 	Mailer partners.Mailer
+	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
+	// ranges that requests to identity providers may reach anyway (a test
+	// IdP on loopback, a company IdP on a private network). Used when
+	// SignIn.HTTPClient is nil.
+	UpstreamAllow []netip.Prefix
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
-// handler and the exact paths it owns.
+// handler and the route patterns it owns (echo patterns: a trailing "/*"
+// owns everything below). Those routes are mounted outside the portal's
+// session and CSRF middleware: they are protocol endpoints that machines
+// call cross-site with their own credentials.
 type OAuthServer interface {
 	http.Handler
 	Paths() []string
@@ -70,16 +79,9 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	e.HTTPErrorHandler = errorHandler(cfg.Logger, pages)
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 
-	oauthPaths := map[string]bool{}
-	if cfg.OAuth != nil {
-		for _, p := range cfg.OAuth.Paths() {
-			oauthPaths[p] = true
-		}
-	}
-	isStatic := func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/static/") }
 	skipCSRF := func(c echo.Context) bool {
 		p := c.Request().URL.Path
-		return isStatic(c) || oauthPaths[p] || p == "/healthz" || p == SAMLACSPath // SAML responses arrive by cross-site POST
+		return p == "/healthz" || p == SAMLACSPath // SAML responses arrive by cross-site POST
 	}
 
 	e.Use(middleware.RequestID())
@@ -87,28 +89,31 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	e.Use(securityHeaders(secure))
 	e.Use(middleware.BodyLimit("2M"))
 	e.Use(requestLog(cfg.Logger))
-	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
-		withSession := sess.middleware(next)
-		return func(c echo.Context) error {
-			if isStatic(c) || oauthPaths[c.Request().URL.Path] {
-				return next(c)
-			}
-			return withSession(c)
-		}
-	})
-	e.Use(newCSRF(secure, skipCSRF).middleware)
 
-	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
+	// The authorization server's routes go on e itself; the portal's on a
+	// group that adds the session and CSRF middleware. Which applies is
+	// decided by the route a request matches, so every method and every
+	// path below a pattern (RFC 7592's PUT and DELETE /register/{id}) is
+	// exempt, and nothing else is.
 	if cfg.OAuth != nil {
 		h := echo.WrapHandler(cfg.OAuth)
-		for p := range oauthPaths {
-			e.Any(p, h)
+		oauth := func(c echo.Context) error {
+			// The client's address as the trusted proxies report it, for the
+			// throttle of failed client authentication.
+			if a, err := netip.ParseAddr(c.RealIP()); err == nil {
+				c.SetRequest(c.Request().WithContext(authserver.WithClientAddr(c.Request().Context(), a)))
+			}
+			return h(c)
+		}
+		for _, p := range cfg.OAuth.Paths() {
+			e.Any(p, oauth)
 		}
 	}
-
-	root := e.Group("")
+	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
+	root := e.Group("", sess.middleware, newCSRF(secure, skipCSRF).middleware)
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
-		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger}
+		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
+		Mailer: securityMailer(cfg)}
 	if cfg.Policies != nil {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}
@@ -117,6 +122,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		launch,
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},

@@ -13,6 +13,8 @@ import (
 
 	"portico/federation"
 	"portico/federation/pool"
+	"portico/netguard"
+	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -26,8 +28,13 @@ type SignInConfig struct {
 	// Completer finishes a pending OAuth authorization request after sign-in;
 	// nil until the authorization server is wired.
 	Completer LoginCompleter
-	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout client.
+	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout
+	// client on netguard's dialer with Config.UpstreamAllow. A client given
+	// here is used as is (it had better be guarded too).
 	HTTPClient *http.Client
+	// Sleep waits by the delay schedule after a failed password or code;
+	// nil is a real wait. Tests record the delays instead.
+	Sleep func(ctx context.Context, d time.Duration)
 }
 
 // LoginCompleter is the authorization server as the sign-in flow sees it.
@@ -73,7 +80,7 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	}
 	hc := sc.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
+		hc = netguard.Guard{Allow: cfg.UpstreamAllow}.Client(netguard.ClientOptions{Timeout: 10 * time.Second})
 	}
 	base := strings.TrimRight(cfg.Issuer, "/")
 	cache := &federation.Cache{Registry: sc.Registry, Sealer: sc.Sealer, Env: func(conn store.Connection) federation.Env {
@@ -84,14 +91,24 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	if log == nil {
 		log = slog.Default()
 	}
+	mailer := securityMailer(cfg)
 	login := &Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: log, Now: cfg.Now, Sealer: sc.Sealer,
 		Connectors: cache, Completer: sc.Completer, Policies: cfg.Policies, Locator: cfg.Locator,
-		Provisioner: &federation.Provisioner{Store: cfg.Store, Now: cfg.Now}}
+		Provisioner: &federation.Provisioner{Store: cfg.Store, Now: cfg.Now}, Sleep: sc.Sleep, Mailer: mailer}
+	if cfg.Policies != nil {
+		login.Preview = policyeditor.NewEngine(cfg.Store, nil)
+	}
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
 		login,
-		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log},
+		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
 		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},
 	}
+}
+
+// securityMailer is cfg.Mailer when it can send security notices.
+func securityMailer(cfg Config) SecurityMailer {
+	m, _ := cfg.Mailer.(SecurityMailer)
+	return m
 }

@@ -120,9 +120,22 @@ func TestOIDCSignInRefused(t *testing.T) {
 		op.User = federationtest.Claims{Subject: "u-3", Email: "bob@acme.example", EmailVerified: false, Name: "Mallory"}
 		refused(t, p.federatedSignIn(t, p.Client(t), "bob@acme.example"), 403, "did not confirm the address")
 	})
+	t.Run("existing platform admin, verified email", func(t *testing.T) {
+		// An admin of the platform admin's own organization adds an IdP
+		// that vouches for the platform admin's address.
+		root := p.User(t, acme, "root@acme.example", store.RoleAdmin, "a long enough password")
+		if _, _, err := p.Store.UpdateUser(context.Background(), acme.ID, root.ID, func(u *store.User) error {
+			u.PlatformAdmin = true
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		op.User = federationtest.Claims{Subject: "u-4", Email: "root@acme.example", EmailVerified: true, Name: "Mallory"}
+		refused(t, p.federatedSignIn(t, p.Client(t), "root@acme.example"), 403, "cannot be linked")
+	})
 	users, _ := p.Store.Users(context.Background(), acme.ID)
 	for _, u := range users {
-		if u.Email != "bob@acme.example" {
+		if u.Email != "bob@acme.example" && u.Email != "root@acme.example" {
 			t.Errorf("a refused sign-in left user %s", u.Email)
 		}
 	}

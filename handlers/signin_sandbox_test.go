@@ -50,6 +50,30 @@ func TestSandboxSignIn(t *testing.T) {
 	if err != nil || !slices.Equal(u.IdPGroups, []string{"developers", "qa"}) || u.Attributes["department"] != "qa" {
 		t.Fatalf("provisioned %+v, %v", u, err)
 	}
+	// The admin typed the address; no mailbox was proven.
+	if u.EmailVerified {
+		t.Error("a sandbox user's email is stored as verified")
+	}
+}
+
+// TestSandboxDoesNotTakeOverAnExistingAccount: an admin who adds a sandbox
+// user with the address of an existing account (here another admin of the
+// organization) cannot sign in as that account: the sandbox proves no
+// mailbox, so it is not linked by email.
+func TestSandboxDoesNotTakeOverAnExistingAccount(t *testing.T) {
+	p := newSignInPortal(t)
+	acme := p.Org(t, "acme", "acme.example")
+	boss := p.User(t, acme, "boss@acme.example", store.RoleAdmin, "correct horse battery")
+	x := p.connection(t, acme, "sandbox", "Acme sandbox", "sandbox-pass",
+		map[string]string{"users": "boss@acme.example | Not The Boss"})
+	c := p.Client(t)
+	r := c.Post("/login", url.Values{"email": {"boss@acme.example"}, "stage": {"password"}, "connection": {x.ID}, "password": {"sandbox-pass"}})
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.Body, "did not confirm the address") {
+		t.Fatalf("sandbox sign-in as an existing account: %d %s", r.StatusCode, pageError(r.Body))
+	}
+	if id, err := p.Store.IdentityBySubject(context.Background(), acme.ID, x.ID, "sandbox:boss@acme.example"); err == nil {
+		t.Fatalf("the sandbox identity was linked to %s (the boss is %s)", id.UserID, boss.ID)
+	}
 }
 
 // TestTOTPChallenge enrolls TOTP through the page, then signs in again: the

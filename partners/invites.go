@@ -64,6 +64,10 @@ func (s *Service) Invite(ctx context.Context, m Manager, orgID string, in Invite
 		errs["email"] = "This person is already a member of the organization."
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return out, err
+	} else if msg, err := s.domainOwnedElsewhere(ctx, m, orgID, email); err != nil {
+		return out, err
+	} else if msg != "" {
+		errs["email"] = msg
 	}
 	switch {
 	case !in.Role.Valid():
@@ -94,6 +98,41 @@ func (s *Service) Invite(ctx context.Context, m Manager, orgID string, in Invite
 		return tx.Audit(ctx, m.Actor.Event(orgID, "member.invite", "invitation", inv.ID), nil, inv)
 	})
 	return NewInvitation{Invitation: inv, Token: token}, err
+}
+
+// domainOwnedElsewhere applies the rule sign-in applies: an address in a
+// domain another organization owns belongs to that organization, so
+// nobody else may invite it (an invitation is a way into an
+// organization, and the account would carry that address). It returns
+// the message for the inviter, or "". A platform admin is told which
+// organization owns the domain; an org admin, who may not know the other
+// organizations, only that another one does.
+func (s *Service) domainOwnedElsewhere(ctx context.Context, m Manager, orgID, email string) (string, error) {
+	domain := email[strings.LastIndexByte(email, '@')+1:]
+	owner, err := s.Store.OrganizationByDomain(ctx, domain)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", err
+	case owner.ID == orgID:
+		return "", nil
+	case m.PlatformAdmin:
+		return "The domain " + domain + " belongs to the organization " + owner.Name + " (" + owner.Slug +
+			"); invite this person there instead.", nil
+	}
+	return "The domain " + domain + " belongs to another organization; you cannot invite its addresses.", nil
+}
+
+// InvitationMailed records that inv's link was sent by email to the
+// invited address and shown nowhere else, so that accepting it proves the
+// mailbox and the account's email counts as verified. Call it only after
+// the mail was handed over; a link also shown on screen proves nothing.
+func (s *Service) InvitationMailed(ctx context.Context, m Manager, inv store.Invitation) error {
+	if !m.canManage(inv.OrgID) {
+		return ErrNotAllowed
+	}
+	return s.Store.MarkInvitationMailed(ctx, inv.OrgID, inv.ID)
 }
 
 // RevokeInvitation withdraws a pending invitation of orgID.
@@ -179,10 +218,18 @@ func (s *Service) AcceptInvitation(ctx context.Context, pw Passwords, token stri
 		return u, err
 	}
 	err = s.Store.InTx(ctx, func(tx *store.Store) error {
-		// The inviting admin vouched for the address by inviting it, as
-		// when an admin creates a pool account; an unverified email would
-		// keep a later IdP sign-in from linking to this account.
-		u = store.User{OrgID: inv.OrgID, Email: inv.Email, EmailVerified: true, Name: name, Role: inv.Role, PasswordHash: hash}
+		// The domain may have been claimed by another organization since
+		// the invitation was made; sign-in would refuse it now, so must this.
+		if owner, err := tx.OrganizationByDomain(ctx, inv.Email[strings.LastIndexByte(inv.Email, '@')+1:]); err == nil && owner.ID != inv.OrgID {
+			return ErrInvitationUnusable
+		} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		// Only a link that went by email to the invited address proves the
+		// invitee reads it; the inviter's word (a link shown on screen and
+		// passed on) does not, and email_verified in ID tokens must not
+		// claim more than was proven.
+		u = store.User{OrgID: inv.OrgID, Email: inv.Email, EmailVerified: inv.LinkMailed, Name: name, Role: inv.Role, PasswordHash: hash}
 		if err := tx.CreateUser(ctx, &u); errors.Is(err, store.ErrAlreadyExists) {
 			return ErrInvitationUnusable
 		} else if err != nil {

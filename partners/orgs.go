@@ -26,6 +26,8 @@ type OrgInput struct {
 	Status     *store.OrgStatus
 	ValidFrom  *time.Time // zero clears
 	ValidUntil *time.Time // zero clears
+	// RequireMFA: everyone enrols a second factor at their first sign-in.
+	RequireMFA *bool
 }
 
 var (
@@ -99,6 +101,9 @@ func (s *Service) apply(ctx context.Context, o *store.Organization, in OrgInput,
 	}
 	if in.ValidUntil != nil {
 		o.ValidUntil = *in.ValidUntil
+	}
+	if in.RequireMFA != nil {
+		o.RequireMFA = *in.RequireMFA
 	}
 	if !o.ValidFrom.IsZero() && !o.ValidUntil.IsZero() && !o.ValidUntil.After(o.ValidFrom) {
 		errs["valid_until"] = "The partnership must end after it starts."

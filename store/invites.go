@@ -23,6 +23,9 @@ type Invitation struct {
 	AcceptedAt time.Time `json:"accepted_at,omitzero"`
 	AcceptedBy string    `json:"accepted_by,omitempty"` // user ID created on acceptance
 	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	// LinkMailed: the link went only to the invited address by email, so
+	// whoever accepts it has shown they read that mailbox.
+	LinkMailed bool `json:"link_mailed"`
 }
 
 // State names where an invitation stands at now: pending, accepted, revoked
@@ -40,7 +43,7 @@ func (i Invitation) State(now time.Time) string {
 }
 
 const inviteColumns = `id, org_id, email, role, token_hash, invited_by, created_at, expires_at,
-	accepted_at, accepted_by, revoked_at`
+	accepted_at, accepted_by, revoked_at, link_mailed`
 
 func scanInvite(row interface{ Scan(...any) error }) (Invitation, error) {
 	var i Invitation
@@ -48,7 +51,7 @@ func scanInvite(row interface{ Scan(...any) error }) (Invitation, error) {
 	var created, expires int64
 	var accepted, revoked sql.NullInt64
 	err := row.Scan(&i.ID, &i.OrgID, &i.Email, &role, &i.TokenHash, &i.InvitedBy, &created, &expires,
-		&accepted, &i.AcceptedBy, &revoked)
+		&accepted, &i.AcceptedBy, &revoked, &i.LinkMailed)
 	i.Role = Role(role)
 	i.CreatedAt, i.ExpiresAt = fromMS(created), fromMS(expires)
 	i.AcceptedAt, i.RevokedAt = fromNullMS(accepted), fromNullMS(revoked)
@@ -64,8 +67,8 @@ func (s *Store) CreateInvitation(ctx context.Context, i *Invitation) error {
 	i.CreatedAt = s.Now()
 	i.Email = strings.ToLower(i.Email)
 	_, err := s.q.ExecContext(ctx, `INSERT INTO invitations (`+inviteColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.ID, i.OrgID, i.Email, string(i.Role), i.TokenHash, i.InvitedBy,
-		ms(i.CreatedAt), ms(i.ExpiresAt), nullMS(i.AcceptedAt), i.AcceptedBy, nullMS(i.RevokedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, i.ID, i.OrgID, i.Email, string(i.Role), i.TokenHash, i.InvitedBy,
+		ms(i.CreatedAt), ms(i.ExpiresAt), nullMS(i.AcceptedAt), i.AcceptedBy, nullMS(i.RevokedAt), i.LinkMailed)
 	if err != nil {
 		return fmt.Errorf("store: create invitation: %w", err)
 	}
@@ -119,6 +122,24 @@ func (s *Store) ConsumeInvitation(ctx context.Context, orgID, id, userID string,
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("store: consume invitation: %w", ErrConflict)
+	}
+	return nil
+}
+
+// MarkInvitationMailed records that a pending invitation's link was sent
+// to the invited address (and shown nowhere). One that is not pending any
+// more is ErrConflict; another organization's is ErrNotFound.
+func (s *Store) MarkInvitationMailed(ctx context.Context, orgID, id string) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE invitations SET link_mailed = ?
+		WHERE org_id = ? AND id = ? AND accepted_at IS NULL AND revoked_at IS NULL`, true, orgID, id)
+	if err != nil {
+		return fmt.Errorf("store: mark invitation mailed: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Invitation(ctx, orgID, id); err != nil {
+			return err
+		}
+		return fmt.Errorf("store: mark invitation mailed: %w", ErrConflict)
 	}
 	return nil
 }

@@ -60,3 +60,35 @@ func TestInvitationIsConsumedOnce(t *testing.T) {
 		t.Errorf("revoking an accepted invitation: %v, want ErrConflict", err)
 	}
 }
+
+// TestMarkInvitationMailed: the flag is stored and read back, only for a
+// pending invitation of the same organization.
+func TestMarkInvitationMailed(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	acme, globex := mustOrg(t, s, "acme"), mustOrg(t, s, "globex")
+	now := time.Now()
+	i := store.Invitation{OrgID: acme.ID, Email: "a@b.example", Role: store.RoleMember, TokenHash: "h",
+		ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateInvitation(ctx, &i); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.InvitationByTokenHash(ctx, "h"); got.LinkMailed {
+		t.Fatal("a new invitation counts as mailed")
+	}
+	if err := s.MarkInvitationMailed(ctx, globex.ID, i.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("another organization: %v, want ErrNotFound", err)
+	}
+	if err := s.MarkInvitationMailed(ctx, acme.ID, i.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.InvitationByTokenHash(ctx, "h"); !got.LinkMailed {
+		t.Error("the mark was not stored")
+	}
+	if err := s.ConsumeInvitation(ctx, acme.ID, i.ID, "u", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkInvitationMailed(ctx, acme.ID, i.ID); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("an accepted invitation: %v, want ErrConflict", err)
+	}
+}

@@ -188,7 +188,8 @@ func (s *Store) UseAssertionJTI(ctx context.Context, clientID, jti string, expir
 }
 
 // PurgeExpiredOAuth deletes what has expired before now: auth requests and
-// codes, refresh families, revoked jtis and assertion jtis. It returns how
+// codes, refresh families, revoked jtis, assertion jtis and client
+// authentication failures. It returns how
 // many rows went.
 func (s *Store) PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
@@ -197,6 +198,7 @@ func (s *Store) PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, er
 		`DELETE FROM oauth_refresh_families WHERE expires_at < ?`,
 		`DELETE FROM oauth_revoked_jtis WHERE expires_at < ?`,
 		`DELETE FROM oauth_assertion_jtis WHERE expires_at < ?`,
+		`DELETE FROM oauth_client_auth_failures WHERE expires_at < ?`,
 	} {
 		res, err := s.q.ExecContext(ctx, q, ms(now))
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -134,6 +133,11 @@ func TestBrowserIBMExampleEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Enrolling on the spot asks for the password again unless the
+		// sign-in was within the minute.
+		if ask, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("reauth-password") !== null`)); ask {
+			e2e.Do(t, ctx, chromedp.SendKeys(chromedp.CSS("#reauth-password"), password))
+		}
 		e2e.Do(t, ctx,
 			chromedp.SendKeys(chromedp.CSS("#code"), code),
 			chromedp.Click(chromedp.CSS("#verify")),
@@ -173,8 +177,10 @@ func TestBrowserIBMExampleEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#continue")))
 	secret = ""
 	signIn("sam@acme.example")
-	if !launch(office) || inApp() {
-		t.Fatal("a user in neither group was not challenged, or was let in")
+	// The policy would deny sam even after step-up: denied at once, without
+	// being made to set up an authenticator only to be refused.
+	if launch(office) || inApp() {
+		t.Fatal("a user in neither group was challenged (MFA only to be refused), or was let in")
 	}
 	ref := e2e.Text(t, ctx, "#decision-ref")
 	st.Now = clk.Now
@@ -188,9 +194,8 @@ func TestBrowserIBMExampleEndToEnd(t *testing.T) {
 	if err != nil || d.Action != "deny" || d.ClientID != "wiki" {
 		t.Fatalf("decision %s: %v %+v", ref, err, d)
 	}
-	locs, _ := st.Locations(bg, d.UserID)
-	if len(locs) != 1 || locs[0].Network != netip.MustParsePrefix("198.51.100.0/24") {
-		t.Fatalf("sam's remembered locations: %v", locs)
+	if locs, _ := st.Locations(bg, d.UserID); len(locs) != 0 {
+		t.Fatalf("sam, never stepped up, has remembered locations: %v", locs)
 	}
 }
 

@@ -21,6 +21,7 @@ func runClient(ctx context.Context, c *cli, args []string) error {
 		"disable":       func(ctx context.Context, c *cli, a []string) error { return runClientSetEnabled(ctx, c, a, false) },
 		"delete":        runClientDelete,
 		"share":         runClientShare,
+		"update":        runClientUpdate,
 	})
 }
 
@@ -35,6 +36,9 @@ type clientJSON struct {
 func (j clientJSON) human() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "client_id=%s name=%q type=%s org=%s enabled=%v", j.ClientID, j.Name, j.Type, j.Org, j.Enabled)
+	if j.ExchangeAnySubject {
+		b.WriteString(" exchange_any_subject=true")
+	}
 	if len(j.Scopes) > 0 {
 		fmt.Fprintf(&b, " scopes=%q", strings.Join(j.Scopes, " "))
 	}
@@ -73,6 +77,7 @@ func runClientCreate(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&in.JWKSURI, "jwks-uri", "", "JWKS URL for private_key_jwt")
 	fs.StringVar(&in.JWKS, "jwks", "", "JWKS document for private_key_jwt")
 	fs.StringVar(&in.IDTokenSignedAlg, "id-token-alg", "", "RS256 (default), ES256 or PS256")
+	exchangeAny := fs.Bool("exchange-any-subject", false, "allow token exchange of subject tokens issued to the organization's other clients")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
@@ -90,6 +95,11 @@ func runClientCreate(ctx context.Context, c *cli, args []string) error {
 	cl, secret, err := env.reg.Register(ctx, o.ID, cliOAuthActor, in)
 	if err != nil {
 		return err
+	}
+	if *exchangeAny {
+		if cl, err = env.reg.SetExchangeAnySubject(ctx, o.ID, cl.ClientID, cliOAuthActor, true); err != nil {
+			return err
+		}
 	}
 	j := clientJSON{Client: cl, Org: o.Slug, ClientSecret: secret}
 	return c.output(*f.asJSON, j, j.human())

@@ -30,12 +30,13 @@ type orgJSON struct {
 	Plan       string     `json:"plan,omitempty"`
 	ValidFrom  *time.Time `json:"valid_from,omitempty"`
 	ValidUntil *time.Time `json:"valid_until,omitempty"`
+	RequireMFA bool       `json:"require_mfa"`
 	CreatedAt  time.Time  `json:"created_at"`
 }
 
 func toOrgJSON(o store.Organization, planSlugs map[string]string) orgJSON {
 	j := orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Domains: o.Domains, Status: string(o.Status), CreatedAt: o.CreatedAt,
-		Plan: planSlugs[o.PlanID]}
+		Plan: planSlugs[o.PlanID], RequireMFA: o.RequireMFA}
 	if j.Domains == nil {
 		j.Domains = []string{}
 	}
@@ -74,6 +75,9 @@ func (j orgJSON) human() string {
 	if j.ValidUntil != nil {
 		fmt.Fprintf(&b, " valid_until=%s", j.ValidUntil.Format(time.RFC3339))
 	}
+	if j.RequireMFA {
+		b.WriteString(" require_mfa=true")
+	}
 	return b.String()
 }
 
@@ -94,8 +98,8 @@ func parseWhen(flag, v string) (time.Time, error) {
 
 // orgFlags are the flags shared by create and update.
 type orgFlags struct {
-	slug, name, plan, status, validFrom, validUntil *string
-	domains                                         multiFlag
+	slug, name, plan, status, validFrom, validUntil, requireMFA *string
+	domains                                                     multiFlag
 }
 
 func (c *cli) orgInput(f *orgFlags, set func(string) bool) (partners.OrgInput, error) {
@@ -129,6 +133,15 @@ func (c *cli) orgInput(f *orgFlags, set func(string) bool) (partners.OrgInput, e
 		}
 		in.ValidUntil = &t
 	}
+	if set("require-mfa") {
+		switch *f.requireMFA {
+		case "true", "false":
+			v := *f.requireMFA == "true"
+			in.RequireMFA = &v
+		default:
+			errs = append(errs, fmt.Sprintf("--require-mfa %q is neither true nor false", *f.requireMFA))
+		}
+	}
 	if len(errs) > 0 {
 		return in, errors.New(strings.Join(errs, "; "))
 	}
@@ -152,6 +165,7 @@ func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
 		status:     fs.String("status", "", "active or suspended"),
 		validFrom:  fs.String("valid-from", "", "partnership start (RFC 3339 or date; none to clear)"),
 		validUntil: fs.String("valid-until", "", "partnership end (RFC 3339 or date; none to clear)"),
+		requireMFA: fs.String("require-mfa", "", "true: everyone enrols a second factor at first sign-in"),
 	}
 	fs.Var(&f.domains, "domain", "email domain (repeatable; replaces the list)")
 	if err := fs.Parse(args); err != nil {

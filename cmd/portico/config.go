@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"portico/netguard"
 	"portico/partners"
 	"portico/store"
 )
@@ -43,6 +44,10 @@ type Config struct {
 	SMTPFrom     string // sender address, required with SMTPAddr
 	SMTPUsername string // empty: no authentication
 	SMTPPassword string
+	// UpstreamAllow lists non-public ranges that server-side requests to
+	// identity providers and clients' jwks_uri may reach anyway; everything
+	// else that is not on the public internet is refused (SSRF).
+	UpstreamAllow []netip.Prefix
 
 	// DecisionRetention and AuditRetention are how long the decision log
 	// and the audit log are kept (PORTICO_DECISION_RETENTION, default 30d;
@@ -52,6 +57,7 @@ type Config struct {
 
 	rawDecisionRetention string
 	rawAuditRetention    string
+	rawUpstreamAllow     string
 	rawProxies           string
 	rawSecretKey         string
 	rawLogLevel          string
@@ -80,6 +86,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
 	fs.StringVar(&cfg.rawDecisionRetention, "decision-retention", env("PORTICO_DECISION_RETENTION", "30d"), "how long policy decisions are kept, e.g. 30d or 720h; 0 keeps them forever (env PORTICO_DECISION_RETENTION)")
 	fs.StringVar(&cfg.rawAuditRetention, "audit-retention", env("PORTICO_AUDIT_RETENTION", "365d"), "how long audit events are kept, e.g. 365d; 0 keeps them forever (env PORTICO_AUDIT_RETENTION)")
+	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -148,6 +155,11 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.AuditRetention, err2 = parseRetention(cfg.rawAuditRetention, defaultAuditRetention); err2 != nil {
 		bad("PORTICO_AUDIT_RETENTION: %v", err2)
+	}
+	if allow, err := netguard.ParseAllow(cfg.rawUpstreamAllow); err != nil {
+		bad("PORTICO_UPSTREAM_ALLOW: %v", err)
+	} else {
+		cfg.UpstreamAllow = allow
 	}
 	cfg.validateSMTP(bad)
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {

@@ -41,7 +41,10 @@ var gatePoints = map[authserver.Point]policyeditor.Point{
 	authserver.PointRefresh:           policyeditor.PointRefresh,
 	authserver.PointClientCredentials: policyeditor.PointClientCredentials,
 	authserver.PointTokenExchange:     policyeditor.PointTokenExchange,
-	authserver.PointRegistration:      policyeditor.PointRegistration,
+	// The app a token exchange names as audience is asked what /authorize
+	// would ask it: its user-access policy decides for the person.
+	authserver.PointTokenExchangeAudience: policyeditor.PointAuthorize,
+	authserver.PointRegistration:          policyeditor.PointRegistration,
 }
 
 // Check implements authserver.Gate.

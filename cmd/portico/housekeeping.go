@@ -105,6 +105,13 @@ func (h housekeeper) runOnce(ctx context.Context) {
 	if err := h.Sessions.DeleteExpiredPendingLogins(ctx, h.Now()); err != nil && ctx.Err() == nil {
 		h.Log.Warn("housekeeping: purging abandoned sign-ins", "err", err)
 	}
+	if tp, ok := h.Sessions.(throttlePurger); ok {
+		// A day of quiet is also when a key's lock doubling is forgotten.
+		now := h.Now()
+		if err := tp.DeleteStaleThrottles(ctx, now, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			h.Log.Warn("housekeeping: purging stale sign-in throttles", "err", err)
+		}
+	}
 	if h.Logs == nil {
 		return
 	}
@@ -142,4 +149,10 @@ func (h housekeeper) purge(ctx context.Context, what string, keep time.Duration,
 	if total > 0 {
 		h.Log.Debug("housekeeping: purged old "+what, "rows", total)
 	}
+}
+
+// throttlePurger is the store's purge of sign-in throttle keys neither
+// locked nor touched for a day: an optional ability of Sessions.
+type throttlePurger interface {
+	DeleteStaleThrottles(ctx context.Context, now, before time.Time) error
 }

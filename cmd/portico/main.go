@@ -54,7 +54,7 @@ func commands() []command {
 		{"policy", "access policies: eval, import, export, attach, list", runPolicy},
 		{"decisions", "the policy decision log: list", runDecisions},
 		{"audit", "the audit log of changes: list", runAudit},
-		{"client", "OAuth clients: create, list, show, rotate-secret, revoke-secret, enable, disable, delete, share", runClient},
+		{"client", "OAuth clients: create, list, show, rotate-secret, revoke-secret, enable, disable, delete, share, update", runClient},
 		{"scope", "API scopes: create, list", runScope},
 		{"keys", "token-signing keys: rotate", runKeys},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},

@@ -156,3 +156,26 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 		t.Fatal("unknown command accepted")
 	}
 }
+
+// TestConfigUpstreamAllow: PORTICO_UPSTREAM_ALLOW (or --upstream-allow,
+// which wins) gives the guarded dialer its allow list; a name or garbage
+// is refused at start rather than ignored.
+func TestConfigUpstreamAllow(t *testing.T) {
+	env := map[string]string{"PORTICO_UPSTREAM_ALLOW": "127.0.0.1/32, 10.0.0.0/8"}
+	c := &cli{getenv: func(k string) string { return env[k] }, stderr: &bytes.Buffer{}}
+	cfg, err := c.parseConfig(nil)
+	if err != nil || len(cfg.UpstreamAllow) != 2 || cfg.UpstreamAllow[1].String() != "10.0.0.0/8" {
+		t.Fatalf("%v %v", err, cfg)
+	}
+	cfg, err = c.parseConfig([]string{"--upstream-allow", "::1"})
+	if err != nil || len(cfg.UpstreamAllow) != 1 || cfg.UpstreamAllow[0].String() != "::1/128" {
+		t.Fatalf("flag: %v %v", err, cfg)
+	}
+	if _, err := c.parseConfig([]string{"--upstream-allow", "idp.internal"}); err == nil || !strings.Contains(err.Error(), "PORTICO_UPSTREAM_ALLOW") {
+		t.Fatalf("a name was accepted: %v", err)
+	}
+	env = nil
+	if cfg, err = c.parseConfig(nil); err != nil || cfg.UpstreamAllow != nil {
+		t.Fatalf("default: %v %v", err, cfg.UpstreamAllow)
+	}
+}

@@ -74,6 +74,7 @@ func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func(
 		Now:           now,
 		Logger:        log,
 		AllowInsecure: strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
+		UpstreamAllow: cfg.UpstreamAllow,
 	})
 }
 
@@ -143,6 +144,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Policies:       engine,
 		Locator:        loc,
 		Mailer:         cfg.mailer(),
+		UpstreamAllow:  cfg.UpstreamAllow,
 	})
 	if err != nil {
 		return fail(err)

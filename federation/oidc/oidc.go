@@ -86,10 +86,7 @@ func (c *Config) Settings() map[string]string {
 
 // Open runs discovery and builds the connector.
 func (c *Config) Open(ctx context.Context, env federation.Env, secret []byte) (federation.Connector, error) {
-	hc := env.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
+	hc := env.Client()
 	// The provider keeps this context for later JWKS refreshes, so it must
 	// outlive the request that happened to open the connection.
 	octx := gooidc.ClientContext(context.WithoutCancel(ctx), hc)

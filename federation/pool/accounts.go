@@ -88,9 +88,11 @@ func (a *Accounts) CreateUser(ctx context.Context, actor store.Actor, orgID stri
 	if err != nil {
 		return store.User{}, err
 	}
-	// The admin vouches for the address by creating the account; an
-	// unverified email would keep an IdP sign-in from linking to it later.
-	u := store.User{OrgID: orgID, Email: email, EmailVerified: true, Name: name, Role: role,
+	// Creating an account proves nothing about its mailbox, so its email is
+	// unverified (ID tokens say email_verified: false) until a proof comes:
+	// an upstream IdP that vouches for it. Linking an IdP sign-in to this
+	// account depends on the upstream's email_verified, not on this flag.
+	u := store.User{OrgID: orgID, Email: email, EmailVerified: false, Name: name, Role: role,
 		LocalGroups: groups, PasswordHash: hash}
 	err = a.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.CreateUser(ctx, &u); err != nil {

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -137,11 +136,7 @@ func (c *Config) Open(ctx context.Context, env federation.Env, secret []byte) (f
 	} else {
 		var u *url.URL
 		if u, err = url.Parse(c.MetadataURL); err == nil {
-			hc := env.HTTPClient
-			if hc == nil {
-				hc = http.DefaultClient
-			}
-			idp, err = samlsp.FetchMetadata(ctx, hc, *u)
+			idp, err = samlsp.FetchMetadata(ctx, env.Client(), *u)
 		}
 	}
 	if err != nil {
@@ -161,7 +156,7 @@ func (c *Config) Open(ctx context.Context, env federation.Env, secret []byte) (f
 	}
 	sp := &crewsaml.ServiceProvider{
 		EntityID: meta.String(), Key: key, Certificate: cert, MetadataURL: *meta, AcsURL: *acs,
-		IDPMetadata: idp, AllowIDPInitiated: false, HTTPClient: env.HTTPClient,
+		IDPMetadata: idp, AllowIDPInitiated: false, HTTPClient: env.Client(),
 		SignatureMethod: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
 	}
 	return &Connector{sp: sp, cfg: *c, now: now}, nil

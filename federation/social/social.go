@@ -15,6 +15,7 @@ import (
 	"github.com/markbates/goth/providers/gitlab"
 	"github.com/markbates/goth/providers/google"
 	"github.com/markbates/goth/providers/okta"
+	"golang.org/x/oauth2"
 
 	"portico/federation"
 )
@@ -111,23 +112,33 @@ func (c *Config) Open(_ context.Context, env federation.Env, secret []byte) (fed
 	if err != nil {
 		return nil, err
 	}
-	if hc := env.HTTPClient; hc != nil {
-		switch p := p.(type) {
-		case *github.Provider:
-			p.HTTPClient = hc
-		case *google.Provider:
-			p.HTTPClient = hc
-		case *azureadv2.Provider:
-			p.HTTPClient = hc
-		case *gitlab.Provider:
-			p.HTTPClient = hc
-		case *okta.Provider:
-			p.HTTPClient = hc
-		case *auth0.Provider:
-			p.HTTPClient = hc
-		}
+	// Every provider's requests (token, user, emails) go through the
+	// guarded client: GitHub Enterprise, GitLab, Okta and Auth0 URLs are
+	// typed by an org admin.
+	hc := env.Client()
+	var exchange *oauth2.Config
+	switch p := p.(type) {
+	case *github.Provider:
+		p.HTTPClient = hc
+	case *google.Provider:
+		p.HTTPClient = hc
+	case *azureadv2.Provider:
+		p.HTTPClient = hc
+	case *gitlab.Provider:
+		p.HTTPClient = hc
+	case *okta.Provider:
+		p.HTTPClient = hc
+	case *auth0.Provider:
+		p.HTTPClient = hc
+		// goth's auth0 session redeems the code with oauth2.NoContext,
+		// that is with http.DefaultClient; the connector makes that one
+		// request itself.
+		exchange = &oauth2.Config{ClientID: p.ClientKey, ClientSecret: p.Secret, RedirectURL: p.CallbackURL,
+			Endpoint: oauth2.Endpoint{TokenURL: "https://" + p.Domain + "/oauth/token"}}
+	default:
+		return nil, fmt.Errorf("social: provider %T has no guarded HTTP client", p)
 	}
-	return &Connector{p: p, cfg: *c, verifiedEmail: verified}, nil
+	return &Connector{p: p, cfg: *c, verifiedEmail: verified, client: hc, exchange: exchange}, nil
 }
 
 // buildProvider builds the goth provider, and says how to tell a verified
@@ -182,11 +193,33 @@ func (c *Config) buildProvider(callback, secret string) (goth.Provider, func(got
 	return nil, nil, fmt.Errorf("social: unknown provider %q", c.provider)
 }
 
+// authorize redeems the callback's code into sess.
+func (c *Connector) authorize(ctx context.Context, sess goth.Session, q url.Values) error {
+	a0, ok := sess.(*auth0.Session)
+	if c.exchange == nil || !ok {
+		_, err := sess.Authorize(c.p, q)
+		return err
+	}
+	tok, err := c.exchange.Exchange(context.WithValue(ctx, oauth2.HTTPClient, c.client), q.Get("code"))
+	if err != nil {
+		return err
+	}
+	if !tok.Valid() {
+		return errors.New("invalid token received from provider")
+	}
+	a0.AccessToken, a0.RefreshToken, a0.ExpiresAt = tok.AccessToken, tok.RefreshToken, tok.Expiry
+	return nil
+}
+
 // Connector is one connection's goth provider.
 type Connector struct {
 	p             goth.Provider
 	cfg           Config
 	verifiedEmail func(goth.User) bool
+	client        *http.Client
+	// exchange, when set, redeems the code instead of the goth session
+	// (whose own exchange would not use client).
+	exchange *oauth2.Config
 }
 
 // LoginURL starts goth's flow with Portico's state; the marshalled goth
@@ -217,7 +250,7 @@ func (c *Connector) HandleCallback(ctx context.Context, connData []byte, r *http
 	if err != nil {
 		return federation.Identity{}, err
 	}
-	if _, err := sess.Authorize(c.p, q); err != nil {
+	if err := c.authorize(ctx, sess, q); err != nil {
 		return federation.Identity{}, federation.Upstream(fmt.Errorf("social: code exchange: %w", err))
 	}
 	u, err := c.p.FetchUser(sess)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,9 @@ func New(t testing.TB, opts ...Option) *Harness {
 		Issuer: "http://" + srv.Listener.Addr().String(),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    time.Now,
+		// Test IdPs are httptest servers on 127.0.0.1, which the upstream
+		// guard refuses unless the operator allows them, as here.
+		UpstreamAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 	for _, o := range opts {
 		o(&cfg)
