@@ -41,6 +41,13 @@ func TestStepUpChallenge(t *testing.T) {
 		t.Fatalf("want ErrStepUpRequired, got %v", err)
 	}
 	u.MFAAt, u.SteppedUp = w.clock(), true
+	// The policy is met; consent to a third-party client comes after it.
+	if _, err := w.srv.CompleteLogin(w.ctx, id, u); !isErr(err, authserver.ErrConsentRequired) {
+		t.Fatalf("after step-up: want ErrConsentRequired, got %v", err)
+	}
+	if err := w.srv.GrantConsent(w.ctx, id, u.UserID); err != nil {
+		t.Fatal(err)
+	}
 	to, err := w.srv.CompleteLogin(w.ctx, id, u)
 	if err != nil || !strings.Contains(to, "code=") {
 		t.Fatalf("after step-up: %q %v", to, err)

@@ -41,6 +41,9 @@ type world struct {
 	mu     sync.Mutex
 	// login decides what the test login page does with an auth request.
 	login func(id string) authserver.LoginUser
+	// noConsent stops the test login page from allowing third-party
+	// clients on the user's behalf when asked for consent.
+	noConsent bool
 }
 
 // redirectBase is the (never contacted) host of test clients' redirect URIs.
@@ -111,6 +114,12 @@ func newWorld(t testing.TB, opts ...func(*authserver.Config)) *world {
 	mux.HandleFunc("/login", func(rw http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("auth_request")
 		to, err := w.srv.CompleteLogin(r.Context(), id, w.login(id))
+		if errors.Is(err, authserver.ErrConsentRequired) && !w.noConsent {
+			// The user clicks Allow on the consent page.
+			if err = w.srv.GrantConsent(r.Context(), id, w.login(id).UserID); err == nil {
+				to, err = w.srv.CompleteLogin(r.Context(), id, w.login(id))
+			}
+		}
 		if err != nil {
 			http.Error(rw, err.Error(), http.StatusForbidden)
 			return

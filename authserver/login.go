@@ -91,6 +91,10 @@ func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthReque
 //   - err matches ErrReauthenticationRequired: the client asked (max_age,
 //     prompt=login) for a fresher sign-in than AuthTime; sign in again and
 //     call again.
+//   - err matches ErrConsentRequired: the client is third-party and the
+//     user has not allowed it these scopes (or it sent prompt=consent);
+//     show the consent page, then GrantConsent and call again, or
+//     DenyConsent. With prompt=none the URL carries consent_required.
 //   - err matches ErrUnknownAuthRequest: show a fixed error page.
 func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u LoginUser) (redirect string, err error) {
 	ar, e, err := s.pendingRequest(ctx, authRequestID)
@@ -137,6 +141,14 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	case Deny:
 		s.st.DeleteAuthRequest(ctx, ar.ID)
 		return s.errorRedirect(ar, "access_denied", v.Reason), nil
+	}
+	// Consent comes last: nobody is asked to allow an app the policy
+	// refuses them.
+	if errCode, err := s.needsConsent(ctx, ar, &e.client, user.ID); err != nil {
+		return "", err
+	} else if errCode != "" {
+		s.st.DeleteAuthRequest(ctx, ar.ID)
+		return s.errorRedirect(ar, errCode, "the user has not allowed this app"), nil
 	}
 	code := newToken()
 	authTime := u.AuthTime

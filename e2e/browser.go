@@ -12,6 +12,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,11 +95,26 @@ func Text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
-	if err != nil {
+	for {
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+		if err == nil {
+			return s
+		}
+		// A page that re-renders between the query and the read leaves
+		// chromedp holding a node id the page no longer has; ask again.
+		if staleNode(err) && ctx.Err() == nil {
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
 		t.Fatalf("text of %s: %v", sel, err)
 	}
-	return s
+}
+
+// staleNode reports the DevTools errors of a node that went away under a
+// query, which a repeated query answers.
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "No node with given id") || strings.Contains(msg, "Could not find node")
 }
 
 // Location returns the current page's URL.

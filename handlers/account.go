@@ -28,6 +28,7 @@ func (h *Account) Mount(g *echo.Group) {
 	a.GET("", h.show)
 	a.POST("/locations/forget", h.forgetLocation)
 	a.POST("/sessions/:id/end", h.endSession)
+	a.POST("/apps/:client_id/revoke", h.revokeApp)
 }
 
 func (h *Account) show(c echo.Context) error {
@@ -50,6 +51,14 @@ func (h *Account) show(c echo.Context) error {
 		}
 	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
+	}
+	apps, err := h.Store.ConnectedApps(ctx, v.User.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		props.ConnectedApps = append(props.ConnectedApps, views.ConnectedApp{ClientID: a.ClientID, Name: a.ClientName,
+			OrgName: a.OrgName, Scopes: a.Scopes, GrantedAt: a.GrantedAt})
 	}
 	for _, l := range locs {
 		props.Locations = append(props.Locations, views.AccountLocation{Network: l.Network.String(), Country: l.Country, LastUsed: l.LastUsedAt})
@@ -79,6 +88,33 @@ func (h *Account) forgetLocation(c echo.Context) error {
 func (h *Account) endSession(c echo.Context) error {
 	v := viewerFrom(c)
 	if err := h.Store.DeleteSession(c.Request().Context(), v.User.ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+// revokeApp withdraws the viewer's consent to a third-party app and, with
+// it, every refresh token the app holds for them (and the access tokens
+// issued from those). Only the viewer's own consent is looked up, so
+// another person's app ends nothing.
+func (h *Account) revokeApp(c echo.Context) error {
+	v := viewerFrom(c)
+	ctx := c.Request().Context()
+	clientID := c.Param("client_id")
+	err := h.Store.InTx(ctx, func(tx *store.Store) error {
+		before, err := tx.Consent(ctx, v.User.ID, clientID)
+		if err != nil {
+			return err
+		}
+		if err := tx.RevokeConsent(ctx, v.User.ID, clientID, h.Now()); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "consent.revoke", "client", clientID), before, nil)
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return &PageError{Status: http.StatusNotFound, Message: "That app is not connected to your account."}
+	}
+	if err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/account")

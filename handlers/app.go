@@ -46,7 +46,7 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 	props := views.AppProps{ClientID: cl.ClientID, Name: cl.Name, Type: string(cl.Type), Enabled: cl.Enabled,
 		Confidential:  cl.Type.Confidential() && cl.TokenEndpointAuthMethod != "private_key_jwt",
 		TokenEndpoint: strings.TrimRight(h.Issuer, "/") + "/token", Form: f, Scopes: scopes,
-		NewSecret: extra.newSecret, Errors: extra.errors}
+		NewSecret: extra.newSecret, Errors: extra.errors, FirstParty: cl.FirstParty, CanSetFirstParty: v.User.PlatformAdmin}
 	if props.Policy, err = appPolicyProps(c, h.Store, v, cl); err != nil {
 		return err
 	}

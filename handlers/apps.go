@@ -59,6 +59,7 @@ func (h *Apps) Mount(g *echo.Group) {
 	a.POST("/:client_id/enable", h.enable)
 	a.POST("/:client_id/disable", h.disable)
 	a.POST("/:client_id/delete", h.delete)
+	a.POST("/:client_id/first-party", h.setFirstParty)
 }
 
 var appFlash = map[string]string{
@@ -68,6 +69,8 @@ var appFlash = map[string]string{
 	"deleted":        "The app was deleted.",
 	"secret_revoked": "The secret was revoked; it stopped working at once.",
 	"token_revoked":  "The registration token was revoked.",
+	"first_party":    "The app is first-party: people sign in to it without a consent page.",
+	"third_party":    "The app is third-party: people are asked to allow it before it gets their data.",
 }
 
 func appActor(v *Viewer) authserver.Actor {

@@ -201,6 +201,18 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		// 404 to staff's platform admin, as every app outside one's own org.
 		"POST /apps/:client_id/policy": {path: "/apps/" + fx.clientID + "/policy", form: url.Values{"policy": {""}},
 			want: want(unau, forb, forb, forb, forb, nf)},
+		// So is marking an app first-party (no consent page).
+		"POST /apps/:client_id/first-party": {path: "/apps/" + fx.clientID + "/first-party", form: url.Values{"first_party": {"true"}},
+			want: want(unau, forb, forb, forb, forb, nf)},
+
+		// The consent page needs a session (without one it sends the
+		// browser to sign in) and a pending request; a made-up one is gone.
+		"GET /login/consent": {path: "/login/consent?auth_request=made-up", want: want(see, bad, bad, bad, bad, bad)},
+		"POST /login/consent": {path: "/login/consent", form: url.Values{"auth_request": {"made-up"}, "decision": {"allow"}},
+			want: want(see, bad, bad, bad, bad, bad)},
+		// One revokes only one's own consents: nobody here gave any.
+		"POST /account/apps/:client_id/revoke": {path: "/account/apps/" + fx.clientID + "/revoke", form: none,
+			want: want(unau, nf, nf, nf, nf, nf)},
 	}
 }
 

@@ -24,7 +24,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 			strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("%s: CSP %q", path, csp)
 		}
-		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "no-referrer" {
+		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s: headers %v", path, hd)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 // Invites serves the invitation link: anyone holding it may create the
 // invited account, once, before it expires. The link's token is the only
 // credential; it appears only in the link itself (the form posts back to
-// it), and Referrer-Policy: no-referrer keeps it from leaking onward.
+// it), and Referrer-Policy: same-origin keeps it from leaking to other sites.
 type Invites struct {
 	Partners  *partners.Service
 	Pages     *Pages

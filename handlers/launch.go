@@ -31,6 +31,7 @@ type Launch struct {
 	Preview  *policyeditor.Engine
 	Locator  policyeditor.Locator
 	Sealer   *store.Sealer
+	Sessions *Sessions // rotates the session token at step-up
 	Issuer   string
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -331,6 +332,9 @@ func (h *Launch) verify(c echo.Context) error {
 		return err
 	}
 	v.Session.MFAAt = now
+	if err := h.Sessions.Rotate(c); err != nil { // the stepped-up session gets a new token
+		return err
+	}
 	if err := rememberHere(c, h.Store, h.Locator, v.User.ID, now); err != nil {
 		return err
 	}

@@ -173,6 +173,8 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 				Message: "This app needs two-step verification. Set it up under Two-step verification, then open the app again."}
 		}
 		return h.askSecondFactor(c, u, "", authRequest, next)
+	case errors.Is(err, ErrConsentRequired):
+		return c.Redirect(http.StatusSeeOther, consentURL(authRequest))
 	case errors.Is(err, ErrUnknownAuthRequest):
 		return &PageError{Status: http.StatusBadRequest, Err: err,
 			Message: "This sign-in request has expired or was already used. Go back to the app and try again."}

@@ -139,6 +139,9 @@ func (h *Login) submitMFA(c echo.Context) error {
 		if err := h.Store.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
 			return err
 		}
+		if err := h.Sessions.Rotate(c); err != nil { // the stepped-up session gets a new token
+			return err
+		}
 		s = v.Session
 		s.MFAAt = now
 	} else {

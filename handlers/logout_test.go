@@ -73,6 +73,11 @@ func newLogoutPortal(t *testing.T, withOAuth bool) *logoutPortal {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// First-party, so the code flow in these tests needs no consent step.
+		if p.client, err = srv.Registrar().SetFirstParty(context.Background(), org.ID, p.client.ClientID,
+			authserver.Actor{Label: "test"}, true); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return p
 }

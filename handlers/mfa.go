@@ -26,6 +26,8 @@ type MFA struct {
 	// wait. Mailer, when set, tells people about enrolments and removals.
 	Sleep  func(ctx context.Context, d time.Duration)
 	Mailer SecurityMailer
+	// Sessions rotates the session token once a factor is enrolled.
+	Sessions *Sessions
 }
 
 // Mount registers the routes.
@@ -141,6 +143,9 @@ func (h *MFA) confirm(c echo.Context) error {
 		return err
 	}
 	notifyFactorChange(h.Mailer, h.Log, v.User, change, now)
+	if err := h.Sessions.Rotate(c); err != nil { // the session now counts as stepped up
+		return err
+	}
 	h.Log.Info("TOTP enrolled", "user", v.User.ID, "ip", c.RealIP())
 	return h.page(c, http.StatusOK, views.MFAProps{Enrolled: true, Remaining: len(codes), RecoveryCodes: codes})
 }

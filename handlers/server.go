@@ -46,6 +46,9 @@ type Config struct {
 	// IdP on loopback, a company IdP on a private network). Used when
 	// SignIn.HTTPClient is nil.
 	UpstreamAllow []netip.Prefix
+	// SessionMaxAge is the absolute lifetime of a portal session; 0 means
+	// DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -68,7 +71,11 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		cfg.Logger = slog.Default()
 	}
 	secure := strings.HasPrefix(cfg.Issuer, "https://")
-	sess, err := NewSessions(ctx, cfg.Store, secure, cfg.Now)
+	sess, err := NewSessions(ctx, cfg.Store, cfg.SignIn.Sealer, secure, cfg.SessionMaxAge, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	csrfMAC, err := cfg.Store.SealedSetting(ctx, cfg.SignIn.Sealer, "csrf.key", 32)
 	if err != nil {
 		return nil, err
 	}
@@ -110,10 +117,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		}
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
-	root := e.Group("", sess.middleware, newCSRF(secure, skipCSRF).middleware)
+	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
-		Mailer: securityMailer(cfg)}
+		Mailer: securityMailer(cfg), Sessions: sess}
 	if cfg.Policies != nil {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}

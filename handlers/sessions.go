@@ -21,6 +21,9 @@ const (
 	sessionCookie = "portico_session"
 	// sessionIdle ends a session nobody has used for this long.
 	sessionIdle = 12 * time.Hour
+	// DefaultSessionMaxAge ends every session this long after sign-in,
+	// however active (PORTICO_SESSION_MAX_AGE changes it).
+	DefaultSessionMaxAge = 7 * 24 * time.Hour
 	// touchEvery limits how often activity is written back.
 	touchEvery = time.Minute
 )
@@ -49,33 +52,69 @@ func viewerFrom(c echo.Context) *Viewer {
 // gorilla/sessions with keys generated on first run and kept in the database,
 // so a restart signs nobody out) holds a random token; the session itself is
 // a database row, so it can be listed and ended from anywhere.
+//
+// A session ends after sessionIdle without use or MaxAge after sign-in,
+// whichever comes first. Its token is replaced (Rotate) at every step-up
+// and whenever its user's privileges change, so a token copied before
+// cannot ride on the stronger session.
 type Sessions struct {
 	Store   *store.Store
 	Cookies *sessions.CookieStore
 	Now     func() time.Time
+	// MaxAge is the absolute lifetime of a session.
+	MaxAge time.Duration
+	// cookie is the cookie's name: on https it carries the __Host- prefix,
+	// so only this host, over https, at Path=/ can set it.
+	cookie string
 }
 
-// NewSessions loads or generates the cookie keys.
-func NewSessions(ctx context.Context, st *store.Store, secure bool, now func() time.Time) (*Sessions, error) {
-	gen := func(n int) func() ([]byte, error) {
-		return func() ([]byte, error) {
-			b := make([]byte, n)
-			_, err := rand.Read(b)
-			return b, err
-		}
+// NewSessions loads or generates the cookie keys, kept sealed under the
+// portal's secret key (keys stored unsealed by older versions are sealed on
+// this read). maxAge 0 means DefaultSessionMaxAge.
+func NewSessions(ctx context.Context, st *store.Store, sealer *store.Sealer, secure bool, maxAge time.Duration, now func() time.Time) (*Sessions, error) {
+	if sealer == nil {
+		return nil, errors.New("handlers: sessions need the Sealer (SignIn.Sealer) to keep their keys sealed")
 	}
-	hashKey, err := st.EnsureSetting(ctx, "session.hash_key", gen(64))
+	if maxAge <= 0 {
+		maxAge = DefaultSessionMaxAge
+	}
+	hashKey, err := st.SealedSetting(ctx, sealer, "session.hash_key", 64)
 	if err != nil {
 		return nil, err
 	}
-	blockKey, err := st.EnsureSetting(ctx, "session.block_key", gen(32))
+	blockKey, err := st.SealedSetting(ctx, sealer, "session.block_key", 32)
 	if err != nil {
 		return nil, err
 	}
 	cs := sessions.NewCookieStore(hashKey, blockKey)
+	cs.MaxAge(int(maxAge.Seconds())) // also bounds the signed timestamp inside the cookie
 	cs.Options = &sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
-		MaxAge: int((30 * 24 * time.Hour).Seconds())}
-	return &Sessions{Store: st, Cookies: cs, Now: now}, nil
+		MaxAge: int(maxAge.Seconds())}
+	name := sessionCookie
+	if secure {
+		name = "__Host-" + sessionCookie
+	}
+	return &Sessions{Store: st, Cookies: cs, Now: now, MaxAge: maxAge, cookie: name}, nil
+}
+
+// privilegeOf is what a session's token is issued for: a change of role or
+// of the platform-admin flag replaces the token.
+func privilegeOf(u store.User) string {
+	p := "role=" + string(u.Role)
+	if u.PlatformAdmin {
+		p += ";platform-admin"
+	}
+	return p
+}
+
+// expiry is when a session last seen at now ends: idle timeout or
+// absolute lifetime, whichever is sooner.
+func (m *Sessions) expiry(created, now time.Time) time.Time {
+	idle, abs := now.Add(sessionIdle), created.Add(m.MaxAge)
+	if abs.Before(idle) {
+		return abs
+	}
+	return idle
 }
 
 func hashToken(token string) string {
@@ -90,21 +129,58 @@ func (m *Sessions) Start(c echo.Context, u store.User, mfaAt time.Time, connecti
 	if old := viewerFrom(c); old != nil {
 		m.Store.DeleteSession(ctx, old.User.ID, old.Session.ID)
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := newSessionToken()
 	now := m.Now()
-	s := store.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(sessionIdle),
-		MFAAt: mfaAt, ConnectionID: connectionID, IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 200)}
+	s := store.Session{UserID: u.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: m.expiry(now, now),
+		MFAAt: mfaAt, ConnectionID: connectionID, IP: c.RealIP(), UserAgent: truncate(c.Request().UserAgent(), 200),
+		Privilege: privilegeOf(u)}
 	if err := m.Store.CreateSession(ctx, &s, hashToken(token)); err != nil {
 		return s, err
 	}
-	cs, _ := m.Cookies.New(c.Request(), sessionCookie)
-	cs.Values["t"] = token
-	if err := cs.Save(c.Request(), c.Response()); err != nil {
-		return s, fmt.Errorf("session cookie: %w", err)
+	if err := m.setCookie(c, token); err != nil {
+		return s, err
+	}
+	// Forms rendered for the rest of this request belong to the new session.
+	c.Set(viewerKey, &Viewer{User: u, Session: s})
+	if org, err := m.Store.Organization(ctx, u.OrgID); err == nil {
+		viewerFrom(c).Org = org
 	}
 	return s, nil
+}
+
+func newSessionToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (m *Sessions) setCookie(c echo.Context, token string) error {
+	cs, _ := m.Cookies.New(c.Request(), m.cookie)
+	cs.Values["t"] = token
+	if err := cs.Save(c.Request(), c.Response()); err != nil {
+		return fmt.Errorf("session cookie: %w", err)
+	}
+	return nil
+}
+
+// Rotate gives the request's session a new identifier and token (and a
+// new CSRF token with it): call it at step-up. The old cookie stops
+// working at once. Without a session it does nothing.
+func (m *Sessions) Rotate(c echo.Context) error {
+	v := viewerFrom(c)
+	if v == nil {
+		return nil
+	}
+	return m.rotate(c, v)
+}
+
+func (m *Sessions) rotate(c echo.Context, v *Viewer) error {
+	token, id, priv := newSessionToken(), store.NewID(), privilegeOf(v.User)
+	if err := m.Store.RotateSession(c.Request().Context(), v.User.ID, v.Session.ID, id, hashToken(token), priv); err != nil {
+		return err
+	}
+	v.Session.ID, v.Session.Privilege = id, priv
+	return m.setCookie(c, token)
 }
 
 // End signs the browser out.
@@ -112,8 +188,8 @@ func (m *Sessions) End(c echo.Context) {
 	if v := viewerFrom(c); v != nil {
 		m.Store.DeleteSession(c.Request().Context(), v.User.ID, v.Session.ID)
 	}
-	cs, _ := m.Cookies.New(c.Request(), sessionCookie)
-	cs.Options = &sessions.Options{Path: "/", MaxAge: -1}
+	cs, _ := m.Cookies.New(c.Request(), m.cookie)
+	cs.Options = &sessions.Options{Path: "/", MaxAge: -1, Secure: m.Cookies.Options.Secure, HttpOnly: true}
 	cs.Save(c.Request(), c.Response())
 	c.Set(viewerKey, nil)
 }
@@ -127,7 +203,7 @@ func (e errSessionEnded) Error() string { return e.reason }
 // load finds the request's session, user and organization. No cookie, an
 // unknown or expired token: (nil, nil).
 func (m *Sessions) load(c echo.Context) (*Viewer, error) {
-	cs, err := m.Cookies.Get(c.Request(), sessionCookie)
+	cs, err := m.Cookies.Get(c.Request(), m.cookie)
 	if err != nil {
 		return nil, nil // tampered or from old keys: treat as signed out
 	}
@@ -143,6 +219,10 @@ func (m *Sessions) load(c echo.Context) (*Viewer, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if !now.Before(s.CreatedAt.Add(m.MaxAge)) { // absolute lifetime reached, however active
+		m.Store.DeleteSession(ctx, s.UserID, s.ID)
+		return nil, nil
 	}
 	u, err := m.Store.UserByID(ctx, s.UserID)
 	if err != nil {
@@ -161,8 +241,17 @@ func (m *Sessions) load(c echo.Context) (*Viewer, error) {
 		m.Store.DeleteSession(ctx, u.ID, s.ID)
 		return v, errSessionEnded{"You were signed out because " + r + "."}
 	}
+	if s.Privilege != privilegeOf(u) {
+		// The role or platform-admin flag changed since this token was
+		// issued (by an admin, or by the user themself): replace it.
+		if err := m.rotate(c, v); errors.Is(err, store.ErrConflict) {
+			return nil, nil // a concurrent request rotated it first; this cookie is the old one
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	if now.Sub(s.LastSeenAt) > touchEvery {
-		m.Store.TouchSession(ctx, s.ID, now, now.Add(sessionIdle))
+		m.Store.TouchSession(ctx, v.Session.ID, now, m.expiry(s.CreatedAt, now))
 	}
 	return v, nil
 }

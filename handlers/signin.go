@@ -28,6 +28,9 @@ type SignInConfig struct {
 	// Completer finishes a pending OAuth authorization request after sign-in;
 	// nil until the authorization server is wired.
 	Completer LoginCompleter
+	// Consent is the authorization server's consent step; nil until the
+	// authorization server is wired.
+	Consent ConsentServer
 	// HTTPClient talks to upstream IdPs; nil means a 10-second-timeout
 	// client on netguard's dialer with Config.UpstreamAllow. A client given
 	// here is used as is (it had better be guarded too).
@@ -101,7 +104,8 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
 		login,
-		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer},
+		&Consent{Login: login, Server: sc.Consent, Pages: pages},
+		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer, Sessions: sess},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
 		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},
 	}

@@ -59,9 +59,13 @@ type Client struct {
 	IDTokenSignedAlg        string `json:"id_token_signed_response_alg"`
 	// RegistrationTokenHash is the keyed hash of the RFC 7592 registration
 	// access token; empty for clients not registered dynamically.
-	RegistrationTokenHash string         `json:"-"`
-	Dynamic               bool           `json:"dynamic"`
-	Secrets               []ClientSecret `json:"secrets,omitempty"`
+	RegistrationTokenHash string `json:"-"`
+	Dynamic               bool   `json:"dynamic"`
+	// FirstParty clients are the platform's own and skip the consent page.
+	// Only platform admins set it; new and dynamically registered clients
+	// are third-party.
+	FirstParty bool           `json:"first_party"`
+	Secrets    []ClientSecret `json:"secrets,omitempty"`
 	// ExchangeAnySubject lets the client exchange (RFC 8693) subject tokens
 	// of its organization that were issued to other clients and do not name
 	// it in aud. Only a platform admin sets it.
@@ -88,7 +92,7 @@ func (s ClientSecret) LiveAt(now time.Time) bool {
 const clientColumns = `id, org_id, client_id, name, type, redirect_uris, post_logout_redirect_uris,
 	grant_types, scopes, launch_url, logo_url, COALESCE(policy_id, ''), enabled, token_endpoint_auth_method,
 	jwks, jwks_uri, id_token_signed_response_alg, registration_token_hash, dynamic, created_at, updated_at,
-	exchange_any_subject`
+	exchange_any_subject, first_party`
 
 func scanClient(row interface{ Scan(...any) error }) (Client, error) {
 	var c Client
@@ -96,7 +100,7 @@ func scanClient(row interface{ Scan(...any) error }) (Client, error) {
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Name, &typ, &redirects, &logouts, &grants, &scopes,
 		&c.LaunchURL, &c.LogoURL, &c.PolicyID, &c.Enabled, &c.TokenEndpointAuthMethod, &c.JWKS, &c.JWKSURI,
-		&c.IDTokenSignedAlg, &c.RegistrationTokenHash, &c.Dynamic, &created, &updated, &c.ExchangeAnySubject)
+		&c.IDTokenSignedAlg, &c.RegistrationTokenHash, &c.Dynamic, &created, &updated, &c.ExchangeAnySubject, &c.FirstParty)
 	if err != nil {
 		return c, err
 	}
@@ -204,19 +208,19 @@ func (s *Store) writeClient(ctx context.Context, c *Client, insert bool) error {
 	var err error
 	if insert {
 		_, err = s.q.ExecContext(ctx, `INSERT INTO oauth_clients (`+clientColumnsInsert+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.ClientID, c.Name, string(c.Type), js(c.RedirectURIs), js(c.PostLogoutRedirectURIs),
 			js(c.GrantTypes), js(c.Scopes), c.LaunchURL, c.LogoURL, policy, c.Enabled, c.TokenEndpointAuthMethod,
 			c.JWKS, c.JWKSURI, c.IDTokenSignedAlg, c.RegistrationTokenHash, c.Dynamic, ms(c.CreatedAt), ms(c.UpdatedAt),
-			c.ExchangeAnySubject)
+			c.ExchangeAnySubject, c.FirstParty)
 	} else {
 		_, err = s.q.ExecContext(ctx, `UPDATE oauth_clients SET name = ?, type = ?, redirect_uris = ?,
 			post_logout_redirect_uris = ?, grant_types = ?, scopes = ?, launch_url = ?, logo_url = ?, policy_id = ?,
 			enabled = ?, token_endpoint_auth_method = ?, jwks = ?, jwks_uri = ?, id_token_signed_response_alg = ?,
-			registration_token_hash = ?, updated_at = ?, exchange_any_subject = ? WHERE id = ? AND org_id = ?`,
+			registration_token_hash = ?, updated_at = ?, exchange_any_subject = ?, first_party = ? WHERE id = ? AND org_id = ?`,
 			c.Name, string(c.Type), js(c.RedirectURIs), js(c.PostLogoutRedirectURIs), js(c.GrantTypes), js(c.Scopes),
 			c.LaunchURL, c.LogoURL, policy, c.Enabled, c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI,
-			c.IDTokenSignedAlg, c.RegistrationTokenHash, ms(c.UpdatedAt), c.ExchangeAnySubject, c.ID, c.OrgID)
+			c.IDTokenSignedAlg, c.RegistrationTokenHash, ms(c.UpdatedAt), c.ExchangeAnySubject, c.FirstParty, c.ID, c.OrgID)
 	}
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: client %q: %w", c.ClientID, ErrAlreadyExists)
@@ -230,7 +234,7 @@ func (s *Store) writeClient(ctx context.Context, c *Client, insert bool) error {
 const clientColumnsInsert = `id, org_id, client_id, name, type, redirect_uris, post_logout_redirect_uris,
 	grant_types, scopes, launch_url, logo_url, policy_id, enabled, token_endpoint_auth_method,
 	jwks, jwks_uri, id_token_signed_response_alg, registration_token_hash, dynamic, created_at, updated_at,
-	exchange_any_subject`
+	exchange_any_subject, first_party`
 
 // UpdateClient changes a client of orgID in one transaction and returns it
 // before and after. ID, organization, client_id and creation time are kept;

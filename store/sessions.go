@@ -19,15 +19,18 @@ type Session struct {
 	ConnectionID string
 	IP           string
 	UserAgent    string
+	// Privilege is what the user could do when the token was issued (see
+	// handlers' privilegeOf); a change means the token must be replaced.
+	Privilege string
 }
 
-const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, mfa_at, COALESCE(connection_id, ''), ip, user_agent`
+const sessionColumns = `id, user_id, created_at, last_seen_at, expires_at, mfa_at, COALESCE(connection_id, ''), ip, user_agent, privilege`
 
 func scanSession(row interface{ Scan(...any) error }) (Session, error) {
 	var x Session
 	var created, seen, expires int64
 	var mfa sql.NullInt64
-	if err := row.Scan(&x.ID, &x.UserID, &created, &seen, &expires, &mfa, &x.ConnectionID, &x.IP, &x.UserAgent); err != nil {
+	if err := row.Scan(&x.ID, &x.UserID, &created, &seen, &expires, &mfa, &x.ConnectionID, &x.IP, &x.UserAgent, &x.Privilege); err != nil {
 		return x, err
 	}
 	x.CreatedAt, x.LastSeenAt, x.ExpiresAt, x.MFAAt = fromMS(created), fromMS(seen), fromMS(expires), fromNullMS(mfa)
@@ -40,9 +43,9 @@ func (s *Store) CreateSession(ctx context.Context, x *Session, tokenHash string)
 		x.ID = NewID()
 	}
 	_, err := s.q.ExecContext(ctx, `INSERT INTO sessions (id, token_hash, user_id, created_at, last_seen_at,
-		expires_at, mfa_at, connection_id, ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?)`,
+		expires_at, mfa_at, connection_id, ip, user_agent, privilege) VALUES (?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?)`,
 		x.ID, tokenHash, x.UserID, ms(x.CreatedAt), ms(x.LastSeenAt), ms(x.ExpiresAt), nullMS(x.MFAAt),
-		x.ConnectionID, x.IP, x.UserAgent)
+		x.ConnectionID, x.IP, x.UserAgent, x.Privilege)
 	if err != nil {
 		return fmt.Errorf("store: create session: %w", err)
 	}
@@ -81,6 +84,22 @@ func (s *Store) TouchSession(ctx context.Context, id string, seen, expires time.
 	_, err := s.q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`,
 		ms(seen), ms(expires), id)
 	return err
+}
+
+// RotateSession gives session id of userID a new id and token hash (and
+// records the privilege the new token is issued for). Only one of two
+// racing rotations wins: the loser gets ErrConflict, and so does a session
+// that has ended.
+func (s *Store) RotateSession(ctx context.Context, userID, id, newID, newTokenHash, privilege string) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE sessions SET id = ?, token_hash = ?, privilege = ? WHERE id = ? AND user_id = ?`,
+		newID, newTokenHash, privilege, id, userID)
+	if err != nil {
+		return fmt.Errorf("store: rotate session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: rotate session: %w", ErrConflict)
+	}
+	return nil
 }
 
 // SetSessionMFA records that the session passed a second factor at t.

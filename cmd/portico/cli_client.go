@@ -35,7 +35,7 @@ type clientJSON struct {
 
 func (j clientJSON) human() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "client_id=%s name=%q type=%s org=%s enabled=%v", j.ClientID, j.Name, j.Type, j.Org, j.Enabled)
+	fmt.Fprintf(&b, "client_id=%s name=%q type=%s org=%s enabled=%v first_party=%v", j.ClientID, j.Name, j.Type, j.Org, j.Enabled, j.FirstParty)
 	if j.ExchangeAnySubject {
 		b.WriteString(" exchange_any_subject=true")
 	}

@@ -8,23 +8,35 @@ import (
 	"portico/store"
 )
 
-// runClientUpdate changes a client's platform-level settings. Today that is
-// --exchange-any-subject: whether the client may exchange (RFC 8693) subject
-// tokens of its organization that were issued to other clients and do not
-// name it in aud.
+// runClientUpdate changes what only the platform operator decides about a
+// client: whether it is first-party (--first-party: its users see no consent
+// page), and whether it may exchange (RFC 8693) subject tokens of its
+// organization that were issued to other clients and do not name it in aud
+// (--exchange-any-subject).
 func runClientUpdate(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("client update")
 	f := c.oauthFlags(fs)
 	id := fs.String("client-id", "", "the client's client_id (required)")
+	firstParty := fs.Bool("first-party", false, "the platform's own app: no consent page (--first-party=false: ask for consent)")
 	exchange := fs.Bool("exchange-any-subject", false, "allow token exchange of subject tokens issued to the organization's other clients")
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	if !flagSet(fs, "exchange-any-subject") {
-		return errors.New("name a setting to change, e.g. --exchange-any-subject=true")
+	setFirstParty, setExchange := flagSet(fs, "first-party"), flagSet(fs, "exchange-any-subject")
+	if !setFirstParty && !setExchange {
+		return errors.New("nothing to update: give --first-party[=false] or --exchange-any-subject[=false]")
 	}
 	return withClient(ctx, c, f, *id, func(env *oauthEnv, cl store.Client) (store.Client, string, error) {
-		after, err := env.reg.SetExchangeAnySubject(ctx, cl.OrgID, cl.ClientID, cliOAuthActor, *exchange)
+		after := cl
+		var err error
+		if setFirstParty {
+			if after, err = env.reg.SetFirstParty(ctx, cl.OrgID, cl.ClientID, cliOAuthActor, *firstParty); err != nil {
+				return after, "", err
+			}
+		}
+		if setExchange {
+			after, err = env.reg.SetExchangeAnySubject(ctx, cl.OrgID, cl.ClientID, cliOAuthActor, *exchange)
+		}
 		return after, "", err
 	})
 }

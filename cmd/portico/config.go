@@ -49,6 +49,8 @@ type Config struct {
 	// else that is not on the public internet is refused (SSRF).
 	UpstreamAllow []netip.Prefix
 
+	// SessionMaxAge ends every portal session this long after sign-in.
+	SessionMaxAge time.Duration
 	// DecisionRetention and AuditRetention are how long the decision log
 	// and the audit log are kept (PORTICO_DECISION_RETENTION, default 30d;
 	// PORTICO_AUDIT_RETENTION, default 365d); 0 keeps them forever.
@@ -58,6 +60,7 @@ type Config struct {
 	rawDecisionRetention string
 	rawAuditRetention    string
 	rawUpstreamAllow     string
+	rawSessionMaxAge     string
 	rawProxies           string
 	rawSecretKey         string
 	rawLogLevel          string
@@ -87,6 +90,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawDecisionRetention, "decision-retention", env("PORTICO_DECISION_RETENTION", "30d"), "how long policy decisions are kept, e.g. 30d or 720h; 0 keeps them forever (env PORTICO_DECISION_RETENTION)")
 	fs.StringVar(&cfg.rawAuditRetention, "audit-retention", env("PORTICO_AUDIT_RETENTION", "365d"), "how long audit events are kept, e.g. 365d; 0 keeps them forever (env PORTICO_AUDIT_RETENTION)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
+	fs.StringVar(&cfg.rawSessionMaxAge, "session-max-age", env("PORTICO_SESSION_MAX_AGE", "7d"), "absolute lifetime of a portal session, e.g. 7d or 12h (env PORTICO_SESSION_MAX_AGE)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -162,6 +166,14 @@ func (cfg *Config) validate() error {
 		cfg.UpstreamAllow = allow
 	}
 	cfg.validateSMTP(bad)
+	if cfg.rawSessionMaxAge == "" {
+		cfg.rawSessionMaxAge = "7d"
+	}
+	if d, err := parseDays(cfg.rawSessionMaxAge); err != nil || d < 5*time.Minute || d > 400*24*time.Hour {
+		bad("PORTICO_SESSION_MAX_AGE %q must be a duration between 5m and 400d, e.g. 7d or 12h", cfg.rawSessionMaxAge)
+	} else {
+		cfg.SessionMaxAge = d
+	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
 		bad("PORTICO_LOG_LEVEL %q is not debug, info, warn or error", cfg.rawLogLevel)
 	}
@@ -296,4 +308,16 @@ func parseRetention(s string, def time.Duration) (time.Duration, error) {
 		return 0, fmt.Errorf("%q is not a number of days (30d), a duration of at least 1h, or 0", s)
 	}
 	return d, nil
+}
+
+// parseDays is time.ParseDuration that also accepts whole days ("7d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		d, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }

@@ -137,6 +137,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Store:          st,
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
+		SessionMaxAge:  cfg.SessionMaxAge,
 		Logger:         log,
 		Now:            c.now,
 		OAuth:          oauth,

@@ -9,6 +9,7 @@ import (
 	"portico/federation/builtin"
 	"portico/handlers"
 	"portico/store"
+	"portico/views"
 )
 
 // signInConfig builds what the sign-in flow needs: the sealer for
@@ -19,6 +20,7 @@ func signInConfig(sealer *store.Sealer, oauth *authserver.Server) handlers.SignI
 	sc := handlers.SignInConfig{Sealer: sealer, Registry: builtin.Registry()}
 	if oauth != nil {
 		sc.Completer = loginCompleter{oauth}
+		sc.Consent = consentServer{oauth}
 	}
 	return sc
 }
@@ -38,6 +40,42 @@ func (l loginCompleter) CompleteLogin(ctx context.Context, id string, in handler
 		return "", fmt.Errorf("%w: %w", handlers.ErrUnknownAuthRequest, err)
 	case errors.Is(err, authserver.ErrReauthenticationRequired):
 		return "", fmt.Errorf("%w: %w", handlers.ErrReauthenticationRequired, err)
+	case errors.Is(err, authserver.ErrConsentRequired):
+		return "", fmt.Errorf("%w: %w", handlers.ErrConsentRequired, err)
 	}
 	return to, err
+}
+
+// consentServer adapts authserver's consent step to handlers.ConsentServer.
+type consentServer struct{ s *authserver.Server }
+
+func unknownRequest(err error) error {
+	if errors.Is(err, authserver.ErrUnknownAuthRequest) {
+		return fmt.Errorf("%w: %w", handlers.ErrUnknownAuthRequest, err)
+	}
+	return err
+}
+
+// ConsentPrompt implements handlers.ConsentServer.
+func (a consentServer) ConsentPrompt(ctx context.Context, id string) (handlers.ConsentPrompt, error) {
+	r, err := a.s.ConsentPrompt(ctx, id)
+	if err != nil {
+		return handlers.ConsentPrompt{}, unknownRequest(err)
+	}
+	out := handlers.ConsentPrompt{ClientID: r.ClientID, ClientName: r.ClientName, OrgName: r.OrgName, LogoURL: r.LogoURL}
+	for _, sc := range r.Scopes {
+		out.Scopes = append(out.Scopes, views.ConsentScope{Name: sc.Name, Description: sc.Description})
+	}
+	return out, nil
+}
+
+// GrantConsent implements handlers.ConsentServer.
+func (a consentServer) GrantConsent(ctx context.Context, id, userID string) error {
+	return unknownRequest(a.s.GrantConsent(ctx, id, userID))
+}
+
+// DenyConsent implements handlers.ConsentServer.
+func (a consentServer) DenyConsent(ctx context.Context, id string) (string, error) {
+	to, err := a.s.DenyConsent(ctx, id)
+	return to, unknownRequest(err)
 }

@@ -6,6 +6,8 @@ package handlerstest
 
 import (
 	"context"
+	"crypto/rand"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +47,12 @@ func New(t testing.TB, opts ...Option) *Harness {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(nil)
+	key := make([]byte, 32)
+	rand.Read(key)
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := handlers.Config{
 		Store:  st,
 		Issuer: "http://" + srv.Listener.Addr().String(),
@@ -52,6 +61,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 		// Test IdPs are httptest servers on 127.0.0.1, which the upstream
 		// guard refuses unless the operator allows them, as here.
 		UpstreamAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		SignIn:        handlers.SignInConfig{Sealer: sealer},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -135,21 +145,22 @@ func (c *Client) Get(path string) Response {
 	return c.do(req)
 }
 
-// CSRF returns the browser's CSRF token, fetching a page first if needed.
+// CSRF returns the token the portal puts in this browser's forms now (it
+// is bound to the session, so it changes at sign-in), read from a page as
+// a browser would see it.
 func (c *Client) CSRF() string {
 	c.t.Helper()
-	u, _ := url.Parse(c.h.URL)
-	for i := 0; i < 2; i++ {
-		for _, ck := range c.HTTP.Jar.Cookies(u) {
-			if strings.HasSuffix(ck.Name, "portico_csrf") {
-				return ck.Value
-			}
+	for _, path := range []string{"/login", "/account"} {
+		r := c.Get(path)
+		if m := csrfInput.FindStringSubmatch(r.Body); m != nil {
+			return html.UnescapeString(m[1])
 		}
-		c.Get("/login")
 	}
-	c.t.Fatal("no CSRF cookie")
+	c.t.Fatal("no page with a CSRF field")
 	return ""
 }
+
+var csrfInput = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
 
 // Post submits a form to path with the CSRF field filled in, as a page's
 // form would.
