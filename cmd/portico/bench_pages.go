@@ -170,24 +170,27 @@ func runBenchPages(ctx context.Context, c *cli, args []string) error {
 	return c.output(*asJSON, out, b.String())
 }
 
-// benchSignIn signs in through the login form as the bench admin.
+// benchSignIn signs in through the login form as the bench admin, with the
+// CSRF token the form carries, as a browser would.
 func benchSignIn(ctx context.Context, hc *http.Client, base, password string) error {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/login", nil)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	u, _ := url.Parse(base)
-	var csrf string
-	for _, ck := range hc.Jar.Cookies(u) {
-		if strings.HasSuffix(ck.Name, "portico_csrf") {
-			csrf = ck.Value
-		}
+	if err != nil {
+		return err
 	}
-	form := url.Values{"email": {benchAdminEmail}, "password": {password}, "_csrf": {csrf}}
+	m := csrfField.FindSubmatch(body)
+	if m == nil {
+		return errors.New("bench pages: the login page has no CSRF field")
+	}
+	form := url.Values{"email": {benchAdminEmail}, "password": {password}, "_csrf": {html.UnescapeString(string(m[1]))}}
 	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, base+"/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
 	resp, err = hc.Do(req)
 	if err != nil {
 		return err
@@ -198,6 +201,8 @@ func benchSignIn(ctx context.Context, hc *http.Client, base, password string) er
 	}
 	return nil
 }
+
+var csrfField = regexp.MustCompile(`name="_csrf" value="([^"]*)"`)
 
 // benchAdmin makes sure the bench organization has a platform admin with a
 // fresh random password, and returns the password.
