@@ -10,11 +10,13 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"portico/authserver"
+	"portico/store"
 )
 
-// countingStore counts the revoked-jti lookups that reach the database.
+// countingStore counts the revoked-jti lookups that reach the database; it
+// embeds the real store, so every optional ability (consents…) stays.
 type countingStore struct {
-	authserver.Store
+	*store.Store
 	lookups atomic.Int64
 }
 
@@ -30,7 +32,7 @@ func (c *countingStore) JTIRevoked(ctx context.Context, jti string) (bool, error
 func TestIntrospectionCachesRevokedJTIs(t *testing.T) {
 	var cs *countingStore
 	w := newWorld(t, func(c *authserver.Config) {
-		cs = &countingStore{Store: c.Store}
+		cs = &countingStore{Store: c.Store.(*store.Store)}
 		c.Store = cs
 	})
 	web, secret := w.web("orders:read")
