@@ -48,7 +48,11 @@ func (s *Server) newRefreshFamily(ctx context.Context, e *clientEntry, familyID 
 
 // issueUserTokens signs the access token, an ID token when openid was
 // granted, and answers with refresh (already stored) if there is one.
-func (s *Server) issueUserTokens(ctx context.Context, e *clientEntry, u store.User, g userGrant, claims *accessClaims, familyID, nonce, refresh string) (*op.Response, error) {
+//
+// An ID token comes with an openid grant when idToken is true: always from
+// a code, and on refresh only when the client asks for it again (see
+// refreshWantsIDToken).
+func (s *Server) issueUserTokens(ctx context.Context, e *clientEntry, u store.User, g userGrant, claims *accessClaims, familyID, nonce, refresh string, idToken bool) (*op.Response, error) {
 	now := s.now()
 	if familyID != "" && refresh == "" {
 		var err error
@@ -62,7 +66,7 @@ func (s *Server) issueUserTokens(ctx context.Context, e *clientEntry, u store.Us
 	}
 	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken, RefreshToken: refresh,
 		ExpiresIn: uint64(s.cfg.Lifetimes.AccessToken / time.Second), Scope: claims.scopes()}
-	if slices.Contains(claims.scopes(), scopeOpenID) {
+	if idToken && slices.Contains(claims.scopes(), scopeOpenID) {
 		idc := s.idClaims(e, u, claims.scopes(), nonce, g.authTime, g.amr, at, now)
 		if resp.IDToken, err = s.signIDToken(ctx, e.client.IDTokenSignedAlg, idc); err != nil {
 			return nil, serverError(err)

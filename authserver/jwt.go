@@ -170,13 +170,14 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	}
 	// A token exchanged from others dies with any of them (RFC 8693 leaves
 	// this to the server; a revoked subject must not live on through its
-	// descendants). The list is bounded by maxExchangeDepth.
+	// descendants). The list is bounded by maxExchangeDepth. Answers come
+	// from the revoked-jti cache (revoked.go).
 	for i := 0; i <= len(c.ExchangedFrom); i++ {
 		jti := c.JTI
 		if i < len(c.ExchangedFrom) {
 			jti = c.ExchangedFrom[i]
 		}
-		revoked, err := s.st.JTIRevoked(ctx, jti)
+		revoked, err := s.jtiRevoked(ctx, jti, c.Expiry)
 		if err != nil {
 			return nil, err
 		}

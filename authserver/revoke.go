@@ -19,7 +19,7 @@ func (s *Server) revoke(ctx context.Context, e *clientEntry, req *oidc.Revocatio
 	ok := tokenResponse(struct{}{})
 	if c, err := s.verifyAccessToken(ctx, req.Token); err == nil {
 		if c.ClientID == e.client.ClientID {
-			if err := s.st.RevokeJTI(ctx, c.JTI, unix(c.Expiry)); err != nil {
+			if err := s.revokeJTI(ctx, c.JTI, unix(c.Expiry)); err != nil {
 				return nil, serverError(err)
 			}
 		}

@@ -100,6 +100,7 @@ type Server struct {
 	keys     *keyring
 	clients  *clientCache
 	fresh    *freshness
+	revoked  revokedJTIs
 	jwks     *remoteJWKS
 	throttle *authThrottle
 	op       http.Handler

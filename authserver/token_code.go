@@ -77,7 +77,7 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 		}
 		return nil, serverError(err)
 	}
-	return s.issueUserTokens(ctx, e, user, grant, claims, familyID, ar.Nonce, "")
+	return s.issueUserTokens(ctx, e, user, grant, claims, familyID, ar.Nonce, "", true)
 }
 
 // revokeIssuedFromCode revokes the access token and the refresh-token family
@@ -85,7 +85,7 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 func (s *Server) revokeIssuedFromCode(ctx context.Context, ar store.AuthRequest) {
 	now := s.now()
 	if ar.AccessJTI != "" && ar.AccessExpiresAt.After(now) {
-		if err := s.st.RevokeJTI(ctx, ar.AccessJTI, ar.AccessExpiresAt); err != nil {
+		if err := s.revokeJTI(ctx, ar.AccessJTI, ar.AccessExpiresAt); err != nil {
 			s.log.ErrorContext(ctx, "revoke on code replay", "err", err)
 		}
 	}

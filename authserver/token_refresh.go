@@ -93,5 +93,17 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 	if err != nil {
 		return nil, serverError(err)
 	}
-	return s.issueUserTokens(ctx, e, user, g, claims, fam.ID, "", next)
+	return s.issueUserTokens(ctx, e, user, g, claims, fam.ID, "", next, refreshWantsIDToken(req))
+}
+
+// refreshWantsIDToken is the rule for ID tokens on refresh. OpenID Connect
+// Core §12.2 makes one optional there, and signing it is the most expensive
+// part of a refresh (RS256 by default). So one is issued only when the
+// refresh request names openid in its scope parameter: a client that wants a
+// fresh ID token asks for it (scope=openid …); one that sends no scope (what
+// golang.org/x/oauth2 does) gets the access and refresh tokens alone. The
+// grant must have been an OpenID Connect one in either case, since a refresh
+// can only narrow the granted scopes.
+func refreshWantsIDToken(req *oidc.RefreshTokenRequest) bool {
+	return slices.Contains(req.Scopes, scopeOpenID)
 }

@@ -84,10 +84,12 @@ func (h *Apps) list(c echo.Context) error {
 func (h *Apps) renderList(c echo.Context, status int, props views.AppsProps) error {
 	ctx := c.Request().Context()
 	v := viewerFrom(c)
-	clients, err := h.Store.Clients(ctx, v.Org.ID)
+	page := pageOf(c)
+	clients, info, err := h.Store.ClientPage(ctx, v.Org.ID, page, false)
 	if err != nil {
 		return err
 	}
+	props.Q, props.Pager = page.Q, pagerOf(c, "/apps", info)
 	for _, cl := range clients {
 		props.Apps = append(props.Apps, views.AppRow{ClientID: cl.ClientID, Name: cl.Name, Type: string(cl.Type),
 			Enabled: cl.Enabled, LogoURL: cl.LogoURL})

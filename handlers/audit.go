@@ -32,29 +32,31 @@ func (h *Audit) list(c echo.Context) error {
 	props := views.AuditProps{AllOrgs: v.User.PlatformAdmin}
 	// The scope is decided here from who asks, never from the query: an
 	// org admin's filter is always their own organization.
-	f := store.AuditFilter{OrgID: v.Org.ID, Limit: 200}
+	orgID := v.Org.ID
 	if v.User.PlatformAdmin {
-		f.OrgID = ""
+		orgID = ""
 		if slug := c.QueryParam("org"); slug != "" {
 			o, err := h.Store.OrganizationBySlug(ctx, slug)
 			if err != nil {
 				return err
 			}
-			f.OrgID, props.OrgSlug = o.ID, o.Slug
+			orgID, props.OrgSlug = o.ID, o.Slug
 		}
 	}
-	events, err := h.Store.AuditEvents(ctx, f)
+	page := pageOf(c)
+	events, info, err := h.Store.AuditPage(ctx, orgID, page)
 	if err != nil {
 		return err
 	}
+	props.Q, props.Pager = page.Q, pagerOf(c, "/audit", info)
 	slugs := map[string]string{}
 	if props.AllOrgs {
-		orgs, err := h.Store.Organizations(ctx)
-		if err != nil {
-			return err
+		ids := make([]string, len(events))
+		for i, e := range events {
+			ids[i] = e.OrgID
 		}
-		for _, o := range orgs {
-			slugs[o.ID] = o.Slug
+		if slugs, err = h.Store.OrgSlugs(ctx, ids); err != nil {
+			return err
 		}
 	}
 	for _, e := range events {

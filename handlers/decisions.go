@@ -93,15 +93,16 @@ func (h *Decisions) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, err := h.Store.Decisions(ctx, f)
+	ds, info, err := h.Store.DecisionPage(ctx, f, pageOf(c))
 	if err != nil {
 		return err
 	}
-	slugs, err := h.orgSlugs(ctx)
+	slugs, err := h.orgSlugs(ctx, ds)
 	if err != nil {
 		return err
 	}
-	props := views.DecisionListProps{Filter: fp, Query: c.QueryString(), Attribution: policyeditor.IP2LocationAttributionHTML}
+	props := views.DecisionListProps{Filter: fp, Query: c.QueryString(), Attribution: policyeditor.IP2LocationAttributionHTML,
+		Pager: pagerOf(c, "/decisions", info)}
 	for _, p := range policyeditor.Points() {
 		props.Points = append(props.Points, string(p))
 	}
@@ -115,13 +116,13 @@ func (h *Decisions) list(c echo.Context) error {
 	return render(c, status, views.DecisionList(h.Pages.Page(c, "Decisions"), props))
 }
 
-func (h *Decisions) orgSlugs(ctx context.Context) (map[string]string, error) {
-	orgs, err := h.Store.Organizations(ctx)
-	m := map[string]string{}
-	for _, o := range orgs {
-		m[o.ID] = o.Slug
+// orgSlugs names the organizations of ds (one query for them all).
+func (h *Decisions) orgSlugs(ctx context.Context, ds []store.Decision) (map[string]string, error) {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.OrgID
 	}
-	return m, err
+	return h.Store.OrgSlugs(ctx, ids)
 }
 
 func decisionRow(d store.Decision, slugs map[string]string) views.DecisionRow {
@@ -148,7 +149,7 @@ func (h *Decisions) show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	slugs, err := h.orgSlugs(ctx)
+	slugs, err := h.orgSlugs(ctx, []store.Decision{d})
 	if err != nil {
 		return err
 	}
@@ -172,7 +173,7 @@ func (h *Decisions) csv(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	slugs, err := h.orgSlugs(ctx)
+	slugs, err := h.orgSlugs(ctx, ds)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,8 @@ func errorHandler(log *slog.Logger, pages *Pages) echo.HTTPErrorHandler {
 			status, msg = pe.Status, pe.Message
 		case errors.Is(err, store.ErrNotFound):
 			status = http.StatusNotFound
+		case errors.Is(err, store.ErrBadCursor):
+			status, msg = http.StatusBadRequest, "That page link is not valid; start again from the first page."
 		case errors.As(err, &he):
 			status = he.Code
 		}

@@ -36,6 +36,13 @@ func (h *Home) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if h.Launch.Preview != nil && len(apps) > 0 {
+		// One revalidation for every badge on the page. Badges are a
+		// preview: if the check fails, each badge asks for itself as before.
+		if checked, err := h.Launch.Preview.Checked(ctx); err == nil {
+			c.SetRequest(c.Request().WithContext(checked))
+		}
+	}
 	q := strings.TrimSpace(c.QueryParam("q"))
 	props := views.HomeProps{Name: v.User.Name, OrgName: v.Org.Name, Role: string(v.User.Role),
 		PlatformAdmin: v.User.PlatformAdmin, Query: q, Total: len(apps)}

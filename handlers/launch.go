@@ -53,7 +53,7 @@ func (h *Launch) Mount(g *echo.Group) {
 // own enabled apps that have a launch URL, and those other organizations
 // (the platform) share with it, with everyone or with its plan.
 func (h *Launch) launchable(ctx context.Context, v *Viewer) ([]store.Client, error) {
-	own, err := h.Store.Clients(ctx, v.Org.ID)
+	own, err := h.Store.OrgClients(ctx, v.Org.ID) // no secrets: the dashboard never shows them
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -47,15 +46,20 @@ var memberFlash = map[string]string{
 }
 
 // membersPage fills in the page's lists around props.
-func (h *Members) membersPage(ctx context.Context, v *Viewer, props views.MembersProps) (views.MembersProps, error) {
-	users, err := h.Store.Users(ctx, v.Org.ID)
+func (h *Members) membersPage(c echo.Context, v *Viewer, props views.MembersProps) (views.MembersProps, error) {
+	ctx := c.Request().Context()
+	page := pageOf(c)
+	users, info, err := h.Store.MemberPage(ctx, v.Org.ID, page)
 	if err != nil {
 		return props, err
 	}
-	invs, err := h.Store.Invitations(ctx, v.Org.ID)
+	invs, invInfo, err := h.Store.InvitationPage(ctx, v.Org.ID, pageNamed(c, "inv_"))
 	if err != nil {
 		return props, err
 	}
+	props.Q = page.Q
+	props.Pager = pagerOf(c, "/org/members", info)
+	props.InvitePager = pagerNamed(c, "/org/members", "inv_", invInfo)
 	m := managerOf(v)
 	props.OrgName = v.Org.Name
 	for _, r := range m.Grantable() {
@@ -75,7 +79,7 @@ func (h *Members) membersPage(ctx context.Context, v *Viewer, props views.Member
 
 func (h *Members) render(c echo.Context, status int, props views.MembersProps) error {
 	v := viewerFrom(c)
-	props, err := h.membersPage(c.Request().Context(), v, props)
+	props, err := h.membersPage(c, v, props)
 	if err != nil {
 		return err
 	}

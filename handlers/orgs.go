@@ -46,7 +46,8 @@ var orgFlash = map[string]string{
 
 func (h *Orgs) list(c echo.Context) error {
 	ctx := c.Request().Context()
-	orgs, err := h.Store.Organizations(ctx)
+	page := pageOf(c)
+	orgs, info, err := h.Store.OrganizationPage(ctx, page)
 	if err != nil {
 		return err
 	}
@@ -55,17 +56,26 @@ func (h *Orgs) list(c echo.Context) error {
 		return err
 	}
 	now := h.Now()
-	props := views.OrgListProps{}
+	// Only the organizations whose partnership ends inside the window are
+	// read for the "ending soon" box, by index, not the whole table.
+	ending, err := h.Store.OrganizationsEndingBetween(ctx, now, now.Add(partners.EndingSoonWindow), endingSoonMax)
+	if err != nil {
+		return err
+	}
+	props := views.OrgListProps{Q: page.Q, Pager: pagerOf(c, "/admin/orgs", info)}
 	for _, o := range orgs {
 		props.Orgs = append(props.Orgs, orgRow(o, plans, now))
 	}
-	for _, o := range partners.EndingSoon(orgs, now, partners.EndingSoonWindow) {
+	for _, o := range partners.EndingSoon(ending, now, partners.EndingSoonWindow) {
 		props.EndingSoon = append(props.EndingSoon, orgRow(o, plans, now))
 	}
 	p := h.Pages.Page(c, "Organizations")
 	p.Flash = doneFlash(c, orgFlash)
 	return render(c, http.StatusOK, views.OrgList(p, props))
 }
+
+// endingSoonMax bounds the "ending soon" box.
+const endingSoonMax = 100
 
 func orgRow(o store.Organization, plans map[string]string, now time.Time) views.OrgRow {
 	r := views.OrgRow{Slug: o.Slug, Name: o.Name, Domains: strings.Join(o.Domains, ", "), Plan: plans[o.PlanID]}

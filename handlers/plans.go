@@ -47,17 +47,13 @@ func (h *Plans) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	orgs, err := h.Store.Organizations(ctx)
-	if err != nil {
-		return err
-	}
-	used := map[string]int{}
-	for _, o := range orgs {
-		used[o.PlanID]++
-	}
 	var rows []views.PlanRow
 	for _, pl := range plans {
-		rows = append(rows, views.PlanRow{Slug: pl.Slug, Name: pl.Name, Features: featureRows(pl.Features), Orgs: used[pl.ID]})
+		n, err := h.Store.CountOrganizationsOnPlan(ctx, pl.ID) // by index, per plan
+		if err != nil {
+			return err
+		}
+		rows = append(rows, views.PlanRow{Slug: pl.Slug, Name: pl.Name, Features: featureRows(pl.Features), Orgs: n})
 	}
 	p := h.Pages.Page(c, "Plans")
 	p.Flash = doneFlash(c, planFlash)

@@ -94,6 +94,9 @@ func usageLabels(u policyeditor.Usage) []string {
 	for _, a := range u.Apps {
 		out = append(out, fmt.Sprintf("app %s (%s)", a.ClientID, a.OrgSlug))
 	}
+	if u.MoreApps {
+		out = append(out, fmt.Sprintf("… and more applications (the first %d are listed)", policyeditor.UsageApps))
+	}
 	for _, a := range u.Points {
 		out = append(out, policyeditor.Target{Point: a.Point, Plan: a.Target}.String())
 	}
@@ -175,7 +178,7 @@ func (h *Policies) renderConflict(c echo.Context, id string, pf policyForm) erro
 	if err != nil {
 		return err
 	}
-	props, err := h.editorProps(c.Request().Context(), id, p.CurrentVersion, pf.Doc, nil, nil, pf.SimRaw)
+	props, err := h.editorProps(withAppPicker(c), id, p.CurrentVersion, pf.Doc, nil, nil, pf.SimRaw)
 	if err != nil {
 		return err
 	}
@@ -270,7 +273,7 @@ func simResult(sim policyeditor.Simulation, doc policyeditor.Document, typedCoun
 }
 
 func (h *Policies) renderEditorTrace(c echo.Context, id string, pf policyForm, res *views.SimResult, tr *policyeditor.Trace) error {
-	props, err := h.editorPropsTrace(c.Request().Context(), id, pf.Base, pf.Doc, nil, res, pf.SimRaw, tr)
+	props, err := h.editorPropsTrace(withAppPicker(c), id, pf.Base, pf.Doc, nil, res, pf.SimRaw, tr)
 	if err != nil {
 		return err
 	}
@@ -286,7 +289,7 @@ func titleOf(doc policyeditor.Document, id string) string {
 
 func (h *Policies) renderEditor(c echo.Context, status int, id string, base int, doc policyeditor.Document,
 	errs policyeditor.FieldErrors, res *views.SimResult, sim views.SimProps) error {
-	props, err := h.editorProps(c.Request().Context(), id, base, doc, errs, res, sim)
+	props, err := h.editorProps(withAppPicker(c), id, base, doc, errs, res, sim)
 	if err != nil {
 		return err
 	}
@@ -320,9 +323,14 @@ func (h *Policies) editorPropsTrace(ctx context.Context, id string, base int, do
 	return props, nil
 }
 
+// orgPickerSize bounds the organizations the editor's picker lists.
+const orgPickerSize = 200
+
 func (h *Policies) pickers(ctx context.Context, p *views.Pickers) error {
 	p.Countries, p.Zones = policyeditor.CountryCodes(), commonZones
-	orgs, err := h.Store.Organizations(ctx)
+	// The first organizations by name; a condition may name any other
+	// slug, which the editor keeps and shows as typed.
+	orgs, _, err := h.Store.OrganizationPage(ctx, store.Page{Limit: orgPickerSize})
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -174,11 +175,11 @@ func (h *Policies) detach(c echo.Context) error {
 	}
 	// Only detach what this policy holds, so a stale page cannot detach
 	// another policy that was attached since.
-	u, err := h.Service.Usage(c.Request().Context(), c.Param("id"))
+	holds, err := h.Service.Holds(c.Request().Context(), c.Param("id"), t)
 	if err != nil {
 		return err
 	}
-	if !usageHas(u, t) {
+	if !holds {
 		return c.Redirect(http.StatusSeeOther, "/admin/policies/"+c.Param("id"))
 	}
 	if err := h.Service.Detach(c.Request().Context(), actorOf(viewerFrom(c)), t); err != nil {
@@ -187,18 +188,19 @@ func (h *Policies) detach(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/admin/policies/"+c.Param("id")+"?done=detached")
 }
 
-func usageHas(u policyeditor.Usage, t policyeditor.Target) bool {
-	for _, a := range u.Apps {
-		if t.ClientID != "" && a.ClientID == t.ClientID {
-			return true
-		}
-	}
-	for _, a := range u.Points {
-		if t.ClientID == "" && a.Point == t.Point && a.Target == t.Plan {
-			return true
-		}
-	}
-	return false
+// appPickerKey carries the attach picker's page (app_q, app_after,
+// app_before) from the request to attachProps.
+type appPickerKey struct{}
+
+// appPickerSize is how many applications the attach picker offers at once;
+// the rest are found by searching or paging.
+const appPickerSize = 50
+
+// withAppPicker puts the attach picker's page into the request context.
+func withAppPicker(c echo.Context) context.Context {
+	p := pageNamed(c, "app_")
+	p.Limit = appPickerSize
+	return context.WithValue(c.Request().Context(), appPickerKey{}, p)
 }
 
 // attachProps fills where the policy is used and where it could go.
@@ -237,10 +239,23 @@ func (h *Policies) attachProps(ctx context.Context, id string, props *views.Poli
 			props.Attach = append(props.Attach, views.Option{Value: "registration:" + pl.ID, Label: "client registration for plan " + pl.Name})
 		}
 	}
-	apps, err := h.Service.Attachable(ctx, policyeditor.Kind(p.Kind))
+	page, _ := ctx.Value(appPickerKey{}).(store.Page)
+	if page.Limit == 0 {
+		page.Limit = appPickerSize
+	}
+	apps, info, err := h.Service.Attachable(ctx, policyeditor.Kind(p.Kind), page)
 	if err != nil {
 		return err
 	}
+	props.AppQ = page.Q
+	link := func(param, cursor string) string {
+		if cursor == "" {
+			return ""
+		}
+		q := url.Values{"app_q": {page.Q}, param: {cursor}}
+		return "/admin/policies/" + url.PathEscape(id) + "?" + q.Encode() + "#attachments"
+	}
+	props.AppPager = views.Pager{Prev: link("app_before", info.Prev), Next: link("app_after", info.Next)}
 	for _, a := range apps {
 		label := fmt.Sprintf("app %s — %s (%s)", a.ClientID, a.Name, a.OrgSlug)
 		if a.PolicyID != "" && a.PolicyID != id {

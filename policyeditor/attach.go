@@ -123,11 +123,17 @@ func findApp(ctx context.Context, st *store.Store, clientID string) (*store.AppR
 	return &store.AppRef{ClientID: c.ClientID, Name: c.Name, Type: c.Type, OrgID: c.OrgID, PolicyID: c.PolicyID}, nil
 }
 
-// Usage is where a policy is attached.
+// Usage is where a policy is attached. Apps is the first UsageApps of the
+// applications using it, by client_id; MoreApps says there are more.
 type Usage struct {
-	Apps   []store.AppRef     `json:"apps"`
-	Points []store.Attachment `json:"points"`
+	Apps     []store.AppRef     `json:"apps"`
+	MoreApps bool               `json:"more_apps,omitempty"`
+	Points   []store.Attachment `json:"points"`
 }
+
+// UsageApps bounds the applications Usage lists: a policy may be attached
+// to any number of them.
+const UsageApps = 200
 
 // Usage lists the applications and points that evaluate policyID.
 func (s *Service) Usage(ctx context.Context, policyID string) (Usage, error) {
@@ -135,26 +141,37 @@ func (s *Service) Usage(ctx context.Context, policyID string) (Usage, error) {
 }
 
 func usage(ctx context.Context, st *store.Store, policyID string) (Usage, error) {
-	apps, err := st.AppRefs(ctx, policyID)
+	apps, info, err := st.PolicyAppPage(ctx, policyID, store.Page{Limit: UsageApps})
 	if err != nil {
 		return Usage{}, err
 	}
 	points, err := st.Attachments(ctx, policyID)
-	return Usage{Apps: apps, Points: points}, err
+	return Usage{Apps: apps, MoreApps: info.Next != "", Points: points}, err
 }
 
-// Attachable lists the applications a policy of kind k can be attached to,
-// with what each has now.
-func (s *Service) Attachable(ctx context.Context, k Kind) ([]store.AppRef, error) {
-	apps, err := s.Store.AppRefs(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	var out []store.AppRef
-	for _, a := range apps {
-		if wantKind(Target{ClientID: a.ClientID}, &a) == k {
-			out = append(out, a)
+// Holds reports whether policyID is what t evaluates now (for an
+// application, its own policy; for a point, the attachment).
+func (s *Service) Holds(ctx context.Context, policyID string, t Target) (bool, error) {
+	if t.ClientID != "" {
+		app, err := findApp(ctx, s.Store, t.ClientID)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
 		}
+		return err == nil && app.PolicyID == policyID, err
 	}
-	return out, nil
+	id, err := s.Store.AttachedPolicy(ctx, t.Point, t.Plan)
+	return err == nil && id == policyID, err
+}
+
+// Attachable lists, a page at a time by name, the applications a policy of
+// kind k can be attached to, with what each has now; p.Q searches by the
+// start of the name.
+func (s *Service) Attachable(ctx context.Context, k Kind, p store.Page) ([]store.AppRef, store.PageInfo, error) {
+	switch k {
+	case KindMachineToMachine:
+		return s.Store.AppRefPage(ctx, true, p)
+	case KindUserAccess:
+		return s.Store.AppRefPage(ctx, false, p)
+	}
+	return nil, store.PageInfo{}, nil
 }

@@ -159,13 +159,39 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	return out, nil
 }
 
+// checkedKey marks a context under which e has already revalidated.
+type checkedKey struct{ e *Engine }
+
+// Checked revalidates the engine's caches once and returns a context under
+// which Decide does not ask the database again: a page that previews many
+// decisions (the dashboard's badges, one per tile) asks once per request,
+// not once per tile.
+func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dv, err := e.st.DataVersion(ctx)
+	if err != nil {
+		return ctx, fmt.Errorf("policyeditor: data version: %w", err)
+	}
+	e.checkedAt = time.Now()
+	if !e.loaded || dv != e.loadedAt {
+		if err := e.reload(ctx); err != nil {
+			return ctx, err
+		}
+		e.loaded, e.loadedAt = true, dv
+	}
+	return context.WithValue(ctx, checkedKey{e}, true), nil
+}
+
 // policyFor resolves the attachment and returns the compiled current version,
 // or a nil Policy when nothing is attached.
 func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string, int, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// A wall-clock read here only paces cache checks; decisions use ev's clock.
-	if now := time.Now(); !e.loaded || e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate {
+	now := time.Now()
+	checked, _ := ctx.Value(checkedKey{e}).(bool)
+	if !e.loaded || (!checked && (e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate)) {
 		dv, err := e.st.DataVersion(ctx)
 		if err != nil {
 			return nil, "", 0, fmt.Errorf("policyeditor: data version: %w", err)

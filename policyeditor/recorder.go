@@ -78,7 +78,10 @@ func NewRecorder(st *store.Store, o RecorderOptions) *Recorder {
 // because the queue was full or the recorder closed.
 func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id string, ok bool) {
 	if d.ID == "" {
-		d.ID = store.NewID()
+		if d.At.IsZero() {
+			d.At = time.Now()
+		}
+		d.ID = store.NewDecisionID(d.At)
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
@@ -154,12 +157,18 @@ func (r *Recorder) run() {
 		// A fresh context: the batch must be written even while the server
 		// shuts down, and a request's context has long ended.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := r.st.InsertDecisions(ctx, batch)
+		collided, err := r.st.InsertDecisions(ctx, batch)
 		cancel()
-		if err != nil {
+		switch {
+		case err != nil:
 			r.failed.Add(int64(len(batch)))
 			r.log.Error("writing decisions failed", "count", len(batch), "err", err)
-		} else {
+		case collided > 0:
+			// Another replica took the same ID in the same millisecond.
+			r.failed.Add(int64(collided))
+			r.written.Add(int64(len(batch) - collided))
+			r.log.Error("decisions not written: their ID was taken", "count", collided)
+		default:
 			r.written.Add(int64(len(batch)))
 		}
 		batch = batch[:0]

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -63,64 +62,6 @@ func nullJSON(b json.RawMessage) any {
 		return nil
 	}
 	return string(b)
-}
-
-// AuditFilter selects audit events; a zero OrgID means every organization
-// (platform admins only).
-type AuditFilter struct {
-	OrgID string
-	// ActionPrefix keeps only actions starting with it ("scim." for the
-	// directory's sync events).
-	ActionPrefix string
-	Limit        int
-}
-
-// AuditEvents lists events, newest first.
-func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 200
-	}
-	q := `SELECT id, at, COALESCE(org_id, ''), actor_id, actor, action, target_type, target_id,
-		COALESCE(before, ''), COALESCE(after, '') FROM audit_events`
-	args := []any{}
-	var where []string
-	if f.OrgID != "" {
-		where = append(where, `org_id = ?`)
-		args = append(args, f.OrgID)
-	}
-	if f.ActionPrefix != "" {
-		where = append(where, `action LIKE ? ESCAPE '\'`)
-		args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.ActionPrefix)+"%")
-	}
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY at DESC, id DESC LIMIT ?`
-	args = append(args, f.Limit)
-	rows, err := s.q.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: audit events: %w", err)
-	}
-	defer rows.Close()
-	var out []AuditEvent
-	for rows.Next() {
-		var e AuditEvent
-		var at int64
-		var before, after string
-		if err := rows.Scan(&e.ID, &at, &e.OrgID, &e.ActorID, &e.Actor, &e.Action, &e.TargetType, &e.TargetID,
-			&before, &after); err != nil {
-			return nil, err
-		}
-		e.At = fromMS(at)
-		if before != "" {
-			e.Before = json.RawMessage(before)
-		}
-		if after != "" {
-			e.After = json.RawMessage(after)
-		}
-		out = append(out, e)
-	}
-	return out, rows.Err()
 }
 
 // Actor is who makes a change: a signed-in user, or the command line.

@@ -2,10 +2,19 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,19 +40,483 @@ type Decision struct {
 	Reason        string          `json:"reason"`
 }
 
+// The decision log is the one table that grows with traffic rather than
+// with customers (millions of rows a day), so a row is kept small:
+//
+//   - The ID is an integer that is also the time: Unix milliseconds << 20,
+//     then 8 random bits fixed per process and a 12-bit counter. Rows append
+//     in time order, time ranges are primary-key ranges, and every index on
+//     the table is in time order within its key for free. The reference a
+//     Deny page shows is this number in base 36.
+//   - Everything repetitive is a reference into decision_refs, a lookup
+//     table of distinct strings: the point, organization, who (user or
+//     machine, with its subject), client, the outcome (policy, version, rule, action
+//     and reason together: reasons are fixed per rule) and the part of the
+//     context that repeats from request to request (country, groups,
+//     scopes, plan…). The ip, its location, mfa_at and stepped_up change
+//     per request and are kept inline in a few bytes (column extra).
+//
+// References are immutable once written, so both directions are cached in
+// memory; reading a page of decisions resolves them without joins.
+
+const (
+	decisionSeqBits      = 12
+	decisionInstanceBits = 8
+	decisionTimeShift    = decisionSeqBits + decisionInstanceBits
+)
+
+var (
+	decisionInstance int64
+	decisionSeq      atomic.Int64
+)
+
+func init() {
+	var b [4]byte
+	rand.Read(b[:])
+	decisionInstance = int64(b[0])
+	decisionSeq.Store(int64(binary.BigEndian.Uint16(b[1:3])))
+}
+
+// NewDecisionID returns a fresh decision ID for a decision made at at.
+// Two replicas collide only if they picked the same random instance bits
+// and counter value in the same millisecond; an insert that collides is
+// not written (InsertDecisions counts it).
+func NewDecisionID(at time.Time) string {
+	return strconv.FormatInt(newDecisionKey(at), 36)
+}
+
+func newDecisionKey(at time.Time) int64 {
+	seq := decisionSeq.Add(1) & (1<<decisionSeqBits - 1)
+	return at.UnixMilli()<<decisionTimeShift | decisionInstance<<decisionSeqBits | seq
+}
+
+// parseDecisionID reads an ID NewDecisionID made; ok is false for anything
+// else (including the text IDs of the old decision table).
+func parseDecisionID(id string) (int64, bool) {
+	if id == "" || len(id) > 13 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(id, 36, 64)
+	return n, err == nil && n > 0
+}
+
+func decisionKeyTime(k int64) time.Time { return fromMS(k >> decisionTimeShift) }
+
+// decisionTimeKey is the smallest key of a decision made at t or later.
+func decisionTimeKey(t time.Time) int64 { return t.UnixMilli() << decisionTimeShift }
+
+// Reference kinds: the prefix of a decision_refs value.
+const (
+	refPoint = "p:"
+	refOrg   = "o:"
+	// refWho is the user ID and subject together ("w:" user "\x1f"
+	// subject), with the subject also in the row's alt column, so that one
+	// index finds a user's decisions by either.
+	refWho     = "w:"
+	whoSep     = "\x1f"
+	refClient  = "c:"
+	refOutcome = "r:"
+	refContext = "x:"
+)
+
+// refCache maps decision_refs values to IDs and back. It only ever holds
+// committed rows; it is dropped whole when it grows past its bound.
+type refCache struct {
+	mu    sync.RWMutex
+	ids   map[string]int64
+	names map[int64]string
+}
+
+const refCacheMax = 100_000
+
+// refCaches holds one cache per database (keyed by its *sql.DB).
+var refCaches sync.Map
+
+func (s *Store) refs() *refCache {
+	if c, ok := refCaches.Load(s.db); ok {
+		return c.(*refCache)
+	}
+	c, _ := refCaches.LoadOrStore(s.db, &refCache{ids: map[string]int64{}, names: map[int64]string{}})
+	return c.(*refCache)
+}
+
+func (c *refCache) lookup(v string) (int64, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	id, ok := c.ids[v]
+	return id, ok
+}
+
+func (c *refCache) name(id int64) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.names[id]
+	return v, ok
+}
+
+func (c *refCache) add(m map[string]int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.ids)+len(m) > refCacheMax {
+		c.ids, c.names = map[string]int64{}, map[int64]string{}
+	}
+	for v, id := range m {
+		c.ids[v], c.names[id] = id, v
+	}
+}
+
+// refIDs resolves values to reference IDs inside a write transaction,
+// creating the missing ones; the new pairs go into fresh, which the caller
+// adds to the cache once the transaction has committed.
+func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]int64, error) {
+	out := make([]int64, len(values))
+	for i, v := range values {
+		if v == "" {
+			continue
+		}
+		if id, ok := w.fresh[v]; ok {
+			out[i] = id
+			continue
+		}
+		if id, ok := w.cache.lookup(v); ok {
+			out[i] = id
+			continue
+		}
+		alt := ""
+		if strings.HasPrefix(v, refWho) {
+			_, alt, _ = strings.Cut(v, whoSep)
+		}
+		// A new value is one statement; one another writer added meanwhile
+		// returns no row from the insert and is read back.
+		err := w.insert.QueryRowContext(ctx, v, alt).Scan(&out[i])
+		if errors.Is(err, sql.ErrNoRows) {
+			err = w.lookup.QueryRowContext(ctx, v).Scan(&out[i])
+		}
+		if err != nil {
+			return nil, err
+		}
+		w.fresh[v] = out[i]
+	}
+	return out, nil
+}
+
+// refWriter is a batch's prepared reference statements and new references.
+type refWriter struct {
+	cache          *refCache
+	fresh          map[string]int64
+	insert, lookup *sql.Stmt
+}
+
+func (s *Store) newRefWriter(ctx context.Context, cache *refCache, fresh map[string]int64) (*refWriter, error) {
+	p, ok := s.q.(interface {
+		PrepareContext(context.Context, string) (*sql.Stmt, error)
+	})
+	if !ok {
+		return nil, errors.New("store: decision refs: no prepare")
+	}
+	ins, err := p.PrepareContext(ctx, `INSERT INTO decision_refs (value, alt) VALUES (?, NULLIF(?, ''))
+		ON CONFLICT (value) DO NOTHING RETURNING id`)
+	if err != nil {
+		return nil, err
+	}
+	look, err := p.PrepareContext(ctx, `SELECT id FROM decision_refs WHERE value = ?`)
+	if err != nil {
+		ins.Close()
+		return nil, err
+	}
+	return &refWriter{cache: cache, fresh: fresh, insert: ins, lookup: look}, nil
+}
+
+func (w *refWriter) close() { w.insert.Close(); w.lookup.Close() }
+
+// refNames resolves reference IDs to values, from the cache or one query.
+func (s *Store) refNames(ctx context.Context, ids []int64) (map[int64]string, error) {
+	cache := s.refs()
+	out := map[int64]string{}
+	var missing []any
+	for _, id := range ids {
+		if id == 0 {
+			continue
+		}
+		if v, ok := cache.name(id); ok {
+			out[id] = v
+		} else if _, seen := out[id]; !seen {
+			out[id] = ""
+			missing = append(missing, id)
+		}
+	}
+	for len(missing) > 0 {
+		chunk := missing[:min(len(missing), 500)]
+		missing = missing[len(chunk):]
+		rows, err := s.q.QueryContext(ctx, `SELECT id, value FROM decision_refs WHERE id IN (?`+
+			strings.Repeat(", ?", len(chunk)-1)+`)`, chunk...)
+		if err != nil {
+			return nil, err
+		}
+		found := map[string]int64{}
+		for rows.Next() {
+			var id int64
+			var v string
+			if err := rows.Scan(&id, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id], found[v] = v, id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		cache.add(found)
+	}
+	return out, nil
+}
+
+// existingRefs returns the IDs of those values that have a reference, with
+// no writes: filters use it (a value never referenced matches nothing).
+func (s *Store) existingRefs(ctx context.Context, values ...string) ([]any, error) {
+	cache := s.refs()
+	var out, missing []any
+	for _, v := range values {
+		if id, ok := cache.lookup(v); ok {
+			out = append(out, id)
+		} else {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT id, value FROM decision_refs WHERE value IN (?`+
+		strings.Repeat(", ?", len(missing)-1)+`)`, missing...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	found := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var v string
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		out, found[v] = append(out, id), id
+	}
+	cache.add(found)
+	return out, rows.Err()
+}
+
+// whoRefs returns the who references of a user ID or a subject: by
+// prefix of the value for the user ID, by alt for the subject.
+func (s *Store) whoRefs(ctx context.Context, user string) ([]any, error) {
+	lo := refWho + user + whoSep
+	hi := refWho + user + "\x20" // the byte after whoSep
+	rows, err := s.q.QueryContext(ctx, qWhoRefs, lo, hi, user)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []any
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+const qWhoRefs = `SELECT id FROM decision_refs WHERE (value >= ? AND value < ?) OR alt = ?`
+
+// outcome is the part of a decision that its policy's rule decides.
+type outcome struct {
+	PolicyID string
+	Version  int
+	Rule     int
+	Action   string
+	Reason   string
+}
+
+func (o outcome) ref() string {
+	b, _ := json.Marshal([]any{o.PolicyID, o.Version, o.Rule, o.Action, o.Reason})
+	return refOutcome + string(b)
+}
+
+func parseOutcome(v string) outcome {
+	var a []json.RawMessage
+	var o outcome
+	if json.Unmarshal([]byte(strings.TrimPrefix(v, refOutcome)), &a) != nil || len(a) != 5 {
+		return o
+	}
+	json.Unmarshal(a[0], &o.PolicyID)
+	json.Unmarshal(a[1], &o.Version)
+	json.Unmarshal(a[2], &o.Rule)
+	json.Unmarshal(a[3], &o.Action)
+	json.Unmarshal(a[4], &o.Reason)
+	return o
+}
+
+// Context keys kept inline (they change per request); the rest of the
+// context object is shared by reference. The inline encoding (column
+// extra) is: a flags byte, then the ip (4 or 16 bytes) when flagIP, the
+// location's prefix length (1 byte, the location being the ip masked) when
+// flagLoc, and mfa_at as a uvarint of milliseconds before the decision (or
+// after it, flagMFAAfter) when flagMFA.
+const (
+	flagIP = 1 << iota
+	flagIP6
+	flagLoc
+	flagMFA
+	flagMFAAfter
+	flagSteppedUp
+)
+
+// splitContext separates the per-request part of a context object from the
+// part that repeats. Anything it cannot encode compactly stays shared.
+func splitContext(raw json.RawMessage, at time.Time) (shared string, extra []byte) {
+	if len(raw) == 0 || string(raw) == "{}" || string(raw) == "null" {
+		return "", nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return refContext + string(raw), nil
+	}
+	var flags byte
+	var buf []byte
+	var ip netip.Addr
+	if v, ok := m["ip"]; ok {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" && a.String() == s {
+				ip = a
+				flags |= flagIP
+				if a.Is6() {
+					flags |= flagIP6
+				}
+				buf = append(buf, a.AsSlice()...)
+				delete(m, "ip")
+			}
+		}
+	}
+	if v, ok := m["location"]; ok && ip.IsValid() {
+		var s string
+		if json.Unmarshal(v, &s) == nil {
+			if p, err := netip.ParsePrefix(s); err == nil && p.Addr().Is6() == ip.Is6() && p.Masked() == p &&
+				p.Contains(ip) && p.String() == s {
+				flags |= flagLoc
+				buf = append(buf, byte(p.Bits()))
+				delete(m, "location")
+			}
+		}
+	}
+	if v, ok := m["mfa_at"]; ok {
+		var t time.Time
+		if json.Unmarshal(v, &t) == nil && t.Equal(fromMS(t.UnixMilli())) && string(v) == `"`+t.UTC().Format(time.RFC3339Nano)+`"` {
+			d := at.UnixMilli() - t.UnixMilli()
+			flags |= flagMFA
+			if d < 0 {
+				flags |= flagMFAAfter
+				d = -d
+			}
+			buf = binary.AppendUvarint(buf, uint64(d))
+			delete(m, "mfa_at")
+		}
+	}
+	if v, ok := m["stepped_up"]; ok && string(v) == "true" {
+		flags |= flagSteppedUp
+		delete(m, "stepped_up")
+	}
+	if len(m) > 0 {
+		b, _ := json.Marshal(m) // sorted keys: equal contexts share one row
+		shared = refContext + string(b)
+	}
+	if flags == 0 {
+		return shared, nil
+	}
+	return shared, append([]byte{flags}, buf...)
+}
+
+// joinContext is splitContext's inverse (keys come back sorted).
+func joinContext(shared string, extra []byte, at time.Time) json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if shared != "" {
+		if json.Unmarshal([]byte(strings.TrimPrefix(shared, refContext)), &m) != nil {
+			return json.RawMessage(strings.TrimPrefix(shared, refContext))
+		}
+	}
+	if len(extra) > 0 {
+		flags, b := extra[0], extra[1:]
+		var ip netip.Addr
+		if flags&flagIP != 0 {
+			n := 4
+			if flags&flagIP6 != 0 {
+				n = 16
+			}
+			if len(b) >= n {
+				ip, _ = netip.AddrFromSlice(b[:n])
+				b = b[n:]
+				m["ip"], _ = json.Marshal(ip.String())
+			}
+		}
+		if flags&flagLoc != 0 && len(b) >= 1 {
+			p, _ := ip.Prefix(int(b[0]))
+			b = b[1:]
+			m["location"], _ = json.Marshal(p.String())
+		}
+		if flags&flagMFA != 0 {
+			if d, n := binary.Uvarint(b); n > 0 {
+				v := int64(d)
+				if flags&flagMFAAfter != 0 {
+					v = -v
+				}
+				m["mfa_at"], _ = json.Marshal(fromMS(at.UnixMilli() - v))
+			}
+		}
+		if flags&flagSteppedUp != 0 {
+			m["stepped_up"] = json.RawMessage("true")
+		}
+	}
+	if len(m) == 0 {
+		return json.RawMessage("{}")
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func whoRef(d *Decision) string {
+	if d.UserID == "" && d.Subject == "" {
+		return ""
+	}
+	return refWho + d.UserID + whoSep + d.Subject
+}
+
+func prefixed(prefix, v string) string {
+	if v == "" {
+		return ""
+	}
+	return prefix + v
+}
+
 // InsertDecisions writes a batch of decisions in one transaction: one commit
-// per batch is what keeps the log cheap under token-endpoint load.
+// per batch is what keeps the log cheap under token-endpoint load. A
+// decision without an ID (or with one NewDecisionID did not make) gets one,
+// written back into ds; one without a time is stamped now. It returns how
+// many decisions were not written because their ID was already taken.
 //
 // Rows go in one prepared single-row INSERT each: a multi-row INSERT needs
 // SQLite's statement journal (a temporary file written per statement),
 // which measured slower than the row-at-a-time statement it was meant to beat.
-func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) error {
+func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided int, err error) {
 	if len(ds) == 0 {
-		return nil
+		return 0, nil
 	}
-	return s.InTx(ctx, func(tx *Store) error {
-		const q = `INSERT INTO policy_decisions (id, at, point, org_id, user_id, subject, client_id, context,
-			policy_id, policy_version, rule, action, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	cache := s.refs()
+	fresh := map[string]int64{}
+	err = s.InTx(ctx, func(tx *Store) error {
+		collided = 0
+		const q = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
+			action, context_ref, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 		exec := tx.q.ExecContext
 		if p, ok := tx.q.(interface {
 			PrepareContext(context.Context, string) (*sql.Stmt, error)
@@ -57,18 +530,42 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) error {
 				return stmt.ExecContext(ctx, args...)
 			}
 		}
-		for _, d := range ds {
-			ctxJSON := string(d.Context)
-			if ctxJSON == "" {
-				ctxJSON = "{}"
+		w, err := tx.newRefWriter(ctx, cache, fresh)
+		if err != nil {
+			return fmt.Errorf("store: insert decisions: %w", err)
+		}
+		defer w.close()
+		for i := range ds {
+			d := &ds[i]
+			if d.At.IsZero() {
+				d.At = tx.Now()
 			}
-			if _, err := exec(ctx, q, d.ID, ms(d.At), d.Point, d.OrgID, d.UserID, d.Subject, d.ClientID, ctxJSON,
-				d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason); err != nil {
+			key, ok := parseDecisionID(d.ID)
+			if !ok || key>>decisionTimeShift != d.At.UnixMilli() {
+				key = newDecisionKey(d.At)
+				d.ID = strconv.FormatInt(key, 36)
+			}
+			shared, extra := splitContext(d.Context, d.At)
+			out := outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}
+			refs, err := tx.refIDs(ctx, w, []string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID),
+				whoRef(d), prefixed(refClient, d.ClientID), out.ref(), shared})
+			if err != nil {
 				return fmt.Errorf("store: insert decisions: %w", err)
+			}
+			res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra)
+			if err != nil {
+				return fmt.Errorf("store: insert decisions: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				collided++
 			}
 		}
 		return nil
 	})
+	if err == nil {
+		cache.add(fresh)
+	}
+	return collided, err
 }
 
 // DecisionFilter selects decisions. OrgID "" means every organization, which
@@ -84,85 +581,241 @@ type DecisionFilter struct {
 	Limit    int // at most 5000; 0 means 200
 }
 
-const decisionColumns = `d.id, d.at, d.point, d.org_id, d.user_id, d.subject, d.client_id, d.context, d.policy_id,
-	COALESCE(p.name, ''), d.policy_version, d.rule, d.action, d.reason`
+const decisionColumns = `d.point_ref, d.org_ref, d.who_ref, d.client_ref, d.outcome_ref, d.action,
+	d.context_ref, d.extra`
 
-func scanDecision(row interface{ Scan(...any) error }) (Decision, error) {
-	var d Decision
-	var at int64
-	var ctxJSON string
-	err := row.Scan(&d.ID, &at, &d.Point, &d.OrgID, &d.UserID, &d.Subject, &d.ClientID, &ctxJSON, &d.PolicyID,
-		&d.PolicyName, &d.PolicyVersion, &d.Rule, &d.Action, &d.Reason)
-	d.At, d.Context = fromMS(at), json.RawMessage(ctxJSON)
-	return d, err
+// decisionRow is a stored row before its references are resolved.
+type decisionRow struct {
+	key                                     int64
+	point, org, who, client, outcome, cxref int64
+	action                                  string
+	extra                                   []byte
 }
 
-// Decisions lists decisions matching f, newest first.
+func scanDecisionRow(row interface{ Scan(...any) error }) (decisionRow, error) {
+	var r decisionRow
+	err := row.Scan(&r.point, &r.org, &r.who, &r.client, &r.outcome, &r.action, &r.cxref, &r.extra)
+	return r, err
+}
+
+// resolveDecisions turns stored rows into decisions: references from the
+// cache (one query for those it lacks) and policy names in one query.
+func (s *Store) resolveDecisions(ctx context.Context, rows []decisionRow) ([]Decision, error) {
+	var ids []int64
+	for _, r := range rows {
+		ids = append(ids, r.point, r.org, r.who, r.client, r.outcome, r.cxref)
+	}
+	names, err := s.refNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Decision, len(rows))
+	policies := map[string]string{}
+	for i, r := range rows {
+		d := &out[i]
+		d.ID, d.At, d.Action = strconv.FormatInt(r.key, 36), decisionKeyTime(r.key), r.action
+		d.Point = strings.TrimPrefix(names[r.point], refPoint)
+		d.OrgID = strings.TrimPrefix(names[r.org], refOrg)
+		d.UserID, d.Subject, _ = strings.Cut(strings.TrimPrefix(names[r.who], refWho), whoSep)
+		d.ClientID = strings.TrimPrefix(names[r.client], refClient)
+		o := parseOutcome(names[r.outcome])
+		d.PolicyID, d.PolicyVersion, d.Rule, d.Reason = o.PolicyID, o.Version, o.Rule, o.Reason
+		d.Context = joinContext(names[r.cxref], r.extra, d.At)
+		if d.PolicyID != "" {
+			policies[d.PolicyID] = ""
+		}
+	}
+	if len(policies) > 0 {
+		keys := slices.Collect(maps.Keys(policies))
+		args := make([]any, len(keys))
+		for i, k := range keys {
+			args[i] = k
+		}
+		prow, err := s.q.QueryContext(ctx, `SELECT id, name FROM policies WHERE id IN (?`+
+			strings.Repeat(", ?", len(keys)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer prow.Close()
+		for prow.Next() {
+			var id, name string
+			if err := prow.Scan(&id, &name); err != nil {
+				return nil, err
+			}
+			policies[id] = name
+		}
+		if err := prow.Err(); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			out[i].PolicyName = policies[out[i].PolicyID]
+		}
+	}
+	return out, nil
+}
+
+// decisionList is the decision log's keyset list: newest first by ID,
+// which is time order.
+var decisionList = listQuery{name: "decisions", from: "decisions d", columns: decisionColumns,
+	key: "d.id", id: "d.id", desc: true}
+
+// decisionConditions turns a filter into SQL conditions on indexed
+// columns. none is true when the filter names something never logged, so
+// nothing can match.
+func (s *Store) decisionConditions(ctx context.Context, f DecisionFilter) (where []string, args []any, none bool, err error) {
+	in := func(col string, ids []any) {
+		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(ids)-1)+")")
+		args = append(args, ids...)
+	}
+	ref := func(col string, values ...string) error {
+		if none {
+			return nil
+		}
+		ids, err := s.existingRefs(ctx, values...)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			none = true
+			return nil
+		}
+		in(col, ids)
+		return nil
+	}
+	if f.OrgID != "" {
+		if err := ref("d.org_ref", refOrg+f.OrgID); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "d.id >= ?"), append(args, decisionTimeKey(f.From))
+	}
+	if !f.Until.IsZero() {
+		where, args = append(where, "d.id < ?"), append(args, decisionTimeKey(f.Until))
+	}
+	if f.User != "" {
+		// A user ID, or a subject: an email (every account with it) or a
+		// machine's client_id.
+		if !none {
+			ids, err := s.whoRefs(ctx, f.User)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if len(ids) == 0 {
+				none = true
+			} else {
+				in("d.who_ref", ids)
+			}
+		}
+	}
+	if f.ClientID != "" {
+		if err := ref("d.client_ref", refClient+f.ClientID); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if f.Action != "" {
+		where, args = append(where, "d.action = ?"), append(args, f.Action)
+	}
+	if f.Point != "" {
+		if err := ref("d.point_ref", refPoint+f.Point); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	return where, args, none, nil
+}
+
+// Decisions lists decisions matching f, newest first (the first page of
+// DecisionPage).
 func (s *Store) Decisions(ctx context.Context, f DecisionFilter) ([]Decision, error) {
 	if f.Limit <= 0 {
 		f.Limit = 200
 	}
 	f.Limit = min(f.Limit, 5000)
-	var where []string
-	var args []any
-	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
-	if f.OrgID != "" {
-		add("d.org_id = ?", f.OrgID)
+	where, args, none, err := s.decisionConditions(ctx, f)
+	if err != nil || none {
+		return nil, err
 	}
-	if !f.From.IsZero() {
-		add("d.at >= ?", ms(f.From))
+	q, qargs, _, _ := decisionList.build(Page{Limit: f.Limit}, nil, where, args)
+	qargs[len(qargs)-1] = f.Limit
+	rows, err := s.decisionRows(ctx, q, qargs)
+	if err != nil {
+		return nil, err
 	}
-	if !f.Until.IsZero() {
-		add("d.at < ?", ms(f.Until))
-	}
-	if f.User != "" {
-		where = append(where, "(d.user_id = ? OR d.subject = ?)")
-		args = append(args, f.User, f.User)
-	}
-	if f.ClientID != "" {
-		add("d.client_id = ?", f.ClientID)
-	}
-	if f.Action != "" {
-		add("d.action = ?", f.Action)
-	}
-	if f.Point != "" {
-		add("d.point = ?", f.Point)
-	}
-	q := `SELECT ` + decisionColumns + ` FROM policy_decisions d LEFT JOIN policies p ON p.id = d.policy_id`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY d.at DESC, d.id DESC LIMIT ?`
-	args = append(args, f.Limit)
+	return s.resolveDecisions(ctx, rows)
+}
+
+func (s *Store) decisionRows(ctx context.Context, q string, args []any) ([]decisionRow, error) {
 	rows, err := s.q.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: decisions: %w", err)
 	}
 	defer rows.Close()
-	var out []Decision
+	var out []decisionRow
+	ks := &keyedScanner{rows: rows}
 	for rows.Next() {
-		d, err := scanDecision(rows)
+		r, err := scanDecisionRow(ks)
 		if err != nil {
 			return nil, fmt.Errorf("store: decisions: %w", err)
 		}
-		out = append(out, d)
+		r.key, _ = ks.key.(int64)
+		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// DecisionPage is one page of the decisions matching f (whose Limit is
+// ignored: p.Limit counts), newest first.
+func (s *Store) DecisionPage(ctx context.Context, f DecisionFilter, p Page) ([]Decision, PageInfo, error) {
+	where, args, none, err := s.decisionConditions(ctx, f)
+	if err != nil || none {
+		return nil, PageInfo{}, err
+	}
+	rows, info, err := listPage(ctx, s, decisionList, p, nil, where, args, func(r interface{ Scan(...any) error }) (decisionRow, error) {
+		row, err := scanDecisionRow(r)
+		if ks, ok := r.(*keyedScanner); ok {
+			row.key, _ = ks.key.(int64)
+		}
+		return row, err
+	})
+	if err != nil {
+		return nil, info, err
+	}
+	ds, err := s.resolveDecisions(ctx, rows)
+	return ds, info, err
 }
 
 // Decision returns one decision by its ID (the reference a Deny page
 // shows). With orgID set, another organization's decision is ErrNotFound;
 // orgID "" looks across organizations (platform admins).
 func (s *Store) Decision(ctx context.Context, orgID, id string) (Decision, error) {
-	q := `SELECT ` + decisionColumns + ` FROM policy_decisions d LEFT JOIN policies p ON p.id = d.policy_id WHERE d.id = ?`
-	args := []any{id}
-	if orgID != "" {
-		q += ` AND d.org_id = ?`
-		args = append(args, orgID)
+	key, ok := parseDecisionID(id)
+	if !ok {
+		return Decision{}, fmt.Errorf("store: decision: %w", ErrNotFound)
 	}
-	d, err := scanDecision(s.q.QueryRowContext(ctx, q, args...))
+	r, err := scanDecisionRow(s.q.QueryRowContext(ctx, `SELECT `+decisionColumns+` FROM decisions d WHERE d.id = ?`, key))
 	if err != nil {
-		return d, notFound("store: decision", err)
+		return Decision{}, notFound("store: decision", err)
 	}
-	return d, nil
+	r.key = key
+	ds, err := s.resolveDecisions(ctx, []decisionRow{r})
+	if err != nil {
+		return Decision{}, fmt.Errorf("store: decision: %w", err)
+	}
+	if orgID != "" && ds[0].OrgID != orgID {
+		return Decision{}, fmt.Errorf("store: decision: %w", ErrNotFound)
+	}
+	return ds[0], nil
+}
+
+// DeleteDecisionsBefore deletes at most batch decisions made before t, the
+// oldest first, and returns how many it deleted: housekeeping calls it
+// until it returns less than batch, so no single transaction holds the
+// writer for long.
+func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, batch int) (int64, error) {
+	res, err := s.q.ExecContext(ctx, `DELETE FROM decisions WHERE id IN
+		(SELECT id FROM decisions WHERE id < ? ORDER BY id LIMIT ?)`, decisionTimeKey(t), batch)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete decisions: %w", err)
+	}
+	return res.RowsAffected()
 }

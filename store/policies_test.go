@@ -87,7 +87,7 @@ func TestPolicyAttachments(t *testing.T) {
 	if _, err := s.SetClientPolicy(ctx, "inventory", p.ID); err != nil {
 		t.Fatal(err)
 	}
-	apps, err := s.AppRefs(ctx, p.ID)
+	apps, _, err := s.PolicyAppPage(ctx, p.ID, store.Page{})
 	if err != nil || len(apps) != 1 || apps[0].OrgSlug != "acme" || apps[0].ClientID != "inventory" {
 		t.Fatalf("apps using: %v %+v", err, apps)
 	}
@@ -110,11 +110,11 @@ func TestDecisions(t *testing.T) {
 			Point: "authorize", OrgID: org, UserID: "u1", Subject: "ann@example.com", ClientID: "app",
 			Context: json.RawMessage(`{"ip":"198.51.100.4"}`), Action: action, Reason: "because"})
 	}
-	if err := s.InsertDecisions(ctx, ds); err != nil {
-		t.Fatal(err)
+	if n, err := s.InsertDecisions(ctx, ds); err != nil || n != 0 {
+		t.Fatal(n, err)
 	}
 	all, err := s.Decisions(ctx, store.DecisionFilter{Limit: 1000})
-	if err != nil || len(all) != 120 || all[0].ID != "d119" {
+	if err != nil || len(all) != 120 || all[0].ID != ds[119].ID {
 		t.Fatalf("all: %v %d", err, len(all))
 	}
 	b, err := s.Decisions(ctx, store.DecisionFilter{OrgID: "org-b", Limit: 1000})
@@ -130,13 +130,13 @@ func TestDecisions(t *testing.T) {
 	if len(win) != 7 { // 10–19 minus 12, 15, 18
 		t.Fatalf("window: %d", len(win))
 	}
-	if _, err := s.Decision(ctx, "org-a", "d000"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Decision(ctx, "org-a", ds[0].ID); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("cross-org lookup: %v", err)
 	}
-	if d, err := s.Decision(ctx, "org-b", "d000"); err != nil || string(d.Context) != `{"ip":"198.51.100.4"}` {
+	if d, err := s.Decision(ctx, "org-b", ds[0].ID); err != nil || string(d.Context) != `{"ip":"198.51.100.4"}` {
 		t.Fatalf("lookup: %v %+v", err, d)
 	}
-	if _, err := s.Decision(ctx, "", "d001"); err != nil {
+	if _, err := s.Decision(ctx, "", ds[1].ID); err != nil {
 		t.Fatalf("platform lookup: %v", err)
 	}
 }

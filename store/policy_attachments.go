@@ -145,29 +145,3 @@ type AppRef struct {
 	OrgSlug  string     `json:"org"`
 	PolicyID string     `json:"policy_id,omitempty"`
 }
-
-// AppRefs lists applications across organizations, only those using
-// policyID when it is not empty. Platform admins only: it crosses tenants.
-func (s *Store) AppRefs(ctx context.Context, policyID string) ([]AppRef, error) {
-	q := `SELECT c.client_id, c.name, c.type, c.org_id, o.slug, COALESCE(c.policy_id, '')
-		FROM oauth_clients c JOIN organizations o ON o.id = c.org_id`
-	var args []any
-	if policyID != "" {
-		q += ` WHERE c.policy_id = ?`
-		args = append(args, policyID)
-	}
-	rows, err := s.q.QueryContext(ctx, q+` ORDER BY o.slug, c.name, c.client_id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: app refs: %w", err)
-	}
-	defer rows.Close()
-	var out []AppRef
-	for rows.Next() {
-		var a AppRef
-		if err := rows.Scan(&a.ClientID, &a.Name, &a.Type, &a.OrgID, &a.OrgSlug, &a.PolicyID); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}

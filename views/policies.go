@@ -56,6 +56,10 @@ type PolicyEditorProps struct {
 	Usage  []string
 	Attach []Option
 	Detach []Option
+	// AppQ searches the applications offered in Attach by name; AppPager
+	// pages through them.
+	AppQ     string
+	AppPager Pager
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
 }
@@ -279,6 +283,7 @@ type DecisionListProps struct {
 	// Query is the filter as a query string, for the CSV link.
 	Query       string
 	Attribution string
+	Pager       Pager
 }
 
 // DecisionFilterProps are the filter's values as typed. Platform is false

@@ -27,6 +27,8 @@ const benchOrgSlug = "portico-bench"
 func runBench(ctx context.Context, c *cli, args []string) error {
 	return c.subcommand(ctx, "bench", args, map[string]func(context.Context, *cli, []string) error{
 		"tokens": runBenchTokens,
+		"seed":   runBenchSeed,
+		"pages":  runBenchPages,
 	})
 }
 

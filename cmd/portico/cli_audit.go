@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"portico/store"
 )
 
 func runAudit(ctx context.Context, c *cli, args []string) error {
@@ -39,7 +37,7 @@ func runAuditList(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("audit list")
 	db := c.dbFlag(fs)
 	org := fs.String("org", "", "only this organization (slug)")
-	limit := fs.Int("limit", 50, "at most this many events (1 to 1000)")
+	pf := addPageFlags(fs, 50, "actor is this (an email, or cli)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -47,35 +45,37 @@ func runAuditList(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	// The store quietly caps a bad limit at its default; on the command
-	// line a typo should say so instead.
-	if *limit < 1 || *limit > 1000 {
-		return fmt.Errorf("--limit must be between 1 and 1000, not %d", *limit)
+	// The store quietly caps a bad limit; on the command line a typo
+	// should say so instead.
+	page, err := pf.page()
+	if err != nil {
+		return err
 	}
 	st, err := c.openStore(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	f := store.AuditFilter{Limit: *limit}
+	orgID := ""
 	if *org != "" {
 		o, err := st.OrganizationBySlug(ctx, *org)
 		if err != nil {
 			return fmt.Errorf("organization %q: %w", *org, err)
 		}
-		f.OrgID = o.ID
+		orgID = o.ID
 	}
-	events, err := st.AuditEvents(ctx, f)
+	events, info, err := st.AuditPage(ctx, orgID, page)
 	if err != nil {
 		return err
 	}
-	orgs, err := st.Organizations(ctx)
+	c.notePage(info)
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.OrgID
+	}
+	slugs, err := st.OrgSlugs(ctx, ids)
 	if err != nil {
 		return err
-	}
-	slugs := make(map[string]string, len(orgs))
-	for _, o := range orgs {
-		slugs[o.ID] = o.Slug
 	}
 	out := make([]auditEventJSON, 0, len(events))
 	var b strings.Builder

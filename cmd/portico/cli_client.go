@@ -109,7 +109,12 @@ func runClientList(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("client list")
 	f := c.oauthFlags(fs)
 	org := fs.String("org", "", "organization slug (required)")
+	pf := addPageFlags(fs, 100, "name starts with this")
 	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	page, err := pf.page()
+	if err != nil {
 		return err
 	}
 	env, err := c.openOAuth(ctx, f)
@@ -121,10 +126,11 @@ func runClientList(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	list, err := env.st.Clients(ctx, o.ID)
+	list, info, err := env.st.ClientPage(ctx, o.ID, page, true)
 	if err != nil {
 		return err
 	}
+	c.notePage(info)
 	out := make([]clientJSON, 0, len(list))
 	var lines []string
 	for _, cl := range list {

@@ -20,7 +20,7 @@ func runDecisionsList(ctx context.Context, c *cli, args []string) error {
 	fs := c.newFlags("decisions list")
 	db := c.dbFlag(fs)
 	org := fs.String("org", "", "only this organization (slug)")
-	limit := fs.Int("limit", 50, "at most this many decisions")
+	pf := addPageFlags(fs, 50, "")
 	action := fs.String("action", "", "only permit, deny or challenge")
 	client := fs.String("client", "", "only this client_id")
 	user := fs.String("user", "", "only this user (ID or email)")
@@ -34,7 +34,11 @@ func runDecisionsList(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer st.Close()
-	f := store.DecisionFilter{Limit: *limit, Action: *action, ClientID: *client, User: *user}
+	page, err := pf.page()
+	if err != nil {
+		return err
+	}
+	f := store.DecisionFilter{Action: *action, ClientID: *client, User: *user}
 	if *org != "" {
 		o, err := st.OrganizationBySlug(ctx, *org)
 		if err != nil {
@@ -47,10 +51,11 @@ func runDecisionsList(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 	}
-	ds, err := st.Decisions(ctx, f)
+	ds, info, err := st.DecisionPage(ctx, f, page)
 	if err != nil {
 		return err
 	}
+	c.notePage(info)
 	if ds == nil {
 		ds = []store.Decision{}
 	}

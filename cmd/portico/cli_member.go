@@ -125,15 +125,21 @@ func runMemberInvite(ctx context.Context, c *cli, args []string) error {
 
 func runMemberList(ctx context.Context, c *cli, args []string) error {
 	m := c.memberFlags("list")
+	pf := addPageFlags(m.fs, 100, "name or email starts with this")
 	st, org, err := m.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	users, err := st.Users(ctx, org.ID)
+	page, err := pf.page()
 	if err != nil {
 		return err
 	}
+	users, info, err := st.MemberPage(ctx, org.ID, page)
+	if err != nil {
+		return err
+	}
+	c.notePage(info)
 	out := []partners.Member{}
 	var lines []string
 	for _, u := range users {
@@ -195,15 +201,21 @@ func runMemberRemove(ctx context.Context, c *cli, args []string) error {
 
 func runMemberInvitations(ctx context.Context, c *cli, args []string) error {
 	m := c.memberFlags("invitations")
+	pf := addPageFlags(m.fs, 100, "email starts with this")
 	st, org, err := m.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	invs, err := st.Invitations(ctx, org.ID)
+	page, err := pf.page()
 	if err != nil {
 		return err
 	}
+	invs, info, err := st.InvitationPage(ctx, org.ID, page)
+	if err != nil {
+		return err
+	}
+	c.notePage(info)
 	type row struct {
 		store.Invitation
 		State string `json:"state"`

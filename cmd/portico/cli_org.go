@@ -213,15 +213,21 @@ func showOrg(ctx context.Context, c *cli, st *store.Store, asJSON bool, o store.
 
 func runOrgList(ctx context.Context, c *cli, args []string) error {
 	cmd := c.storeFlags("org list")
+	pf := addPageFlags(cmd.fs, 100, "name starts with this (or whose slug is this)")
 	st, err := cmd.open(ctx, c, args)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	orgs, err := st.Organizations(ctx)
+	page, err := pf.page()
 	if err != nil {
 		return err
 	}
+	orgs, info, err := st.OrganizationPage(ctx, page)
+	if err != nil {
+		return err
+	}
+	c.notePage(info)
 	plans, err := planSlugs(ctx, st)
 	if err != nil {
 		return err

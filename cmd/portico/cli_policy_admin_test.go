@@ -83,14 +83,17 @@ func TestPolicyLifecycleCommands(t *testing.T) {
 	}
 
 	st, _ = store.Open(ctx, tc.env["PORTICO_DB"])
-	st.InsertDecisions(ctx, []store.Decision{{ID: "ref1", Point: "authorize", OrgID: org.ID, Action: "deny", Reason: "no"},
-		{ID: "ref2", Point: "authorize", OrgID: "other", Action: "permit", Reason: "yes"}})
+	logged := []store.Decision{{Point: "authorize", OrgID: org.ID, Action: "deny", Reason: "no"},
+		{Point: "authorize", OrgID: "other", Action: "permit", Reason: "yes"}}
+	if _, err := st.InsertDecisions(ctx, logged); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 	var ds []store.Decision
 	if err := json.Unmarshal([]byte(tc.mustRun("decisions", "list", "--org", "acme", "--json")), &ds); err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) != 1 || ds[0].ID != "ref1" {
+	if len(ds) != 1 || ds[0].ID != logged[0].ID {
 		t.Fatalf("decisions: %+v", ds)
 	}
 }

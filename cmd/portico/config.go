@@ -49,14 +49,21 @@ type Config struct {
 	// else that is not on the public internet is refused (SSRF).
 	UpstreamAllow []netip.Prefix
 
-	rawUpstreamAllow string
 	// SessionMaxAge ends every portal session this long after sign-in.
 	SessionMaxAge time.Duration
+	// DecisionRetention and AuditRetention are how long the decision log
+	// and the audit log are kept (PORTICO_DECISION_RETENTION, default 30d;
+	// PORTICO_AUDIT_RETENTION, default 365d); 0 keeps them forever.
+	DecisionRetention time.Duration
+	AuditRetention    time.Duration
 
-	rawSessionMaxAge string
-	rawProxies       string
-	rawSecretKey     string
-	rawLogLevel      string
+	rawDecisionRetention string
+	rawAuditRetention    string
+	rawUpstreamAllow     string
+	rawSessionMaxAge     string
+	rawProxies           string
+	rawSecretKey         string
+	rawLogLevel          string
 }
 
 // parseConfig reads flags and environment. Every problem is reported at once.
@@ -80,6 +87,8 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
+	fs.StringVar(&cfg.rawDecisionRetention, "decision-retention", env("PORTICO_DECISION_RETENTION", "30d"), "how long policy decisions are kept, e.g. 30d or 720h; 0 keeps them forever (env PORTICO_DECISION_RETENTION)")
+	fs.StringVar(&cfg.rawAuditRetention, "audit-retention", env("PORTICO_AUDIT_RETENTION", "365d"), "how long audit events are kept, e.g. 365d; 0 keeps them forever (env PORTICO_AUDIT_RETENTION)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
 	fs.StringVar(&cfg.rawSessionMaxAge, "session-max-age", env("PORTICO_SESSION_MAX_AGE", "7d"), "absolute lifetime of a portal session, e.g. 7d or 12h (env PORTICO_SESSION_MAX_AGE)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
@@ -143,6 +152,13 @@ func (cfg *Config) validate() error {
 		cfg.SecretKey = k
 	} else if cfg.DB != "" {
 		cfg.SecretKeyFile = cfg.DB + ".key"
+	}
+	var err2 error
+	if cfg.DecisionRetention, err2 = parseRetention(cfg.rawDecisionRetention, defaultDecisionRetention); err2 != nil {
+		bad("PORTICO_DECISION_RETENTION: %v", err2)
+	}
+	if cfg.AuditRetention, err2 = parseRetention(cfg.rawAuditRetention, defaultAuditRetention); err2 != nil {
+		bad("PORTICO_AUDIT_RETENTION: %v", err2)
 	}
 	if allow, err := netguard.ParseAllow(cfg.rawUpstreamAllow); err != nil {
 		bad("PORTICO_UPSTREAM_ALLOW: %v", err)
@@ -269,6 +285,29 @@ func usedFlag(fs *flag.FlagSet, name string) bool {
 		}
 	})
 	return seen
+}
+
+// parseRetention reads a retention: whole days ("30d"), a Go duration of at
+// least an hour ("720h"), or "0" for forever; "" is the default.
+func parseRetention(s string, def time.Duration) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return def, nil
+	case s == "0":
+		return 0, nil
+	case strings.HasSuffix(s, "d"):
+		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || n < 1 || n > 36500 {
+			return 0, fmt.Errorf("%q is not a number of days between 1d and 36500d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Hour {
+		return 0, fmt.Errorf("%q is not a number of days (30d), a duration of at least 1h, or 0", s)
+	}
+	return d, nil
 }
 
 // parseDays is time.ParseDuration that also accepts whole days ("7d").

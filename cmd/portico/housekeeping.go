@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"portico/store"
 )
 
 // housekeepEvery is how often the portal purges expired rows. Nothing
@@ -25,13 +27,37 @@ type sessionPurger interface {
 	DeleteExpiredPendingLogins(ctx context.Context, now time.Time) error
 }
 
+// logPurger deletes the decision log and audit events past their
+// retention, a bounded batch at a time, and keeps SQLite's WAL bounded.
+type logPurger interface {
+	DeleteDecisionsBefore(ctx context.Context, t time.Time, batch int) (int64, error)
+	DeleteAuditBefore(ctx context.Context, t time.Time, batch int) (int64, error)
+	CheckpointWAL(ctx context.Context) (store.WALStats, error)
+}
+
+// Retention bounds: how long decisions and audit events are kept.
+const (
+	defaultDecisionRetention = 30 * 24 * time.Hour
+	defaultAuditRetention    = 365 * 24 * time.Hour
+	// purgeBatch rows go per transaction, so the writer is never held for
+	// long; purgeBatchesPerRun bounds one run (a backlog after a long stop
+	// is worked off over several runs).
+	purgeBatch         = 2000
+	purgeBatchesPerRun = 100
+)
+
 // housekeeper purges expired rows on a ticker.
 type housekeeper struct {
 	OAuth    oauthSweeper
 	Sessions sessionPurger
-	Now      func() time.Time
-	Log      *slog.Logger
-	Every    time.Duration
+	Logs     logPurger // nil: keep every decision and audit event
+	// DecisionRetention and AuditRetention are how long each is kept; 0
+	// keeps them forever.
+	DecisionRetention time.Duration
+	AuditRetention    time.Duration
+	Now               func() time.Time
+	Log               *slog.Logger
+	Every             time.Duration
 }
 
 // start runs one purge right away (a portal restarted after a long stop has
@@ -85,6 +111,43 @@ func (h housekeeper) runOnce(ctx context.Context) {
 		if err := tp.DeleteStaleThrottles(ctx, now, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 			h.Log.Warn("housekeeping: purging stale sign-in throttles", "err", err)
 		}
+	}
+	if h.Logs == nil {
+		return
+	}
+	h.purge(ctx, "decisions", h.DecisionRetention, h.Logs.DeleteDecisionsBefore)
+	h.purge(ctx, "audit events", h.AuditRetention, h.Logs.DeleteAuditBefore)
+	if st, err := h.Logs.CheckpointWAL(ctx); err != nil && ctx.Err() == nil {
+		h.Log.Warn("housekeeping: WAL checkpoint", "err", err)
+	} else if st.Busy {
+		h.Log.Debug("housekeeping: WAL checkpoint could not finish (busy)", "frames", st.Frames, "checkpointed", st.Checkpointed)
+	}
+}
+
+// purge deletes rows older than keep in batches until none are left or the
+// run's bound is reached.
+func (h housekeeper) purge(ctx context.Context, what string, keep time.Duration,
+	del func(context.Context, time.Time, int) (int64, error)) {
+	if keep <= 0 {
+		return
+	}
+	before := h.Now().Add(-keep)
+	var total int64
+	for range purgeBatchesPerRun {
+		n, err := del(ctx, before, purgeBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				h.Log.Warn("housekeeping: purging old "+what, "err", err)
+			}
+			break
+		}
+		if n < purgeBatch || ctx.Err() != nil {
+			break
+		}
+	}
+	if total > 0 {
+		h.Log.Debug("housekeeping: purged old "+what, "rows", total)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -148,6 +149,62 @@ func TestRouteLinesDemoted(t *testing.T) {
 		}
 		if !bytes.Contains(buf.Bytes(), []byte("level=INFO msg=\"Portico is listening\"")) {
 			t.Errorf("other lines lost:\n%s", out)
+		}
+	}
+}
+
+// TestHousekeeperRetention: decisions and audit events past their retention
+// are deleted in bounded batches (more rows than one batch), newer ones are
+// kept, and the WAL is checkpointed down to nothing.
+func TestHousekeeperRetention(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "portico.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	var ds []store.Decision
+	for i := range purgeBatch + 500 {
+		ds = append(ds, store.Decision{At: now.Add(-31*24*time.Hour - time.Duration(i)*time.Second), Point: "token", Action: "permit"})
+	}
+	recent := store.Decision{At: now.Add(-29 * 24 * time.Hour), Point: "token", Action: "deny"}
+	ds = append(ds, recent)
+	if _, err := st.InsertDecisions(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{now.Add(-400 * 24 * time.Hour), now.Add(-300 * 24 * time.Hour)} {
+		if err := st.RecordAudit(ctx, &store.AuditEvent{At: at, Actor: "cli", Action: "org.update"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := housekeeper{OAuth: &countingSweeper{}, Sessions: st, Logs: st, DecisionRetention: defaultDecisionRetention,
+		AuditRetention: defaultAuditRetention, Now: func() time.Time { return now },
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h.runOnce(ctx)
+	left, err := st.Decisions(ctx, store.DecisionFilter{Limit: 5000})
+	if err != nil || len(left) != 1 || left[0].ID != ds[len(ds)-1].ID {
+		t.Fatalf("decisions left: %v %d", err, len(left))
+	}
+	events, err := st.AuditEvents(ctx, store.AuditFilter{})
+	if err != nil || len(events) != 1 || !events[0].At.Equal(now.Add(-300*24*time.Hour)) {
+		t.Fatalf("audit events left: %v %+v", err, events)
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
+		t.Fatalf("WAL after the checkpoint: %v size %d", err, fi.Size())
+	}
+}
+
+func TestParseRetention(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": 7 * time.Hour, "0": 0, "30d": 30 * 24 * time.Hour, "36h": 36 * time.Hour} {
+		if got, err := parseRetention(in, 7*time.Hour); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"-1d", "10m", "abc", "0d"} {
+		if _, err := parseRetention(in, time.Hour); err == nil {
+			t.Errorf("%q accepted", in)
 		}
 	}
 }

@@ -27,6 +27,17 @@ func (tc *testCLI) run(args ...string) (stdout string, err error) {
 	return out.String(), err
 }
 
+// runErr runs a command that must succeed and returns stdout and stderr.
+func (tc *testCLI) runErr(args ...string) (stdout, stderr string) {
+	tc.t.Helper()
+	var out, errb bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errb, getenv: func(k string) string { return tc.env[k] }, now: time.Now}
+	if err := run(context.Background(), c, args); err != nil {
+		tc.t.Fatalf("portico %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errb.String()
+}
+
 func (tc *testCLI) mustRun(args ...string) string {
 	tc.t.Helper()
 	out, err := tc.run(args...)

@@ -126,7 +126,8 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
 	a.oauth = oauth
-	a.closers = append(a.closers, housekeeper{OAuth: oauth, Sessions: st, Now: c.now, Log: log, Every: housekeepEvery}.start(ctx))
+	a.closers = append(a.closers, housekeeper{OAuth: oauth, Sessions: st, Logs: st,
+		DecisionRetention: cfg.DecisionRetention, AuditRetention: cfg.AuditRetention, Now: c.now, Log: log, Every: housekeepEvery}.start(ctx))
 	if cfg.Demo {
 		if err := seedDemo(ctx, st, oauth.Registrar(), c.stdout); err != nil {
 			return fail(fmt.Errorf("demo data: %w", err))
