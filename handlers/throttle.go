@@ -11,7 +11,7 @@ import (
 	"portico/store"
 )
 
-// Throttles for sign-in and second factors (docs/security-notes/mfa-signin.md).
+// Throttles for sign-in and second factors (docs/security/signin-and-mfa.md).
 // Every count lives in the database (store.CountAttempt), so the limits hold
 // across replicas and restarts.
 //
