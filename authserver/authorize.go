@@ -55,6 +55,13 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	if bad := e.checkScopes(scopes); bad != "" {
 		return nil, invalidScope("scope " + quote(bad) + " is not allowed for this client")
 	}
+	api, err := s.target(ctx, e, r.Form["resource"])
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
+		return nil, err
+	}
 	if r := standing(s.now(), e.org, &e.client, nil); r != "" {
 		return nil, oidc.ErrAccessDenied().WithDescription("%s", r)
 	}
@@ -63,7 +70,7 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		ClientID: e.client.ClientID, OrgID: e.client.OrgID, RedirectURI: a.RedirectURI, Scopes: scopes,
 		State: a.State, Nonce: a.Nonce, ResponseMode: string(a.ResponseMode), Prompt: a.Prompt,
 		LoginHint: a.LoginHint, CodeChallenge: a.CodeChallenge, CodeChallengeMethod: string(a.CodeChallengeMethod),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest),
+		Resource: identifierOf(api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest),
 	}
 	if a.MaxAge != nil {
 		v := int64(*a.MaxAge)

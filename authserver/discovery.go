@@ -21,7 +21,12 @@ func (s *Server) discoveryDocument(ctx context.Context) discovery {
 	e := s.endpoint
 	scopes := append([]string(nil), builtinScopes[:]...)
 	if list, err := s.st.Scopes(ctx); err == nil {
+		set, _ := s.apis(ctx)
 		for _, sc := range list {
+			// An organization's own APIs are nobody else's business.
+			if sc.APIID != "" && (set == nil || set.scopeAPI[sc.Name] == nil || set.scopeAPI[sc.Name].OrgID != "") {
+				continue
+			}
 			scopes = append(scopes, sc.Name)
 		}
 	}

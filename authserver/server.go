@@ -102,6 +102,7 @@ type Server struct {
 	fresh    *freshness
 	jwks     *remoteJWKS
 	throttle *authThrottle
+	apiCache apiCache
 	op       http.Handler
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
@@ -195,12 +196,13 @@ func New(cfg Config) (*Server, error) {
 
 // Paths lists every path the server answers, for the portal to mount into
 // echo and exempt from CSRF checks: the token, introspection, revocation and
-// registration endpoints take cross-site POSTs by design. Registration also
-// answers below its path (Paths ends it with "/*" for that).
+// registration endpoints take cross-site POSTs by design. Registration and
+// the APIs' protected resource metadata answer below their paths (Paths
+// ends those with "/*").
 func (s *Server) Paths() []string {
 	e := s.endpoint
 	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
-		e.endSession, e.register, e.register + "/*"}, e.metadata...)
+		e.endSession, e.register, e.register + "/*", s.resourceMetadataBase() + "*"}, e.metadata...)
 }
 
 // Registrar returns the client-registration operations bound to this
@@ -211,6 +213,10 @@ func (s *Server) Registrar() *Registrar { return s.reg }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	metadata := s.paths[p] == "metadata"
+	if strings.HasPrefix(p, s.resourceMetadataBase()) {
+		s.serveResourceMetadata(w, r)
+		return
+	}
 	if p != s.endpoint.discovery && p != s.endpoint.jwks && !metadata {
 		// Tokens, codes and client metadata must not be cached (RFC 6749 §5.1).
 		w.Header().Set("Cache-Control", "no-store")

@@ -19,6 +19,7 @@ type Store interface {
 	Plan(ctx context.Context, id string) (store.Plan, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
 	Scopes(ctx context.Context) ([]store.Scope, error)
+	APIs(ctx context.Context) ([]store.API, error)
 
 	LookupClient(ctx context.Context, clientID string) (store.Client, error)
 	ClientByClientID(ctx context.Context, orgID, clientID string) (store.Client, error)
