@@ -20,6 +20,7 @@ type Store interface {
 	UserByID(ctx context.Context, id string) (store.User, error)
 	Scopes(ctx context.Context) ([]store.Scope, error)
 	APIs(ctx context.Context) ([]store.API, error)
+	API(ctx context.Context, orgID, id string) (store.API, error)
 
 	LookupClient(ctx context.Context, clientID string) (store.Client, error)
 	ClientByClientID(ctx context.Context, orgID, clientID string) (store.Client, error)
