@@ -15,14 +15,15 @@ import (
 // anything else: until the redirect URI is known to be registered, errors
 // are shown, never sent to it (RFC 6749 §4.1.2.1).
 func (s *Server) verifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthRequest]) (*op.ClientRequest[oidc.AuthRequest], error) {
-	e, err := s.client(ctx, r.Data.ClientID)
+	e, err := s.clientOrDocument(ctx, r.Data.ClientID)
 	if errors.Is(err, store.ErrNotFound) || r.Data.ClientID == "" {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id"), 400)
 	}
 	if err != nil {
 		return nil, op.NewStatusError(serverError(err), 500)
 	}
-	if !redirectAllowed(e.client.RedirectURIs, r.Data.RedirectURI, e.client.Type == store.ClientNative) {
+	// A metadata document's redirect URIs match exactly, loopback ports too.
+	if !redirectAllowed(e.client.RedirectURIs, r.Data.RedirectURI, e.client.Type == store.ClientNative && e.metadata == nil) {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequestRedirectURI().
 			WithDescription("redirect_uri is not registered for this client"), 400)
 	}

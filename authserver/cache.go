@@ -70,6 +70,9 @@ type clientEntry struct {
 	// user of another organization.
 	ownerPlanID string
 	ver         int64
+	// metadata is set for a client identified by a Client ID Metadata
+	// Document (cimd.go); such an entry is never in the cache above.
+	metadata *ClientMetadata
 }
 
 // features lists the names of the plan's features, for token claims.

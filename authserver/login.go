@@ -69,7 +69,7 @@ func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthReque
 	if ar.CodeHash != "" || !s.now().Before(ar.ExpiresAt) {
 		return ar, nil, ErrUnknownAuthRequest
 	}
-	e, err := s.client(ctx, ar.ClientID)
+	e, err := s.clientOrDocument(ctx, ar.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ar, nil, ErrUnknownAuthRequest
 	}
@@ -107,6 +107,14 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	user, err := s.st.UserByID(ctx, u.UserID)
 	if err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
+	}
+	if e.metadata != nil {
+		if ok, err := s.st.OrgAllowsClientMetadata(ctx, user.OrgID); err != nil {
+			return "", err
+		} else if !ok {
+			s.st.DeleteAuthRequest(ctx, ar.ID)
+			return s.errorRedirect(ar, "access_denied", errOrgRefusesMetadata.Error()), nil
+		}
 	}
 	if e, err = s.forUser(ctx, e, user); err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)

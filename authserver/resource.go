@@ -110,7 +110,13 @@ func (s *Server) target(ctx context.Context, e *clientEntry, resources []string)
 
 // mayUseAPI: the client's own organization and its plan decide, whoever
 // signs in through it.
+//
+// A metadata-document client has no organization until a user signs in:
+// the check waits for the token endpoint, where the user's counts.
 func (e *clientEntry) mayUseAPI(api *store.API) bool {
+	if e.metadata != nil && e.client.OrgID == "" {
+		return true
+	}
 	return api.UsableBy(e.client.OrgID, e.ownerPlanID)
 }
 

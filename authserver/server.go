@@ -49,6 +49,9 @@ type Config struct {
 	// link-local and other non-public addresses outside UpstreamAllow
 	// (SSRF). A client given here is used as is.
 	HTTPClient *http.Client
+	// ClientMetadata turns on clients identified by a Client ID Metadata
+	// Document (an https URL as client_id).
+	ClientMetadata ClientMetadataConfig
 	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
 	// ranges the default client may reach anyway.
 	UpstreamAllow []netip.Prefix
@@ -103,6 +106,7 @@ type Server struct {
 	jwks     *remoteJWKS
 	throttle *authThrottle
 	apiCache apiCache
+	metadata *metadataCache
 	op       http.Handler
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
@@ -160,6 +164,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
+	mc := cfg.ClientMetadata.HTTPClient
+	if mc == nil {
+		mc = newMetadataClient(cfg.UpstreamAllow, cfg.ClientMetadata.RootCAs)
+	}
+	s.metadata = &metadataCache{client: mc, now: cfg.Now, m: map[string]metadataEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}

@@ -23,7 +23,7 @@ func (s *Server) userinfo(ctx context.Context, token string) (*op.Response, erro
 			return nil, errInvalidToken("the access token is for another resource (RFC 8707)")
 		}
 	}
-	e, err := s.client(ctx, c.ClientID)
+	e, err := s.clientOrDocument(ctx, c.ClientID)
 	if err != nil {
 		return nil, errInvalidToken("the client no longer exists")
 	}

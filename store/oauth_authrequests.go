@@ -13,7 +13,7 @@ import (
 type AuthRequest struct {
 	ID                  string
 	ClientID            string // public client_id
-	OrgID               string // the client's organization
+	OrgID               string // the client's organization; "" for a metadata-document client
 	RedirectURI         string
 	Scopes              []string
 	State               string
@@ -42,7 +42,7 @@ type AuthRequest struct {
 	FamilyID        string
 }
 
-const authRequestColumns = `id, client_id, org_id, redirect_uri, scopes, state, nonce, response_mode, prompt,
+const authRequestColumns = `id, client_id, COALESCE(org_id, ''), redirect_uri, scopes, state, nonce, response_mode, prompt,
 	max_age, login_hint, code_challenge, code_challenge_method, created_at, expires_at, COALESCE(user_id, ''),
 	auth_time, amr, COALESCE(code_hash, ''), code_expires_at, code_used_at, access_jti, access_expires_at, family_id, resource`
 
@@ -87,7 +87,7 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a *AuthRequest) error {
 	_, err := s.q.ExecContext(ctx, `INSERT INTO oauth_auth_requests (id, client_id, org_id, redirect_uri, scopes,
 		state, nonce, response_mode, prompt, max_age, login_hint, code_challenge, code_challenge_method,
 		created_at, expires_at, resource) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.ClientID, a.OrgID, a.RedirectURI, js(a.Scopes), a.State, a.Nonce, a.ResponseMode, js(a.Prompt),
+		a.ID, a.ClientID, nullString(a.OrgID), a.RedirectURI, js(a.Scopes), a.State, a.Nonce, a.ResponseMode, js(a.Prompt),
 		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt), a.Resource)
 	if err != nil {
 		return fmt.Errorf("store: create auth request: %w", err)
