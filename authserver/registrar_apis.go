@@ -218,3 +218,25 @@ func apiConflict(err error) error {
 	}
 	return err
 }
+
+// SetOrgClientMetadata records whether organization orgID lets its users
+// sign in to clients identified by a Client ID Metadata Document.
+func (r *Registrar) SetOrgClientMetadata(ctx context.Context, orgID string, actor Actor, allow bool) error {
+	return r.st.InTx(ctx, func(tx *store.Store) error {
+		if _, err := tx.Organization(ctx, orgID); err != nil {
+			return err
+		}
+		before, err := tx.OrgAllowsClientMetadata(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetOrgAllowsClientMetadata(ctx, orgID, allow); err != nil {
+			return err
+		}
+		type setting struct {
+			AllowClientMetadata bool `json:"allow_client_metadata"`
+		}
+		return tx.Audit(ctx, auditEvent(actor, orgID, "org.client_metadata", "organization", orgID),
+			setting{before}, setting{allow})
+	})
+}

@@ -335,3 +335,33 @@ func runAPIDelete(ctx context.Context, c *cli, args []string) error {
 	}
 	return c.output(*f.asJSON, map[string]string{"deleted": a.ID, "identifier": a.Identifier}, "deleted API "+a.Identifier)
 }
+
+// runOrgClientMetadata is `portico org client-metadata --slug S allow|deny`:
+// whether the organization's users may sign in to clients identified by a
+// Client ID Metadata Document (AI agents and other unregistered clients).
+func runOrgClientMetadata(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("org client-metadata")
+	f := c.oauthFlags(fs)
+	slug := fs.String("slug", "", "organization slug (required)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || (fs.Arg(0) != "allow" && fs.Arg(0) != "deny") {
+		return errors.New("usage: portico org client-metadata --slug S allow|deny")
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	o, err := env.orgBySlug(ctx, *slug)
+	if err != nil {
+		return err
+	}
+	allow := fs.Arg(0) == "allow"
+	if err := env.reg.SetOrgClientMetadata(ctx, o.ID, cliOAuthActor, allow); err != nil {
+		return err
+	}
+	return c.output(*f.asJSON, map[string]any{"org": o.Slug, "allow_client_metadata": allow},
+		fmt.Sprintf("%s: client metadata documents %s", o.Slug, fs.Arg(0)))
+}

@@ -49,3 +49,17 @@ func TestAPICommands(t *testing.T) {
 		t.Fatal("deleted API still shown")
 	}
 }
+
+func TestOrgClientMetadataCommand(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.mustRun("org", "create", "--slug", "acme", "--name", "Acme")
+	if out := tc.mustRun("org", "client-metadata", "--slug", "acme", "deny"); !strings.Contains(out, "deny") {
+		t.Fatal(out)
+	}
+	if _, err := tc.run("org", "client-metadata", "--slug", "acme", "maybe"); err == nil {
+		t.Fatal("maybe accepted")
+	}
+	if !strings.Contains(tc.mustRun("audit", "list"), "org.client_metadata") {
+		t.Fatal("no audit event")
+	}
+}

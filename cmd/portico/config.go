@@ -46,11 +46,15 @@ type Config struct {
 	// identity providers and clients' jwks_uri may reach anyway; everything
 	// else that is not on the public internet is refused (SSRF).
 	UpstreamAllow []netip.Prefix
+	// ClientIDMetadata accepts clients identified by a Client ID Metadata
+	// Document (MCP agents); each organization can still refuse them.
+	ClientIDMetadata bool
 
-	rawUpstreamAllow string
-	rawProxies       string
-	rawSecretKey     string
-	rawLogLevel      string
+	rawClientIDMetadata string
+	rawUpstreamAllow    string
+	rawProxies          string
+	rawSecretKey        string
+	rawLogLevel         string
 }
 
 // parseConfig reads flags and environment. Every problem is reported at once.
@@ -74,6 +78,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
+	fs.StringVar(&cfg.rawClientIDMetadata, "client-id-metadata", env("PORTICO_CLIENT_ID_METADATA", "allow"), "allow or deny OAuth clients identified by a Client ID Metadata Document, an https URL as client_id (MCP agents); organizations can refuse them on their own (env PORTICO_CLIENT_ID_METADATA)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -141,6 +146,13 @@ func (cfg *Config) validate() error {
 		bad("PORTICO_UPSTREAM_ALLOW: %v", err)
 	} else {
 		cfg.UpstreamAllow = allow
+	}
+	switch cfg.rawClientIDMetadata {
+	case "allow":
+		cfg.ClientIDMetadata = true
+	case "deny":
+	default:
+		bad("PORTICO_CLIENT_ID_METADATA %q is not allow or deny", cfg.rawClientIDMetadata)
 	}
 	cfg.validateSMTP(bad)
 	if err := cfg.LogLevel.UnmarshalText([]byte(cfg.rawLogLevel)); err != nil {
