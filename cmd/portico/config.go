@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -49,6 +50,10 @@ type Config struct {
 	// ClientIDMetadata accepts clients identified by a Client ID Metadata
 	// Document (MCP agents); each organization can still refuse them.
 	ClientIDMetadata bool
+	// clientMetadataRoots replaces the system roots when fetching client
+	// metadata documents. Tests only (no flag): they serve documents from
+	// httptest TLS servers.
+	clientMetadataRoots *x509.CertPool
 
 	rawClientIDMetadata string
 	rawUpstreamAllow    string

@@ -75,7 +75,7 @@ func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func(
 		Logger:         log,
 		AllowInsecure:  strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
 		UpstreamAllow:  cfg.UpstreamAllow,
-		ClientMetadata: authserver.ClientMetadataConfig{Enabled: cfg.ClientIDMetadata},
+		ClientMetadata: authserver.ClientMetadataConfig{Enabled: cfg.ClientIDMetadata, RootCAs: cfg.clientMetadataRoots},
 	})
 }
 
