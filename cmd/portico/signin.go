@@ -9,6 +9,7 @@ import (
 	"portico/federation/builtin"
 	"portico/handlers"
 	"portico/store"
+	"portico/views"
 )
 
 // signInConfig builds what the sign-in flow needs: the sealer for
@@ -40,4 +41,13 @@ func (l loginCompleter) CompleteLogin(ctx context.Context, id string, in handler
 		return "", fmt.Errorf("%w: %w", handlers.ErrReauthenticationRequired, err)
 	}
 	return to, err
+}
+
+// UnverifiedClient implements handlers.ClientDescriber.
+func (l loginCompleter) UnverifiedClient(ctx context.Context, id string) (views.UnverifiedClient, bool) {
+	m, ok, err := l.s.ClientMetadataOf(ctx, id)
+	if err != nil || !ok {
+		return views.UnverifiedClient{}, false
+	}
+	return views.UnverifiedClient{Name: m.Name, Domain: m.Domain, LogoURI: m.LogoURI, ClientID: m.ClientID}, true
 }
