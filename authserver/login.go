@@ -44,6 +44,13 @@ type LoginRequest struct {
 	MaxAge      *int64
 	LoginHint   string
 	RedirectURI string
+	// Resource is the API identifier the request is for (RFC 8707); "" for
+	// the issuer. ScopeGroups presents Scopes grouped by API for a consent
+	// page.
+	Resource string
+	// Unverified is set for a client identified by a Client ID Metadata
+	// Document: what it says about itself, not verified by the platform.
+	Unverified *ClientMetadata
 }
 
 // LoginRequest returns the pending authorization request id, for the login
@@ -55,7 +62,7 @@ func (s *Server) LoginRequest(ctx context.Context, id string) (LoginRequest, err
 	}
 	return LoginRequest{ID: ar.ID, ClientID: ar.ClientID, ClientName: e.client.Name, LogoURL: e.client.LogoURL,
 		OrgID: ar.OrgID, Scopes: ar.Scopes, Prompt: ar.Prompt, MaxAge: ar.MaxAge, LoginHint: ar.LoginHint,
-		RedirectURI: ar.RedirectURI}, nil
+		RedirectURI: ar.RedirectURI, Resource: ar.Resource, Unverified: e.metadata}, nil
 }
 
 func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthRequest, *clientEntry, error) {

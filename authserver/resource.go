@@ -217,3 +217,55 @@ func (s *Server) exchangeAPI(ctx context.Context, e *clientEntry, targets []stri
 	}
 	return nil, nil
 }
+
+// ScopeGroup is a set of scopes under what they give access to: the
+// sign-in itself (OpenID Connect), the portal, or one API.
+type ScopeGroup struct {
+	API    *store.API // nil for OpenID Connect and portal-wide scopes
+	Title  string
+	Scopes []string
+}
+
+// ScopeGroups groups scopes as consent and app pages show them: OpenID
+// Connect first, then portal-wide scopes, then each API's, in the order
+// the scopes came.
+func (s *Server) ScopeGroups(ctx context.Context, scopes []string) ([]ScopeGroup, error) {
+	set, err := s.apis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	oidcGroup := ScopeGroup{Title: "Sign-in (OpenID Connect)"}
+	portal := ScopeGroup{Title: "Portal"}
+	var apis []ScopeGroup
+	for _, sc := range scopes {
+		switch a := set.scopeAPI[sc]; {
+		case IsBuiltinScope(sc):
+			oidcGroup.Scopes = append(oidcGroup.Scopes, sc)
+		case a == nil:
+			portal.Scopes = append(portal.Scopes, sc)
+		default:
+			i := slicesIndexAPI(apis, a)
+			if i < 0 {
+				apis = append(apis, ScopeGroup{API: a, Title: a.Name})
+				i = len(apis) - 1
+			}
+			apis[i].Scopes = append(apis[i].Scopes, sc)
+		}
+	}
+	var out []ScopeGroup
+	for _, g := range append([]ScopeGroup{oidcGroup, portal}, apis...) {
+		if len(g.Scopes) > 0 {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+func slicesIndexAPI(groups []ScopeGroup, a *store.API) int {
+	for i, g := range groups {
+		if g.API != nil && g.API.ID == a.ID {
+			return i
+		}
+	}
+	return -1
+}

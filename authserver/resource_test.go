@@ -295,3 +295,20 @@ func TestRegistrationRefusesScopesOfAPIsTheOrgMayNotUse(t *testing.T) {
 		}
 	}
 }
+
+func TestScopeGroups(t *testing.T) {
+	w := newWorld(t)
+	w.apis()
+	groups, err := w.srv.ScopeGroups(w.ctx, []string{"inv:read", "openid", "orders:read", "bill:read", "inv:write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, g := range groups {
+		got = append(got, g.Title+":"+strings.Join(g.Scopes, ","))
+	}
+	want := "Sign-in (OpenID Connect):openid|Portal:orders:read|Inventory:inv:read,inv:write|Billing:bill:read"
+	if strings.Join(got, "|") != want {
+		t.Fatalf("got %s", strings.Join(got, "|"))
+	}
+}
