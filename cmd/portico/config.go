@@ -153,7 +153,7 @@ func (cfg *Config) validate() error {
 		cfg.UpstreamAllow = allow
 	}
 	switch cfg.rawClientIDMetadata {
-	case "allow":
+	case "", "allow": // "" when a Config is built without flags (bench)
 		cfg.ClientIDMetadata = true
 	case "deny":
 	default:
