@@ -305,8 +305,8 @@ func clientFromDocument(id string, d metadataDoc) (store.Client, ClientMetadata,
 		if d.JWKSURI == "" || d.JWKS != nil {
 			return bad("private_key_jwt needs a jwks_uri (and no inline jwks)")
 		}
-		if msg := metadataURLProblem(d.JWKSURI); msg != "" && !strings.HasPrefix(d.JWKSURI, "https://") {
-			return bad("jwks_uri must be https")
+		if u, err := url.Parse(d.JWKSURI); err != nil || u.Scheme != "https" || u.Host == "" {
+			return bad("jwks_uri must be an https URL")
 		}
 		c.Type, c.TokenEndpointAuthMethod, c.JWKSURI = store.ClientWeb, authPrivateJWT, d.JWKSURI
 	default:

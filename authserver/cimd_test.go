@@ -1,6 +1,7 @@
 package authserver_test
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"portico/authserver"
 )
@@ -221,4 +224,53 @@ func TestClientMetadataDocumentSwitchesAndGuard(t *testing.T) {
 	}
 	w.authorize(url.Values{"response_type": {"code"}, "client_id": {d.url("/agent.json")},
 		"redirect_uri": {redirectBase}, "scope": {"openid"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+}
+
+// TestClientMetadataDocumentPrivateKeyJWT: a confidential metadata-document
+// client authenticates with private_key_jwt against the keys at its
+// jwks_uri; a wrong key or no assertion is invalid_client.
+func TestClientMetadataDocumentPrivateKeyJWT(t *testing.T) {
+	d := newDocServer(t)
+	key, err := rsaKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	d.docs["/jwks"] = string(jwks)
+	d.docs["/agent.json"] = `{"client_id":"{URL}","client_name":"Backend agent","redirect_uris":["` + redirectBase + `"],
+		"token_endpoint_auth_method":"private_key_jwt","jwks_uri":"` + d.url("/jwks") + `"}`
+	pool := x509.NewCertPool()
+	pool.AddCert(d.ts.Certificate())
+	w := newWorld(t, func(c *authserver.Config) {
+		c.UpstreamAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		c.ClientMetadata = authserver.ClientMetadataConfig{Enabled: true, RootCAs: pool}
+		c.HTTPClient = d.ts.Client() // the jwks_uri fetch trusts the test server too
+	})
+	id := d.url("/agent.json")
+	code := func() string {
+		u, _, _ := w.authorize(url.Values{"response_type": {"code"}, "client_id": {id}, "redirect_uri": {redirectBase},
+			"scope": {"openid"}, "state": {"st"}})
+		if u == nil || u.Query().Get("code") == "" {
+			t.Fatalf("authorize: %v", u)
+		}
+		return u.Query().Get("code")
+	}
+	other, _ := rsaKey()
+	for _, tc := range []struct {
+		name string
+		key  *rsa.PrivateKey
+		want int
+	}{{"wrong key", other, 401}, {"right key", key, 200}} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, body := w.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code()},
+				"redirect_uri": {redirectBase}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
+				"client_assertion": {signAssertion(t, tc.key, "k1", id, w.issuer+"/token", w.clock())}}, "", "")
+			if st != tc.want {
+				t.Fatalf("%d %v", st, body)
+			}
+		})
+	}
+	st, body := w.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code()},
+		"redirect_uri": {redirectBase}, "client_id": {id}}, "", "")
+	wantError(t, st, body, 401, "invalid_client")
 }
