@@ -41,6 +41,9 @@ func TestClientCredentialsWithResource(t *testing.T) {
 	w := newWorld(t)
 	w.apis()
 	c, secret := w.service("orders:read", "inv:read", "inv:write")
+	bare, bareSecret := w.service("orders:read")
+	st, body := w.post("/token", url.Values{"grant_type": {"client_credentials"}, "resource": {invAPI}}, bare.ClientID, bareSecret)
+	wantError(t, st, body, http.StatusBadRequest, "invalid_scope")
 	cases := []struct {
 		name      string
 		resource  []string

@@ -25,6 +25,9 @@ func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oid
 		if scopes, err = s.scopesFor(ctx, api, e.apiScopes()); err != nil {
 			return nil, err
 		}
+		if api != nil && len(scopes) == 0 {
+			return nil, invalidScope("the client holds none of the scopes of resource " + quote(api.Identifier))
+		}
 	} else if bad := e.checkScopes(scopes); bad != "" {
 		return nil, invalidScope("scope " + quote(bad) + " is not allowed for this client")
 	} else if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
