@@ -15,14 +15,15 @@ import (
 // anything else: until the redirect URI is known to be registered, errors
 // are shown, never sent to it (RFC 6749 §4.1.2.1).
 func (s *Server) verifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthRequest]) (*op.ClientRequest[oidc.AuthRequest], error) {
-	e, err := s.client(ctx, r.Data.ClientID)
+	e, err := s.clientOrDocument(ctx, r.Data.ClientID)
 	if errors.Is(err, store.ErrNotFound) || r.Data.ClientID == "" {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id"), 400)
 	}
 	if err != nil {
 		return nil, op.NewStatusError(serverError(err), 500)
 	}
-	if !redirectAllowed(e.client.RedirectURIs, r.Data.RedirectURI, e.client.Type == store.ClientNative) {
+	// A metadata document's redirect URIs match exactly, loopback ports too.
+	if !redirectAllowed(e.client.RedirectURIs, r.Data.RedirectURI, e.client.Type == store.ClientNative && e.metadata == nil) {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequestRedirectURI().
 			WithDescription("redirect_uri is not registered for this client"), 400)
 	}
@@ -55,6 +56,13 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	if bad := e.checkScopes(scopes); bad != "" {
 		return nil, invalidScope("scope " + quote(bad) + " is not allowed for this client")
 	}
+	api, err := s.target(ctx, e, r.Form["resource"])
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
+		return nil, err
+	}
 	if r := standing(s.now(), e.org, &e.client, nil); r != "" {
 		return nil, oidc.ErrAccessDenied().WithDescription("%s", r)
 	}
@@ -63,7 +71,7 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		ClientID: e.client.ClientID, OrgID: e.client.OrgID, RedirectURI: a.RedirectURI, Scopes: scopes,
 		State: a.State, Nonce: a.Nonce, ResponseMode: string(a.ResponseMode), Prompt: a.Prompt,
 		LoginHint: a.LoginHint, CodeChallenge: a.CodeChallenge, CodeChallengeMethod: string(a.CodeChallengeMethod),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest),
+		Resource: identifierOf(api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest),
 	}
 	if a.MaxAge != nil {
 		v := int64(*a.MaxAge)

@@ -41,7 +41,7 @@ func (s *Server) authenticateClient(ctx context.Context, cc *op.ClientCredential
 	if cc.ClientAssertion != "" {
 		return s.authenticateAssertion(ctx, cc)
 	}
-	e, err := s.client(ctx, cc.ClientID)
+	e, err := s.clientOrDocument(ctx, cc.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidClient("client authentication failed", err)
 	}
@@ -116,7 +116,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, cc *op.ClientCredent
 		(cc.ClientID != "" && cc.ClientID != unverified.Issuer) {
 		return fail(errors.New("iss and sub must both be the client_id"))
 	}
-	e, err := s.client(ctx, unverified.Issuer)
+	e, err := s.clientOrDocument(ctx, unverified.Issuer)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail(err)
 	}

@@ -69,7 +69,7 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 // is issued under (theirs, for an app shared with it), which must be active
 // too. It is the check userinfo makes.
 func (s *Server) tokenInGoodStanding(ctx context.Context, clientID string, isUser bool, userID string) bool {
-	e, err := s.client(ctx, clientID)
+	e, err := s.clientOrDocument(ctx, clientID)
 	if err != nil {
 		return false
 	}

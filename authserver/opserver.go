@@ -38,15 +38,15 @@ func (o *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 }
 
 func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
-	return o.s.codeExchange(ctx, entryOf(r.Client), r.Data)
+	return o.s.codeExchange(ctx, entryOf(r.Client), r.Data, r.Form["resource"])
 }
 
 func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
-	return o.s.refresh(ctx, entryOf(r.Client), r.Data)
+	return o.s.refresh(ctx, entryOf(r.Client), r.Data, r.Form["resource"])
 }
 
 func (o *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
-	return o.s.clientCredentials(ctx, entryOf(r.Client), r.Data)
+	return o.s.clientCredentials(ctx, entryOf(r.Client), r.Data, r.Form["resource"])
 }
 
 func (o *opServer) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.TokenExchangeRequest]) (*op.Response, error) {

@@ -49,6 +49,9 @@ type Config struct {
 	// link-local and other non-public addresses outside UpstreamAllow
 	// (SSRF). A client given here is used as is.
 	HTTPClient *http.Client
+	// ClientMetadata turns on clients identified by a Client ID Metadata
+	// Document (an https URL as client_id).
+	ClientMetadata ClientMetadataConfig
 	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
 	// ranges the default client may reach anyway.
 	UpstreamAllow []netip.Prefix
@@ -103,6 +106,8 @@ type Server struct {
 	revoked  revokedJTIs
 	jwks     *remoteJWKS
 	throttle *authThrottle
+	apiCache apiCache
+	metadata *metadataCache
 	op       http.Handler
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
@@ -160,6 +165,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
+	mc := cfg.ClientMetadata.HTTPClient
+	if mc == nil {
+		mc = newMetadataClient(cfg.UpstreamAllow, cfg.ClientMetadata.RootCAs)
+	}
+	s.metadata = &metadataCache{client: mc, now: cfg.Now, m: map[string]metadataEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
@@ -196,12 +206,13 @@ func New(cfg Config) (*Server, error) {
 
 // Paths lists every path the server answers, for the portal to mount into
 // echo and exempt from CSRF checks: the token, introspection, revocation and
-// registration endpoints take cross-site POSTs by design. Registration also
-// answers below its path (Paths ends it with "/*" for that).
+// registration endpoints take cross-site POSTs by design. Registration and
+// the APIs' protected resource metadata answer below their paths (Paths
+// ends those with "/*").
 func (s *Server) Paths() []string {
 	e := s.endpoint
 	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
-		e.endSession, e.register, e.register + "/*"}, e.metadata...)
+		e.endSession, e.register, e.register + "/*", s.resourceMetadataBase() + "*"}, e.metadata...)
 }
 
 // Registrar returns the client-registration operations bound to this
@@ -212,6 +223,10 @@ func (s *Server) Registrar() *Registrar { return s.reg }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	metadata := s.paths[p] == "metadata"
+	if strings.HasPrefix(p, s.resourceMetadataBase()) {
+		s.serveResourceMetadata(w, r)
+		return
+	}
 	if p != s.endpoint.discovery && p != s.endpoint.jwks && !metadata {
 		// Tokens, codes and client metadata must not be cached (RFC 6749 §5.1).
 		w.Header().Set("Cache-Control", "no-store")

@@ -19,6 +19,9 @@ type Store interface {
 	Plan(ctx context.Context, id string) (store.Plan, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
 	Scopes(ctx context.Context) ([]store.Scope, error)
+	APIs(ctx context.Context) ([]store.API, error)
+	API(ctx context.Context, orgID, id string) (store.API, error)
+	OrgAllowsClientMetadata(ctx context.Context, orgID string) (bool, error)
 
 	LookupClient(ctx context.Context, clientID string) (store.Client, error)
 	ClientByClientID(ctx context.Context, orgID, clientID string) (store.Client, error)

@@ -62,6 +62,10 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 		return nil, invalidRequest("actor_token_type without actor_token")
 	}
 
+	api, err := s.exchangeAPI(ctx, e, append(slices.Clone(req.Audience), req.Resource...))
+	if err != nil {
+		return nil, err
+	}
 	granted := subject.scopes()
 	scopes := dedupe(req.Scopes)
 	if len(scopes) == 0 {
@@ -70,15 +74,23 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 				scopes = append(scopes, sc)
 			}
 		}
+		if scopes, err = s.scopesFor(ctx, api, scopes); err != nil {
+			return nil, err
+		}
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(granted, sc) || !e.allowsScope(sc) {
 			return nil, invalidScope("scope " + quote(sc) + " is not within the subject token's scopes and the client's")
 		}
 	}
-	aud, err := s.exchangeAudience(ctx, e, append(req.Audience, req.Resource...))
-	if err != nil {
+	if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
 		return nil, err
+	}
+	aud := []string{identifierOf(api)}
+	if api == nil {
+		if aud, err = s.exchangeAudience(ctx, e, append(req.Audience, req.Resource...)); err != nil {
+			return nil, err
+		}
 	}
 
 	var user *store.User
@@ -113,6 +125,8 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	if user != nil {
 		claims.Groups = user.Groups()
 	}
+	s.aimAt(claims, api)
+	claims.Audience = aud
 	claims.Expiry = min(claims.Expiry, subject.Expiry)
 	at, err := s.signAccess(ctx, claims)
 	if err != nil {
@@ -143,6 +157,9 @@ func (s *Server) audiencesAdmit(ctx context.Context, aud []string, user *store.U
 	for _, a := range aud {
 		if a == s.cfg.Issuer {
 			continue
+		}
+		if _, err := s.API(ctx, a); err == nil {
+			continue // an API has no policy of its own; its allow list was checked
 		}
 		t, err := s.client(ctx, a)
 		if err != nil {

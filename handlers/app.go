@@ -34,7 +34,7 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 	// them, so saving the form is an informed choice.
 	for _, s := range cl.Scopes {
 		if !containsScope(scopes, s) {
-			scopes = append(scopes, views.ScopeOption{Name: s, Description: "no longer in the plan"})
+			scopes = append(scopes, views.ScopeOption{Name: s, Description: "no longer in the plan", Group: "No longer available"})
 		}
 	}
 	f := views.AppForm{Type: string(cl.Type), Name: cl.Name, RedirectURIs: strings.Join(cl.RedirectURIs, "\n"),

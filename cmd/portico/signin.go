@@ -79,3 +79,12 @@ func (a consentServer) DenyConsent(ctx context.Context, id string) (string, erro
 	to, err := a.s.DenyConsent(ctx, id)
 	return to, unknownRequest(err)
 }
+
+// UnverifiedClient implements handlers.ClientDescriber.
+func (l loginCompleter) UnverifiedClient(ctx context.Context, id string) (views.UnverifiedClient, bool) {
+	m, ok, err := l.s.ClientMetadataOf(ctx, id)
+	if err != nil || !ok {
+		return views.UnverifiedClient{}, false
+	}
+	return views.UnverifiedClient{Name: m.Name, Domain: m.Domain, LogoURI: m.LogoURI, ClientID: m.ClientID}, true
+}
