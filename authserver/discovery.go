@@ -15,6 +15,11 @@ import (
 type discovery struct {
 	oidc.DiscoveryConfiguration
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// RFC 9126 §5.
+	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePAR  bool   `json:"require_pushed_authorization_requests,omitempty"`
+	// RFC 9449 §5.1.
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 func (s *Server) discoveryDocument(ctx context.Context) discovery {
@@ -27,7 +32,12 @@ func (s *Server) discoveryDocument(ctx context.Context) discovery {
 	}
 	authMethods := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT}
 	assertionAlgs := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-	return discovery{IssParameterSupported: true, DiscoveryConfiguration: oidc.DiscoveryConfiguration{
+	dpopAlgNames := make([]string, len(dpopAlgs))
+	for i, a := range dpopAlgs {
+		dpopAlgNames[i] = string(a)
+	}
+	return discovery{IssParameterSupported: true, PAREndpoint: s.url(e.par), RequirePAR: s.cfg.RequirePAR,
+		DPoPAlgs: dpopAlgNames, DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 		Issuer:                 s.cfg.Issuer,
 		AuthorizationEndpoint:  s.url(e.authorize),
 		TokenEndpoint:          s.url(e.token),

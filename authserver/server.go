@@ -55,6 +55,18 @@ type Config struct {
 	// AllowPrivateJWKS lets the default jwks_uri client reach every
 	// address. Tests only: they serve keys on 127.0.0.1.
 	AllowPrivateJWKS bool
+	// RequirePAR makes every client push its authorization requests
+	// (PORTICO_REQUIRE_PAR, RFC 9126 §6); a client can require it alone.
+	RequirePAR bool
+	// RequireDPoP makes every token request carry a DPoP proof
+	// (PORTICO_REQUIRE_DPOP); a client can require it alone.
+	RequireDPoP bool
+	// RequireDPoPFor, if set, is asked at every token request whether what
+	// is requested (an API named by the resource parameter, say) accepts
+	// only sender-constrained tokens.
+	RequireDPoPFor func(ctx context.Context, clientID string, form url.Values) bool
+	// DPoPNonce makes DPoP proofs carry a server nonce (RFC 9449 §8).
+	DPoPNonce bool
 	// Throttle bounds failed client authentication; zero values take the
 	// defaults. The source address is the peer's unless the portal passes
 	// another with WithClientAddr.
@@ -109,7 +121,7 @@ type Server struct {
 }
 
 type endpoints struct {
-	authorize, token, introspect, revoke, userinfo, endSession, jwks, register, discovery string
+	authorize, token, introspect, revoke, userinfo, endSession, jwks, register, discovery, par string
 	// metadata are the RFC 8414 paths: /.well-known/oauth-authorization-server
 	// with the issuer's path appended (§3.1), and, for an issuer with a path,
 	// also below it, where clients that treat it like OIDC discovery look.
@@ -168,7 +180,7 @@ func New(cfg Config) (*Server, error) {
 		introspect: s.prefix + "/introspect", revoke: s.prefix + "/revoke",
 		userinfo: s.prefix + "/userinfo", endSession: s.prefix + "/end_session",
 		jwks: s.prefix + "/jwks", register: s.prefix + "/register",
-		discovery: s.prefix + "/.well-known/openid-configuration",
+		discovery: s.prefix + "/.well-known/openid-configuration", par: s.prefix + "/par",
 		metadata:  []string{"/.well-known/oauth-authorization-server" + s.prefix},
 	}
 	if s.prefix != "" {
@@ -177,7 +189,7 @@ func New(cfg Config) (*Server, error) {
 	e := s.endpoint
 	s.paths = map[string]string{e.authorize: "authorize", e.token: "token", e.introspect: "introspect",
 		e.revoke: "revoke", e.userinfo: "userinfo", e.endSession: "end_session", e.jwks: "jwks",
-		e.register: "register", e.discovery: "discovery"}
+		e.register: "register", e.discovery: "discovery", e.par: "par"}
 	for _, p := range e.metadata {
 		s.paths[p] = "metadata"
 	}
@@ -200,7 +212,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Paths() []string {
 	e := s.endpoint
 	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
-		e.endSession, e.register, e.register + "/*"}, e.metadata...)
+		e.endSession, e.register, e.register + "/*", e.par}, e.metadata...)
 }
 
 // Registrar returns the client-registration operations bound to this
@@ -223,7 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == s.endpoint.register || strings.HasPrefix(p, s.endpoint.register+"/"):
 		s.serveRegistration(w, r)
 		return
-	case p == s.endpoint.token || p == s.endpoint.introspect || p == s.endpoint.revoke:
+	case p == s.endpoint.token || p == s.endpoint.introspect || p == s.endpoint.revoke || p == s.endpoint.par:
 		if !s.tokenRequestAcceptable(w, r) {
 			return
 		}
@@ -244,10 +256,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (client_secret_post, private_key_jwt), the challenge names the one
 		// HTTP authentication scheme these endpoints accept.
 		w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+		if p == s.endpoint.token || p == s.endpoint.par {
+			proof, derr := s.verifyDPoP(r.Context(), r, s.url(p), "")
+			if derr != nil {
+				s.writeDPoPError(w, derr)
+				return
+			}
+			if proof != nil {
+				r = r.WithContext(withDPoP(r.Context(), proof))
+				if s.cfg.DPoPNonce {
+					w.Header().Set("DPoP-Nonce", s.dpopNonce(s.now()))
+				}
+			}
+		}
+		if p == s.endpoint.par {
+			s.servePAR(w, r)
+			return
+		}
 	case p == s.endpoint.authorize:
 		w = &issWriter{ResponseWriter: w, issuer: s.cfg.Issuer}
+		var ok bool
+		if r, ok = s.resolvePushed(w, r); !ok {
+			return
+		}
 	case p == s.endpoint.userinfo:
-		w = &challengeWriter{ResponseWriter: w, challenge: `Bearer error="invalid_token"`}
+		challenge := `Bearer error="invalid_token"`
+		if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "DPoP") {
+			challenge = `DPoP error="invalid_token", algs="` + algList() + `"`
+		}
+		w = &challengeWriter{ResponseWriter: w, challenge: challenge}
+		var ok bool
+		if r, ok = s.serveDPoPResource(w, r); !ok {
+			return
+		}
 	case s.paths[p] == "":
 		http.NotFound(w, r)
 		return

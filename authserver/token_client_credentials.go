@@ -11,7 +11,7 @@ import (
 // It is the hot path: the client comes from the cache, the gate is asked,
 // the token is signed, and the database is neither written nor (while
 // nothing changed) read. No refresh token is issued (RFC 6749 §4.4.3).
-func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oidc.ClientCredentialsRequest) (*op.Response, error) {
+func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oidc.ClientCredentialsRequest, jkt string) (*op.Response, error) {
 	scopes := dedupe(req.Scope)
 	if len(scopes) == 0 {
 		scopes = e.apiScopes()
@@ -26,10 +26,11 @@ func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oid
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("%s", sanitize(v.Reason, 200))
 	}
 	claims := s.newAccessClaims(e, e.client.ClientID, scopes, s.now())
+	claims.bind(jkt)
 	at, err := s.signAccess(ctx, claims)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	return tokenResponse(&oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken,
+	return tokenResponse(&oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(jkt),
 		ExpiresIn: uint64(s.cfg.Lifetimes.AccessToken.Seconds()), Scope: scopes}), nil
 }

@@ -14,7 +14,7 @@ import (
 // codeExchange is the authorization_code grant: the code is single use and
 // lives 60 seconds; presenting it a second time revokes every token issued
 // from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
-func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.AccessTokenRequest) (*op.Response, error) {
+func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.AccessTokenRequest, jkt string) (*op.Response, error) {
 	ar, err := s.st.AuthRequestByCode(ctx, s.hash.sum(purposeCode, req.Code))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidGrant("the code is invalid or has expired")
@@ -32,6 +32,9 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 	}
 	if !now.Before(ar.CodeExpiresAt) {
 		return nil, invalidGrant("the code is invalid or has expired")
+	}
+	if ar.DPoPJKT != "" && jkt != ar.DPoPJKT { // RFC 9449 §10
+		return nil, invalidGrant("the code is bound to another DPoP key (dpop_jkt)")
 	}
 	if req.RedirectURI != ar.RedirectURI {
 		return nil, invalidGrant("redirect_uri does not match the authorization request")
@@ -62,6 +65,7 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 	}
 	grant := userGrant{userID: user.ID, scopes: ar.Scopes, authTime: ar.AuthTime, amr: ar.AMR}
 	claims := s.userAccessClaims(e, user, grant, now)
+	claims.bind(jkt)
 	familyID := ""
 	if wantsRefresh(e, ar.Scopes) {
 		familyID = store.NewID()

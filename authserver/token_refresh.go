@@ -16,7 +16,7 @@ import (
 // means it was stolen or replayed, and the whole family is revoked (RFC 9700
 // §4.14.2). An organization outside its partnership window, a disabled user
 // or a gate Deny also ends the family.
-func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshTokenRequest) (*op.Response, error) {
+func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshTokenRequest, jkt string) (*op.Response, error) {
 	hash := s.hash.sum(purposeRefresh, req.RefreshToken)
 	tok, fam, err := s.st.RefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -43,6 +43,8 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 		return nil, invalidGrant("the refresh token was already used; the grant is revoked")
 	case !now.Before(fam.ExpiresAt):
 		return nil, invalidGrant("the refresh token has expired")
+	case fam.DPoPJKT != "" && jkt != fam.DPoPJKT: // RFC 9449 §5: a public client's refresh token is bound
+		return nil, invalidGrant("the refresh token is bound to another DPoP key")
 	}
 	user, err := s.st.UserByID(ctx, fam.UserID)
 	if err != nil {
@@ -83,6 +85,7 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 	}
 	g := userGrant{userID: user.ID, scopes: scopes, authTime: fam.AuthTime, amr: fam.AMR}
 	claims := s.userAccessClaims(e, user, g, now)
+	claims.bind(jkt)
 	next := newToken()
 	err = s.st.RotateRefreshToken(ctx, hash, store.RefreshToken{Hash: s.hash.sum(purposeRefresh, next),
 		FamilyID: fam.ID, CreatedAt: now, AccessJTI: claims.JTI, AccessExpiresAt: unix(claims.Expiry)})
