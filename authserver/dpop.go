@@ -306,4 +306,3 @@ func checkBinding(ctx context.Context, c *accessClaims) error {
 	}
 	return nil
 }
-

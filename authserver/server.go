@@ -181,7 +181,7 @@ func New(cfg Config) (*Server, error) {
 		userinfo: s.prefix + "/userinfo", endSession: s.prefix + "/end_session",
 		jwks: s.prefix + "/jwks", register: s.prefix + "/register",
 		discovery: s.prefix + "/.well-known/openid-configuration", par: s.prefix + "/par",
-		metadata:  []string{"/.well-known/oauth-authorization-server" + s.prefix},
+		metadata: []string{"/.well-known/oauth-authorization-server" + s.prefix},
 	}
 	if s.prefix != "" {
 		s.endpoint.metadata = append(s.endpoint.metadata, s.prefix+"/.well-known/oauth-authorization-server")
