@@ -320,7 +320,7 @@ type challengeWriter struct {
 }
 
 func (c *challengeWriter) WriteHeader(code int) {
-	if code == http.StatusUnauthorized {
+	if code == http.StatusUnauthorized && c.Header().Get("WWW-Authenticate") == "" {
 		c.Header().Set("WWW-Authenticate", c.challenge)
 	}
 	c.ResponseWriter.WriteHeader(code)
