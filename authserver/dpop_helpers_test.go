@@ -150,3 +150,11 @@ func (w *world) userinfo(authorization, proof string) reply {
 	}
 	return w.roundTrip(req)
 }
+
+func decodeJSON(t testing.TB, resp *http.Response, v any) {
+	t.Helper()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
