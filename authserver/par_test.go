@@ -58,7 +58,9 @@ func TestRequestURIErrors(t *testing.T) {
 	web, secret := w.web("orders:read")
 	other, _ := w.web("orders:read")
 	_, challenge := pkce()
-	push := func() string { return w.push(authParams(web.ClientID, challenge), web.ClientID, secret).str("request_uri") }
+	push := func() string {
+		return w.push(authParams(web.ClientID, challenge), web.ClientID, secret).str("request_uri")
+	}
 	used := push()
 	if u, _, _ := w.authorizeURI(web.ClientID, used); u == nil || u.Query().Get("code") == "" {
 		t.Fatal("first use failed")
@@ -67,8 +69,8 @@ func TestRequestURIErrors(t *testing.T) {
 	stolen := push()
 	for _, tc := range []struct {
 		name, clientID, uri string
-		before             func()
-		code               string
+		before              func()
+		code                string
 	}{
 		{"unknown", web.ClientID, "urn:ietf:params:oauth:request_uri:nope", nil, "invalid_request_uri"},
 		{"not ours", web.ClientID, "https://client.example/request.jwt", nil, "invalid_request_uri"},
