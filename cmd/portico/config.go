@@ -46,6 +46,12 @@ type Config struct {
 	// identity providers and clients' jwks_uri may reach anyway; everything
 	// else that is not on the public internet is refused (SSRF).
 	UpstreamAllow []netip.Prefix
+	// RequirePAR makes every client push its authorization requests (RFC
+	// 9126); RequireDPoP makes every token request carry a DPoP proof (RFC
+	// 9449); DPoPNonce makes proofs carry a server nonce (RFC 9449 §8).
+	RequirePAR  bool
+	RequireDPoP bool
+	DPoPNonce   bool
 
 	rawUpstreamAllow string
 	rawProxies       string
@@ -75,6 +81,9 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
+	fs.BoolVar(&cfg.RequirePAR, "require-par", env("PORTICO_REQUIRE_PAR", "") == "true", "every client must use pushed authorization requests, RFC 9126 (env PORTICO_REQUIRE_PAR=true)")
+	fs.BoolVar(&cfg.RequireDPoP, "require-dpop", env("PORTICO_REQUIRE_DPOP", "") == "true", "every token request must carry a DPoP proof, RFC 9449 (env PORTICO_REQUIRE_DPOP=true)")
+	fs.BoolVar(&cfg.DPoPNonce, "dpop-nonce", env("PORTICO_DPOP_NONCE", "") == "true", "DPoP proofs must carry a server-provided nonce, RFC 9449 §8 (env PORTICO_DPOP_NONCE=true)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

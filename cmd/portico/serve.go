@@ -75,6 +75,9 @@ func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func(
 		Logger:        log,
 		AllowInsecure: strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
 		UpstreamAllow: cfg.UpstreamAllow,
+		RequirePAR:    cfg.RequirePAR,
+		RequireDPoP:   cfg.RequireDPoP,
+		DPoPNonce:     cfg.DPoPNonce,
 	})
 }
 
