@@ -141,7 +141,7 @@ func (s *Server) verifyDPoP(ctx context.Context, r *http.Request, htu, accessTok
 		return nil, badProof("the DPoP proof's key has no thumbprint")
 	}
 	jkt := base64.RawURLEncoding.EncodeToString(thumb)
-	err = s.st.UseDPoPJTI(ctx, s.hash.sum(purposeDPoPJTI, jkt+"|"+c.JTI), unix(c.IAT).Add(dpopWindow+dpopSkew))
+	err = s.jtis.use(ctx, store.DPoPJTI{Key: s.hash.sum(purposeDPoPJTI, jkt+"|"+c.JTI), Expires: unix(c.IAT).Add(dpopWindow + dpopSkew)})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return nil, badProof("the DPoP proof was already used (jti replayed)")
 	}

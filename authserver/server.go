@@ -118,6 +118,7 @@ type Server struct {
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
 	endpoint endpoints
+	jtis     *jtiBatcher
 }
 
 type endpoints struct {
@@ -174,6 +175,7 @@ func New(cfg Config) (*Server, error) {
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
+	s.jtis = &jtiBatcher{st: cfg.Store}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
 	s.endpoint = endpoints{
 		authorize: s.prefix + "/authorize", token: s.prefix + "/token",

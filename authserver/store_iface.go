@@ -45,7 +45,7 @@ type Store interface {
 
 	CreatePushedRequest(ctx context.Context, handleHash, clientID, params string, created, expires time.Time) error
 	UsePushedRequest(ctx context.Context, handleHash, clientID string, now time.Time) (string, error)
-	UseDPoPJTI(ctx context.Context, key string, expires time.Time) error
+	UseDPoPJTIs(ctx context.Context, jtis []store.DPoPJTI) ([]bool, error)
 
 	RecordClientAuthFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	BlockClientAuth(ctx context.Context, key string, until time.Time) error

@@ -53,3 +53,30 @@ func (s *Store) UseDPoPJTI(ctx context.Context, key string, expires time.Time) e
 	}
 	return nil
 }
+
+// DPoPJTI is one DPoP proof to record (see UseDPoPJTI).
+type DPoPJTI struct {
+	Key     string
+	Expires time.Time
+}
+
+// UseDPoPJTIs records several proofs in one transaction and reports, for
+// each, whether this was its first use (a later duplicate in the same batch
+// is not). One commit for many requests is what keeps DPoP cheap under
+// load: SQLite has one writer at a time.
+func (s *Store) UseDPoPJTIs(ctx context.Context, jtis []DPoPJTI) ([]bool, error) {
+	fresh := make([]bool, len(jtis))
+	err := s.InTx(ctx, func(tx *Store) error {
+		for i, j := range jtis {
+			res, err := tx.q.ExecContext(ctx, `INSERT INTO oauth_dpop_jtis (key, expires_at) VALUES (?, ?)
+				ON CONFLICT (key) DO NOTHING`, j.Key, ms(j.Expires))
+			if err != nil {
+				return fmt.Errorf("store: dpop jtis: %w", err)
+			}
+			n, _ := res.RowsAffected()
+			fresh[i] = n == 1
+		}
+		return nil
+	})
+	return fresh, err
+}
