@@ -202,3 +202,21 @@ func TestFAPI2OnlyForClientsThatFit(t *testing.T) {
 		}
 	}
 }
+
+// TestFAPI2ClientUpdateStaysInProfile: editing a FAPI 2.0 client cannot
+// take it out of the profile (here: RS256 ID tokens).
+func TestFAPI2ClientUpdateStaysInProfile(t *testing.T) {
+	w := newWorld(t)
+	f := newFAPIClient(w)
+	in := authserver.RegisterInput{Name: "bank", Type: store.ClientWeb, RedirectURIs: []string{redirectBase},
+		Scopes: []string{"orders:read"}, TokenEndpointAuthMethod: "private_key_jwt", JWKS: f.JWKS, IDTokenSignedAlg: "RS256"}
+	_, err := w.reg.Update(w.ctx, w.org.ID, f.ClientID, cli, in)
+	var ve *authserver.ValidationError
+	if !errors.As(err, &ve) || ve.For("id_token_signed_response_alg") == "" {
+		t.Fatalf("update to RS256: %v", err)
+	}
+	in.IDTokenSignedAlg = "PS256"
+	if _, err := w.reg.Update(w.ctx, w.org.ID, f.ClientID, cli, in); err != nil {
+		t.Fatalf("update to PS256: %v", err)
+	}
+}
