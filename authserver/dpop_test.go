@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -299,5 +300,34 @@ func TestUserinfoDPoP(t *testing.T) {
 	wantOAuthError(t, w.userinfo("DPoP "+bearer, k.proof("GET", ui, w.clock(), proofOpts{token: bearer})), 401, "invalid_token")
 	if r := w.userinfo("Bearer "+bearer, ""); r.status != 200 {
 		t.Fatalf("bearer userinfo: %d %v", r.status, r.body)
+	}
+}
+
+// TestDPoPFromBrowserClients: a DPoP header makes a browser preflight the
+// request; the preflight is answered and the nonce header is readable, also
+// on a refusal written before op sees the request.
+func TestDPoPFromBrowserClients(t *testing.T) {
+	w := newWorld(t, func(c *authserver.Config) { c.DPoPNonce = true })
+	spa := w.spa("orders:read")
+	for _, path := range []string{"/token", "/par", "/userinfo"} {
+		req, _ := http.NewRequest(http.MethodOptions, w.issuer+path, nil)
+		req.Header.Set("Origin", "http://127.0.0.1:5173")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "content-type,dpop")
+		r := w.roundTrip(req)
+		if r.status >= 300 || r.header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:5173" ||
+			!strings.Contains(strings.ToLower(r.header.Get("Access-Control-Allow-Headers")), "dpop") {
+			t.Fatalf("preflight %s: %d %v", path, r.status, r.header)
+		}
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "client_id": {spa.ClientID}, "code": {"x"}}
+	req, _ := http.NewRequest(http.MethodPost, w.issuer+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://127.0.0.1:5173")
+	req.Header.Set("DPoP", newDPoPKey(t).proof("POST", w.issuer+"/token", w.clock(), proofOpts{}))
+	r := w.roundTrip(req)
+	wantOAuthError(t, r, 400, "use_dpop_nonce")
+	if r.header.Get("Access-Control-Allow-Origin") == "" || !strings.Contains(r.header.Get("Access-Control-Expose-Headers"), "Dpop-Nonce") {
+		t.Fatalf("refusal headers %v", r.header)
 	}
 }

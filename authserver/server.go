@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"portico/store"
@@ -119,6 +120,8 @@ type Server struct {
 	paths    map[string]string // path -> endpoint name
 	endpoint endpoints
 	jtis     *jtiBatcher
+	// withCORS is serve behind the CORS handler, for corsPath paths.
+	withCORS http.Handler
 }
 
 type endpoints struct {
@@ -195,6 +198,8 @@ func New(cfg Config) (*Server, error) {
 	for _, p := range e.metadata {
 		s.paths[p] = "metadata"
 	}
+	corsOpts := corsOptions()
+	s.withCORS = cors.New(corsOpts).Handler(http.HandlerFunc(s.serve))
 	s.op = op.RegisterServer(&opServer{s: s}, op.Endpoints{
 		Authorization: op.NewEndpoint(e.authorize),
 		Token:         op.NewEndpoint(e.token),
@@ -203,7 +208,7 @@ func New(cfg Config) (*Server, error) {
 		Revocation:    op.NewEndpoint(e.revoke),
 		EndSession:    op.NewEndpoint(e.endSession),
 		JwksURI:       op.NewEndpoint(e.jwks),
-	})
+	}, op.WithServerCORSOptions(&corsOpts))
 	return s, nil
 }
 
@@ -223,6 +228,14 @@ func (s *Server) Registrar() *Registrar { return s.reg }
 
 // ServeHTTP answers the OAuth and OpenID Connect endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.corsPath(r.URL.Path) {
+		s.withCORS.ServeHTTP(w, r)
+		return
+	}
+	s.serve(w, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	metadata := s.paths[p] == "metadata"
 	if p != s.endpoint.discovery && p != s.endpoint.jwks && !metadata {
