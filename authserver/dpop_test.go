@@ -331,3 +331,20 @@ func TestDPoPFromBrowserClients(t *testing.T) {
 		t.Fatalf("refusal headers %v", r.header)
 	}
 }
+
+// TestDPoPTokenExchange: the token exchange grant binds too.
+func TestDPoPTokenExchange(t *testing.T) {
+	w := newWorld(t)
+	svc, secret := w.service("orders:read")
+	subject := w.send("/token", ccForm, svc.ClientID, secret).str("access_token")
+	k := newDPoPKey(t)
+	r := w.send("/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+		"subject_token": {subject}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}},
+		svc.ClientID, secret, k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{}))
+	if r.status != 200 || r.str("token_type") != "DPoP" {
+		t.Fatalf("exchange: %d %v", r.status, r.body)
+	}
+	if _, p := claims(t, r.str("access_token")); p["cnf"].(map[string]any)["jkt"] != k.jkt {
+		t.Fatalf("cnf %v", p["cnf"])
+	}
+}
