@@ -48,6 +48,12 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		return nil, invalidRequest("only response_mode=query is supported")
 	case !slices.Contains(e.client.GrantTypes, grantCode):
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("the client may not use the authorization code flow")
+	case !isPushed(ctx) && s.requiresPAR(e):
+		return nil, invalidRequest("this client must push its authorization requests (RFC 9126 pushed authorization requests)")
+	}
+	jkt := r.Form.Get("dpop_jkt")
+	if jkt != "" && !validJKT(jkt) {
+		return nil, invalidRequest("dpop_jkt must be a base64url SHA-256 JWK thumbprint")
 	}
 	if err := checkPKCE(e, a.CodeChallenge, string(a.CodeChallengeMethod)); err != nil {
 		return nil, err
@@ -71,7 +77,7 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		ClientID: e.client.ClientID, OrgID: e.client.OrgID, RedirectURI: a.RedirectURI, Scopes: scopes,
 		State: a.State, Nonce: a.Nonce, ResponseMode: string(a.ResponseMode), Prompt: a.Prompt,
 		LoginHint: a.LoginHint, CodeChallenge: a.CodeChallenge, CodeChallengeMethod: string(a.CodeChallengeMethod),
-		Resource: identifierOf(api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest),
+		Resource: identifierOf(api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest), DPoPJKT: jkt, Pushed: isPushed(ctx),
 	}
 	if a.MaxAge != nil {
 		v := int64(*a.MaxAge)
@@ -84,10 +90,11 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 }
 
 // checkPKCE enforces RFC 7636 as RFC 9700 profiles it: S256 only (plain is
-// refused), required for public clients, honoured for all.
+// refused), required for public clients and FAPI 2.0 clients (§5.3.2.2),
+// honoured for all.
 func checkPKCE(e *clientEntry, challenge, method string) error {
 	if challenge == "" {
-		if e.client.TokenEndpointAuthMethod == authNone {
+		if e.client.TokenEndpointAuthMethod == authNone || e.client.FAPI2 {
 			return invalidRequest("code_challenge is required (PKCE with S256)")
 		}
 		if method != "" {

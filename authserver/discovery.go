@@ -18,6 +18,11 @@ type discovery struct {
 	// ClientIDMetadataDocumentSupported: an https URL may serve as client_id
 	// (draft-ietf-oauth-client-id-metadata-document); present only when on.
 	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
+	// RFC 9126 §5.
+	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePAR  bool   `json:"require_pushed_authorization_requests,omitempty"`
+	// RFC 9449 §5.1.
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 func (s *Server) discoveryDocument(ctx context.Context) discovery {
@@ -35,7 +40,12 @@ func (s *Server) discoveryDocument(ctx context.Context) discovery {
 	}
 	authMethods := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT}
 	assertionAlgs := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-	return discovery{IssParameterSupported: true, ClientIDMetadataDocumentSupported: s.cfg.ClientMetadata.Enabled,
+	dpopAlgNames := make([]string, len(dpopAlgs))
+	for i, a := range dpopAlgs {
+		dpopAlgNames[i] = string(a)
+	}
+	return discovery{IssParameterSupported: true, PAREndpoint: s.url(e.par), RequirePAR: s.cfg.RequirePAR,
+		DPoPAlgs: dpopAlgNames, ClientIDMetadataDocumentSupported: s.cfg.ClientMetadata.Enabled,
 		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
 			Issuer:                 s.cfg.Issuer,
 			AuthorizationEndpoint:  s.url(e.authorize),

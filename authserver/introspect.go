@@ -32,10 +32,13 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 			return inactive, nil
 		}
 		resp := &oidc.IntrospectionResponse{Active: true, Scope: c.scopes(), ClientID: c.ClientID,
-			TokenType: oidc.BearerToken, Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
+			TokenType: tokenType(c.jkt()), Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
 			Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JWTID: c.JTI,
 			AuthenticationMethodsReferences: c.AMR,
 			Claims:                          map[string]any{"org": c.Org, "groups": c.Groups, "features": c.Features}}
+		if c.Cnf != nil { // RFC 9449 §6.2
+			resp.Claims["cnf"] = c.Cnf
+		}
 		if c.AuthTime != 0 {
 			resp.AuthTime = oidc.FromTime(unix(c.AuthTime))
 		}

@@ -40,6 +40,11 @@ func (s *Server) newRefreshFamily(ctx context.Context, e *clientEntry, familyID 
 	rt := newToken()
 	f := store.RefreshFamily{ID: familyID, ClientID: e.client.ClientID, OrgID: e.client.OrgID, UserID: g.userID,
 		Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr, Resource: identifierOf(g.api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.RefreshToken)}
+	if claims.Cnf != nil && e.client.TokenEndpointAuthMethod == authNone {
+		// RFC 9449 §5: a public client's refresh tokens are bound to the
+		// key; a confidential client's are bound by its authentication.
+		f.DPoPJKT = claims.Cnf.JKT
+	}
 	first := store.RefreshToken{Hash: s.hash.sum(purposeRefresh, rt), CreatedAt: now, AccessJTI: claims.JTI,
 		AccessExpiresAt: unix(claims.Expiry)}
 	if err := s.st.CreateRefreshFamily(ctx, &f, first); err != nil {
@@ -66,11 +71,11 @@ func (s *Server) issueUserTokens(ctx context.Context, e *clientEntry, u store.Us
 	if err != nil {
 		return nil, serverError(err)
 	}
-	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken, RefreshToken: refresh,
+	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(claims.jkt()), RefreshToken: refresh,
 		ExpiresIn: uint64(max(0, claims.Expiry-claims.IssuedAt)), Scope: claims.scopes()}
 	if idToken && slices.Contains(claims.scopes(), scopeOpenID) {
 		idc := s.idClaims(e, u, claims.scopes(), nonce, g.authTime, g.amr, at, now)
-		if resp.IDToken, err = s.signIDToken(ctx, e.client.IDTokenSignedAlg, idc); err != nil {
+		if resp.IDToken, err = s.signIDToken(ctx, idTokenAlg(e), idc); err != nil {
 			return nil, serverError(err)
 		}
 	}

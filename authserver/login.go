@@ -170,7 +170,7 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if authTime.IsZero() {
 		authTime = now
 	}
-	if err := s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, s.hash.sum(purposeCode, code), now.Add(s.cfg.Lifetimes.Code)); err != nil {
+	if err := s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, s.hash.sum(purposeCode, code), now.Add(s.codeLifetime(e))); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return "", ErrUnknownAuthRequest
 		}

@@ -15,9 +15,12 @@ import (
 // With resource (RFC 8707) the token is for that API: aud is its identifier
 // and, when no scope is asked for, the client's scopes of that API are
 // granted.
-func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oidc.ClientCredentialsRequest, resources []string) (*op.Response, error) {
+func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oidc.ClientCredentialsRequest, resources []string, jkt string) (*op.Response, error) {
 	api, err := s.target(ctx, e, resources)
 	if err != nil {
+		return nil, err
+	}
+	if err := requireSenderConstrained(api, jkt); err != nil {
 		return nil, err
 	}
 	scopes := dedupe(req.Scope)
@@ -42,10 +45,11 @@ func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oid
 	}
 	claims := s.newAccessClaims(e, e.client.ClientID, scopes, s.now())
 	s.aimAt(claims, api)
+	claims.bind(jkt)
 	at, err := s.signAccess(ctx, claims)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	return tokenResponse(&oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken,
+	return tokenResponse(&oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(jkt),
 		ExpiresIn: uint64(max(0, claims.Expiry-claims.IssuedAt)), Scope: scopes}), nil
 }

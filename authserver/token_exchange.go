@@ -22,7 +22,7 @@ import (
 // that app's policy would let the person in. The result never outlives the
 // subject token, and names the tokens it came from (exchanged_from), so
 // revoking any of them makes it inactive too.
-func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values) (*op.Response, error) {
+func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values, jkt string) (*op.Response, error) {
 	if !ourTokenType(req.SubjectTokenType) {
 		return nil, invalidRequest("subject_token_type must be an access token")
 	}
@@ -64,6 +64,9 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 
 	api, err := s.exchangeAPI(ctx, e, append(slices.Clone(req.Audience), req.Resource...))
 	if err != nil {
+		return nil, err
+	}
+	if err := requireSenderConstrained(api, jkt); err != nil {
 		return nil, err
 	}
 	granted := subject.scopes()
@@ -120,6 +123,7 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 
 	now := s.now()
 	claims := s.newAccessClaims(e, subject.Subject, scopes, now)
+	claims.bind(jkt)
 	claims.Audience, claims.Act, claims.ExchangedFrom = aud, act, from
 	claims.AuthTime, claims.AMR = subject.AuthTime, subject.AMR
 	if user != nil {
@@ -133,7 +137,7 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 		return nil, serverError(err)
 	}
 	return tokenResponse(&oidc.TokenExchangeResponse{AccessToken: at, IssuedTokenType: oidc.AccessTokenType,
-		TokenType: oidc.BearerToken, ExpiresIn: uint64(max(0, claims.Expiry-now.Unix())), Scopes: scopes}), nil
+		TokenType: tokenType(jkt), ExpiresIn: uint64(max(0, claims.Expiry-now.Unix())), Scopes: scopes}), nil
 }
 
 // maxExchangeDepth bounds the exchanged_from list: how many tokens (subject,

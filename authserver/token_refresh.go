@@ -19,7 +19,7 @@ import (
 //
 // The grant keeps the resource it was made for: a resource parameter naming
 // another is invalid_target (RFC 8707 §2.2).
-func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshTokenRequest, resources []string) (*op.Response, error) {
+func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshTokenRequest, resources []string, jkt string) (*op.Response, error) {
 	hash := s.hash.sum(purposeRefresh, req.RefreshToken)
 	tok, fam, err := s.st.RefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -46,6 +46,8 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 		return nil, invalidGrant("the refresh token was already used; the grant is revoked")
 	case !now.Before(fam.ExpiresAt):
 		return nil, invalidGrant("the refresh token has expired")
+	case fam.DPoPJKT != "" && jkt != fam.DPoPJKT: // RFC 9449 §5: a public client's refresh token is bound
+		return nil, invalidGrant("the refresh token is bound to another DPoP key")
 	}
 	user, err := s.st.UserByID(ctx, fam.UserID)
 	if err != nil {
@@ -73,6 +75,9 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 	if err != nil {
 		return nil, err
 	}
+	if err := requireSenderConstrained(api, jkt); err != nil {
+		return nil, err
+	}
 	if bad := e.checkScopes(scopes); bad != "" {
 		return nil, invalidScope("scope " + quote(bad) + " is no longer allowed for this client")
 	}
@@ -93,6 +98,7 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 	}
 	g := userGrant{userID: user.ID, scopes: scopes, authTime: fam.AuthTime, amr: fam.AMR, api: api}
 	claims := s.userAccessClaims(e, user, g, now)
+	claims.bind(jkt)
 	next := newToken()
 	err = s.st.RotateRefreshToken(ctx, hash, store.RefreshToken{Hash: s.hash.sum(purposeRefresh, next),
 		FamilyID: fam.ID, CreatedAt: now, AccessJTI: claims.JTI, AccessExpiresAt: unix(claims.Expiry)})

@@ -15,6 +15,9 @@ func (s *Server) userinfo(ctx context.Context, token string) (*op.Response, erro
 	if err != nil {
 		return nil, errInvalidToken("the access token is invalid, expired or revoked")
 	}
+	if err := checkBinding(ctx, c); err != nil {
+		return nil, err
+	}
 	if !c.isUser() || !slices.Contains(c.scopes(), scopeOpenID) {
 		return nil, errInvalidToken("the access token was not issued for userinfo (openid scope)")
 	}

@@ -47,6 +47,9 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 		Confidential:  cl.Type.Confidential() && cl.TokenEndpointAuthMethod != "private_key_jwt",
 		TokenEndpoint: strings.TrimRight(h.Issuer, "/") + "/token", Form: f, Scopes: scopes,
 		NewSecret: extra.newSecret, Errors: extra.errors, FirstParty: cl.FirstParty, CanSetFirstParty: v.User.PlatformAdmin}
+	if v.User.PlatformAdmin {
+		props.Profile = &views.AppProfile{FAPI2: cl.FAPI2, RequirePAR: cl.RequirePAR, RequireDPoP: cl.RequireDPoP}
+	}
 	if props.Policy, err = appPolicyProps(c, h.Store, v, cl); err != nil {
 		return err
 	}

@@ -221,6 +221,7 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"ANY /token":       {path: "/token", want: same(http.StatusMethodNotAllowed)},
 		"ANY /introspect":  {path: "/introspect", want: same(http.StatusMethodNotAllowed)},
 		"ANY /revoke":      {path: "/revoke", want: same(http.StatusMethodNotAllowed)},
+		"ANY /par":         {path: "/par", want: same(http.StatusMethodNotAllowed)},
 		"ANY /userinfo":    {path: "/userinfo", want: same(unau)},
 		"ANY /end_session": {path: "/end_session", want: same(http.StatusFound)},
 		"ANY /register":    {path: "/register", want: same(unau)},

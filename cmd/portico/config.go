@@ -56,6 +56,12 @@ type Config struct {
 	// metadata documents. Tests only (no flag): they serve documents from
 	// httptest TLS servers.
 	clientMetadataRoots *x509.CertPool
+	// RequirePAR makes every client push its authorization requests (RFC
+	// 9126); RequireDPoP makes every token request carry a DPoP proof (RFC
+	// 9449); DPoPNonce makes proofs carry a server nonce (RFC 9449 §8).
+	RequirePAR  bool
+	RequireDPoP bool
+	DPoPNonce   bool
 
 	// SessionMaxAge ends every portal session this long after sign-in.
 	SessionMaxAge time.Duration
@@ -101,6 +107,9 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawClientIDMetadata, "client-id-metadata", env("PORTICO_CLIENT_ID_METADATA", "allow"), "allow or deny OAuth clients identified by a Client ID Metadata Document, an https URL as client_id (MCP agents); organizations can refuse them on their own (env PORTICO_CLIENT_ID_METADATA)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
 	fs.StringVar(&cfg.rawSessionMaxAge, "session-max-age", env("PORTICO_SESSION_MAX_AGE", "7d"), "absolute lifetime of a portal session, e.g. 7d or 12h (env PORTICO_SESSION_MAX_AGE)")
+	fs.BoolVar(&cfg.RequirePAR, "require-par", env("PORTICO_REQUIRE_PAR", "") == "true", "every client must use pushed authorization requests, RFC 9126 (env PORTICO_REQUIRE_PAR=true)")
+	fs.BoolVar(&cfg.RequireDPoP, "require-dpop", env("PORTICO_REQUIRE_DPOP", "") == "true", "every token request must carry a DPoP proof, RFC 9449 (env PORTICO_REQUIRE_DPOP=true)")
+	fs.BoolVar(&cfg.DPoPNonce, "dpop-nonce", env("PORTICO_DPOP_NONCE", "") == "true", "DPoP proofs must carry a server-provided nonce, RFC 9449 §8 (env PORTICO_DPOP_NONCE=true)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -77,6 +77,9 @@ func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func(
 		AllowInsecure:  strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
 		UpstreamAllow:  cfg.UpstreamAllow,
 		ClientMetadata: authserver.ClientMetadataConfig{Enabled: cfg.ClientIDMetadata, RootCAs: cfg.clientMetadataRoots},
+		RequirePAR:     cfg.RequirePAR,
+		RequireDPoP:    cfg.RequireDPoP,
+		DPoPNonce:      cfg.DPoPNonce,
 	})
 }
 
