@@ -64,7 +64,10 @@ func (a consentServer) ConsentPrompt(ctx context.Context, id string) (handlers.C
 	}
 	out := handlers.ConsentPrompt{ClientID: r.ClientID, ClientName: r.ClientName, OrgName: r.OrgName, LogoURL: r.LogoURL}
 	for _, sc := range r.Scopes {
-		out.Scopes = append(out.Scopes, views.ConsentScope{Name: sc.Name, Description: sc.Description})
+		out.Scopes = append(out.Scopes, views.ConsentScope{Name: sc.Name, Description: sc.Description, Group: sc.Group})
+	}
+	if m := r.Unverified; m != nil {
+		out.Unverified = &views.UnverifiedClient{Name: m.Name, Domain: m.Domain, LogoURI: m.LogoURI, ClientID: m.ClientID}
 	}
 	return out, nil
 }
