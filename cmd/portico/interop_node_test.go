@@ -85,7 +85,7 @@ func TestInteropOAuth4WebAPIFAPI2(t *testing.T) {
 		"--json")), &c); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal([]byte(tc.mustRun("client", "update", "--client-id", c.ClientID, "--fapi2", "--json")), &c); err != nil || !c.FAPI2 {
+	if err := json.Unmarshal([]byte(tc.mustRun("client", "update", "--client-id", c.ClientID, "--fapi2", "--first-party", "--json")), &c); err != nil || !c.FAPI2 {
 		t.Fatalf("fapi2 not set: %v %+v", err, c)
 	}
 
