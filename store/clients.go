@@ -271,14 +271,21 @@ func (s *Store) UpdateClient(ctx context.Context, orgID, id string, update func(
 
 // DeleteClient removes a client of orgID and its secrets.
 func (s *Store) DeleteClient(ctx context.Context, orgID, id string) error {
-	res, err := s.q.ExecContext(ctx, `DELETE FROM oauth_clients WHERE org_id = ? AND id = ?`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("store: delete client: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: delete client: %w", ErrNotFound)
-	}
-	return nil
+	return s.InTx(ctx, func(tx *Store) error {
+		// Consents carry no foreign key (agents without a row have them too).
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM oauth_consents WHERE client_id IN
+			(SELECT client_id FROM oauth_clients WHERE org_id = ? AND id = ?)`, orgID, id); err != nil {
+			return fmt.Errorf("store: delete client: %w", err)
+		}
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM oauth_clients WHERE org_id = ? AND id = ?`, orgID, id)
+		if err != nil {
+			return fmt.Errorf("store: delete client: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: delete client: %w", ErrNotFound)
+		}
+		return nil
+	})
 }
 
 func (s *Store) clientSecrets(ctx context.Context, clientPK string) ([]ClientSecret, error) {

@@ -122,7 +122,7 @@ func TestBrowserMCPClientReachesProtectedServer(t *testing.T) {
 		t.Fatalf("unauthenticated: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 	}
 
-	var signInPage string
+	var signInPage, consentPage string
 	fetcher := func(fctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 		e2e.Do(t, ctx,
 			chromedp.Navigate(args.URL),
@@ -135,6 +135,13 @@ func TestBrowserMCPClientReachesProtectedServer(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("#password")),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
 			chromedp.Click(chromedp.CSS("#sign-in")),
+			// An agent known only by its metadata document is third-party:
+			// the person allows it, warned that nobody verified it.
+			chromedp.WaitVisible(chromedp.CSS("#consent-unverified")),
+		)
+		consentPage = e2e.Text(t, ctx, "#consent")
+		e2e.Do(t, ctx,
+			chromedp.Click(chromedp.CSS("#consent-allow")),
 			chromedp.WaitVisible(chromedp.CSS("#done")),
 		)
 		select {
@@ -174,6 +181,10 @@ func TestBrowserMCPClientReachesProtectedServer(t *testing.T) {
 	}
 	if !strings.Contains(signInPage, "Example Agent") || !strings.Contains(strings.ToLower(signInPage), "not verified") {
 		t.Errorf("the sign-in page does not show the agent as unverified:\n%s", signInPage)
+	}
+	if !strings.Contains(consentPage, "Example Agent") || !strings.Contains(consentPage, "not verified by the platform") ||
+		!strings.Contains(consentPage, "Call the tools") {
+		t.Errorf("the consent page does not name the agent, warn it is unverified and list the API's scope:\n%s", consentPage)
 	}
 }
 
