@@ -15,14 +15,15 @@ import (
 // anything else: until the redirect URI is known to be registered, errors
 // are shown, never sent to it (RFC 6749 §4.1.2.1).
 func (s *Server) verifyAuthRequest(ctx context.Context, r *op.Request[oidc.AuthRequest]) (*op.ClientRequest[oidc.AuthRequest], error) {
-	e, err := s.client(ctx, r.Data.ClientID)
+	e, err := s.clientOrDocument(ctx, r.Data.ClientID)
 	if errors.Is(err, store.ErrNotFound) || r.Data.ClientID == "" {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client_id"), 400)
 	}
 	if err != nil {
 		return nil, op.NewStatusError(serverError(err), 500)
 	}
-	if !redirectAllowed(e.client.RedirectURIs, r.Data.RedirectURI, e.client.Type == store.ClientNative) {
+	// A metadata document's redirect URIs match exactly, loopback ports too.
+	if !redirectAllowed(e.client.RedirectURIs, r.Data.RedirectURI, e.client.Type == store.ClientNative && e.metadata == nil) {
 		return nil, op.NewStatusError(oidc.ErrInvalidRequestRedirectURI().
 			WithDescription("redirect_uri is not registered for this client"), 400)
 	}
@@ -47,6 +48,12 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		return nil, invalidRequest("only response_mode=query is supported")
 	case !slices.Contains(e.client.GrantTypes, grantCode):
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("the client may not use the authorization code flow")
+	case !isPushed(ctx) && s.requiresPAR(e):
+		return nil, invalidRequest("this client must push its authorization requests (RFC 9126 pushed authorization requests)")
+	}
+	jkt := r.Form.Get("dpop_jkt")
+	if jkt != "" && !validJKT(jkt) {
+		return nil, invalidRequest("dpop_jkt must be a base64url SHA-256 JWK thumbprint")
 	}
 	if err := checkPKCE(e, a.CodeChallenge, string(a.CodeChallengeMethod)); err != nil {
 		return nil, err
@@ -54,6 +61,13 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 	scopes := dedupe(a.Scopes)
 	if bad := e.checkScopes(scopes); bad != "" {
 		return nil, invalidScope("scope " + quote(bad) + " is not allowed for this client")
+	}
+	api, err := s.target(ctx, e, r.Form["resource"])
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
+		return nil, err
 	}
 	if r := standing(s.now(), e.org, &e.client, nil); r != "" {
 		return nil, oidc.ErrAccessDenied().WithDescription("%s", r)
@@ -63,7 +77,7 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		ClientID: e.client.ClientID, OrgID: e.client.OrgID, RedirectURI: a.RedirectURI, Scopes: scopes,
 		State: a.State, Nonce: a.Nonce, ResponseMode: string(a.ResponseMode), Prompt: a.Prompt,
 		LoginHint: a.LoginHint, CodeChallenge: a.CodeChallenge, CodeChallengeMethod: string(a.CodeChallengeMethod),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest),
+		Resource: identifierOf(api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest), DPoPJKT: jkt, Pushed: isPushed(ctx),
 	}
 	if a.MaxAge != nil {
 		v := int64(*a.MaxAge)
@@ -76,10 +90,11 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 }
 
 // checkPKCE enforces RFC 7636 as RFC 9700 profiles it: S256 only (plain is
-// refused), required for public clients, honoured for all.
+// refused), required for public clients and FAPI 2.0 clients (§5.3.2.2),
+// honoured for all.
 func checkPKCE(e *clientEntry, challenge, method string) error {
 	if challenge == "" {
-		if e.client.TokenEndpointAuthMethod == authNone {
+		if e.client.TokenEndpointAuthMethod == authNone || e.client.FAPI2 {
 			return invalidRequest("code_challenge is required (PKCE with S256)")
 		}
 		if method != "" {

@@ -65,7 +65,14 @@ type clientEntry struct {
 	plan   *store.Plan
 	// planScopes is the union of the plan's feature scopes; nil without a plan.
 	planScopes map[string]bool
-	ver        int64
+	// ownerPlanID is the plan of the client's own organization: what decides
+	// which APIs it may get tokens for, even when a shared app acts for a
+	// user of another organization.
+	ownerPlanID string
+	ver         int64
+	// metadata is set for a client identified by a Client ID Metadata
+	// Document (cimd.go); such an entry is never in the cache above.
+	metadata *ClientMetadata
 }
 
 // features lists the names of the plan's features, for token claims.
@@ -87,6 +94,7 @@ type clientCache struct {
 	st interface {
 		orgStore
 		LookupClient(ctx context.Context, clientID string) (store.Client, error)
+		APIs(ctx context.Context) ([]store.API, error)
 	}
 	mu sync.RWMutex
 	m  map[string]*clientEntry
@@ -115,7 +123,14 @@ func (c *clientCache) get(ctx context.Context, clientID string, ver int64) (*cli
 	if err != nil {
 		return nil, fmt.Errorf("authserver: organization of client %s: %w", clientID, err)
 	}
-	n := &clientEntry{client: cl, org: org, plan: plan, planScopes: planScopes(plan), ver: ver}
+	var apis []store.API
+	if plan != nil {
+		if apis, err = c.st.APIs(ctx); err != nil {
+			return nil, err
+		}
+	}
+	n := &clientEntry{client: cl, org: org, plan: plan, planScopes: boundScopes(plan, org.ID, apis),
+		ownerPlanID: org.PlanID, ver: ver}
 	c.mu.Lock()
 	c.m[clientID] = n
 	c.mu.Unlock()

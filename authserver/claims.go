@@ -33,6 +33,24 @@ type accessClaims struct {
 	// one from (subject and actor, and theirs): revoking any of them
 	// revokes this one.
 	ExchangedFrom []string `json:"exchanged_from,omitempty"`
+	// Cnf binds the token to a DPoP key (RFC 9449 §6).
+	Cnf *confirmation `json:"cnf,omitempty"`
+}
+
+// bind binds the token to the DPoP key with thumbprint jkt ("" leaves it a
+// bearer token).
+func (c *accessClaims) bind(jkt string) {
+	if jkt != "" {
+		c.Cnf = &confirmation{JKT: jkt}
+	}
+}
+
+// jkt returns the thumbprint the token is bound to, or "".
+func (c *accessClaims) jkt() string {
+	if c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.JKT
 }
 
 // actor is RFC 8693's act claim: who acts on the subject's behalf; nested

@@ -41,7 +41,7 @@ func (s *Server) authenticateClient(ctx context.Context, cc *op.ClientCredential
 	if cc.ClientAssertion != "" {
 		return s.authenticateAssertion(ctx, cc)
 	}
-	e, err := s.client(ctx, cc.ClientID)
+	e, err := s.clientOrDocument(ctx, cc.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidClient("client authentication failed", err)
 	}
@@ -65,6 +65,9 @@ func (s *Server) authenticateClient(ctx context.Context, cc *op.ClientCredential
 	}
 	if !c.Enabled {
 		return nil, invalidClient("the client is disabled", nil)
+	}
+	if c.FAPI2 { // FAPI 2.0 §5.3.2.1: private_key_jwt (or mTLS) only
+		return nil, invalidClient("FAPI 2.0 clients authenticate with private_key_jwt", nil)
 	}
 	return e, nil
 }
@@ -116,7 +119,7 @@ func (s *Server) authenticateAssertion(ctx context.Context, cc *op.ClientCredent
 		(cc.ClientID != "" && cc.ClientID != unverified.Issuer) {
 		return fail(errors.New("iss and sub must both be the client_id"))
 	}
-	e, err := s.client(ctx, unverified.Issuer)
+	e, err := s.clientOrDocument(ctx, unverified.Issuer)
 	if errors.Is(err, store.ErrNotFound) {
 		return fail(err)
 	}
@@ -129,6 +132,9 @@ func (s *Server) authenticateAssertion(ctx context.Context, cc *op.ClientCredent
 	keys, err := s.clientKeys(ctx, &e.client)
 	if err != nil {
 		return fail(err)
+	}
+	if alg := jws.Signatures[0].Header.Algorithm; e.client.FAPI2 && !slices.Contains(fapiAlgs, alg) {
+		return fail(errors.New("FAPI 2.0 client assertions are signed with PS256 or ES256"))
 	}
 	var payload []byte
 	kid := jws.Signatures[0].Header.KeyID
@@ -152,7 +158,8 @@ func (s *Server) authenticateAssertion(ctx context.Context, cc *op.ClientCredent
 	case c.Issuer != e.client.ClientID || c.Subject != e.client.ClientID:
 		return fail(errors.New("iss/sub mismatch"))
 	case !slices.ContainsFunc(c.Audience, func(a string) bool {
-		return a == s.cfg.Issuer || a == s.url(s.endpoint.token) || a == s.url(s.endpoint.introspect) || a == s.url(s.endpoint.revoke)
+		return a == s.cfg.Issuer || a == s.url(s.endpoint.token) || a == s.url(s.endpoint.introspect) ||
+			a == s.url(s.endpoint.revoke) || a == s.url(s.endpoint.par)
 	}):
 		return fail(errors.New("audience is not this server"))
 	case c.Expiry == 0 || c.Expiry+skew < now.Unix():

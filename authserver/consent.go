@@ -73,6 +73,7 @@ func (s *Server) needsConsent(ctx context.Context, ar store.AuthRequest, c *stor
 type ScopeText struct {
 	Name        string
 	Description string
+	Group       string // the ScopeGroup title: sign-in, portal or the API's name
 }
 
 // ConsentRequest is what the consent page shows: which app, from which
@@ -82,8 +83,11 @@ type ConsentRequest struct {
 	ClientID   string
 	ClientName string
 	LogoURL    string
-	OrgName    string
+	OrgName    string // "" for a metadata-document client
 	Scopes     []ScopeText
+	// Unverified is what a metadata-document client says about itself
+	// (not verified by the platform); nil for registered clients.
+	Unverified *ClientMetadata
 }
 
 // builtinScopeText says in words what each OpenID Connect scope gives.
@@ -108,19 +112,35 @@ func (s *Server) ConsentPrompt(ctx context.Context, authRequestID string) (Conse
 	}
 	out := ConsentRequest{ID: ar.ID, ClientID: e.client.ClientID, ClientName: e.client.Name, LogoURL: e.client.LogoURL,
 		OrgName: e.org.Name}
-	for _, sc := range ar.Scopes {
-		t := ScopeText{Name: sc, Description: builtinScopeText[sc]}
-		if t.Description == "" {
-			i := slices.IndexFunc(registered, func(r store.Scope) bool { return r.Name == sc })
-			if i >= 0 && registered[i].Description != "" {
-				t.Description = registered[i].Description
-			} else {
-				t.Description = "Use the API permission " + sc
-			}
+	if e.metadata != nil {
+		m := *e.metadata
+		out.Unverified = &m
+	}
+	groups, err := s.ScopeGroups(ctx, ar.Scopes)
+	if err != nil {
+		return ConsentRequest{}, err
+	}
+	for _, g := range groups {
+		for _, sc := range g.Scopes {
+			out.Scopes = append(out.Scopes, scopeText(sc, g.Title, registered))
 		}
-		out.Scopes = append(out.Scopes, t)
 	}
 	return out, nil
+}
+
+// scopeText says one scope in words: the built-in text, the registered
+// description, or its name.
+func scopeText(sc, group string, registered []store.Scope) ScopeText {
+	t := ScopeText{Name: sc, Group: group, Description: builtinScopeText[sc]}
+	if t.Description == "" {
+		i := slices.IndexFunc(registered, func(r store.Scope) bool { return r.Name == sc })
+		if i >= 0 && registered[i].Description != "" {
+			t.Description = registered[i].Description
+		} else {
+			t.Description = "Use the API permission " + sc
+		}
+	}
+	return t
 }
 
 // GrantConsent records that userID allowed the pending request's client

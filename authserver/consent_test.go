@@ -100,6 +100,13 @@ func TestThirdPartyClientsNeedConsent(t *testing.T) {
 	if p.Scopes[3].Description != "Read your calendar" {
 		t.Errorf("app scope described as %q", p.Scopes[3].Description)
 	}
+	// Scopes come grouped as ScopeGroups groups them (sign-in, portal, each API).
+	if p.Scopes[0].Group != "Sign-in (OpenID Connect)" || p.Scopes[2].Group != p.Scopes[0].Group || p.Scopes[3].Group != "Portal" {
+		t.Errorf("scope groups %+v", p.Scopes)
+	}
+	if p.Unverified != nil {
+		t.Errorf("a registered client marked unverified: %+v", p.Unverified)
+	}
 	if _, err := complete(id); !isErr(err, authserver.ErrConsentRequired) {
 		t.Fatalf("want ErrConsentRequired, got %v", err)
 	}

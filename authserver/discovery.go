@@ -15,47 +15,66 @@ import (
 type discovery struct {
 	oidc.DiscoveryConfiguration
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
+	// ClientIDMetadataDocumentSupported: an https URL may serve as client_id
+	// (draft-ietf-oauth-client-id-metadata-document); present only when on.
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
+	// RFC 9126 §5.
+	PAREndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePAR  bool   `json:"require_pushed_authorization_requests,omitempty"`
+	// RFC 9449 §5.1.
+	DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
 }
 
 func (s *Server) discoveryDocument(ctx context.Context) discovery {
 	e := s.endpoint
 	scopes := append([]string(nil), builtinScopes[:]...)
 	if list, err := s.st.Scopes(ctx); err == nil {
+		set, _ := s.apis(ctx)
 		for _, sc := range list {
+			// An organization's own APIs are nobody else's business.
+			if sc.APIID != "" && (set == nil || set.scopeAPI[sc.Name] == nil || set.scopeAPI[sc.Name].OrgID != "") {
+				continue
+			}
 			scopes = append(scopes, sc.Name)
 		}
 	}
 	authMethods := []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodPrivateKeyJWT}
 	assertionAlgs := []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-	return discovery{IssParameterSupported: true, DiscoveryConfiguration: oidc.DiscoveryConfiguration{
-		Issuer:                 s.cfg.Issuer,
-		AuthorizationEndpoint:  s.url(e.authorize),
-		TokenEndpoint:          s.url(e.token),
-		IntrospectionEndpoint:  s.url(e.introspect),
-		UserinfoEndpoint:       s.url(e.userinfo),
-		RevocationEndpoint:     s.url(e.revoke),
-		EndSessionEndpoint:     s.url(e.endSession),
-		JwksURI:                s.url(e.jwks),
-		RegistrationEndpoint:   s.url(e.register),
-		ScopesSupported:        scopes,
-		ResponseTypesSupported: []string{string(oidc.ResponseTypeCode)},
-		ResponseModesSupported: []string{string(oidc.ResponseModeQuery)},
-		GrantTypesSupported: []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken,
-			oidc.GrantTypeClientCredentials, oidc.GrantTypeTokenExchange},
-		SubjectTypesSupported:                              []string{"public"},
-		IDTokenSigningAlgValuesSupported:                   []string{algRS256, algES256, algPS256},
-		TokenEndpointAuthMethodsSupported:                  append(authMethods, oidc.AuthMethodNone),
-		TokenEndpointAuthSigningAlgValuesSupported:         assertionAlgs,
-		IntrospectionEndpointAuthMethodsSupported:          authMethods,
-		IntrospectionEndpointAuthSigningAlgValuesSupported: assertionAlgs,
-		RevocationEndpointAuthMethodsSupported:             append(authMethods, oidc.AuthMethodNone),
-		RevocationEndpointAuthSigningAlgValuesSupported:    assertionAlgs,
-		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
-			"at_hash", "email", "email_verified", "name", "groups", "org"},
-		CodeChallengeMethodsSupported: []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
-		RequestParameterSupported:     false,
-		RequestURIParameterSupported:  false,
-	}}
+	dpopAlgNames := make([]string, len(dpopAlgs))
+	for i, a := range dpopAlgs {
+		dpopAlgNames[i] = string(a)
+	}
+	return discovery{IssParameterSupported: true, PAREndpoint: s.url(e.par), RequirePAR: s.cfg.RequirePAR,
+		DPoPAlgs: dpopAlgNames, ClientIDMetadataDocumentSupported: s.cfg.ClientMetadata.Enabled,
+		DiscoveryConfiguration: oidc.DiscoveryConfiguration{
+			Issuer:                 s.cfg.Issuer,
+			AuthorizationEndpoint:  s.url(e.authorize),
+			TokenEndpoint:          s.url(e.token),
+			IntrospectionEndpoint:  s.url(e.introspect),
+			UserinfoEndpoint:       s.url(e.userinfo),
+			RevocationEndpoint:     s.url(e.revoke),
+			EndSessionEndpoint:     s.url(e.endSession),
+			JwksURI:                s.url(e.jwks),
+			RegistrationEndpoint:   s.url(e.register),
+			ScopesSupported:        scopes,
+			ResponseTypesSupported: []string{string(oidc.ResponseTypeCode)},
+			ResponseModesSupported: []string{string(oidc.ResponseModeQuery)},
+			GrantTypesSupported: []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken,
+				oidc.GrantTypeClientCredentials, oidc.GrantTypeTokenExchange},
+			SubjectTypesSupported:                              []string{"public"},
+			IDTokenSigningAlgValuesSupported:                   []string{algRS256, algES256, algPS256},
+			TokenEndpointAuthMethodsSupported:                  append(authMethods, oidc.AuthMethodNone),
+			TokenEndpointAuthSigningAlgValuesSupported:         assertionAlgs,
+			IntrospectionEndpointAuthMethodsSupported:          authMethods,
+			IntrospectionEndpointAuthSigningAlgValuesSupported: assertionAlgs,
+			RevocationEndpointAuthMethodsSupported:             append(authMethods, oidc.AuthMethodNone),
+			RevocationEndpointAuthSigningAlgValuesSupported:    assertionAlgs,
+			ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp",
+				"at_hash", "email", "email_verified", "name", "groups", "org"},
+			CodeChallengeMethodsSupported: []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256},
+			RequestParameterSupported:     false,
+			RequestURIParameterSupported:  false,
+		}}
 }
 
 func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request) {

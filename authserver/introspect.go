@@ -32,10 +32,13 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 			return inactive, nil
 		}
 		resp := &oidc.IntrospectionResponse{Active: true, Scope: c.scopes(), ClientID: c.ClientID,
-			TokenType: oidc.BearerToken, Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
+			TokenType: tokenType(c.jkt()), Expiration: oidc.FromTime(unix(c.Expiry)), IssuedAt: oidc.FromTime(unix(c.IssuedAt)),
 			Subject: c.Subject, Audience: c.Audience, Issuer: c.Issuer, JWTID: c.JTI,
 			AuthenticationMethodsReferences: c.AMR,
 			Claims:                          map[string]any{"org": c.Org, "groups": c.Groups, "features": c.Features}}
+		if c.Cnf != nil { // RFC 9449 §6.2
+			resp.Claims["cnf"] = c.Cnf
+		}
 		if c.AuthTime != 0 {
 			resp.AuthTime = oidc.FromTime(unix(c.AuthTime))
 		}
@@ -69,7 +72,7 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 // is issued under (theirs, for an app shared with it), which must be active
 // too. It is the check userinfo makes.
 func (s *Server) tokenInGoodStanding(ctx context.Context, clientID string, isUser bool, userID string) bool {
-	e, err := s.client(ctx, clientID)
+	e, err := s.clientOrDocument(ctx, clientID)
 	if err != nil {
 		return false
 	}

@@ -18,6 +18,7 @@ type userGrant struct {
 	scopes   []string
 	authTime time.Time
 	amr      []string
+	api      *store.API // the resource (RFC 8707); nil for the issuer
 }
 
 // userAccessClaims builds an access token for a person: with groups, so
@@ -26,6 +27,7 @@ func (s *Server) userAccessClaims(e *clientEntry, u store.User, g userGrant, now
 	c := s.newAccessClaims(e, u.ID, g.scopes, now)
 	c.Groups = u.Groups()
 	c.AMR = g.amr
+	s.aimAt(c, g.api)
 	if !g.authTime.IsZero() {
 		c.AuthTime = g.authTime.Unix()
 	}
@@ -37,7 +39,12 @@ func (s *Server) userAccessClaims(e *clientEntry, u store.User, g userGrant, now
 func (s *Server) newRefreshFamily(ctx context.Context, e *clientEntry, familyID string, g userGrant, claims *accessClaims, now time.Time) (string, error) {
 	rt := newToken()
 	f := store.RefreshFamily{ID: familyID, ClientID: e.client.ClientID, OrgID: e.client.OrgID, UserID: g.userID,
-		Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr, CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.RefreshToken)}
+		Scopes: g.scopes, AuthTime: g.authTime, AMR: g.amr, Resource: identifierOf(g.api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.RefreshToken)}
+	if claims.Cnf != nil && e.client.TokenEndpointAuthMethod == authNone {
+		// RFC 9449 §5: a public client's refresh tokens are bound to the
+		// key; a confidential client's are bound by its authentication.
+		f.DPoPJKT = claims.Cnf.JKT
+	}
 	first := store.RefreshToken{Hash: s.hash.sum(purposeRefresh, rt), CreatedAt: now, AccessJTI: claims.JTI,
 		AccessExpiresAt: unix(claims.Expiry)}
 	if err := s.st.CreateRefreshFamily(ctx, &f, first); err != nil {
@@ -64,11 +71,11 @@ func (s *Server) issueUserTokens(ctx context.Context, e *clientEntry, u store.Us
 	if err != nil {
 		return nil, serverError(err)
 	}
-	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken, RefreshToken: refresh,
-		ExpiresIn: uint64(s.cfg.Lifetimes.AccessToken / time.Second), Scope: claims.scopes()}
+	resp := &oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(claims.jkt()), RefreshToken: refresh,
+		ExpiresIn: uint64(max(0, claims.Expiry-claims.IssuedAt)), Scope: claims.scopes()}
 	if idToken && slices.Contains(claims.scopes(), scopeOpenID) {
 		idc := s.idClaims(e, u, claims.scopes(), nonce, g.authTime, g.amr, at, now)
-		if resp.IDToken, err = s.signIDToken(ctx, e.client.IDTokenSignedAlg, idc); err != nil {
+		if resp.IDToken, err = s.signIDToken(ctx, idTokenAlg(e), idc); err != nil {
 			return nil, serverError(err)
 		}
 	}

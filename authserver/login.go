@@ -44,6 +44,13 @@ type LoginRequest struct {
 	MaxAge      *int64
 	LoginHint   string
 	RedirectURI string
+	// Resource is the API identifier the request is for (RFC 8707); "" for
+	// the issuer. ScopeGroups presents Scopes grouped by API for a consent
+	// page.
+	Resource string
+	// Unverified is set for a client identified by a Client ID Metadata
+	// Document: what it says about itself, not verified by the platform.
+	Unverified *ClientMetadata
 }
 
 // LoginRequest returns the pending authorization request id, for the login
@@ -55,7 +62,7 @@ func (s *Server) LoginRequest(ctx context.Context, id string) (LoginRequest, err
 	}
 	return LoginRequest{ID: ar.ID, ClientID: ar.ClientID, ClientName: e.client.Name, LogoURL: e.client.LogoURL,
 		OrgID: ar.OrgID, Scopes: ar.Scopes, Prompt: ar.Prompt, MaxAge: ar.MaxAge, LoginHint: ar.LoginHint,
-		RedirectURI: ar.RedirectURI}, nil
+		RedirectURI: ar.RedirectURI, Resource: ar.Resource, Unverified: e.metadata}, nil
 }
 
 func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthRequest, *clientEntry, error) {
@@ -69,7 +76,7 @@ func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthReque
 	if ar.CodeHash != "" || !s.now().Before(ar.ExpiresAt) {
 		return ar, nil, ErrUnknownAuthRequest
 	}
-	e, err := s.client(ctx, ar.ClientID)
+	e, err := s.clientOrDocument(ctx, ar.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ar, nil, ErrUnknownAuthRequest
 	}
@@ -111,6 +118,14 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	user, err := s.st.UserByID(ctx, u.UserID)
 	if err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
+	}
+	if e.metadata != nil {
+		if ok, err := s.st.OrgAllowsClientMetadata(ctx, user.OrgID); err != nil {
+			return "", err
+		} else if !ok {
+			s.st.DeleteAuthRequest(ctx, ar.ID)
+			return s.errorRedirect(ar, "access_denied", errOrgRefusesMetadata.Error()), nil
+		}
 	}
 	if e, err = s.forUser(ctx, e, user); err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
@@ -155,7 +170,7 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if authTime.IsZero() {
 		authTime = now
 	}
-	if err := s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, s.hash.sum(purposeCode, code), now.Add(s.cfg.Lifetimes.Code)); err != nil {
+	if err := s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, s.hash.sum(purposeCode, code), now.Add(s.codeLifetime(e))); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return "", ErrUnknownAuthRequest
 		}

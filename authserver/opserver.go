@@ -38,19 +38,39 @@ func (o *opServer) VerifyClient(ctx context.Context, r *op.Request[op.ClientCred
 }
 
 func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.AccessTokenRequest]) (*op.Response, error) {
-	return o.s.codeExchange(ctx, entryOf(r.Client), r.Data)
+	e := entryOf(r.Client)
+	jkt, err := o.s.tokenBinding(ctx, e, r.Form)
+	if err != nil {
+		return nil, err
+	}
+	return o.s.codeExchange(ctx, e, r.Data, r.Form["resource"], jkt)
 }
 
 func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
-	return o.s.refresh(ctx, entryOf(r.Client), r.Data)
+	e := entryOf(r.Client)
+	jkt, err := o.s.tokenBinding(ctx, e, r.Form)
+	if err != nil {
+		return nil, err
+	}
+	return o.s.refresh(ctx, e, r.Data, r.Form["resource"], jkt)
 }
 
 func (o *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
-	return o.s.clientCredentials(ctx, entryOf(r.Client), r.Data)
+	e := entryOf(r.Client)
+	jkt, err := o.s.tokenBinding(ctx, e, r.Form)
+	if err != nil {
+		return nil, err
+	}
+	return o.s.clientCredentials(ctx, e, r.Data, r.Form["resource"], jkt)
 }
 
 func (o *opServer) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.TokenExchangeRequest]) (*op.Response, error) {
-	return o.s.tokenExchange(ctx, entryOf(r.Client), r.Data, r.Form)
+	e := entryOf(r.Client)
+	jkt, err := o.s.tokenBinding(ctx, e, r.Form)
+	if err != nil {
+		return nil, err
+	}
+	return o.s.tokenExchange(ctx, e, r.Data, r.Form, jkt)
 }
 
 func (o *opServer) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {

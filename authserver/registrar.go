@@ -195,7 +195,7 @@ func (r *Registrar) Update(ctx context.Context, orgID, clientID string, actor Ac
 		c.Scopes, c.GrantTypes, c.LaunchURL, c.LogoURL = next.Scopes, next.GrantTypes, next.LaunchURL, next.LogoURL
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI = next.TokenEndpointAuthMethod, next.JWKS, next.JWKSURI
 		c.IDTokenSignedAlg = next.IDTokenSignedAlg
-		return nil
+		return fapiFits(c).err() // a FAPI 2.0 client stays within the profile
 	})
 }
 

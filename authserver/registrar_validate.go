@@ -140,7 +140,12 @@ func (r *Registrar) validate(ctx context.Context, org store.Organization, plan *
 	if err != nil {
 		return c, err
 	}
-	ps := planScopes(plan)
+	apis, err := r.st.APIs(ctx)
+	if err != nil {
+		return c, err
+	}
+	ps := boundScopes(plan, org.ID, apis)
+	owner := scopeOwners(apis)
 	c.Scopes = dedupe(in.Scopes)
 	for i, sc := range in.Scopes {
 		field := fmt.Sprintf("scopes[%d]", i)
@@ -153,6 +158,8 @@ func (r *Registrar) validate(ctx context.Context, org store.Organization, plan *
 			}
 		case !slices.ContainsFunc(registry, func(s store.Scope) bool { return s.Name == sc }):
 			fe.add(field, "%q is not a registered scope", sc)
+		case owner[sc] != nil && !owner[sc].UsableBy(org.ID, org.PlanID):
+			fe.add(field, "%q belongs to an API this organization may not use", sc)
 		case ps != nil && !ps[sc]:
 			fe.add(field, "%q is not included in the organization's plan", sc)
 		}

@@ -46,6 +46,36 @@ func planScopes(p *store.Plan) map[string]bool {
 	return m
 }
 
+// boundScopes is what a plan lets an organization's clients hold: its
+// features' scopes, and the scopes of every API the organization (on that
+// plan) may use, since an API's allow list is its own plan bound. Nil
+// without a plan: nothing is bounded by it.
+func boundScopes(p *store.Plan, orgID string, apis []store.API) map[string]bool {
+	m := planScopes(p)
+	if m == nil {
+		return nil
+	}
+	for i := range apis {
+		if apis[i].UsableBy(orgID, p.ID) {
+			for _, sc := range apis[i].Scopes {
+				m[sc.Name] = true
+			}
+		}
+	}
+	return m
+}
+
+// scopeOwners maps each API scope to its API.
+func scopeOwners(apis []store.API) map[string]*store.API {
+	m := map[string]*store.API{}
+	for i := range apis {
+		for _, sc := range apis[i].Scopes {
+			m[sc.Name] = &apis[i]
+		}
+	}
+	return m
+}
+
 // allowsScope reports whether the client may be issued scope now: built-in
 // scopes for clients that sign people in (offline_access only with the
 // refresh grant), API scopes when the client was granted them and the

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"portico/store"
@@ -49,12 +50,27 @@ type Config struct {
 	// link-local and other non-public addresses outside UpstreamAllow
 	// (SSRF). A client given here is used as is.
 	HTTPClient *http.Client
+	// ClientMetadata turns on clients identified by a Client ID Metadata
+	// Document (an https URL as client_id).
+	ClientMetadata ClientMetadataConfig
 	// UpstreamAllow is the operator's PORTICO_UPSTREAM_ALLOW: non-public
 	// ranges the default client may reach anyway.
 	UpstreamAllow []netip.Prefix
 	// AllowPrivateJWKS lets the default jwks_uri client reach every
 	// address. Tests only: they serve keys on 127.0.0.1.
 	AllowPrivateJWKS bool
+	// RequirePAR makes every client push its authorization requests
+	// (PORTICO_REQUIRE_PAR, RFC 9126 §6); a client can require it alone.
+	RequirePAR bool
+	// RequireDPoP makes every token request carry a DPoP proof
+	// (PORTICO_REQUIRE_DPOP); a client can require it alone.
+	RequireDPoP bool
+	// RequireDPoPFor, if set, is asked at every token request whether what
+	// is requested (an API named by the resource parameter, say) accepts
+	// only sender-constrained tokens.
+	RequireDPoPFor func(ctx context.Context, clientID string, form url.Values) bool
+	// DPoPNonce makes DPoP proofs carry a server nonce (RFC 9449 §8).
+	DPoPNonce bool
 	// Throttle bounds failed client authentication; zero values take the
 	// defaults. The source address is the peer's unless the portal passes
 	// another with WithClientAddr.
@@ -103,14 +119,19 @@ type Server struct {
 	revoked  revokedJTIs
 	jwks     *remoteJWKS
 	throttle *authThrottle
+	apiCache apiCache
+	metadata *metadataCache
 	op       http.Handler
 	reg      *Registrar
 	paths    map[string]string // path -> endpoint name
 	endpoint endpoints
+	jtis     *jtiBatcher
+	// withCORS is serve behind the CORS handler, for corsPath paths.
+	withCORS http.Handler
 }
 
 type endpoints struct {
-	authorize, token, introspect, revoke, userinfo, endSession, jwks, register, discovery string
+	authorize, token, introspect, revoke, userinfo, endSession, jwks, register, discovery, par string
 	// metadata are the RFC 8414 paths: /.well-known/oauth-authorization-server
 	// with the issuer's path appended (§3.1), and, for an issuer with a path,
 	// also below it, where clients that treat it like OIDC discovery look.
@@ -160,17 +181,23 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
+	mc := cfg.ClientMetadata.HTTPClient
+	if mc == nil {
+		mc = newMetadataClient(cfg.UpstreamAllow, cfg.ClientMetadata.RootCAs)
+	}
+	s.metadata = &metadataCache{client: mc, now: cfg.Now, m: map[string]metadataEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
+	s.jtis = &jtiBatcher{st: cfg.Store}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
 	s.endpoint = endpoints{
 		authorize: s.prefix + "/authorize", token: s.prefix + "/token",
 		introspect: s.prefix + "/introspect", revoke: s.prefix + "/revoke",
 		userinfo: s.prefix + "/userinfo", endSession: s.prefix + "/end_session",
 		jwks: s.prefix + "/jwks", register: s.prefix + "/register",
-		discovery: s.prefix + "/.well-known/openid-configuration",
-		metadata:  []string{"/.well-known/oauth-authorization-server" + s.prefix},
+		discovery: s.prefix + "/.well-known/openid-configuration", par: s.prefix + "/par",
+		metadata: []string{"/.well-known/oauth-authorization-server" + s.prefix},
 	}
 	if s.prefix != "" {
 		s.endpoint.metadata = append(s.endpoint.metadata, s.prefix+"/.well-known/oauth-authorization-server")
@@ -178,10 +205,12 @@ func New(cfg Config) (*Server, error) {
 	e := s.endpoint
 	s.paths = map[string]string{e.authorize: "authorize", e.token: "token", e.introspect: "introspect",
 		e.revoke: "revoke", e.userinfo: "userinfo", e.endSession: "end_session", e.jwks: "jwks",
-		e.register: "register", e.discovery: "discovery"}
+		e.register: "register", e.discovery: "discovery", e.par: "par"}
 	for _, p := range e.metadata {
 		s.paths[p] = "metadata"
 	}
+	corsOpts := corsOptions()
+	s.withCORS = cors.New(corsOpts).Handler(http.HandlerFunc(s.serve))
 	s.op = op.RegisterServer(&opServer{s: s}, op.Endpoints{
 		Authorization: op.NewEndpoint(e.authorize),
 		Token:         op.NewEndpoint(e.token),
@@ -190,18 +219,19 @@ func New(cfg Config) (*Server, error) {
 		Revocation:    op.NewEndpoint(e.revoke),
 		EndSession:    op.NewEndpoint(e.endSession),
 		JwksURI:       op.NewEndpoint(e.jwks),
-	})
+	}, op.WithServerCORSOptions(&corsOpts))
 	return s, nil
 }
 
 // Paths lists every path the server answers, for the portal to mount into
 // echo and exempt from CSRF checks: the token, introspection, revocation and
-// registration endpoints take cross-site POSTs by design. Registration also
-// answers below its path (Paths ends it with "/*" for that).
+// registration endpoints take cross-site POSTs by design. Registration and
+// the APIs' protected resource metadata answer below their paths (Paths
+// ends those with "/*").
 func (s *Server) Paths() []string {
 	e := s.endpoint
 	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
-		e.endSession, e.register, e.register + "/*"}, e.metadata...)
+		e.endSession, e.register, e.register + "/*", e.par, s.resourceMetadataBase() + "*"}, e.metadata...)
 }
 
 // Registrar returns the client-registration operations bound to this
@@ -210,8 +240,20 @@ func (s *Server) Registrar() *Registrar { return s.reg }
 
 // ServeHTTP answers the OAuth and OpenID Connect endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.corsPath(r.URL.Path) {
+		s.withCORS.ServeHTTP(w, r)
+		return
+	}
+	s.serve(w, r)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	metadata := s.paths[p] == "metadata"
+	if strings.HasPrefix(p, s.resourceMetadataBase()) {
+		s.serveResourceMetadata(w, r)
+		return
+	}
 	if p != s.endpoint.discovery && p != s.endpoint.jwks && !metadata {
 		// Tokens, codes and client metadata must not be cached (RFC 6749 §5.1).
 		w.Header().Set("Cache-Control", "no-store")
@@ -224,7 +266,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == s.endpoint.register || strings.HasPrefix(p, s.endpoint.register+"/"):
 		s.serveRegistration(w, r)
 		return
-	case p == s.endpoint.token || p == s.endpoint.introspect || p == s.endpoint.revoke:
+	case p == s.endpoint.token || p == s.endpoint.introspect || p == s.endpoint.revoke || p == s.endpoint.par:
 		if !s.tokenRequestAcceptable(w, r) {
 			return
 		}
@@ -245,10 +287,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// (client_secret_post, private_key_jwt), the challenge names the one
 		// HTTP authentication scheme these endpoints accept.
 		w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+		if p == s.endpoint.token || p == s.endpoint.par {
+			proof, derr := s.verifyDPoP(r.Context(), r, s.url(p), "")
+			if derr != nil {
+				s.writeDPoPError(w, derr)
+				return
+			}
+			if proof != nil {
+				r = r.WithContext(withDPoP(r.Context(), proof))
+				if s.cfg.DPoPNonce {
+					w.Header().Set("DPoP-Nonce", s.dpopNonce(s.now()))
+				}
+			}
+		}
+		if p == s.endpoint.par {
+			s.servePAR(w, r)
+			return
+		}
 	case p == s.endpoint.authorize:
 		w = &issWriter{ResponseWriter: w, issuer: s.cfg.Issuer}
+		var ok bool
+		if r, ok = s.resolvePushed(w, r); !ok {
+			return
+		}
 	case p == s.endpoint.userinfo:
-		w = &challengeWriter{ResponseWriter: w, challenge: `Bearer error="invalid_token"`}
+		challenge := `Bearer error="invalid_token"`
+		if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "DPoP") {
+			challenge = `DPoP error="invalid_token", algs="` + algList() + `"`
+		}
+		w = &challengeWriter{ResponseWriter: w, challenge: challenge}
+		var ok bool
+		if r, ok = s.serveDPoPResource(w, r); !ok {
+			return
+		}
 	case s.paths[p] == "":
 		http.NotFound(w, r)
 		return
@@ -280,7 +351,7 @@ type challengeWriter struct {
 }
 
 func (c *challengeWriter) WriteHeader(code int) {
-	if code == http.StatusUnauthorized {
+	if code == http.StatusUnauthorized && c.Header().Get("WWW-Authenticate") == "" {
 		c.Header().Set("WWW-Authenticate", c.challenge)
 	}
 	c.ResponseWriter.WriteHeader(code)

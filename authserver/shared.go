@@ -16,6 +16,13 @@ import (
 // standing. Anything else keeps the client's own organization, and the
 // DefaultGate then refuses a user of another one.
 func (s *Server) forUser(ctx context.Context, e *clientEntry, u store.User) (*clientEntry, error) {
+	if e.metadata != nil {
+		b, err := s.metadataForUser(ctx, e, u)
+		if errors.Is(err, errOrgRefusesMetadata) {
+			return nil, invalidGrant(err.Error())
+		}
+		return b, err
+	}
 	if u.OrgID == e.org.ID || e.org.InactiveReason(s.now()) != "" {
 		return e, nil
 	}

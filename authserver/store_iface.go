@@ -19,6 +19,9 @@ type Store interface {
 	Plan(ctx context.Context, id string) (store.Plan, error)
 	UserByID(ctx context.Context, id string) (store.User, error)
 	Scopes(ctx context.Context) ([]store.Scope, error)
+	APIs(ctx context.Context) ([]store.API, error)
+	API(ctx context.Context, orgID, id string) (store.API, error)
+	OrgAllowsClientMetadata(ctx context.Context, orgID string) (bool, error)
 
 	LookupClient(ctx context.Context, clientID string) (store.Client, error)
 	ClientByClientID(ctx context.Context, orgID, clientID string) (store.Client, error)
@@ -43,6 +46,10 @@ type Store interface {
 	JTIRevoked(ctx context.Context, jti string) (bool, error)
 	UseAssertionJTI(ctx context.Context, clientID, jti string, expires time.Time) error
 
+	CreatePushedRequest(ctx context.Context, handleHash, clientID, params string, created, expires time.Time) error
+	UsePushedRequest(ctx context.Context, handleHash, clientID string, now time.Time) (string, error)
+	UseDPoPJTIs(ctx context.Context, jtis []store.DPoPJTI) ([]bool, error)
+
 	RecordClientAuthFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
 	BlockClientAuth(ctx context.Context, key string, until time.Time) error
 	ClientAuthBlocks(ctx context.Context, now time.Time) (map[string]time.Time, error)
@@ -55,7 +62,7 @@ type Store interface {
 var _ Store = (*store.Store)(nil)
 
 // Sweep deletes expired authorization requests, refresh families, revoked
-// jtis and assertion jtis. Call it now and then (the portal runs it on a
+// jtis, assertion jtis, pushed requests and DPoP jtis. Call it now and then (the portal runs it on a
 // ticker); nothing depends on it for correctness, only for table size.
 func (s *Server) Sweep(ctx context.Context) (int64, error) {
 	return s.st.PurgeExpiredOAuth(ctx, s.now())

@@ -14,7 +14,10 @@ import (
 // codeExchange is the authorization_code grant: the code is single use and
 // lives 60 seconds; presenting it a second time revokes every token issued
 // from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
-func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.AccessTokenRequest) (*op.Response, error) {
+//
+// resource (RFC 8707 §2.2) may repeat the one sent to /authorize; any other
+// is invalid_target.
+func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.AccessTokenRequest, resources []string, jkt string) (*op.Response, error) {
 	ar, err := s.st.AuthRequestByCode(ctx, s.hash.sum(purposeCode, req.Code))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, invalidGrant("the code is invalid or has expired")
@@ -32,6 +35,9 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 	}
 	if !now.Before(ar.CodeExpiresAt) {
 		return nil, invalidGrant("the code is invalid or has expired")
+	}
+	if ar.DPoPJKT != "" && jkt != ar.DPoPJKT { // RFC 9449 §10
+		return nil, invalidGrant("the code is bound to another DPoP key (dpop_jkt)")
 	}
 	if req.RedirectURI != ar.RedirectURI {
 		return nil, invalidGrant("redirect_uri does not match the authorization request")
@@ -57,11 +63,22 @@ func (s *Server) codeExchange(ctx context.Context, e *clientEntry, req *oidc.Acc
 	if r := standing(now, e.org, &e.client, &user); r != "" {
 		return nil, invalidGrant(r)
 	}
+	api, err := s.grantedTarget(ctx, e, ar.Resource, resources, "the authorization request")
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSenderConstrained(api, jkt); err != nil {
+		return nil, err
+	}
 	if bad := e.checkScopes(ar.Scopes); bad != "" { // the client may have changed since /authorize
 		return nil, invalidScope("scope " + quote(bad) + " is no longer allowed for this client")
 	}
-	grant := userGrant{userID: user.ID, scopes: ar.Scopes, authTime: ar.AuthTime, amr: ar.AMR}
+	if err := s.checkTargetScopes(ctx, api, ar.Scopes); err != nil {
+		return nil, err
+	}
+	grant := userGrant{userID: user.ID, scopes: ar.Scopes, authTime: ar.AuthTime, amr: ar.AMR, api: api}
 	claims := s.userAccessClaims(e, user, grant, now)
+	claims.bind(jkt)
 	familyID := ""
 	if wantsRefresh(e, ar.Scopes) {
 		familyID = store.NewID()

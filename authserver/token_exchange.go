@@ -22,7 +22,7 @@ import (
 // that app's policy would let the person in. The result never outlives the
 // subject token, and names the tokens it came from (exchanged_from), so
 // revoking any of them makes it inactive too.
-func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values) (*op.Response, error) {
+func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values, jkt string) (*op.Response, error) {
 	if !ourTokenType(req.SubjectTokenType) {
 		return nil, invalidRequest("subject_token_type must be an access token")
 	}
@@ -62,6 +62,13 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 		return nil, invalidRequest("actor_token_type without actor_token")
 	}
 
+	api, err := s.exchangeAPI(ctx, e, append(slices.Clone(req.Audience), req.Resource...))
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSenderConstrained(api, jkt); err != nil {
+		return nil, err
+	}
 	granted := subject.scopes()
 	scopes := dedupe(req.Scopes)
 	if len(scopes) == 0 {
@@ -70,15 +77,23 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 				scopes = append(scopes, sc)
 			}
 		}
+		if scopes, err = s.scopesFor(ctx, api, scopes); err != nil {
+			return nil, err
+		}
 	}
 	for _, sc := range scopes {
 		if !slices.Contains(granted, sc) || !e.allowsScope(sc) {
 			return nil, invalidScope("scope " + quote(sc) + " is not within the subject token's scopes and the client's")
 		}
 	}
-	aud, err := s.exchangeAudience(ctx, e, append(req.Audience, req.Resource...))
-	if err != nil {
+	if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
 		return nil, err
+	}
+	aud := []string{identifierOf(api)}
+	if api == nil {
+		if aud, err = s.exchangeAudience(ctx, e, append(req.Audience, req.Resource...)); err != nil {
+			return nil, err
+		}
 	}
 
 	var user *store.User
@@ -108,18 +123,21 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 
 	now := s.now()
 	claims := s.newAccessClaims(e, subject.Subject, scopes, now)
+	claims.bind(jkt)
 	claims.Audience, claims.Act, claims.ExchangedFrom = aud, act, from
 	claims.AuthTime, claims.AMR = subject.AuthTime, subject.AMR
 	if user != nil {
 		claims.Groups = user.Groups()
 	}
+	s.aimAt(claims, api)
+	claims.Audience = aud
 	claims.Expiry = min(claims.Expiry, subject.Expiry)
 	at, err := s.signAccess(ctx, claims)
 	if err != nil {
 		return nil, serverError(err)
 	}
 	return tokenResponse(&oidc.TokenExchangeResponse{AccessToken: at, IssuedTokenType: oidc.AccessTokenType,
-		TokenType: oidc.BearerToken, ExpiresIn: uint64(max(0, claims.Expiry-now.Unix())), Scopes: scopes}), nil
+		TokenType: tokenType(jkt), ExpiresIn: uint64(max(0, claims.Expiry-now.Unix())), Scopes: scopes}), nil
 }
 
 // maxExchangeDepth bounds the exchanged_from list: how many tokens (subject,
@@ -143,6 +161,9 @@ func (s *Server) audiencesAdmit(ctx context.Context, aud []string, user *store.U
 	for _, a := range aud {
 		if a == s.cfg.Issuer {
 			continue
+		}
+		if _, err := s.API(ctx, a); err == nil {
+			continue // an API has no policy of its own; its allow list was checked
 		}
 		t, err := s.client(ctx, a)
 		if err != nil {

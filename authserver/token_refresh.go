@@ -16,7 +16,10 @@ import (
 // means it was stolen or replayed, and the whole family is revoked (RFC 9700
 // §4.14.2). An organization outside its partnership window, a disabled user
 // or a gate Deny also ends the family.
-func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshTokenRequest) (*op.Response, error) {
+//
+// The grant keeps the resource it was made for: a resource parameter naming
+// another is invalid_target (RFC 8707 §2.2).
+func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshTokenRequest, resources []string, jkt string) (*op.Response, error) {
 	hash := s.hash.sum(purposeRefresh, req.RefreshToken)
 	tok, fam, err := s.st.RefreshToken(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -43,6 +46,8 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 		return nil, invalidGrant("the refresh token was already used; the grant is revoked")
 	case !now.Before(fam.ExpiresAt):
 		return nil, invalidGrant("the refresh token has expired")
+	case fam.DPoPJKT != "" && jkt != fam.DPoPJKT: // RFC 9449 §5: a public client's refresh token is bound
+		return nil, invalidGrant("the refresh token is bound to another DPoP key")
 	}
 	user, err := s.st.UserByID(ctx, fam.UserID)
 	if err != nil {
@@ -66,8 +71,18 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 		}
 		scopes = dedupe(req.Scopes)
 	}
+	api, err := s.grantedTarget(ctx, e, fam.Resource, resources, "the original grant")
+	if err != nil {
+		return nil, err
+	}
+	if err := requireSenderConstrained(api, jkt); err != nil {
+		return nil, err
+	}
 	if bad := e.checkScopes(scopes); bad != "" {
 		return nil, invalidScope("scope " + quote(bad) + " is no longer allowed for this client")
+	}
+	if err := s.checkTargetScopes(ctx, api, scopes); err != nil {
+		return nil, err
 	}
 	v, err := s.decide(ctx, GateRequest{Point: PointRefresh, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
 		Scopes: scopes, Context: RequestContext{AuthTime: fam.AuthTime, AMR: fam.AMR}})
@@ -81,8 +96,9 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 	case Challenge: // no one to step up here: sign in again, keep the family
 		return nil, invalidGrant("sign in again: " + v.Reason)
 	}
-	g := userGrant{userID: user.ID, scopes: scopes, authTime: fam.AuthTime, amr: fam.AMR}
+	g := userGrant{userID: user.ID, scopes: scopes, authTime: fam.AuthTime, amr: fam.AMR, api: api}
 	claims := s.userAccessClaims(e, user, g, now)
+	claims.bind(jkt)
 	next := newToken()
 	err = s.st.RotateRefreshToken(ctx, hash, store.RefreshToken{Hash: s.hash.sum(purposeRefresh, next),
 		FamilyID: fam.ID, CreatedAt: now, AccessJTI: claims.JTI, AccessExpiresAt: unix(claims.Expiry)})

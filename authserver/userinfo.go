@@ -15,10 +15,18 @@ func (s *Server) userinfo(ctx context.Context, token string) (*op.Response, erro
 	if err != nil {
 		return nil, errInvalidToken("the access token is invalid, expired or revoked")
 	}
+	if err := checkBinding(ctx, c); err != nil {
+		return nil, err
+	}
 	if !c.isUser() || !slices.Contains(c.scopes(), scopeOpenID) {
 		return nil, errInvalidToken("the access token was not issued for userinfo (openid scope)")
 	}
-	e, err := s.client(ctx, c.ClientID)
+	if !slices.Contains(c.Audience, s.cfg.Issuer) && len(c.Audience) == 1 {
+		if _, err := s.API(ctx, c.Audience[0]); err == nil {
+			return nil, errInvalidToken("the access token is for another resource (RFC 8707)")
+		}
+	}
+	e, err := s.clientOrDocument(ctx, c.ClientID)
 	if err != nil {
 		return nil, errInvalidToken("the client no longer exists")
 	}

@@ -34,7 +34,7 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 	// them, so saving the form is an informed choice.
 	for _, s := range cl.Scopes {
 		if !containsScope(scopes, s) {
-			scopes = append(scopes, views.ScopeOption{Name: s, Description: "no longer in the plan"})
+			scopes = append(scopes, views.ScopeOption{Name: s, Description: "no longer in the plan", Group: "No longer available"})
 		}
 	}
 	f := views.AppForm{Type: string(cl.Type), Name: cl.Name, RedirectURIs: strings.Join(cl.RedirectURIs, "\n"),
@@ -47,6 +47,9 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 		Confidential:  cl.Type.Confidential() && cl.TokenEndpointAuthMethod != "private_key_jwt",
 		TokenEndpoint: strings.TrimRight(h.Issuer, "/") + "/token", Form: f, Scopes: scopes,
 		NewSecret: extra.newSecret, Errors: extra.errors, FirstParty: cl.FirstParty, CanSetFirstParty: v.User.PlatformAdmin}
+	if v.User.PlatformAdmin {
+		props.Profile = &views.AppProfile{FAPI2: cl.FAPI2, RequirePAR: cl.RequirePAR, RequireDPoP: cl.RequireDPoP}
+	}
 	if props.Policy, err = appPolicyProps(c, h.Store, v, cl); err != nil {
 		return err
 	}

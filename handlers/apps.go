@@ -144,7 +144,7 @@ func (h *Apps) offer(ctx context.Context, org store.Organization, typ string) ([
 	var scopes []views.ScopeOption
 	if typ != string(store.ClientService) {
 		for _, s := range []string{"openid", "profile", "email", "groups", "offline_access"} {
-			scopes = append(scopes, views.ScopeOption{Name: s})
+			scopes = append(scopes, views.ScopeOption{Name: s, Group: "Sign-in (OpenID Connect)"})
 		}
 	}
 	registry, err := h.Store.Scopes(ctx)
@@ -152,8 +152,22 @@ func (h *Apps) offer(ctx context.Context, org store.Organization, typ string) ([
 		return nil, nil, err
 	}
 	for _, s := range registry {
-		if plan == nil || planScopes[s.Name] {
-			scopes = append(scopes, views.ScopeOption{Name: s.Name, Description: s.Description})
+		if s.APIID == "" && (plan == nil || planScopes[s.Name]) {
+			scopes = append(scopes, views.ScopeOption{Name: s.Name, Description: s.Description, Group: "Portal"})
+		}
+	}
+	// Each API the organization may use, with its scopes: the API's own
+	// allow list is its plan bound (as the authorization server decides).
+	apis, err := h.Store.APIs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, a := range apis {
+		if !a.UsableBy(org.ID, org.PlanID) {
+			continue
+		}
+		for _, s := range a.Scopes {
+			scopes = append(scopes, views.ScopeOption{Name: s.Name, Description: s.Description, Group: a.Name, GroupID: a.Identifier})
 		}
 	}
 	return types, scopes, nil

@@ -52,6 +52,7 @@ type fixtures struct {
 	victimEmail  string
 	groupID      string // a local group of acme with the victim in it
 	otherSession string
+	apiID        string // an API of acme's
 }
 
 func makeFixtures(t *testing.T, w *world) fixtures {
@@ -85,7 +86,12 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	if _, err := svc.AddGroupMember(ctx, partners.CLIManager("test"), w.acme.ID, g.ID, victim.Email); err != nil {
 		t.Fatal(err)
 	}
-	return fixtures{victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
+	api := store.API{OrgID: w.acme.ID, Identifier: "https://api.acme.example/" + store.NewID(), Name: "Acme API",
+		Scopes: []store.APIScope{{Name: "acme:" + store.NewID()}}}
+	if err := w.h.Store.CreateAPI(ctx, &api); err != nil {
+		t.Fatal(err)
+	}
+	return fixtures{apiID: api.ID, victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
 		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
 		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID}
 }
@@ -144,7 +150,20 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /admin/orgs/:slug/reactivate": {path: "/admin/orgs/acme/reactivate", form: none,
 			want: want(unau, forb, forb, forb, forb, see)},
 
-		"GET /admin/plans":       {path: "/admin/plans", want: want(see, forb, forb, forb, forb, ok)},
+		"GET /admin/plans": {path: "/admin/plans", want: want(see, forb, forb, forb, forb, ok)},
+
+		// APIs: an organization's admins manage their own, platform admins
+		// every one; another organization's API is not found.
+		"GET /apis":     {path: "/apis", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /apis/new": {path: "/apis/new", want: want(see, forb, forb, ok, ok, ok)},
+		"POST /apis":    {path: "/apis", form: none, want: want(unau, forb, forb, unpr, unpr, unpr)},
+		"GET /apis/:id": {path: "/apis/" + fx.apiID, want: want(see, forb, forb, ok, nf, ok)},
+		"POST /apis/:id": {path: "/apis/" + fx.apiID, form: url.Values{"identifier": {"https://api.acme.example/v2"},
+			"name": {"Acme API"}, "scopes": {"acme:v2 read"}}, want: want(unau, forb, forb, see, nf, see)},
+		"POST /apis/:id/delete": {path: "/apis/" + fx.apiID + "/delete", form: none,
+			fresh: true, want: want(unau, forb, forb, see, nf, see)},
+		"POST /apis/client-metadata": {path: "/apis/client-metadata", form: url.Values{"allow": {"on"}},
+			want: want(unau, forb, forb, see, see, see)},
 		"GET /admin/plans/new":   {path: "/admin/plans/new", want: want(see, forb, forb, forb, forb, ok)},
 		"POST /admin/plans":      {path: "/admin/plans", form: none, want: want(unau, forb, forb, forb, forb, unpr)},
 		"GET /admin/plans/:slug": {path: "/admin/plans/" + fx.planSlug, want: want(see, forb, forb, forb, forb, ok)},
@@ -195,11 +214,14 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		// credentials or parameters are refused alike for everyone.
 		"ANY /.well-known/openid-configuration":       {path: "/.well-known/openid-configuration", want: same(ok)},
 		"ANY /.well-known/oauth-authorization-server": {path: "/.well-known/oauth-authorization-server", want: same(ok)},
-		"ANY /jwks":        {path: "/jwks", want: same(ok)},
+		"ANY /jwks": {path: "/jwks", want: same(ok)},
+		// Public by design; acme's API does not publish its metadata.
+		"ANY /.well-known/oauth-protected-resource/apis/*": {path: "/.well-known/oauth-protected-resource/apis/" + fx.apiID, want: same(nf)},
 		"ANY /authorize":   {path: "/authorize", want: same(http.StatusBadRequest)},
 		"ANY /token":       {path: "/token", want: same(http.StatusMethodNotAllowed)},
 		"ANY /introspect":  {path: "/introspect", want: same(http.StatusMethodNotAllowed)},
 		"ANY /revoke":      {path: "/revoke", want: same(http.StatusMethodNotAllowed)},
+		"ANY /par":         {path: "/par", want: same(http.StatusMethodNotAllowed)},
 		"ANY /userinfo":    {path: "/userinfo", want: same(unau)},
 		"ANY /end_session": {path: "/end_session", want: same(http.StatusFound)},
 		"ANY /register":    {path: "/register", want: same(unau)},

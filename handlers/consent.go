@@ -36,6 +36,8 @@ type ConsentPrompt struct {
 	OrgName    string
 	LogoURL    string
 	Scopes     []views.ConsentScope
+	// Unverified: a metadata-document client, described by itself only.
+	Unverified *views.UnverifiedClient
 }
 
 // Consent serves the consent page that sits between sign-in (and the
@@ -82,7 +84,8 @@ func (h *Consent) show(c echo.Context) error {
 	p := h.Pages.Page(c, "Allow "+pr.ClientName+"?")
 	p.Narrow = true
 	return render(c, http.StatusOK, views.ConsentPage(p, views.Consent{AuthRequest: id, AppName: pr.ClientName,
-		OrgName: pr.OrgName, LogoURL: pr.LogoURL, UserEmail: v.User.Email, Scopes: pr.Scopes}))
+		OrgName: pr.OrgName, LogoURL: pr.LogoURL, UserEmail: v.User.Email, Scopes: pr.Scopes,
+		Unverified: pr.Unverified}))
 }
 
 func (h *Consent) decide(c echo.Context) error {

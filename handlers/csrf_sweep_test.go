@@ -36,6 +36,8 @@ var csrfExempt = map[string]string{
 	"/register/:client_id":              "OAuth endpoint (RFC 7592)",
 	"/.well-known/openid-configuration": "OAuth metadata",
 	"/.well-known/oauth-authorization-server": "OAuth metadata",
+	"/par": "OAuth endpoint (RFC 9126)",
+	"/.well-known/oauth-protected-resource/apis/*": "OAuth metadata (RFC 9728)",
 	// SAML responses arrive by a cross-site POST from the IdP; the signed
 	// assertion and the pending sign-in's state are the protection.
 	"/login/saml/acs": "SAML ACS",

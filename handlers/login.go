@@ -108,6 +108,11 @@ func (h *Login) render(c echo.Context, status int, f views.LoginForm) error {
 			}
 		}
 	}
+	if d, ok := h.Completer.(ClientDescriber); ok && f.AuthRequest != "" {
+		if u, ok := d.UnverifiedClient(c.Request().Context(), f.AuthRequest); ok {
+			f.Unverified = &u
+		}
+	}
 	p := h.Pages.Page(c, "Sign in")
 	p.Narrow = true
 	return render(c, status, views.Login(p, f))

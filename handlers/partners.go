@@ -53,6 +53,11 @@ func (h *Partners) Mount(g *echo.Group) {
 	}
 	if rs, ok := h.OAuth.(registrarSource); ok && rs.Registrar() != nil {
 		(&Apps{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages, Now: h.Now, Issuer: h.Issuer}).Mount(g)
+		apis := &APIs{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages}
+		if m, ok := h.OAuth.(metadataURLs); ok {
+			apis.Metadata = m
+		}
+		apis.Mount(g)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"portico/netguard"
 	"portico/policyeditor"
 	"portico/store"
+	"portico/views"
 )
 
 // SignInConfig is what the sign-in flow needs beyond the common Config.
@@ -47,6 +48,15 @@ type LoginCompleter interface {
 	// ErrStepUpRequired asks for step-up MFA and another call with
 	// SteppedUp; ErrUnknownAuthRequest means the request is gone.
 	CompleteLogin(ctx context.Context, authRequestID string, s CompletedSignIn) (redirect string, err error)
+}
+
+// ClientDescriber is an optional ability of a LoginCompleter: for a pending
+// request whose client identified itself by a Client ID Metadata Document
+// (an unregistered client, an AI agent for one), what it says about itself,
+// for the sign-in page to show as not verified. ok is false for registered
+// clients.
+type ClientDescriber interface {
+	UnverifiedClient(ctx context.Context, authRequestID string) (c views.UnverifiedClient, ok bool)
 }
 
 // CompletedSignIn is who signed in, and how, for LoginCompleter.

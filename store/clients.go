@@ -69,9 +69,16 @@ type Client struct {
 	// ExchangeAnySubject lets the client exchange (RFC 8693) subject tokens
 	// of its organization that were issued to other clients and do not name
 	// it in aud. Only a platform admin sets it.
-	ExchangeAnySubject bool      `json:"exchange_any_subject,omitempty"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	ExchangeAnySubject bool `json:"exchange_any_subject,omitempty"`
+	// RequirePAR: the client's authorization requests must be pushed first
+	// (RFC 9126 §6). RequireDPoP: its token requests must carry a DPoP
+	// proof (RFC 9449). FAPI2 holds it to the FAPI 2.0 Security Profile,
+	// which implies both. Only a platform admin sets them.
+	RequirePAR  bool      `json:"require_par,omitempty"`
+	RequireDPoP bool      `json:"require_dpop,omitempty"`
+	FAPI2       bool      `json:"fapi2,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // ClientSecret is one stored secret of a client. Hash is a keyed hash; the
@@ -92,7 +99,7 @@ func (s ClientSecret) LiveAt(now time.Time) bool {
 const clientColumns = `id, org_id, client_id, name, type, redirect_uris, post_logout_redirect_uris,
 	grant_types, scopes, launch_url, logo_url, COALESCE(policy_id, ''), enabled, token_endpoint_auth_method,
 	jwks, jwks_uri, id_token_signed_response_alg, registration_token_hash, dynamic, created_at, updated_at,
-	exchange_any_subject, first_party`
+	exchange_any_subject, first_party, require_par, require_dpop, fapi2`
 
 func scanClient(row interface{ Scan(...any) error }) (Client, error) {
 	var c Client
@@ -100,7 +107,8 @@ func scanClient(row interface{ Scan(...any) error }) (Client, error) {
 	var created, updated int64
 	err := row.Scan(&c.ID, &c.OrgID, &c.ClientID, &c.Name, &typ, &redirects, &logouts, &grants, &scopes,
 		&c.LaunchURL, &c.LogoURL, &c.PolicyID, &c.Enabled, &c.TokenEndpointAuthMethod, &c.JWKS, &c.JWKSURI,
-		&c.IDTokenSignedAlg, &c.RegistrationTokenHash, &c.Dynamic, &created, &updated, &c.ExchangeAnySubject, &c.FirstParty)
+		&c.IDTokenSignedAlg, &c.RegistrationTokenHash, &c.Dynamic, &created, &updated, &c.ExchangeAnySubject, &c.FirstParty,
+		&c.RequirePAR, &c.RequireDPoP, &c.FAPI2)
 	if err != nil {
 		return c, err
 	}
@@ -208,19 +216,20 @@ func (s *Store) writeClient(ctx context.Context, c *Client, insert bool) error {
 	var err error
 	if insert {
 		_, err = s.q.ExecContext(ctx, `INSERT INTO oauth_clients (`+clientColumnsInsert+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.OrgID, c.ClientID, c.Name, string(c.Type), js(c.RedirectURIs), js(c.PostLogoutRedirectURIs),
 			js(c.GrantTypes), js(c.Scopes), c.LaunchURL, c.LogoURL, policy, c.Enabled, c.TokenEndpointAuthMethod,
 			c.JWKS, c.JWKSURI, c.IDTokenSignedAlg, c.RegistrationTokenHash, c.Dynamic, ms(c.CreatedAt), ms(c.UpdatedAt),
-			c.ExchangeAnySubject, c.FirstParty)
+			c.ExchangeAnySubject, c.FirstParty, c.RequirePAR, c.RequireDPoP, c.FAPI2)
 	} else {
 		_, err = s.q.ExecContext(ctx, `UPDATE oauth_clients SET name = ?, type = ?, redirect_uris = ?,
 			post_logout_redirect_uris = ?, grant_types = ?, scopes = ?, launch_url = ?, logo_url = ?, policy_id = ?,
 			enabled = ?, token_endpoint_auth_method = ?, jwks = ?, jwks_uri = ?, id_token_signed_response_alg = ?,
-			registration_token_hash = ?, updated_at = ?, exchange_any_subject = ?, first_party = ? WHERE id = ? AND org_id = ?`,
+			registration_token_hash = ?, updated_at = ?, exchange_any_subject = ?, first_party = ?, require_par = ?, require_dpop = ?, fapi2 = ?
+			WHERE id = ? AND org_id = ?`,
 			c.Name, string(c.Type), js(c.RedirectURIs), js(c.PostLogoutRedirectURIs), js(c.GrantTypes), js(c.Scopes),
 			c.LaunchURL, c.LogoURL, policy, c.Enabled, c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI,
-			c.IDTokenSignedAlg, c.RegistrationTokenHash, ms(c.UpdatedAt), c.ExchangeAnySubject, c.FirstParty, c.ID, c.OrgID)
+			c.IDTokenSignedAlg, c.RegistrationTokenHash, ms(c.UpdatedAt), c.ExchangeAnySubject, c.FirstParty, c.RequirePAR, c.RequireDPoP, c.FAPI2, c.ID, c.OrgID)
 	}
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: client %q: %w", c.ClientID, ErrAlreadyExists)
@@ -234,7 +243,7 @@ func (s *Store) writeClient(ctx context.Context, c *Client, insert bool) error {
 const clientColumnsInsert = `id, org_id, client_id, name, type, redirect_uris, post_logout_redirect_uris,
 	grant_types, scopes, launch_url, logo_url, policy_id, enabled, token_endpoint_auth_method,
 	jwks, jwks_uri, id_token_signed_response_alg, registration_token_hash, dynamic, created_at, updated_at,
-	exchange_any_subject, first_party`
+	exchange_any_subject, first_party, require_par, require_dpop, fapi2`
 
 // UpdateClient changes a client of orgID in one transaction and returns it
 // before and after. ID, organization, client_id and creation time are kept;
@@ -262,14 +271,21 @@ func (s *Store) UpdateClient(ctx context.Context, orgID, id string, update func(
 
 // DeleteClient removes a client of orgID and its secrets.
 func (s *Store) DeleteClient(ctx context.Context, orgID, id string) error {
-	res, err := s.q.ExecContext(ctx, `DELETE FROM oauth_clients WHERE org_id = ? AND id = ?`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("store: delete client: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: delete client: %w", ErrNotFound)
-	}
-	return nil
+	return s.InTx(ctx, func(tx *Store) error {
+		// Consents carry no foreign key (agents without a row have them too).
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM oauth_consents WHERE client_id IN
+			(SELECT client_id FROM oauth_clients WHERE org_id = ? AND id = ?)`, orgID, id); err != nil {
+			return fmt.Errorf("store: delete client: %w", err)
+		}
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM oauth_clients WHERE org_id = ? AND id = ?`, orgID, id)
+		if err != nil {
+			return fmt.Errorf("store: delete client: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("store: delete client: %w", ErrNotFound)
+		}
+		return nil
+	})
 }
 
 func (s *Store) clientSecrets(ctx context.Context, clientPK string) ([]ClientSecret, error) {

@@ -13,7 +13,7 @@ import (
 type AuthRequest struct {
 	ID                  string
 	ClientID            string // public client_id
-	OrgID               string // the client's organization
+	OrgID               string // the client's organization; "" for a metadata-document client
 	RedirectURI         string
 	Scopes              []string
 	State               string
@@ -24,8 +24,16 @@ type AuthRequest struct {
 	LoginHint           string
 	CodeChallenge       string
 	CodeChallengeMethod string
-	CreatedAt           time.Time
-	ExpiresAt           time.Time
+	// Resource is the API identifier (RFC 8707) the request is for; "" for
+	// the issuer itself.
+	Resource string
+	// DPoPJKT is the dpop_jkt parameter (RFC 9449 §10): the code may be
+	// exchanged only with a proof from that key. Pushed: the request came
+	// through a pushed authorization request (RFC 9126).
+	DPoPJKT   string
+	Pushed    bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
 	// Filled in when the user has signed in.
 	UserID   string
 	AuthTime time.Time
@@ -39,9 +47,9 @@ type AuthRequest struct {
 	FamilyID        string
 }
 
-const authRequestColumns = `id, client_id, org_id, redirect_uri, scopes, state, nonce, response_mode, prompt,
+const authRequestColumns = `id, client_id, COALESCE(org_id, ''), redirect_uri, scopes, state, nonce, response_mode, prompt,
 	max_age, login_hint, code_challenge, code_challenge_method, created_at, expires_at, COALESCE(user_id, ''),
-	auth_time, amr, COALESCE(code_hash, ''), code_expires_at, code_used_at, access_jti, access_expires_at, family_id`
+	auth_time, amr, COALESCE(code_hash, ''), code_expires_at, code_used_at, access_jti, access_expires_at, family_id, resource, dpop_jkt, pushed`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (AuthRequest, error) {
 	var a AuthRequest
@@ -50,7 +58,7 @@ func scanAuthRequest(row interface{ Scan(...any) error }) (AuthRequest, error) {
 	var created, expires int64
 	err := row.Scan(&a.ID, &a.ClientID, &a.OrgID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.ResponseMode,
 		&prompt, &maxAge, &a.LoginHint, &a.CodeChallenge, &a.CodeChallengeMethod, &created, &expires, &a.UserID,
-		&authTime, &amr, &a.CodeHash, &codeExp, &codeUsed, &a.AccessJTI, &accessExp, &a.FamilyID)
+		&authTime, &amr, &a.CodeHash, &codeExp, &codeUsed, &a.AccessJTI, &accessExp, &a.FamilyID, &a.Resource, &a.DPoPJKT, &a.Pushed)
 	if err != nil {
 		return a, err
 	}
@@ -83,9 +91,9 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a *AuthRequest) error {
 	}
 	_, err := s.q.ExecContext(ctx, `INSERT INTO oauth_auth_requests (id, client_id, org_id, redirect_uri, scopes,
 		state, nonce, response_mode, prompt, max_age, login_hint, code_challenge, code_challenge_method,
-		created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.ClientID, a.OrgID, a.RedirectURI, js(a.Scopes), a.State, a.Nonce, a.ResponseMode, js(a.Prompt),
-		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt))
+		created_at, expires_at, resource, dpop_jkt, pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.ClientID, nullString(a.OrgID), a.RedirectURI, js(a.Scopes), a.State, a.Nonce, a.ResponseMode, js(a.Prompt),
+		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt), a.Resource, a.DPoPJKT, a.Pushed)
 	if err != nil {
 		return fmt.Errorf("store: create auth request: %w", err)
 	}

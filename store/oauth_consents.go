@@ -86,9 +86,13 @@ func (s *Store) GrantConsent(ctx context.Context, userID, clientID string, scope
 
 // ConnectedApps lists the third-party clients userID has allowed, by name.
 func (s *Store) ConnectedApps(ctx context.Context, userID string) ([]ConnectedApp, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT c.client_id, c.scopes, c.created_at, c.granted_at, k.name, k.logo_url, o.name
-		FROM oauth_consents c JOIN oauth_clients k ON k.client_id = c.client_id JOIN organizations o ON o.id = k.org_id
-		WHERE c.user_id = ? ORDER BY k.name, c.client_id`, userID)
+	// A client without a row (an MCP agent known by its metadata document
+	// URL) is listed under its client_id, so it can still be revoked.
+	rows, err := s.q.QueryContext(ctx, `SELECT c.client_id, c.scopes, c.created_at, c.granted_at,
+		COALESCE(k.name, c.client_id), COALESCE(k.logo_url, ''), COALESCE(o.name, '')
+		FROM oauth_consents c LEFT JOIN oauth_clients k ON k.client_id = c.client_id
+		LEFT JOIN organizations o ON o.id = k.org_id
+		WHERE c.user_id = ? ORDER BY COALESCE(k.name, c.client_id), c.client_id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: connected apps: %w", err)
 	}

@@ -22,6 +22,12 @@ type RefreshFamily struct {
 	ExpiresAt     time.Time
 	RevokedAt     time.Time
 	RevokedReason string
+	// Resource is the API identifier (RFC 8707) the grant is for; "" for
+	// the issuer itself.
+	Resource string
+	// DPoPJKT binds a public client's family to the DPoP key it was issued
+	// to (RFC 9449 §5): every refresh must prove possession of it.
+	DPoPJKT string
 }
 
 // RefreshToken is one token of a family, stored by the SHA-256 of its value.
@@ -43,8 +49,9 @@ func (s *Store) CreateRefreshFamily(ctx context.Context, f *RefreshFamily, first
 		scopes, _ := json.Marshal(nonNil(f.Scopes))
 		amr, _ := json.Marshal(nonNil(f.AMR))
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO oauth_refresh_families (id, client_id, org_id, user_id, scopes,
-			auth_time, amr, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, f.ClientID, f.OrgID, f.UserID, string(scopes), nullMS(f.AuthTime), string(amr), ms(f.CreatedAt), ms(f.ExpiresAt))
+			auth_time, amr, created_at, expires_at, resource, dpop_jkt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.ClientID, f.OrgID, f.UserID, string(scopes), nullMS(f.AuthTime), string(amr), ms(f.CreatedAt), ms(f.ExpiresAt),
+			f.Resource, f.DPoPJKT)
 		if err != nil {
 			return fmt.Errorf("store: create refresh family: %w", err)
 		}
@@ -71,9 +78,9 @@ func (s *Store) RefreshToken(ctx context.Context, hash string) (RefreshToken, Re
 	var scopes, amr string
 	err := s.q.QueryRowContext(ctx, `SELECT t.hash, t.family_id, t.created_at, t.used_at, t.access_jti, t.access_expires_at,
 		f.id, f.client_id, f.org_id, f.user_id, f.scopes, f.auth_time, f.amr, f.created_at, f.expires_at, f.revoked_at,
-		f.revoked_reason FROM oauth_refresh_tokens t JOIN oauth_refresh_families f ON f.id = t.family_id WHERE t.hash = ?`, hash).
+		f.revoked_reason, f.resource, f.dpop_jkt FROM oauth_refresh_tokens t JOIN oauth_refresh_families f ON f.id = t.family_id WHERE t.hash = ?`, hash).
 		Scan(&t.Hash, &t.FamilyID, &tCreated, &used, &t.AccessJTI, &accessExp, &f.ID, &f.ClientID, &f.OrgID, &f.UserID,
-			&scopes, &authTime, &amr, &fCreated, &fExpires, &revoked, &f.RevokedReason)
+			&scopes, &authTime, &amr, &fCreated, &fExpires, &revoked, &f.RevokedReason, &f.Resource, &f.DPoPJKT)
 	if err != nil {
 		return t, f, notFound("store: refresh token", err)
 	}
@@ -188,8 +195,8 @@ func (s *Store) UseAssertionJTI(ctx context.Context, clientID, jti string, expir
 }
 
 // PurgeExpiredOAuth deletes what has expired before now: auth requests and
-// codes, refresh families, revoked jtis, assertion jtis and client
-// authentication failures. It returns how
+// codes, refresh families, revoked jtis, assertion jtis, client
+// authentication failures, pushed authorization requests and DPoP jtis. It returns how
 // many rows went.
 func (s *Store) PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
@@ -199,6 +206,8 @@ func (s *Store) PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, er
 		`DELETE FROM oauth_revoked_jtis WHERE expires_at < ?`,
 		`DELETE FROM oauth_assertion_jtis WHERE expires_at < ?`,
 		`DELETE FROM oauth_client_auth_failures WHERE expires_at < ?`,
+		`DELETE FROM oauth_par_requests WHERE expires_at < ?`,
+		`DELETE FROM oauth_dpop_jtis WHERE expires_at < ?`,
 	} {
 		res, err := s.q.ExecContext(ctx, q, ms(now))
 		if err != nil {

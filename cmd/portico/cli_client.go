@@ -39,6 +39,15 @@ func (j clientJSON) human() string {
 	if j.ExchangeAnySubject {
 		b.WriteString(" exchange_any_subject=true")
 	}
+	if j.RequirePAR {
+		b.WriteString(" require_par=true")
+	}
+	if j.RequireDPoP {
+		b.WriteString(" require_dpop=true")
+	}
+	if j.FAPI2 {
+		b.WriteString(" fapi2=true")
+	}
 	if len(j.Scopes) > 0 {
 		fmt.Fprintf(&b, " scopes=%q", strings.Join(j.Scopes, " "))
 	}

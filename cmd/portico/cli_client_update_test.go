@@ -66,3 +66,37 @@ func TestClientUpdateFirstParty(t *testing.T) {
 		t.Fatal("an update with nothing to change succeeded")
 	}
 }
+
+func TestClientSecurityFlags(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.mustRun("org", "create", "--slug", "acme", "--name", "Acme")
+	type flags struct {
+		ClientID    string `json:"client_id"`
+		RequirePAR  bool   `json:"require_par"`
+		RequireDPoP bool   `json:"require_dpop"`
+		FAPI2       bool   `json:"fapi2"`
+	}
+	read := func(out string) flags {
+		t.Helper()
+		var c flags
+		if err := json.Unmarshal([]byte(out), &c); err != nil || c.ClientID == "" {
+			t.Fatalf("%v %s", err, out)
+		}
+		return c
+	}
+	c := read(tc.mustRun("client", "create", "--org", "acme", "--name", "Web", "--type", "web",
+		"--redirect-uri", "https://app.example/cb", "--json"))
+	if got := read(tc.mustRun("client", "update", "--client-id", c.ClientID, "--require-par", "--require-dpop", "--json")); !got.RequirePAR || !got.RequireDPoP || got.FAPI2 {
+		t.Fatalf("after --require-par --require-dpop: %+v", got)
+	}
+	if got := read(tc.mustRun("client", "update", "--client-id", c.ClientID, "--require-par=false", "--json")); got.RequirePAR || !got.RequireDPoP {
+		t.Fatalf("after --require-par=false: %+v", got)
+	}
+	// A client with a secret cannot be a FAPI 2.0 client.
+	if _, err := tc.run("client", "update", "--client-id", c.ClientID, "--fapi2"); err == nil {
+		t.Fatal("--fapi2 accepted for a client_secret client")
+	}
+	if got := read(tc.mustRun("client", "show", "--client-id", c.ClientID, "--json")); got.FAPI2 {
+		t.Fatal("fapi2 stored after a refusal")
+	}
+}

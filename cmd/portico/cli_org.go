@@ -13,10 +13,11 @@ import (
 
 func runOrg(ctx context.Context, c *cli, args []string) error {
 	return c.subcommand(ctx, "org", args, map[string]func(context.Context, *cli, []string) error{
-		"create": runOrgCreate,
-		"update": runOrgUpdate,
-		"list":   runOrgList,
-		"show":   runOrgShow,
+		"create":          runOrgCreate,
+		"update":          runOrgUpdate,
+		"client-metadata": runOrgClientMetadata,
+		"list":            runOrgList,
+		"show":            runOrgShow,
 	})
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -48,6 +49,19 @@ type Config struct {
 	// identity providers and clients' jwks_uri may reach anyway; everything
 	// else that is not on the public internet is refused (SSRF).
 	UpstreamAllow []netip.Prefix
+	// ClientIDMetadata accepts clients identified by a Client ID Metadata
+	// Document (MCP agents); each organization can still refuse them.
+	ClientIDMetadata bool
+	// clientMetadataRoots replaces the system roots when fetching client
+	// metadata documents. Tests only (no flag): they serve documents from
+	// httptest TLS servers.
+	clientMetadataRoots *x509.CertPool
+	// RequirePAR makes every client push its authorization requests (RFC
+	// 9126); RequireDPoP makes every token request carry a DPoP proof (RFC
+	// 9449); DPoPNonce makes proofs carry a server nonce (RFC 9449 §8).
+	RequirePAR  bool
+	RequireDPoP bool
+	DPoPNonce   bool
 
 	// SessionMaxAge ends every portal session this long after sign-in.
 	SessionMaxAge time.Duration
@@ -58,6 +72,7 @@ type Config struct {
 	AuditRetention    time.Duration
 
 	rawDecisionRetention string
+	rawClientIDMetadata  string
 	rawAuditRetention    string
 	rawUpstreamAllow     string
 	rawSessionMaxAge     string
@@ -89,8 +104,12 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
 	fs.StringVar(&cfg.rawDecisionRetention, "decision-retention", env("PORTICO_DECISION_RETENTION", "30d"), "how long policy decisions are kept, e.g. 30d or 720h; 0 keeps them forever (env PORTICO_DECISION_RETENTION)")
 	fs.StringVar(&cfg.rawAuditRetention, "audit-retention", env("PORTICO_AUDIT_RETENTION", "365d"), "how long audit events are kept, e.g. 365d; 0 keeps them forever (env PORTICO_AUDIT_RETENTION)")
+	fs.StringVar(&cfg.rawClientIDMetadata, "client-id-metadata", env("PORTICO_CLIENT_ID_METADATA", "allow"), "allow or deny OAuth clients identified by a Client ID Metadata Document, an https URL as client_id (MCP agents); organizations can refuse them on their own (env PORTICO_CLIENT_ID_METADATA)")
 	fs.StringVar(&cfg.rawUpstreamAllow, "upstream-allow", env("PORTICO_UPSTREAM_ALLOW", ""), "comma-separated CIDRs that requests to identity providers and jwks_uri may reach although not public, e.g. a test IdP on 127.0.0.1/32 (env PORTICO_UPSTREAM_ALLOW)")
 	fs.StringVar(&cfg.rawSessionMaxAge, "session-max-age", env("PORTICO_SESSION_MAX_AGE", "7d"), "absolute lifetime of a portal session, e.g. 7d or 12h (env PORTICO_SESSION_MAX_AGE)")
+	fs.BoolVar(&cfg.RequirePAR, "require-par", env("PORTICO_REQUIRE_PAR", "") == "true", "every client must use pushed authorization requests, RFC 9126 (env PORTICO_REQUIRE_PAR=true)")
+	fs.BoolVar(&cfg.RequireDPoP, "require-dpop", env("PORTICO_REQUIRE_DPOP", "") == "true", "every token request must carry a DPoP proof, RFC 9449 (env PORTICO_REQUIRE_DPOP=true)")
+	fs.BoolVar(&cfg.DPoPNonce, "dpop-nonce", env("PORTICO_DPOP_NONCE", "") == "true", "DPoP proofs must carry a server-provided nonce, RFC 9449 §8 (env PORTICO_DPOP_NONCE=true)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -164,6 +183,13 @@ func (cfg *Config) validate() error {
 		bad("PORTICO_UPSTREAM_ALLOW: %v", err)
 	} else {
 		cfg.UpstreamAllow = allow
+	}
+	switch cfg.rawClientIDMetadata {
+	case "", "allow": // "" when a Config is built without flags (bench)
+		cfg.ClientIDMetadata = true
+	case "deny":
+	default:
+		bad("PORTICO_CLIENT_ID_METADATA %q is not allow or deny", cfg.rawClientIDMetadata)
 	}
 	cfg.validateSMTP(bad)
 	if cfg.rawSessionMaxAge == "" {

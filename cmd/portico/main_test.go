@@ -179,3 +179,21 @@ func TestConfigUpstreamAllow(t *testing.T) {
 		t.Fatalf("default: %v %v", err, cfg.UpstreamAllow)
 	}
 }
+
+// TestConfigClientIDMetadata: metadata-document clients are allowed unless
+// PORTICO_CLIENT_ID_METADATA=deny; anything else is refused at start.
+func TestConfigClientIDMetadata(t *testing.T) {
+	env := map[string]string{}
+	c := &cli{getenv: func(k string) string { return env[k] }, stderr: &bytes.Buffer{}}
+	if cfg, err := c.parseConfig(nil); err != nil || !cfg.ClientIDMetadata {
+		t.Fatalf("default: %v %v", err, cfg)
+	}
+	env["PORTICO_CLIENT_ID_METADATA"] = "deny"
+	if cfg, err := c.parseConfig(nil); err != nil || cfg.ClientIDMetadata {
+		t.Fatalf("deny: %v %v", err, cfg)
+	}
+	env["PORTICO_CLIENT_ID_METADATA"] = "yes"
+	if _, err := c.parseConfig(nil); err == nil || !strings.Contains(err.Error(), "PORTICO_CLIENT_ID_METADATA") {
+		t.Fatalf("garbage accepted: %v", err)
+	}
+}

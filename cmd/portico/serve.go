@@ -66,16 +66,20 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 // sign-in page is its login UI.
 func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate) (*authserver.Server, error) {
 	return authserver.New(authserver.Config{
-		Issuer:        cfg.Issuer,
-		Store:         st,
-		Sealer:        sealer,
-		Gate:          gate,
-		LoginURL:      func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
-		LogoutURL:     handlers.LogoutConfirmURL, // RP-initiated logout ends the portal session
-		Now:           now,
-		Logger:        log,
-		AllowInsecure: strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
-		UpstreamAllow: cfg.UpstreamAllow,
+		Issuer:         cfg.Issuer,
+		Store:          st,
+		Sealer:         sealer,
+		Gate:           gate,
+		LoginURL:       func(id string) string { return "/login?auth_request=" + url.QueryEscape(id) },
+		LogoutURL:      handlers.LogoutConfirmURL, // RP-initiated logout ends the portal session
+		Now:            now,
+		Logger:         log,
+		AllowInsecure:  strings.HasPrefix(cfg.Issuer, "http://"), // Config.validate allows http only on loopback
+		UpstreamAllow:  cfg.UpstreamAllow,
+		ClientMetadata: authserver.ClientMetadataConfig{Enabled: cfg.ClientIDMetadata, RootCAs: cfg.clientMetadataRoots},
+		RequirePAR:     cfg.RequirePAR,
+		RequireDPoP:    cfg.RequireDPoP,
+		DPoPNonce:      cfg.DPoPNonce,
 	})
 }
 

@@ -64,7 +64,10 @@ func (a consentServer) ConsentPrompt(ctx context.Context, id string) (handlers.C
 	}
 	out := handlers.ConsentPrompt{ClientID: r.ClientID, ClientName: r.ClientName, OrgName: r.OrgName, LogoURL: r.LogoURL}
 	for _, sc := range r.Scopes {
-		out.Scopes = append(out.Scopes, views.ConsentScope{Name: sc.Name, Description: sc.Description})
+		out.Scopes = append(out.Scopes, views.ConsentScope{Name: sc.Name, Description: sc.Description, Group: sc.Group})
+	}
+	if m := r.Unverified; m != nil {
+		out.Unverified = &views.UnverifiedClient{Name: m.Name, Domain: m.Domain, LogoURI: m.LogoURI, ClientID: m.ClientID}
 	}
 	return out, nil
 }
@@ -78,4 +81,13 @@ func (a consentServer) GrantConsent(ctx context.Context, id, userID string) erro
 func (a consentServer) DenyConsent(ctx context.Context, id string) (string, error) {
 	to, err := a.s.DenyConsent(ctx, id)
 	return to, unknownRequest(err)
+}
+
+// UnverifiedClient implements handlers.ClientDescriber.
+func (l loginCompleter) UnverifiedClient(ctx context.Context, id string) (views.UnverifiedClient, bool) {
+	m, ok, err := l.s.ClientMetadataOf(ctx, id)
+	if err != nil || !ok {
+		return views.UnverifiedClient{}, false
+	}
+	return views.UnverifiedClient{Name: m.Name, Domain: m.Domain, LogoURI: m.LogoURI, ClientID: m.ClientID}, true
 }
