@@ -48,13 +48,40 @@ type LoginCompleter interface {
 
 // CompletedSignIn is who signed in, and how, for LoginCompleter.
 type CompletedSignIn struct {
-	UserID       string
-	AuthTime     time.Time
-	MFAAt        time.Time
-	AMR          []string
+	UserID   string
+	AuthTime time.Time
+	MFAAt    time.Time
+	AMR      []string
+	// AuthMethods are the amr values with when each was last used.
+	AuthMethods  map[string]time.Time
 	ConnectionID string
 	IP           netip.Addr
 	SteppedUp    bool
+}
+
+// StepUpError is ErrStepUpRequired saying what the step-up must use:
+// Methods are amr values, any one of them ("hwk", "swk": a passkey); empty
+// means any second factor.
+type StepUpError struct {
+	Methods []string
+	Err     error
+}
+
+func (e *StepUpError) Error() string { return e.Err.Error() }
+
+// Is makes errors.Is(err, ErrStepUpRequired) true.
+func (e *StepUpError) Is(target error) bool { return target == ErrStepUpRequired }
+
+// Unwrap returns the completer's own error.
+func (e *StepUpError) Unwrap() error { return e.Err }
+
+// stepUpMethods is what err asks the step-up to use; nil means anything.
+func stepUpMethods(err error) []string {
+	var s *StepUpError
+	if errors.As(err, &s) {
+		return s.Methods
+	}
+	return nil
 }
 
 // Errors a LoginCompleter returns, matched with errors.Is.

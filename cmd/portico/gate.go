@@ -65,7 +65,7 @@ func (g *policyGate) Check(ctx context.Context, req authserver.GateRequest) (aut
 	case policyeditor.Permit:
 		v.Action = authserver.Permit
 	case policyeditor.Challenge:
-		v.Action = authserver.Challenge
+		v.Action, v.StepUpWith = authserver.Challenge, out.StepUpMethods()
 	}
 	return v, nil
 }
@@ -109,6 +109,7 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 	r.Client.Scopes = req.Scopes
 	if req.User != nil {
 		r.User.MFAAt, r.User.ConnectionID = req.Context.MFAAt, req.Context.ConnectionID
+		r.User.AuthMethods = req.Context.AuthMethods
 		if req.Context.NewLocation && ip.IsValid() {
 			r.User.Locations = dropLocation(r.User.Locations, policyeditor.LocationOf(ip))
 		}
