@@ -125,9 +125,16 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	if cfg.Policies != nil {
 		login.Preview = policyeditor.NewEngine(cfg.Store, nil)
 	}
+	rp, err := newRelyingParty(cfg.Issuer)
+	if err != nil {
+		log.Warn("passkeys are off", "err", err)
+		rp = nil
+	}
+	login.RP = rp
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
 		login,
+		&Passkeys{Store: cfg.Store, Pages: pages, RP: rp, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer},
 		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
 		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},
