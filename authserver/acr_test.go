@@ -69,6 +69,12 @@ func TestACRValuesStepUpAndTokenClaims(t *testing.T) {
 		t.Fatalf("access token acr %v", at["acr"])
 	}
 
+	// Introspection tells a resource server the same (RFC 9470 step-up).
+	_, in := w.post("/introspect", url.Values{"token": {tok["access_token"].(string)}}, c.ClientID, secret)
+	if in["active"] != true || in["acr"] != authserver.ACRPhishingResistant || in["auth_time"] == nil {
+		t.Fatalf("introspection: %v", in)
+	}
+
 	// mfa is met by TOTP; unknown values are ignored (acr_values is a wish list).
 	id = start(authserver.ACRMFA)
 	if to, err := w.srv.CompleteLogin(w.ctx, id, otp); err != nil || !strings.Contains(to, "code=") {
