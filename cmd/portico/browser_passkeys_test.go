@@ -123,6 +123,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#welcome")),
 		chromedp.Navigate(base+"/account/passkeys"),
 		chromedp.WaitVisible(chromedp.CSS("#passkey-register-start")),
+		chromedp.WaitReady(chromedp.CSS(`html[data-passkeys="ready"]`)),
 		chromedp.SendKeys(chromedp.CSS("#passkey-register-name"), "Test laptop"),
 		chromedp.Click(chromedp.CSS("#passkey-register-start")),
 		chromedp.WaitVisible(chromedp.CSS("#passkeys")),
@@ -145,6 +146,7 @@ func TestBrowserPasskeys(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#launch-wiki")),
 		chromedp.Click(chromedp.CSS("#launch-wiki")),
 		chromedp.WaitVisible(chromedp.CSS("#passkey-stepup-start")),
+		chromedp.WaitReady(chromedp.CSS(`html[data-passkeys="ready"]`)),
 	)
 	if !strings.Contains(e2e.Location(t, ctx), "/verify") {
 		t.Fatalf("no step-up: at %s", e2e.Location(t, ctx))

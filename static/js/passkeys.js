@@ -105,6 +105,9 @@
     run(btn.closest("form"), false);
   });
 
+  // Tells whoever waits (browser tests) that the buttons now work.
+  document.documentElement.setAttribute("data-passkeys", "ready");
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form[data-passkey][data-conditional]");
     if (!form || !PublicKeyCredential.isConditionalMediationAvailable) return;
