@@ -83,7 +83,7 @@ func (h *Login) beginPasskeySignIn(c echo.Context) error {
 	if h.RP == nil {
 		return ceremonyJSON(c, http.StatusNotFound, ceremony{}, msgPasskeyOff)
 	}
-	cer, err := beginAssertion(c.Request().Context(), h.Store, h.RP, nil, h.browserBinding(c), purposeSignIn, h.Now())
+	cer, err := beginAssertion(c.Request().Context(), h.Store, h.RP, nil, h.passkeyBinding(c), purposeSignIn, h.Now())
 	if err != nil {
 		return err
 	}
@@ -104,7 +104,7 @@ func (h *Login) passkeySignIn(c echo.Context) error {
 		return fail(http.StatusNotFound, msgPasskeyOff)
 	}
 	now := h.Now()
-	_, sd, err := takeCeremony(ctx, h.Store, c.FormValue("challenge"), h.browserBinding(c), purposeSignIn, now)
+	_, sd, err := takeCeremony(ctx, h.Store, c.FormValue("challenge"), h.passkeyBinding(c), purposeSignIn, now)
 	if errors.Is(err, errCeremony) {
 		return fail(http.StatusBadRequest, msgPasskeyNotTaken)
 	}
@@ -273,4 +273,23 @@ func (h *Login) passkeyFactor(c echo.Context) error {
 // defaultPasskeyName names a passkey nobody named.
 func defaultPasskeyName(now time.Time) string {
 	return "Passkey added " + now.UTC().Format("2006-01-02")
+}
+
+// passkeyCookie binds a usernameless passkey sign-in to the browser. It is
+// its own cookie, not the pending sign-in's (browserCookie): the sign-in
+// page asks for passkey options in the background, and that answer must
+// not replace the cookie a password or identity-provider sign-in started
+// at the same moment is bound to.
+const passkeyCookie = "portico_passkey"
+
+// passkeyBinding returns the hash of this browser's passkey cookie,
+// setting the cookie first if there is none.
+func (h *Login) passkeyBinding(c echo.Context) string {
+	if ck, err := c.Cookie(passkeyCookie); err == nil && len(ck.Value) >= 32 {
+		return hashToken(ck.Value)
+	}
+	v := newToken()
+	c.SetCookie(&http.Cookie{Name: passkeyCookie, Value: v, Path: "/login/passkey", HttpOnly: true,
+		Secure: h.Sessions.Cookies.Options.Secure, SameSite: http.SameSiteStrictMode, MaxAge: int(ceremonyFor.Seconds()) * 10})
+	return hashToken(v)
 }
