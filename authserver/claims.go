@@ -24,6 +24,7 @@ type accessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
 	Org      string   `json:"org"`
 	OrgID    string   `json:"org_id"`
 	Groups   []string `json:"groups,omitempty"`
@@ -78,6 +79,7 @@ type idClaims struct {
 	AuthTime      int64    `json:"auth_time,omitempty"`
 	Nonce         string   `json:"nonce,omitempty"`
 	AMR           []string `json:"amr,omitempty"`
+	ACR           string   `json:"acr,omitempty"`
 	ATHash        string   `json:"at_hash,omitempty"`
 	SID           string   `json:"sid,omitempty"`
 	Org           string   `json:"org"`
@@ -123,6 +125,9 @@ func (s *Server) idClaims(e *clientEntry, u store.User, scopes []string, nonce s
 	}
 	if !authTime.IsZero() {
 		c.AuthTime = authTime.Unix()
+	}
+	if len(amr) > 0 {
+		c.ACR = ACRFor(amr)
 	}
 	if accessToken != "" {
 		h := sha256.Sum256([]byte(accessToken))

@@ -53,16 +53,23 @@ type Verdict struct {
 	Action     Action
 	Reason     string
 	DecisionID string
+	// StepUpWith, for a Challenge, lists the amr values the step-up must
+	// use (any one of them: "hwk", "swk" for a passkey); empty means any
+	// second factor.
+	StepUpWith []string
 }
 
 // RequestContext is what is known about the live request at a gate point.
 type RequestContext struct {
-	IP           netip.Addr
-	Country      string
-	NewLocation  bool
-	AuthTime     time.Time
-	MFAAt        time.Time
-	AMR          []string
+	IP          netip.Addr
+	Country     string
+	NewLocation bool
+	AuthTime    time.Time
+	MFAAt       time.Time
+	AMR         []string
+	// AuthMethods are the session's amr values, each with when it was last
+	// used (policy conditions on the method and its age read them).
+	AuthMethods  map[string]time.Time
 	ConnectionID string
 	// SteppedUp is set on the second evaluation after a Challenge was met.
 	SteppedUp bool

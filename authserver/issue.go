@@ -26,6 +26,9 @@ func (s *Server) userAccessClaims(e *clientEntry, u store.User, g userGrant, now
 	c := s.newAccessClaims(e, u.ID, g.scopes, now)
 	c.Groups = u.Groups()
 	c.AMR = g.amr
+	if len(g.amr) > 0 {
+		c.ACR = ACRFor(g.amr)
+	}
 	if !g.authTime.IsZero() {
 		c.AuthTime = g.authTime.Unix()
 	}

@@ -136,6 +136,9 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess}
+	if rp, err := newRelyingParty(cfg.Issuer); err == nil {
+		launch.RP = rp
+	}
 	if cfg.Policies != nil {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}

@@ -26,7 +26,7 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 			pr.add(path+"."+f, "unknown field for "+article(c.Type)+" condition")
 		}
 	}
-	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA || c.Type == CondConnection) {
+	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA || c.Type == CondAuthMethod || c.Type == CondConnection) {
 		pr.add(path+".type", fmt.Sprintf("a machine-to-machine request has no user, so %s would never hold", article(c.Type)+" condition"))
 	}
 	var pos, neg string
@@ -83,6 +83,27 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 		}
 		out.within = d
 		pos, neg = "MFA within "+c.Within, "no MFA within "+c.Within
+	case CondAuthMethod:
+		out.kind, out.missing = kAuthMethod, "the request does not say how the user authenticated"
+		out.names = newStringSet(checkItems(pr, path+".any_of", c.AnyOf, func(s string) string {
+			if !slices.Contains(AuthMethods(), s) {
+				return fmt.Sprintf("%q is not an authentication method (%s)", s, strings.Join(AuthMethods(), ", "))
+			}
+			return ""
+		}))
+		if c.Within != "" {
+			d, err := time.ParseDuration(c.Within)
+			switch {
+			case err != nil:
+				pr.add(path+".within", fmt.Sprintf(`%q is not a duration (such as "15m" or "12h")`, c.Within))
+			case d <= 0:
+				pr.add(path+".within", fmt.Sprintf("%q must be longer than zero", c.Within))
+			}
+			out.within = d
+			pos, neg = "authenticated with any of "+list(c.AnyOf)+" within "+c.Within, "not authenticated with any of "+list(c.AnyOf)+" within "+c.Within
+		} else {
+			pos, neg = "authenticated with any of "+list(c.AnyOf), "not authenticated with any of "+list(c.AnyOf)
+		}
 	case CondPartnership:
 		out.kind, out.missing = kPartnership, "the organization's partnership has no end date"
 		d, msg := parseDays(c.EndsWithin)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"portico/authserver"
 	"portico/policyeditor"
@@ -65,7 +66,7 @@ func (g *policyGate) Check(ctx context.Context, req authserver.GateRequest) (aut
 	case policyeditor.Permit:
 		v.Action = authserver.Permit
 	case policyeditor.Challenge:
-		v.Action = authserver.Challenge
+		v.Action, v.StepUpWith = authserver.Challenge, out.StepUpMethods()
 	}
 	return v, nil
 }
@@ -109,6 +110,15 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 	r.Client.Scopes = req.Scopes
 	if req.User != nil {
 		r.User.MFAAt, r.User.ConnectionID = req.Context.MFAAt, req.Context.ConnectionID
+		r.User.AuthMethods = req.Context.AuthMethods
+		if r.User.AuthMethods == nil && len(req.Context.AMR) > 0 {
+			// A token's amr (refresh, token exchange): every method counts
+			// as used at its auth_time, all that the token says.
+			r.User.AuthMethods = make(map[string]time.Time, len(req.Context.AMR))
+			for _, m := range req.Context.AMR {
+				r.User.AuthMethods[m] = req.Context.AuthTime
+			}
+		}
 		if req.Context.NewLocation && ip.IsValid() {
 			r.User.Locations = dropLocation(r.User.Locations, policyeditor.LocationOf(ip))
 		}
