@@ -86,7 +86,7 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 	switch c.Type {
 	case policyeditor.CondGroup, policyeditor.CondScope:
 		c.AnyOf = values
-	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection:
+	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection, policyeditor.CondIssuer:
 		c.In = values
 	case policyeditor.CondAttribute:
 		c.Name, c.In = strings.TrimSpace(f.Get(p+"attr")), values

@@ -27,6 +27,7 @@ var condTypeLabels = map[string]string{
 	policyeditor.CondPartnership: "Partnership ends soon",
 	policyeditor.CondConnection:  "Signed in through a connection",
 	policyeditor.CondClientType:  "Client type",
+	policyeditor.CondIssuer:      "Trusted token issuer",
 }
 
 // commonZones seed the time-zone inputs' suggestions; any IANA zone is accepted.

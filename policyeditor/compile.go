@@ -45,6 +45,7 @@ const (
 	kPartnership
 	kConnection
 	kClientType
+	kIssuer
 )
 
 type condition struct {

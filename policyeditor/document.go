@@ -76,6 +76,10 @@ const (
 	// CondClientType holds when the client's type (web, spa, native or
 	// service) is in In.
 	CondClientType = "client_type"
+	// CondIssuer holds when the subject was vouched for by a trusted token
+	// issuer (token exchange or JWT bearer grant) whose URL is in In; a
+	// request about a local subject is missing data.
+	CondIssuer = "issuer"
 )
 
 // conditionFields lists, per type, the JSON fields it accepts besides "type" and
@@ -85,7 +89,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 	switch typ {
 	case CondGroup, CondScope:
 		return []string{"any_of"}, true
-	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType:
+	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType, CondIssuer:
 		return []string{"in"}, true
 	case CondPartnership:
 		return []string{"ends_within"}, true
@@ -104,7 +108,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 // ConditionTypes returns the condition types in the order the editor offers them.
 func ConditionTypes() []string {
 	return []string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
-		CondPlan, CondPartnership, CondMFA, CondConnection, CondAttribute, CondClient, CondClientType, CondScope}
+		CondPlan, CondPartnership, CondMFA, CondConnection, CondAttribute, CondClient, CondClientType, CondIssuer, CondScope}
 }
 
 // setFields names the type-specific fields that hold a value, so Compile can refuse
