@@ -1,0 +1,331 @@
+package authserver_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
+
+	"portico/authserver"
+	"portico/partners"
+	"portico/store"
+)
+
+const jwtBearerGrant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+// partnerIdP is a partner's OpenID provider on 127.0.0.1: discovery and a
+// JWKS served by a real HTTP server, tokens signed with go-jose. go-oidc
+// accepts it (TestPartnerIdPIsGoOIDCCompatible), so it stands for any
+// standard provider. rotate replaces its signing key, as a partner does.
+type partnerIdP struct {
+	t       *testing.T
+	ts      *httptest.Server
+	issuer  string
+	mu      sync.Mutex
+	key     *ecdsa.PrivateKey
+	kid     string
+	fetches int
+}
+
+func newPartnerIdP(t *testing.T) *partnerIdP {
+	p := &partnerIdP{t: t}
+	p.rotate()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		json.NewEncoder(w).Encode(map[string]any{"issuer": p.issuer, "jwks_uri": p.issuer + "/keys",
+			"authorization_endpoint": p.issuer + "/authorize", "token_endpoint": p.issuer + "/token",
+			"id_token_signing_alg_values_supported": []string{"ES256"}})
+	})
+	mux.HandleFunc("/keys", func(w http.ResponseWriter, r *http.Request) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.fetches++
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+			{Key: p.key.Public(), KeyID: p.kid, Algorithm: "ES256", Use: "sig"}}})
+	})
+	p.ts = httptest.NewServer(mux)
+	t.Cleanup(p.ts.Close)
+	p.issuer = p.ts.URL
+	return p
+}
+
+// rotate replaces the signing key; the old one leaves the JWKS at once.
+func (p *partnerIdP) rotate() {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.key, p.kid = k, store.NewID()
+	p.mu.Unlock()
+}
+
+func (p *partnerIdP) fetchCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fetches
+}
+
+// mint signs claims with the current key (ES256, kid set).
+func (p *partnerIdP) mint(claims map[string]any) string {
+	p.mu.Lock()
+	key, kid := p.key, p.kid
+	p.mu.Unlock()
+	return signJWT(p.t, jose.ES256, key, kid, claims)
+}
+
+func signJWT(t *testing.T, alg jose.SignatureAlgorithm, key any, kid string, claims map[string]any) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key},
+		(&jose.SignerOptions{}).WithHeader(jose.HeaderKey("kid"), kid).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(claims)
+	jws, err := s.Sign(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := jws.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// loopbackAllowed lets the world's guarded client reach 127.0.0.1 through
+// the operator's allow list, as PORTICO_UPSTREAM_ALLOW would.
+func loopbackAllowed(c *authserver.Config) {
+	c.UpstreamAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+}
+
+// assertion returns standard claims for the world's clock.
+func (w *world) assertion(iss, sub string, extra map[string]any) map[string]any {
+	now := w.clock()
+	c := map[string]any{"iss": iss, "sub": sub, "aud": w.issuer, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"jti": store.NewID()}
+	for k, v := range extra {
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+	}
+	return c
+}
+
+func (w *world) jwtBearer(clientID, secret, assertion string) (int, map[string]any) {
+	w.t.Helper()
+	f := url.Values{"grant_type": {jwtBearerGrant}, "assertion": {assertion}}
+	if secret == "" {
+		f.Set("client_id", clientID)
+		return w.post("/token", f, "", "")
+	}
+	return w.post("/token", f, clientID, secret)
+}
+
+func (w *world) introspectActive(token string, c creds) (bool, map[string]any) {
+	w.t.Helper()
+	st, in := w.post("/introspect", url.Values{"token": {token}}, c.id, c.secret)
+	if st != 200 {
+		w.t.Fatalf("introspect: %d %v", st, in)
+	}
+	return in["active"] == true, in
+}
+
+// lastDecision returns the newest decision-log entry of the world's organization.
+func (w *world) lastDecision() store.Decision {
+	w.t.Helper()
+	ds, err := w.st.Decisions(w.ctx, store.DecisionFilter{OrgID: w.org.ID})
+	if err != nil || len(ds) == 0 {
+		w.t.Fatalf("decisions: %v %d", err, len(ds))
+	}
+	return ds[0]
+}
+
+func TestPartnerIdPIsGoOIDCCompatible(t *testing.T) {
+	idp := newPartnerIdP(t)
+	ctx := context.Background()
+	prov, err := oidc.NewProvider(ctx, idp.issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tok := idp.mint(map[string]any{"iss": idp.issuer, "sub": "u1", "aud": "app", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+	v := prov.Verifier(&oidc.Config{ClientID: "app", SupportedSigningAlgs: []string{"ES256"}})
+	if _, err := v.Verify(ctx, tok); err != nil {
+		t.Fatalf("go-oidc refuses the test provider's token: %v", err)
+	}
+}
+
+// TestJWTBearerFromTrustedIssuer: a partner's IdP registered by the
+// organization signs assertions; a client bound to it, without a secret of
+// its own, trades them for Portico tokens naming the external subject.
+// Every refusal is invalid_grant and logged; rotation at the IdP is picked
+// up; suspension and removal of the issuer cut access at once.
+func TestJWTBearerFromTrustedIssuer(t *testing.T) {
+	w := newWorld(t, loopbackAllowed)
+	idp := newPartnerIdP(t)
+	ti, err := w.srv.Issuers().Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: idp.issuer,
+		GroupsClaim: "groups", AttributeClaims: map[string]string{"department": "dept"}, MaxAge: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, _ := w.client(authserver.RegisterInput{Name: "partner-sync", Type: store.ClientService,
+		GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none", TrustedIssuerID: ti.ID, Scopes: []string{"orders:read"}})
+	api, apiSecret := w.service("orders:read")
+	apiC := creds{api.ClientID, apiSecret}
+
+	a := idp.mint(w.assertion(idp.issuer, "alice@partner.example", map[string]any{"groups": []string{"buyers"}, "dept": "sales"}))
+	st, tok := w.jwtBearer(bound.ClientID, "", a)
+	if st != 200 {
+		t.Fatalf("jwt-bearer: %d %v", st, tok)
+	}
+	at := tok["access_token"].(string)
+	_, c := claims(t, at)
+	if c["sub"] != "alice@partner.example" || c["ext_iss"] != idp.issuer || c["ext_iss_id"] != ti.ID ||
+		c["org"] != "acme" || c["client_id"] != bound.ClientID || c["scope"] != "orders:read" {
+		t.Fatalf("claims: %v", c)
+	}
+	if g, _ := c["groups"].([]any); len(g) != 1 || g[0] != "buyers" {
+		t.Fatalf("groups: %v", c["groups"])
+	}
+	if f, _ := c["features"].([]any); len(f) == 0 {
+		t.Fatalf("plan features missing: %v", c)
+	}
+	if active, in := w.introspectActive(at, apiC); !active || in["ext_iss"] != idp.issuer {
+		t.Fatalf("introspection: %v", in)
+	}
+
+	refused := func(name, assertion, want string) {
+		t.Helper()
+		w.advance(time.Second) // the decision log orders by time
+		st, b := w.jwtBearer(bound.ClientID, "", assertion)
+		wantError(t, st, b, 400, "invalid_grant")
+		if d := w.lastDecision(); d.Point != "jwt_bearer" || d.Action != "deny" || !strings.Contains(d.Reason, want) ||
+			d.ClientID != bound.ClientID {
+			t.Fatalf("%s: decision %+v, want reason containing %q", name, d, want)
+		}
+	}
+	refused("replay", a, "jti replayed")
+	refused("no jti", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"jti": nil})), "no jti")
+	refused("expired", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"exp": w.clock().Add(-time.Minute).Unix()})), "expired")
+	refused("too old", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"iat": w.clock().Add(-11 * time.Minute).Unix()})), "maximum age")
+	refused("wrong audience", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"aud": "https://elsewhere.example"})), "audience")
+	es384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	refused("algorithm", signJWT(t, jose.ES384, es384, idp.kid, w.assertion(idp.issuer, "alice", nil)), "algorithm")
+	refused("HS256", hs256(w.assertion(idp.issuer, "alice", nil), []byte("shared")), "algorithm")
+	refused("none", unsigned(w.assertion(idp.issuer, "alice", nil)), "algorithm")
+	forged := idp.mint(w.assertion(idp.issuer, "alice", nil))
+	parts := strings.Split(forged, ".")
+	parts[1] = base64.RawURLEncoding.EncodeToString(mustJSON(w.assertion(idp.issuer, "mallory", nil)))
+	refused("bad signature", strings.Join(parts, "."), "signature is bad")
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	refused("foreign key, same kid", signJWT(t, jose.ES256, other, idp.kid, w.assertion(idp.issuer, "alice", nil)), "signature is bad")
+
+	// An issuer another organization registered is no issuer for acme.
+	org2 := store.Organization{Slug: "globex", Name: "Globex"}
+	if err := w.st.CreateOrganization(w.ctx, &org2); err != nil {
+		t.Fatal(err)
+	}
+	idp2 := newPartnerIdP(t)
+	if _, err := w.srv.Issuers().Create(w.ctx, org2.ID, cli, authserver.IssuerInput{Issuer: idp2.issuer}); err != nil {
+		t.Fatal(err)
+	}
+	withSecret, secret := w.client(authserver.RegisterInput{Name: "sync2", Type: store.ClientService,
+		GrantTypes: []string{jwtBearerGrant}, Scopes: []string{"orders:read"}})
+	w.advance(time.Second)
+	st, b := w.jwtBearer(withSecret.ClientID, secret, idp2.mint(w.assertion(idp2.issuer, "eve", nil)))
+	wantError(t, st, b, 400, "invalid_grant")
+	if d := w.lastDecision(); !strings.Contains(d.Reason, "registered by another organization") {
+		t.Fatalf("decision: %+v", d)
+	}
+	// Its own organization's issuer works for a client with a secret too;
+	// the bound client accepts only its own issuer.
+	st, b = w.jwtBearer(withSecret.ClientID, secret, idp.mint(w.assertion(idp.issuer, "bob", nil)))
+	if st != 200 {
+		t.Fatalf("jwt-bearer with a secret: %d %v", st, b)
+	}
+
+	// Key rotation at the partner: the first token with the new kid comes
+	// within 30 s of the last fetch and is refused without a refetch; after
+	// that the keys are fetched again and it verifies.
+	fetched := idp.fetchCount()
+	idp.rotate()
+	refused("rotated too soon", idp.mint(w.assertion(idp.issuer, "alice", nil)), "no key of the issuer")
+	if idp.fetchCount() != fetched {
+		t.Fatalf("unknown kid refetched within the rate limit (%d -> %d)", fetched, idp.fetchCount())
+	}
+	w.advance(31 * time.Second)
+	if st, b := w.jwtBearer(bound.ClientID, "", idp.mint(w.assertion(idp.issuer, "alice", nil))); st != 200 {
+		t.Fatalf("after rotation: %d %v", st, b)
+	}
+	if idp.fetchCount() != fetched+1 {
+		t.Fatalf("fetches %d, want %d", idp.fetchCount(), fetched+1)
+	}
+
+	// Suspension ends access at once.
+	svc := &partners.Service{Store: w.st, Now: w.clock}
+	if _, err := svc.Suspend(w.ctx, cli, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	st, b = w.jwtBearer(bound.ClientID, "", idp.mint(w.assertion(idp.issuer, "alice", nil)))
+	if st == 200 {
+		t.Fatalf("suspended organization got a token: %v", b)
+	}
+	if _, err := svc.Reactivate(w.ctx, cli, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	st, tok = w.jwtBearer(bound.ClientID, "", idp.mint(w.assertion(idp.issuer, "alice", nil)))
+	if st != 200 {
+		t.Fatalf("after reactivation: %d %v", st, tok)
+	}
+	at = tok["access_token"].(string)
+
+	// Removing the issuer: issued tokens go inactive, the next assertion fails.
+	if err := w.srv.Issuers().Delete(w.ctx, org2.ID, ti.ID, cli); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("another organization deleted acme's issuer: %v", err)
+	}
+	if err := w.srv.Issuers().Delete(w.ctx, w.org.ID, ti.ID, cli); err != nil {
+		t.Fatal(err)
+	}
+	if active, _ := w.introspectActive(at, apiC); active {
+		t.Fatal("a token issued on a removed issuer's word is still active")
+	}
+	st, b = w.jwtBearer(bound.ClientID, "", idp.mint(w.assertion(idp.issuer, "alice", nil)))
+	if st == 200 {
+		t.Fatalf("removed issuer still accepted: %v", b)
+	}
+}
+
+func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+func hs256(claims map[string]any, key []byte) string {
+	h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	p := base64.RawURLEncoding.EncodeToString(mustJSON(claims))
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(h + "." + p))
+	return h + "." + p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func unsigned(claims map[string]any) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
+		base64.RawURLEncoding.EncodeToString(mustJSON(claims)) + "."
+}
