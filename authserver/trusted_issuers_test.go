@@ -329,3 +329,237 @@ func unsigned(claims map[string]any) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none"}`)) + "." +
 		base64.RawURLEncoding.EncodeToString(mustJSON(claims)) + "."
 }
+
+// issuerGate records what the gate is asked about external subjects and
+// denies one issuer's subjects at the user-access point.
+type issuerGate struct {
+	mu     sync.Mutex
+	asked  []string // point|issuer|subject
+	denyIs string
+}
+
+func (g *issuerGate) Check(_ context.Context, req authserver.GateRequest) (authserver.Verdict, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if req.Context.Issuer == "" {
+		return authserver.Verdict{Action: authserver.Permit}, nil
+	}
+	sub := ""
+	if req.User != nil {
+		sub = req.User.Email
+	}
+	g.asked = append(g.asked, string(req.Point)+"|"+req.Context.Issuer+"|"+sub)
+	if req.Point == authserver.PointExternalSubject && req.Context.Issuer == g.denyIs {
+		return authserver.Verdict{Action: authserver.Deny, Reason: "partner users may not use this app"}, nil
+	}
+	return authserver.Verdict{Action: authserver.Permit}, nil
+}
+
+// TestTokenExchangeOfAPartnerPorticosTokens: a second Portico (its own
+// SQLite, its own keys) is the partner's issuer. Its ID token, exchanged
+// here, yields a token naming the partner's user and issuer for an app of
+// ours; the policies are asked with the issuer; its access token (not
+// addressed to us) is refused; removing the issuer kills everything
+// exchanged on its word, down the exchange chain.
+func TestTokenExchangeOfAPartnerPorticosTokens(t *testing.T) {
+	partner := newWorld(t)
+	pweb, pwebSecret := partner.web("orders:read")
+	code := partner.codeFor(pweb.ClientID, "openid orders:read", "")
+	st, ptok := partner.post("/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {redirectBase}}, pweb.ClientID, pwebSecret)
+	if st != 200 {
+		t.Fatalf("partner code exchange: %d %v", st, ptok)
+	}
+	idToken, partnerAT := ptok["id_token"].(string), ptok["access_token"].(string)
+
+	gate := &issuerGate{}
+	w := newWorld(t, loopbackAllowed, func(c *authserver.Config) { c.Gate = authserver.Chain{authserver.DefaultGate{}, gate} })
+	gw, gwSecret := w.service("orders:read")
+	api, apiSecret := w.service("orders:read")
+	gwC, apiC := creds{gw.ClientID, gwSecret}, creds{api.ClientID, apiSecret}
+	exchange := func(c creds, token, typ, audience string) (int, map[string]any) {
+		t.Helper()
+		f := url.Values{"grant_type": {exchangeGrant}, "subject_token": {token}, "subject_token_type": {typ}}
+		if audience != "" {
+			f.Set("audience", audience)
+		}
+		return w.post("/token", f, c.id, c.secret)
+	}
+	const idTokenType = "urn:ietf:params:oauth:token-type:id_token"
+	const jwtType = "urn:ietf:params:oauth:token-type:jwt"
+
+	// Not registered yet: refused and logged.
+	st, b := exchange(gwC, idToken, idTokenType, api.ClientID)
+	wantError(t, st, b, 400, "invalid_grant")
+	if d := w.lastDecision(); d.Point != "token_exchange" || !strings.Contains(d.Reason, "not trusted") {
+		t.Fatalf("decision: %+v", d)
+	}
+
+	ti, err := w.srv.Issuers().Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: partner.issuer,
+		Audiences: []string{pweb.ClientID}, Algorithms: []string{"RS256", "ES256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, b = exchange(gwC, idToken, idTokenType, api.ClientID)
+	if st != 200 {
+		t.Fatalf("exchange of the partner's ID token: %d %v", st, b)
+	}
+	forAPI := b["access_token"].(string)
+	_, c := claims(t, forAPI)
+	if c["sub"] != partner.user.ID || c["ext_iss"] != partner.issuer || c["org"] != "acme" || c["org_id"] != w.org.ID {
+		t.Fatalf("claims: %v", c)
+	}
+	if aud, _ := c["aud"].([]any); len(aud) != 1 || aud[0] != api.ClientID {
+		t.Fatalf("aud: %v", c["aud"])
+	}
+	gate.mu.Lock()
+	asked := strings.Join(gate.asked, "\n")
+	gate.mu.Unlock()
+	for _, want := range []string{"token_exchange|" + partner.issuer + "|", "external_subject|" + partner.issuer + "|" + partner.user.ID} {
+		if !strings.Contains(asked, want) {
+			t.Fatalf("the gate was not asked %q:\n%s", want, asked)
+		}
+	}
+	// The same token as urn:…:jwt works too; the partner's access token is
+	// addressed to the partner, not to an audience this issuer may name.
+	if st, b := exchange(gwC, idToken, jwtType, ""); st != 200 {
+		t.Fatalf("as jwt: %d %v", st, b)
+	}
+	w.advance(time.Second) // the decision log orders by time
+	st, b = exchange(gwC, partnerAT, jwtType, "")
+	wantError(t, st, b, 400, "invalid_grant")
+	if d := w.lastDecision(); !strings.Contains(d.Reason, "audience") {
+		t.Fatalf("decision: %+v", d)
+	}
+
+	// The API exchanges its token onwards (it names the API in aud); the
+	// result still names the partner issuer.
+	st, b = exchange(apiC, forAPI, accessTokenType, "")
+	if st != 200 {
+		t.Fatalf("onward exchange: %d %v", st, b)
+	}
+	onward := b["access_token"].(string)
+	if _, c := claims(t, onward); c["ext_iss_id"] != ti.ID {
+		t.Fatalf("onward claims: %v", c)
+	}
+
+	// A policy denying the partner's users at the requesting app: access_denied.
+	gate.mu.Lock()
+	gate.denyIs = partner.issuer
+	gate.mu.Unlock()
+	st, b = exchange(gwC, idToken, idTokenType, api.ClientID)
+	wantError(t, st, b, 400, "access_denied")
+	gate.mu.Lock()
+	gate.denyIs = ""
+	gate.mu.Unlock()
+
+	for _, tok := range []string{forAPI, onward} {
+		if active, in := w.introspectActive(tok, apiC); !active || in["ext_iss"] != partner.issuer {
+			t.Fatalf("introspection before removal: %v", in)
+		}
+	}
+	if err := w.srv.Issuers().Delete(w.ctx, w.org.ID, ti.ID, cli); err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range []string{forAPI, onward} {
+		if active, _ := w.introspectActive(tok, apiC); active {
+			t.Fatal("a token exchanged on a removed issuer's word is still active")
+		}
+	}
+	st, b = exchange(gwC, idToken, idTokenType, api.ClientID)
+	wantError(t, st, b, 400, "invalid_grant")
+}
+
+// TestTrustedIssuerRegistration: bad input is refused field by field and
+// nothing is stored; none/HS* are never accepted; a service without
+// credentials must use only jwt-bearer and be bound to an issuer of its
+// own organization.
+func TestTrustedIssuerRegistration(t *testing.T) {
+	w := newWorld(t)
+	iss := w.srv.Issuers()
+	_, err := iss.Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: "ftp://x", JWKSURI: "not a url",
+		Algorithms: []string{"HS256", "none", "RS1"}, MaxAge: 48 * time.Hour})
+	var ve *authserver.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a ValidationError, got %v", err)
+	}
+	for _, f := range []string{"issuer", "jwks_uri", "algorithms[0]", "algorithms[1]", "algorithms[2]", "max_age"} {
+		found := false
+		for _, fe := range ve.Fields {
+			found = found || fe.Field == f
+		}
+		if !found {
+			t.Errorf("no error for %s: %v", f, ve)
+		}
+	}
+	if l, _ := iss.List(w.ctx, w.org.ID); len(l) != 0 {
+		t.Fatalf("stored despite errors: %v", l)
+	}
+	ti, err := iss.Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: "https://idp.partner.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(ti.Algorithms, ",") != "RS256,ES256,PS256,EdDSA" || ti.SubjectClaim != "sub" {
+		t.Fatalf("defaults: %+v", ti)
+	}
+	if _, err := iss.Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: "https://idp.partner.example"}); !errors.As(err, &ve) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	org2 := store.Organization{Slug: "globex", Name: "Globex"}
+	if err := w.st.CreateOrganization(w.ctx, &org2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := iss.Get(w.ctx, org2.ID, ti.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cross-organization read: %v", err)
+	}
+
+	register := func(in authserver.RegisterInput) error {
+		in.Name, in.Type = "sync", store.ClientService
+		_, _, err := w.reg.Register(w.ctx, w.org.ID, cli, in)
+		return err
+	}
+	if err := register(authserver.RegisterInput{GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none"}); !errors.As(err, &ve) ||
+		!strings.Contains(err.Error(), "trusted_issuer") {
+		t.Fatalf("unbound none client: %v", err)
+	}
+	if err := register(authserver.RegisterInput{GrantTypes: []string{"client_credentials"}, TokenEndpointAuthMethod: "none",
+		TrustedIssuerID: ti.ID}); !errors.As(err, &ve) {
+		t.Fatalf("none client with client_credentials: %v", err)
+	}
+	ti2, err := iss.Create(w.ctx, org2.ID, cli, authserver.IssuerInput{Issuer: "https://idp.globex.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := register(authserver.RegisterInput{GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none",
+		TrustedIssuerID: ti2.ID}); !errors.As(err, &ve) {
+		t.Fatalf("bound to another organization's issuer: %v", err)
+	}
+	if n, _ := w.st.CountClients(w.ctx, w.org.ID); n != 0 {
+		t.Fatalf("%d clients stored despite refusals", n)
+	}
+	if err := register(authserver.RegisterInput{GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none",
+		TrustedIssuerID: ti.ID}); err != nil {
+		t.Fatal(err)
+	}
+	// Discovery advertises the grant.
+	st, doc := w.do(mustGet(t, w.issuer+"/.well-known/openid-configuration"))
+	if st != 200 || !strings.Contains(strings.Join(anyStrings(doc["grant_types_supported"]), " "), jwtBearerGrant) {
+		t.Fatalf("discovery: %v", doc["grant_types_supported"])
+	}
+}
+
+func mustGet(t *testing.T, u string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
