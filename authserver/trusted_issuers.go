@@ -246,3 +246,49 @@ func (r *Issuers) Bind(ctx context.Context, orgID, clientID, issuerID string, ac
 			map[string]string{"client_id": clientID, "trusted_issuer_id": issuerID})
 	})
 }
+
+// Preview is what Portico would issue for a pasted token, or why it would
+// refuse it (Refused non-empty). Nothing is issued or recorded, and an
+// assertion's jti is not used up.
+type Preview struct {
+	Refused    string            `json:"refused,omitempty"`
+	IssuerID   string            `json:"issuer_id,omitempty"`
+	Issuer     string            `json:"issuer,omitempty"`
+	Subject    string            `json:"sub,omitempty"`
+	Org        string            `json:"org,omitempty"`
+	Groups     []string          `json:"groups,omitempty"`
+	Attributes map[string]string `json:"attributes,omitempty"`
+	Features   []string          `json:"features,omitempty"`
+	Expiry     time.Time         `json:"exp,omitzero"`
+}
+
+// Test verifies token as the token endpoint would for a client of orgID
+// and reports what Portico's token would carry. Policies are not asked:
+// they depend on the client and the request.
+func (r *Issuers) Test(ctx context.Context, orgID, token string) (Preview, error) {
+	if err := r.ready(); err != nil {
+		return Preview{}, err
+	}
+	org, plan, err := orgAndPlan(ctx, r.s.st, orgID)
+	if err != nil {
+		return Preview{}, err
+	}
+	if reason := standing(r.s.now(), org, nil, nil); reason != "" {
+		return Preview{Refused: reason}, nil
+	}
+	ext, err := r.s.verifyExternal(ctx, orgID, strings.TrimSpace(token), false)
+	var ref *refusal
+	if errors.As(err, &ref) {
+		return Preview{Refused: ref.reason, Issuer: ref.issuer}, nil
+	}
+	if err != nil {
+		return Preview{}, err
+	}
+	e := &clientEntry{org: org, plan: plan}
+	exp := unix(ext.Expiry)
+	if lim := r.s.now().Add(r.s.cfg.Lifetimes.AccessToken); lim.Before(exp) {
+		exp = lim
+	}
+	return Preview{IssuerID: ext.issuer.ID, Issuer: ext.issuer.Issuer, Subject: ext.Subject, Org: org.Slug,
+		Groups: ext.Groups, Attributes: ext.Attributes, Features: e.features(), Expiry: exp}, nil
+}

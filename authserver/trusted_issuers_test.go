@@ -214,6 +214,23 @@ func TestJWTBearerFromTrustedIssuer(t *testing.T) {
 		t.Fatalf("introspection: %v", in)
 	}
 
+	// The preview (portico issuer test) shows what would be issued without
+	// issuing or using up the jti.
+	pa := idp.mint(w.assertion(idp.issuer, "carol", map[string]any{"groups": []string{"buyers", "admins"}}))
+	pv, err := w.srv.Issuers().Test(w.ctx, w.org.ID, pa)
+	if err != nil || pv.Refused != "" || pv.Subject != "carol" || pv.Org != "acme" || len(pv.Groups) != 2 ||
+		pv.IssuerID != ti.ID || len(pv.Features) == 0 {
+		t.Fatalf("preview: %+v %v", pv, err)
+	}
+	if st, b := w.jwtBearer(bound.ClientID, "", pa); st != 200 {
+		t.Fatalf("the previewed assertion was used up: %d %v", st, b)
+	}
+	pv, err = w.srv.Issuers().Test(w.ctx, w.org.ID, idp.mint(w.assertion(idp.issuer, "carol",
+		map[string]any{"exp": w.clock().Add(-time.Hour).Unix()})))
+	if err != nil || !strings.Contains(pv.Refused, "expired") {
+		t.Fatalf("preview of an expired token: %+v %v", pv, err)
+	}
+
 	refused := func(name, assertion, want string) {
 		t.Helper()
 		w.advance(time.Second) // the decision log orders by time
