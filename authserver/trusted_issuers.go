@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -291,4 +293,36 @@ func (r *Issuers) Test(ctx context.Context, orgID, token string) (Preview, error
 	}
 	return Preview{IssuerID: ext.issuer.ID, Issuer: ext.issuer.Issuer, Subject: ext.Subject, Org: org.Slug,
 		Groups: ext.Groups, Attributes: ext.Attributes, Features: e.features(), Expiry: exp}, nil
+}
+
+// IssuersConfig is what NewIssuers needs: the database, Portico's issuer
+// URL (the default audience of partners' tokens), and how keys are fetched
+// (as in Config).
+type IssuersConfig struct {
+	Issuer        string
+	Store         Store
+	AllowInsecure bool
+	UpstreamAllow []netip.Prefix
+	Now           func() time.Time
+}
+
+// NewIssuers returns the trusted-issuer operations without a running
+// server, for the CLI: the same validation, auditing and verification.
+func NewIssuers(cfg IssuersConfig) (*Issuers, error) {
+	iss, err := url.Parse(strings.TrimSuffix(cfg.Issuer, "/"))
+	if err != nil || iss.Host == "" {
+		return nil, fmt.Errorf("authserver: issuer %q is not an absolute URL", cfg.Issuer)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: Config{Issuer: strings.TrimSuffix(cfg.Issuer, "/"), Store: cfg.Store, AllowInsecure: cfg.AllowInsecure,
+		UpstreamAllow: cfg.UpstreamAllow, Now: cfg.Now}, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"),
+		now: cfg.Now, log: slog.Default(), st: cfg.Store}
+	s.cfg.Lifetimes.defaults()
+	s.endpoint.token = s.prefix + "/token"
+	s.ist, _ = cfg.Store.(issuerStore)
+	s.issuerKeys = &issuerKeyCache{client: newJWKSClient(cfg.UpstreamAllow, cfg.AllowInsecure), now: cfg.Now,
+		allowInsecure: cfg.AllowInsecure, m: map[string]*issuerKeys{}}
+	return s.Issuers(), nil
 }
