@@ -248,7 +248,9 @@ func externalUser(org store.Organization, ext *externalSubject) *store.User {
 // admitExternal asks the gate about an external subject: the client's
 // machine-to-machine policy at point (token exchange or JWT bearer), then,
 // as user access, the client's own policy and every audience app's, each
-// knowing which issuer vouched for the subject.
+// knowing which issuer vouched for the subject. Services have
+// machine-to-machine policies only, so they are judged at point alone and
+// not asked as user access.
 func (s *Server) admitExternal(ctx context.Context, point Point, e *clientEntry, ext *externalSubject, scopes, aud []string) error {
 	rc := RequestContext{Issuer: ext.issuer.Issuer}
 	v, err := s.decide(ctx, GateRequest{Point: point, Org: e.org, Plan: e.plan, Client: &e.client, Scopes: scopes, Context: rc})
@@ -270,6 +272,9 @@ func (s *Server) admitExternal(ctx context.Context, point Point, e *clientEntry,
 			if t, err = s.client(ctx, a); err != nil {
 				return serverError(err)
 			}
+		}
+		if t.client.Type == store.ClientService {
+			continue
 		}
 		v, err := s.decide(ctx, GateRequest{Point: PointExternalSubject, Org: t.org, Plan: t.plan, Client: &t.client,
 			User: externalUser(t.org, ext), Scopes: scopes, Context: rc})

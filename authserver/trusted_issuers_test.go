@@ -394,6 +394,7 @@ func TestTokenExchangeOfAPartnerPorticosTokens(t *testing.T) {
 	gw, gwSecret := w.service("orders:read")
 	api, apiSecret := w.service("orders:read")
 	gwC, apiC := creds{gw.ClientID, gwSecret}, creds{api.ClientID, apiSecret}
+	app, _ := w.web("orders:read") // a user-facing app of ours
 	exchange := func(c creds, token, typ, audience string) (int, map[string]any) {
 		t.Helper()
 		f := url.Values{"grant_type": {exchangeGrant}, "subject_token": {token}, "subject_token_type": {typ}}
@@ -432,7 +433,7 @@ func TestTokenExchangeOfAPartnerPorticosTokens(t *testing.T) {
 	gate.mu.Lock()
 	asked := strings.Join(gate.asked, "\n")
 	gate.mu.Unlock()
-	for _, want := range []string{"token_exchange|" + partner.issuer + "|", "external_subject|" + partner.issuer + "|" + partner.user.ID} {
+	for _, want := range []string{"token_exchange|" + partner.issuer + "|"} {
 		if !strings.Contains(asked, want) {
 			t.Fatalf("the gate was not asked %q:\n%s", want, asked)
 		}
@@ -460,12 +461,20 @@ func TestTokenExchangeOfAPartnerPorticosTokens(t *testing.T) {
 		t.Fatalf("onward claims: %v", c)
 	}
 
-	// A policy denying the partner's users at the requesting app: access_denied.
+	// The user-facing app is asked as user access, with the issuer; a
+	// policy denying the partner's users there makes it invalid_target.
+	if st, b := exchange(gwC, idToken, idTokenType, app.ClientID); st != 200 {
+		t.Fatalf("exchange for the app: %d %v", st, b)
+	}
 	gate.mu.Lock()
+	asked = strings.Join(gate.asked, "\n")
 	gate.denyIs = partner.issuer
 	gate.mu.Unlock()
-	st, b = exchange(gwC, idToken, idTokenType, api.ClientID)
-	wantError(t, st, b, 400, "access_denied")
+	if want := "external_subject|" + partner.issuer + "|" + partner.user.ID; !strings.Contains(asked, want) {
+		t.Fatalf("the gate was not asked %q:\n%s", want, asked)
+	}
+	st, b = exchange(gwC, idToken, idTokenType, app.ClientID)
+	wantError(t, st, b, 400, "invalid_target")
 	gate.mu.Lock()
 	gate.denyIs = ""
 	gate.mu.Unlock()
