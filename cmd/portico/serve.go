@@ -145,6 +145,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Locator:        loc,
 		Mailer:         cfg.mailer(),
 		UpstreamAllow:  cfg.UpstreamAllow,
+		Issuers:        oauth.Issuers(),
 	})
 	if err != nil {
 		return fail(err)
