@@ -589,3 +589,58 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// TestJWTBearerWithAPartnerPorticosServiceTokens: the partner runs its own
+// Portico; its service's client_credentials token (ES256, jti) is the
+// assertion. A client of ours bound to that issuer, without a secret,
+// gets a token naming the partner's service; the same assertion twice is
+// a replay; after the partner rotates its signing keys, the new kid is
+// fetched once the rate limit allows.
+func TestJWTBearerWithAPartnerPorticosServiceTokens(t *testing.T) {
+	partner := newWorld(t)
+	psvc, psecret := partner.service("orders:read")
+	mint := func() string {
+		t.Helper()
+		st, b := partner.post("/token", url.Values{"grant_type": {"client_credentials"}}, psvc.ClientID, psecret)
+		if st != 200 {
+			t.Fatalf("partner client_credentials: %d %v", st, b)
+		}
+		return b["access_token"].(string)
+	}
+	w := newWorld(t, loopbackAllowed)
+	ti, err := w.srv.Issuers().Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: partner.issuer,
+		Audiences: []string{partner.issuer}, MaxAge: 15 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, _ := w.client(authserver.RegisterInput{Name: "partner-svc", Type: store.ClientService,
+		GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none", TrustedIssuerID: ti.ID, Scopes: []string{"orders:read"}})
+	a := mint()
+	st, tok := w.jwtBearer(bound.ClientID, "", a)
+	if st != 200 {
+		t.Fatalf("jwt-bearer: %d %v", st, tok)
+	}
+	if _, c := claims(t, tok["access_token"].(string)); c["sub"] != psvc.ClientID || c["ext_iss"] != partner.issuer {
+		t.Fatalf("claims: %v", c)
+	}
+	st, b := w.jwtBearer(bound.ClientID, "", a)
+	wantError(t, st, b, 400, "invalid_grant")
+	// Without client_id the client is unknown: invalid_client.
+	st, b = w.post("/token", url.Values{"grant_type": {jwtBearerGrant}, "assertion": {mint()}}, "", "")
+	wantError(t, st, b, 401, "invalid_client")
+
+	if _, err := authserver.RotateKeys(partner.ctx, partner.st, partner.sealer, cli, partner.clock()); err != nil {
+		t.Fatal(err)
+	}
+	rotated := mint()
+	w.advance(time.Second) // the decision log orders by time
+	st, b = w.jwtBearer(bound.ClientID, "", rotated)
+	wantError(t, st, b, 400, "invalid_grant")
+	if d := w.lastDecision(); !strings.Contains(d.Reason, "no key of the issuer") {
+		t.Fatalf("decision: %+v", d)
+	}
+	w.advance(31 * time.Second)
+	if st, b := w.jwtBearer(bound.ClientID, "", mint()); st != 200 {
+		t.Fatalf("after the partner's rotation: %d %v", st, b)
+	}
+}
