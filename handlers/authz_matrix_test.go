@@ -49,6 +49,7 @@ type fixtures struct {
 	victimDevID  string // a developer and a member of acme to change and remove
 	victimID     string
 	otherSession string
+	issuerID     string // acme's trusted token issuer
 }
 
 func makeFixtures(t *testing.T, w *world) fixtures {
@@ -75,9 +76,14 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	}
 	dev := w.user(t, w.acme, "dev-"+store.NewID()+"@acme.example", store.RoleDeveloper)
 	victim := w.user(t, w.acme, "mem-"+store.NewID()+"@acme.example", store.RoleMember)
+	ti, err := w.oauth.Issuers().Create(ctx, w.acme.ID, authserver.Actor{Label: "test"},
+		authserver.IssuerInput{Issuer: "https://idp-" + store.NewID() + ".partner.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return fixtures{planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
 		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
-		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID}
+		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID, issuerID: ti.ID}
 }
 
 const (
@@ -99,6 +105,9 @@ const (
 func matrix(fx fixtures) map[string]routeCase {
 	m := ownMatrix(fx)
 	for k, v := range othersMatrix() {
+		m[k] = v
+	}
+	for k, v := range issuersMatrix(fx) {
 		m[k] = v
 	}
 	return m

@@ -100,7 +100,7 @@ func newWorld(t *testing.T) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.oauth, w.reg, c.OAuth = srv, srv.Registrar(), srv
+		w.oauth, w.reg, c.OAuth, c.Issuers = srv, srv.Registrar(), srv, srv.Issuers()
 	})
 	h := w.h
 	for _, sc := range []string{"payments:read", "payments:write", "reports:read"} {
