@@ -117,6 +117,11 @@ func (r *Issuers) validate(in IssuerInput) (store.TrustedIssuer, error) {
 		MaxAge: in.MaxAge, AttributeClaims: map[string]string{}}
 	if msg := r.urlProblem(ti.Issuer, true); msg != "" {
 		fe.add("issuer", "%s", msg)
+	} else if strings.TrimSuffix(ti.Issuer, "/") == r.s.cfg.Issuer {
+		// Portico's own tokens are exchanged under the subject-binding rules
+		// of token_exchange.go; trusting them here would let an organization
+		// accept any organization's ID tokens.
+		fe.add("issuer", "is Portico itself, whose tokens are never accepted through a trusted issuer")
 	}
 	if ti.JWKSURI != "" {
 		if msg := r.urlProblem(ti.JWKSURI, false); msg != "" {

@@ -518,6 +518,10 @@ func TestTrustedIssuerRegistration(t *testing.T) {
 			t.Errorf("no error for %s: %v", f, ve)
 		}
 	}
+	if _, err := iss.Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: w.issuer}); !errors.As(err, &ve) ||
+		!strings.Contains(err.Error(), "Portico itself") {
+		t.Fatalf("Portico as its own trusted issuer: %v", err)
+	}
 	if l, _ := iss.List(w.ctx, w.org.ID); len(l) != 0 {
 		t.Fatalf("stored despite errors: %v", l)
 	}
