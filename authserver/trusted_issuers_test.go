@@ -299,6 +299,9 @@ func TestJWTBearerFromTrustedIssuer(t *testing.T) {
 	}
 
 	// Suspension ends access at once.
+	if active, _ := w.introspectActive(at, apiC); !active {
+		t.Fatal("the token is inactive before suspension")
+	}
 	svc := &partners.Service{Store: w.st, Now: w.clock}
 	if _, err := svc.Suspend(w.ctx, cli, "acme"); err != nil {
 		t.Fatal(err)
@@ -306,6 +309,9 @@ func TestJWTBearerFromTrustedIssuer(t *testing.T) {
 	st, b = w.jwtBearer(bound.ClientID, "", idp.mint(w.assertion(idp.issuer, "alice", nil)))
 	if st == 200 {
 		t.Fatalf("suspended organization got a token: %v", b)
+	}
+	if active, _ := w.introspectActive(at, apiC); active {
+		t.Fatal("a token issued on a partner's word is active while the organization is suspended")
 	}
 	if _, err := svc.Reactivate(w.ctx, cli, "acme"); err != nil {
 		t.Fatal(err)
