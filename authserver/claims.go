@@ -34,6 +34,11 @@ type accessClaims struct {
 	// one from (subject and actor, and theirs): revoking any of them
 	// revokes this one.
 	ExchangedFrom []string `json:"exchanged_from,omitempty"`
+	// ExtIss is the trusted partner issuer that vouched for the subject
+	// (token exchange or JWT bearer grant); ExtIssID its registration, which
+	// must still exist for the token to verify.
+	ExtIss   string `json:"ext_iss,omitempty"`
+	ExtIssID string `json:"ext_iss_id,omitempty"`
 }
 
 // actor is RFC 8693's act claim: who acts on the subject's behalf; nested
@@ -47,9 +52,9 @@ type actor struct {
 // scopes returns the token's scopes as a list.
 func (c *accessClaims) scopes() []string { return strings.Fields(c.Scope) }
 
-// isUser reports whether the token's subject is a person rather than the
-// client itself (client credentials).
-func (c *accessClaims) isUser() bool { return c.Subject != c.ClientID }
+// isUser reports whether the token's subject is a Portico person rather
+// than the client itself (client credentials) or a trusted issuer's subject.
+func (c *accessClaims) isUser() bool { return c.Subject != c.ClientID && c.ExtIssID == "" }
 
 // newAccessClaims fills the common claims of an access token for e's client.
 func (s *Server) newAccessClaims(e *clientEntry, subject string, scopes []string, now time.Time) *accessClaims {

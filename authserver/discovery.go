@@ -41,7 +41,7 @@ func (s *Server) discoveryDocument(ctx context.Context) discovery {
 		ResponseTypesSupported: []string{string(oidc.ResponseTypeCode)},
 		ResponseModesSupported: []string{string(oidc.ResponseModeQuery)},
 		GrantTypesSupported: []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken,
-			oidc.GrantTypeClientCredentials, oidc.GrantTypeTokenExchange},
+			oidc.GrantTypeClientCredentials, oidc.GrantTypeTokenExchange, oidc.GrantTypeBearer},
 		SubjectTypesSupported:                              []string{"public"},
 		IDTokenSigningAlgValuesSupported:                   []string{algRS256, algES256, algPS256},
 		TokenEndpointAuthMethodsSupported:                  append(authMethods, oidc.AuthMethodNone),

@@ -23,6 +23,13 @@ const (
 	// is asked with that app as Client and the person as User.
 	PointTokenExchangeAudience Point = "token_exchange_audience"
 	PointRegistration          Point = "registration"
+	// PointJWTBearer is machine to machine: may the client use a trusted
+	// issuer's assertion (RFC 7523)? RequestContext.Issuer names the issuer.
+	PointJWTBearer Point = "jwt_bearer"
+	// PointExternalSubject is user access: may the subject a trusted issuer
+	// vouched for (token exchange, JWT bearer) use the app? It is asked with
+	// the app as Client and the external subject as a User without an ID.
+	PointExternalSubject Point = "external_subject"
 )
 
 // Action is a gate's answer. The zero value is Deny, so a verdict nobody
@@ -73,6 +80,9 @@ type RequestContext struct {
 	ConnectionID string
 	// SteppedUp is set on the second evaluation after a Challenge was met.
 	SteppedUp bool
+	// Issuer is the trusted external issuer whose token vouched for the
+	// subject; empty for Portico's own subjects.
+	Issuer string
 }
 
 // GateRequest is everything a gate may decide on. User is nil for machine

@@ -42,6 +42,9 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 		if c.ACR != "" {
 			resp.Claims["acr"] = c.ACR
 		}
+		if c.ExtIss != "" {
+			resp.Claims["ext_iss"] = c.ExtIss
+		}
 		if c.Act != nil {
 			resp.Actor = &oidc.ActorClaims{Subject: c.Act.Subject, Claims: map[string]any{"client_id": c.Act.ClientID}}
 		}

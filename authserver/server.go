@@ -103,10 +103,13 @@ type Server struct {
 	revoked  revokedJTIs
 	jwks     *remoteJWKS
 	throttle *authThrottle
-	op       http.Handler
-	reg      *Registrar
-	paths    map[string]string // path -> endpoint name
-	endpoint endpoints
+	// ist holds trusted token issuers; nil when the Store cannot.
+	ist        issuerStore
+	issuerKeys *issuerKeyCache
+	op         http.Handler
+	reg        *Registrar
+	paths      map[string]string // path -> endpoint name
+	endpoint   endpoints
 }
 
 type endpoints struct {
@@ -161,6 +164,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.clients = &clientCache{st: cfg.Store, m: map[string]*clientEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	s.ist, _ = cfg.Store.(issuerStore)
+	s.issuerKeys = &issuerKeyCache{client: cfg.HTTPClient, now: cfg.Now, allowInsecure: cfg.AllowInsecure,
+		m: map[string]*issuerKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}

@@ -23,6 +23,9 @@ import (
 // subject token, and names the tokens it came from (exchanged_from), so
 // revoking any of them makes it inactive too.
 func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values) (*op.Response, error) {
+	if s.isExternalSubject(req) {
+		return s.exchangeExternal(ctx, e, req)
+	}
 	if !ourTokenType(req.SubjectTokenType) {
 		return nil, invalidRequest("subject_token_type must be an access token")
 	}
@@ -110,6 +113,10 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	claims := s.newAccessClaims(e, subject.Subject, scopes, now)
 	claims.Audience, claims.Act, claims.ExchangedFrom = aud, act, from
 	claims.AuthTime, claims.AMR = subject.AuthTime, subject.AMR
+	claims.ExtIss, claims.ExtIssID = subject.ExtIss, subject.ExtIssID
+	if subject.ExtIssID != "" {
+		claims.Groups = subject.Groups
+	}
 	if user != nil {
 		claims.Groups = user.Groups()
 	}

@@ -52,6 +52,7 @@ type fixtures struct {
 	victimEmail  string
 	groupID      string // a local group of acme with the victim in it
 	otherSession string
+	issuerID     string // acme's trusted token issuer
 }
 
 func makeFixtures(t *testing.T, w *world) fixtures {
@@ -85,9 +86,14 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	if _, err := svc.AddGroupMember(ctx, partners.CLIManager("test"), w.acme.ID, g.ID, victim.Email); err != nil {
 		t.Fatal(err)
 	}
+	ti, err := w.oauth.Issuers().Create(ctx, w.acme.ID, authserver.Actor{Label: "test"},
+		authserver.IssuerInput{Issuer: "https://idp-" + store.NewID() + ".partner.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return fixtures{victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
 		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
-		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID}
+		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID, issuerID: ti.ID}
 }
 
 const (
@@ -109,6 +115,9 @@ const (
 func matrix(fx fixtures) map[string]routeCase {
 	m := ownMatrix(fx)
 	for k, v := range othersMatrix() {
+		m[k] = v
+	}
+	for k, v := range issuersMatrix(fx) {
 		m[k] = v
 	}
 	return m

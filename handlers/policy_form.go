@@ -88,7 +88,7 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 		// Group and scope names hold no commas, so "developers,
 		// contractors" is two groups, not one that matches nobody.
 		c.AnyOf = nameList(f.Get(p + "values"))
-	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection:
+	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection, policyeditor.CondIssuer:
 		c.In = values
 	case policyeditor.CondAttribute:
 		c.Name, c.In = strings.TrimSpace(f.Get(p+"attr")), values

@@ -28,6 +28,7 @@ var condTypeLabels = map[string]string{
 	policyeditor.CondConnection:  "Signed in through a connection",
 	policyeditor.CondClientType:  "Client type",
 	policyeditor.CondAuthMethod:  "Authentication method (passkey…)",
+	policyeditor.CondIssuer:      "Trusted token issuer",
 }
 
 // commonZones seed the time-zone inputs' suggestions; any IANA zone is accepted.

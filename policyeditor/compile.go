@@ -49,6 +49,7 @@ const (
 	kConnection
 	kClientType
 	kAuthMethod
+	kIssuer
 )
 
 type condition struct {

@@ -3,6 +3,7 @@ package policyeditor
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,6 +126,15 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 			return ""
 		}))
 		pos, neg = "client type in "+list(c.In), "client type not in "+list(c.In)
+	case CondIssuer:
+		out.kind, out.missing = kIssuer, "the subject was not vouched for by a trusted issuer"
+		out.names = newStringSet(checkItems(pr, path+".in", c.In, func(s string) string {
+			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+				return fmt.Sprintf("%q is not an issuer URL (such as https://login.partner.example)", s)
+			}
+			return ""
+		}))
+		pos, neg = "issuer in "+list(c.In), "issuer not in "+list(c.In)
 	}
 	out.text = pos
 	if c.Negate {

@@ -108,6 +108,8 @@ func DescribeCondition(c Condition) string {
 		return "the client " + is + " " + orList(c.In)
 	case CondClientType:
 		return "the client type " + is + " " + orList(c.In)
+	case CondIssuer:
+		return "the subject's token issuer " + is + " " + orList(c.In)
 	case CondConnection:
 		if c.Negate {
 			return "the user did not sign in through " + orList(c.In)

@@ -82,6 +82,10 @@ const (
 	// Within when given. Negated in a challenge rule, it says which methods
 	// the step-up must use (e.g. a passkey: hwk, swk).
 	CondAuthMethod = "auth_method"
+	// CondIssuer holds when the subject was vouched for by a trusted token
+	// issuer (token exchange or JWT bearer grant) whose URL is in In; a
+	// request about a local subject is missing data.
+	CondIssuer = "issuer"
 )
 
 // AuthMethods are the method names an auth_method condition may list: the
@@ -97,7 +101,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 	switch typ {
 	case CondGroup, CondScope:
 		return []string{"any_of"}, true
-	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType:
+	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType, CondIssuer:
 		return []string{"in"}, true
 	case CondPartnership:
 		return []string{"ends_within"}, true
@@ -118,7 +122,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 // ConditionTypes returns the condition types in the order the editor offers them.
 func ConditionTypes() []string {
 	return []string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
-		CondPlan, CondPartnership, CondMFA, CondAuthMethod, CondConnection, CondAttribute, CondClient, CondClientType, CondScope}
+		CondPlan, CondPartnership, CondMFA, CondAuthMethod, CondConnection, CondAttribute, CondClient, CondClientType, CondIssuer, CondScope}
 }
 
 // setFields names the type-specific fields that hold a value, so Compile can refuse

@@ -64,6 +64,8 @@ type requestDoc struct {
 		Scopes []string `json:"scopes"`
 		Type   string   `json:"type"`
 	} `json:"client"`
+	// Issuer is the trusted external issuer that vouched for the subject.
+	Issuer string `json:"issuer"`
 }
 
 // ParseRequest reads a `policy eval` request document into a Request, filling the
@@ -85,6 +87,7 @@ func ParseRequest(data []byte, loc Locator) (Request, error) {
 		Attributes: doc.User.Attributes,
 		User:       User{Groups: doc.User.Groups, ConnectionID: doc.User.Connection},
 		Client:     Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes, Type: doc.Client.Type},
+		Issuer:     doc.Issuer,
 	}
 	if doc.Client.Type != "" && !slices.Contains(ClientTypes(), doc.Client.Type) {
 		pr.add("client.type", fmt.Sprintf("%q is not a client type (%s)", doc.Client.Type, strings.Join(ClientTypes(), ", ")))

@@ -73,6 +73,8 @@ func (c *condition) test(req *Request, stepUp bool) (holds, known bool) {
 		return c.names.has(req.User.ConnectionID), req.User.ConnectionID != ""
 	case kClientType:
 		return c.names.has(req.Client.Type), req.Client.Type != ""
+	case kIssuer:
+		return c.names.has(req.Issuer), req.Issuer != ""
 	case kPartnership:
 		if req.ValidUntil.IsZero() || req.Now.IsZero() {
 			return false, false

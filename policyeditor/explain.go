@@ -91,6 +91,8 @@ func (c *condition) why(req *Request, stepUp bool) string {
 		got = fmt.Sprintf("the user signed in through connection %q", req.User.ConnectionID)
 	case kClientType:
 		got = fmt.Sprintf("the client type is %q", req.Client.Type)
+	case kIssuer:
+		got = fmt.Sprintf("the issuer is %q", req.Issuer)
 	case kPartnership:
 		got = "the partnership ends " + req.ValidUntil.UTC().Format(time.RFC3339) +
 			", in " + req.ValidUntil.Sub(req.Now).Round(time.Hour).String()

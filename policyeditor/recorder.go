@@ -221,12 +221,14 @@ type DecisionContext struct {
 	Locations   []string             `json:"locations,omitempty"`
 	Attributes  map[string]string    `json:"attributes,omitempty"`
 	Scopes      []string             `json:"scopes,omitempty"`
+	Issuer      string               `json:"issuer,omitempty"`
 }
 
 // ContextOf is the DecisionContext of a request.
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
-		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes}
+		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
+		Issuer: req.Issuer}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
 		c.Location = LocationOf(req.IP).String()

@@ -37,6 +37,9 @@ type Request struct {
 	User User
 	// Client is the application asking.
 	Client Client
+	// Issuer is the URL of the trusted external issuer whose token vouched
+	// for the subject (token exchange, JWT bearer grant); empty otherwise.
+	Issuer string
 }
 
 // User is the person behind a request.

@@ -46,6 +46,11 @@ var gatePoints = map[authserver.Point]policyeditor.Point{
 	// would ask it: its user-access policy decides for the person.
 	authserver.PointTokenExchangeAudience: policyeditor.PointAuthorize,
 	authserver.PointRegistration:          policyeditor.PointRegistration,
+	// A trusted issuer's assertion is machine to machine for the client, as
+	// token exchange is; the subject it vouches for is then asked about as
+	// user access at each app, as /authorize would ask.
+	authserver.PointJWTBearer:       policyeditor.PointTokenExchange,
+	authserver.PointExternalSubject: policyeditor.PointAuthorize,
 }
 
 // Check implements authserver.Gate.
@@ -108,6 +113,7 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 		}
 	}
 	r.Client.Scopes = req.Scopes
+	r.Issuer = req.Context.Issuer
 	if req.User != nil {
 		r.User.MFAAt, r.User.ConnectionID = req.Context.MFAAt, req.Context.ConnectionID
 		r.User.AuthMethods = req.Context.AuthMethods
