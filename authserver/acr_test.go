@@ -18,6 +18,10 @@ import (
 func TestACRValuesStepUpAndTokenClaims(t *testing.T) {
 	w := newWorld(t)
 	c, secret := w.client(authserver.RegisterInput{Name: "bank", Type: store.ClientWeb, RedirectURIs: []string{redirectBase}})
+	// First-party: this test is about step-up, not the consent page.
+	if _, err := w.srv.Registrar().SetFirstParty(w.ctx, c.OrgID, c.ClientID, authserver.Actor{Label: "test"}, true); err != nil {
+		t.Fatal(err)
+	}
 	start := func(acr string) string {
 		q := url.Values{"response_type": {"code"}, "client_id": {c.ClientID}, "redirect_uri": {redirectBase},
 			"scope": {"openid"}, "state": {"s"}, "acr_values": {acr}}
