@@ -79,6 +79,11 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		LoginHint: a.LoginHint, CodeChallenge: a.CodeChallenge, CodeChallengeMethod: string(a.CodeChallengeMethod),
 		Resource: identifierOf(api), CreatedAt: now, ExpiresAt: now.Add(s.cfg.Lifetimes.AuthRequest), DPoPJKT: jkt, Pushed: isPushed(ctx),
 	}
+	for _, v := range a.ACRValues {
+		if len(ar.ACRValues) < 5 && len(v) <= 100 {
+			ar.ACRValues = append(ar.ACRValues, v)
+		}
+	}
 	if a.MaxAge != nil {
 		v := int64(*a.MaxAge)
 		ar.MaxAge = &v

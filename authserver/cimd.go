@@ -232,31 +232,44 @@ func (c *metadataCache) fetch(ctx context.Context, id string) (metadataEntry, ti
 	if err != nil {
 		return en, 0, err
 	}
-	return metadataEntry{client: cl, meta: meta}, cacheLifetime(resp.Header), nil
+	return metadataEntry{client: cl, meta: meta}, metadataLifetime(resp.Header), nil
 }
 
-// cacheLifetime follows Cache-Control (RFC 9111) within sane bounds:
+// metadataLifetime follows Cache-Control (RFC 9111) within sane bounds:
 // no-store and no-cache are not cached, max-age is clamped to
 // [metadataMinTTL, metadataMaxTTL], and a document without either is kept
 // metadataDefaultTTL.
-func cacheLifetime(h http.Header) time.Duration {
-	ttl := metadataDefaultTTL
+func metadataLifetime(h http.Header) time.Duration {
+	ttl, noStore := cacheControl(h, metadataDefaultTTL)
+	if noStore || ttl < 0 {
+		return 0
+	}
+	return min(max(ttl, metadataMinTTL), metadataMaxTTL)
+}
+
+// cacheControl reads a response's Cache-Control (RFC 9111): its max-age
+// (def when absent, -1 when malformed) and whether it forbids reuse
+// (no-store or no-cache). Every cache of fetched documents reads it here
+// and applies its own bounds.
+func cacheControl(h http.Header, def time.Duration) (maxAge time.Duration, noStore bool) {
+	maxAge = def
 	for _, v := range h.Values("Cache-Control") {
 		for _, d := range strings.Split(v, ",") {
 			name, val, _ := strings.Cut(strings.TrimSpace(strings.ToLower(d)), "=")
 			switch name {
 			case "no-store", "no-cache":
-				return 0
+				noStore = true
 			case "max-age":
-				n, err := strconv.Atoi(strings.Trim(val, `"`))
+				n, err := strconv.ParseInt(strings.Trim(val, `"`), 10, 64)
 				if err != nil || n < 0 {
-					return 0
+					maxAge = -1
+				} else {
+					maxAge = time.Duration(min(n, int64(365*24*time.Hour/time.Second))) * time.Second
 				}
-				ttl = time.Duration(n) * time.Second
 			}
 		}
 	}
-	return min(max(ttl, metadataMinTTL), metadataMaxTTL)
+	return maxAge, noStore
 }
 
 // clientFromDocument validates a document and turns it into the client it

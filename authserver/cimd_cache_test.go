@@ -25,7 +25,7 @@ func TestCacheLifetime(t *testing.T) {
 		if c.header != "" {
 			h.Set("Cache-Control", c.header)
 		}
-		if got := cacheLifetime(h); got != c.want {
+		if got := metadataLifetime(h); got != c.want {
 			t.Errorf("%q: %v, want %v", c.header, got, c.want)
 		}
 	}

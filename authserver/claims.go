@@ -24,6 +24,7 @@ type accessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"`
 	AMR      []string `json:"amr,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
 	Org      string   `json:"org"`
 	OrgID    string   `json:"org_id"`
 	Groups   []string `json:"groups,omitempty"`
@@ -33,6 +34,11 @@ type accessClaims struct {
 	// one from (subject and actor, and theirs): revoking any of them
 	// revokes this one.
 	ExchangedFrom []string `json:"exchanged_from,omitempty"`
+	// ExtIss is the trusted partner issuer that vouched for the subject
+	// (token exchange or JWT bearer grant); ExtIssID its registration, which
+	// must still exist for the token to verify.
+	ExtIss   string `json:"ext_iss,omitempty"`
+	ExtIssID string `json:"ext_iss_id,omitempty"`
 	// Cnf binds the token to a DPoP key (RFC 9449 §6).
 	Cnf *confirmation `json:"cnf,omitempty"`
 }
@@ -64,9 +70,9 @@ type actor struct {
 // scopes returns the token's scopes as a list.
 func (c *accessClaims) scopes() []string { return strings.Fields(c.Scope) }
 
-// isUser reports whether the token's subject is a person rather than the
-// client itself (client credentials).
-func (c *accessClaims) isUser() bool { return c.Subject != c.ClientID }
+// isUser reports whether the token's subject is a Portico person rather
+// than the client itself (client credentials) or a trusted issuer's subject.
+func (c *accessClaims) isUser() bool { return c.Subject != c.ClientID && c.ExtIssID == "" }
 
 // newAccessClaims fills the common claims of an access token for e's client.
 func (s *Server) newAccessClaims(e *clientEntry, subject string, scopes []string, now time.Time) *accessClaims {
@@ -96,6 +102,7 @@ type idClaims struct {
 	AuthTime      int64    `json:"auth_time,omitempty"`
 	Nonce         string   `json:"nonce,omitempty"`
 	AMR           []string `json:"amr,omitempty"`
+	ACR           string   `json:"acr,omitempty"`
 	ATHash        string   `json:"at_hash,omitempty"`
 	SID           string   `json:"sid,omitempty"`
 	Org           string   `json:"org"`
@@ -141,6 +148,9 @@ func (s *Server) idClaims(e *clientEntry, u store.User, scopes []string, nonce s
 	}
 	if !authTime.IsZero() {
 		c.AuthTime = authTime.Unix()
+	}
+	if len(amr) > 0 {
+		c.ACR = ACRFor(amr)
 	}
 	if accessToken != "" {
 		h := sha256.Sum256([]byte(accessToken))

@@ -23,6 +23,13 @@ const (
 	// is asked with that app as Client and the person as User.
 	PointTokenExchangeAudience Point = "token_exchange_audience"
 	PointRegistration          Point = "registration"
+	// PointJWTBearer is machine to machine: may the client use a trusted
+	// issuer's assertion (RFC 7523)? RequestContext.Issuer names the issuer.
+	PointJWTBearer Point = "jwt_bearer"
+	// PointExternalSubject is user access: may the subject a trusted issuer
+	// vouched for (token exchange, JWT bearer) use the app? It is asked with
+	// the app as Client and the external subject as a User without an ID.
+	PointExternalSubject Point = "external_subject"
 )
 
 // Action is a gate's answer. The zero value is Deny, so a verdict nobody
@@ -53,19 +60,29 @@ type Verdict struct {
 	Action     Action
 	Reason     string
 	DecisionID string
+	// StepUpWith, for a Challenge, lists the amr values the step-up must
+	// use (any one of them: "hwk", "swk" for a passkey); empty means any
+	// second factor.
+	StepUpWith []string
 }
 
 // RequestContext is what is known about the live request at a gate point.
 type RequestContext struct {
-	IP           netip.Addr
-	Country      string
-	NewLocation  bool
-	AuthTime     time.Time
-	MFAAt        time.Time
-	AMR          []string
+	IP          netip.Addr
+	Country     string
+	NewLocation bool
+	AuthTime    time.Time
+	MFAAt       time.Time
+	AMR         []string
+	// AuthMethods are the session's amr values, each with when it was last
+	// used (policy conditions on the method and its age read them).
+	AuthMethods  map[string]time.Time
 	ConnectionID string
 	// SteppedUp is set on the second evaluation after a Challenge was met.
 	SteppedUp bool
+	// Issuer is the trusted external issuer whose token vouched for the
+	// subject; empty for Portico's own subjects.
+	Issuer string
 }
 
 // GateRequest is everything a gate may decide on. User is nil for machine

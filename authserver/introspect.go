@@ -42,6 +42,12 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 		if c.AuthTime != 0 {
 			resp.AuthTime = oidc.FromTime(unix(c.AuthTime))
 		}
+		if c.ACR != "" {
+			resp.Claims["acr"] = c.ACR
+		}
+		if c.ExtIss != "" {
+			resp.Claims["ext_iss"] = c.ExtIss
+		}
 		if c.Act != nil {
 			resp.Actor = &oidc.ActorClaims{Subject: c.Act.Subject, Claims: map[string]any{"client_id": c.Act.ClientID}}
 		}

@@ -28,6 +28,9 @@ func (s *Server) userAccessClaims(e *clientEntry, u store.User, g userGrant, now
 	c.Groups = u.Groups()
 	c.AMR = g.amr
 	s.aimAt(c, g.api)
+	if len(g.amr) > 0 {
+		c.ACR = ACRFor(g.amr)
+	}
 	if !g.authTime.IsZero() {
 		c.AuthTime = g.authTime.Unix()
 	}

@@ -185,5 +185,16 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 			return nil, errNotOurs
 		}
 	}
+	// Issued on a trusted issuer's word: it dies when the organization
+	// stops trusting the issuer.
+	if c.ExtIssID != "" {
+		live, err := s.externalLive(ctx, c.OrgID, c.ExtIssID)
+		if err != nil {
+			return nil, err
+		}
+		if !live {
+			return nil, errNotOurs
+		}
+	}
 	return &c, nil
 }

@@ -17,10 +17,13 @@ import (
 // LoginUser is the person who signed in at the portal for an authorization
 // request, with what the gate may consider about this sign-in.
 type LoginUser struct {
-	UserID       string
-	AuthTime     time.Time // when the user last authenticated
-	MFAAt        time.Time // when MFA was last done in this session; zero if never
-	AMR          []string  // authentication methods, e.g. ["pwd", "otp"] or ["fed"]
+	UserID   string
+	AuthTime time.Time // when the user last authenticated
+	MFAAt    time.Time // when MFA was last done in this session; zero if never
+	AMR      []string  // authentication methods, e.g. ["pwd", "otp"] or ["fed"]
+	// AuthMethods are the amr values with when each was last used; a
+	// step-up's method is in it at the step-up's time.
+	AuthMethods  map[string]time.Time
 	ConnectionID string
 	IP           netip.Addr
 	Country      string
@@ -51,6 +54,7 @@ type LoginRequest struct {
 	// Unverified is set for a client identified by a Client ID Metadata
 	// Document: what it says about itself, not verified by the platform.
 	Unverified *ClientMetadata
+	ACRValues  []string
 }
 
 // LoginRequest returns the pending authorization request id, for the login
@@ -62,7 +66,7 @@ func (s *Server) LoginRequest(ctx context.Context, id string) (LoginRequest, err
 	}
 	return LoginRequest{ID: ar.ID, ClientID: ar.ClientID, ClientName: e.client.Name, LogoURL: e.client.LogoURL,
 		OrgID: ar.OrgID, Scopes: ar.Scopes, Prompt: ar.Prompt, MaxAge: ar.MaxAge, LoginHint: ar.LoginHint,
-		RedirectURI: ar.RedirectURI, Resource: ar.Resource, Unverified: e.metadata}, nil
+		RedirectURI: ar.RedirectURI, Resource: ar.Resource, Unverified: e.metadata, ACRValues: ar.ACRValues}, nil
 }
 
 func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthRequest, *clientEntry, error) {
@@ -94,7 +98,10 @@ func (s *Server) pendingRequest(ctx context.Context, id string) (store.AuthReque
 //     err is nil: the client, not the portal, reports the refusal.
 //   - Challenge: err matches ErrStepUpRequired (errors.Is) and the URL is
 //     empty; run step-up MFA, then call again with SteppedUp and a fresh
-//     MFAAt. A second Challenge counts as met.
+//     MFAAt. A second Challenge counts as met, unless the challenge names
+//     the methods it needs (StepUpMethods(err): a policy's auth_method
+//     condition, or acr_values asking for urn:portico:acr:phr) and none of
+//     them is in the AMR.
 //   - err matches ErrReauthenticationRequired: the client asked (max_age,
 //     prompt=login) for a fresher sign-in than AuthTime; sign in again and
 //     call again.
@@ -115,6 +122,9 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if slices.Contains(ar.Prompt, oidc.PromptLogin) && (u.AuthTime.IsZero() || u.AuthTime.Before(ar.CreatedAt)) {
 		return "", ErrReauthenticationRequired
 	}
+	if e := unmetACR(ar.ACRValues, u.AMR); e != nil {
+		return "", e
+	}
 	user, err := s.st.UserByID(ctx, u.UserID)
 	if err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
@@ -132,12 +142,12 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	}
 	req := GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
 		Scopes: ar.Scopes, Context: RequestContext{IP: u.IP, Country: u.Country, NewLocation: u.NewLocation,
-			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}}
+			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, AuthMethods: u.AuthMethods, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}}
 	v, err := s.decide(ctx, req)
 	if err != nil {
 		s.log.ErrorContext(ctx, "authorize gate failed", "err", err, "client_id", e.client.ClientID)
 	}
-	if v.Action == Challenge && u.SteppedUp {
+	if v.Action == Challenge && u.SteppedUp && methodsMet(v.StepUpWith, u.AMR) {
 		v.Action = Permit
 	}
 	if v.Action == Challenge {
@@ -152,7 +162,7 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	}
 	switch v.Action {
 	case Challenge:
-		return "", fmt.Errorf("%w: %s", ErrStepUpRequired, v.Reason)
+		return "", &StepUpError{Methods: v.StepUpWith, Reason: v.Reason}
 	case Deny:
 		s.st.DeleteAuthRequest(ctx, ar.ID)
 		return s.errorRedirect(ar, "access_denied", v.Reason), nil

@@ -10,7 +10,7 @@ import (
 
 // opServer is the op.Server that op.RegisterServer routes to. It only
 // forwards: each endpoint and grant lives in its own file on *Server.
-// Methods it does not override (device flow, JWT bearer grant) answer with
+// Methods it does not override (device flow) answer with
 // op's "not supported" errors.
 type opServer struct {
 	op.UnimplementedServer
@@ -71,6 +71,10 @@ func (o *opServer) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.T
 		return nil, err
 	}
 	return o.s.tokenExchange(ctx, e, r.Data, r.Form, jkt)
+}
+
+func (o *opServer) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
+	return o.s.jwtBearer(ctx, r)
 }
 
 func (o *opServer) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {

@@ -77,6 +77,9 @@ type RegisterInput struct {
 	JWKS                    string           `json:"jwks"`
 	JWKSURI                 string           `json:"jwks_uri"`
 	IDTokenSignedAlg        string           `json:"id_token_signed_response_alg"`
+	// TrustedIssuerID binds the new client to one of the organization's
+	// trusted issuers (JWT bearer). Never read from dynamic registration.
+	TrustedIssuerID string `json:"-"`
 }
 
 // Register creates a client in organization orgID and returns it with the
@@ -105,7 +108,7 @@ func (r *Registrar) register(ctx context.Context, orgID string, actor Actor, in 
 	}
 	c.OrgID, c.ClientID, c.Enabled, c.Dynamic = org.ID, store.NewID(), true, dynamic
 	now := r.now()
-	if c.Type.Confidential() && c.TokenEndpointAuthMethod != authPrivateJWT {
+	if c.Type.Confidential() && c.TokenEndpointAuthMethod != authPrivateJWT && c.TokenEndpointAuthMethod != authNone {
 		secret = newToken()
 		c.Secrets = []store.ClientSecret{{Hash: r.hash.sum(purposeSecret, secret), Hint: hint(secret), CreatedAt: now}}
 	}
@@ -131,6 +134,13 @@ func (r *Registrar) register(ctx context.Context, orgID string, actor Actor, in 
 		}
 		if err := tx.CreateClient(ctx, &c); err != nil {
 			return err
+		}
+		if in.TrustedIssuerID != "" {
+			if err := tx.BindClientIssuer(ctx, org.ID, c.ClientID, in.TrustedIssuerID); errors.Is(err, store.ErrNotFound) {
+				return &ValidationError{Fields: []FieldError{{Field: "trusted_issuer", Message: "is not a trusted issuer of this organization"}}}
+			} else if err != nil {
+				return err
+			}
 		}
 		return tx.Audit(ctx, auditEvent(actor, org.ID, "client.create", "client", c.ID), nil, c)
 	})

@@ -24,8 +24,10 @@ var clientTypeRules = map[store.ClientType]typeRules{
 		defaultGrants: []string{grantCode, grantRefresh}, methods: []string{authNone}, redirects: true},
 	store.ClientNative: {grants: []string{grantCode, grantRefresh},
 		defaultGrants: []string{grantCode, grantRefresh}, methods: []string{authNone}, redirects: true},
-	store.ClientService: {grants: []string{grantClientCredentials, grantTokenExchange},
-		defaultGrants: []string{grantClientCredentials}, methods: []string{authBasic, authPost, authPrivateJWT}},
+	// A service may be a JWT-bearer client without credentials of its own
+	// (none), bound to a trusted issuer whose assertions are its proof.
+	store.ClientService: {grants: []string{grantClientCredentials, grantTokenExchange, grantJWTBearer},
+		defaultGrants: []string{grantClientCredentials}, methods: []string{authBasic, authPost, authPrivateJWT, authNone}},
 }
 
 var idTokenAlgs = []string{algRS256, algES256, algPS256}
@@ -78,6 +80,14 @@ func (r *Registrar) validate(ctx context.Context, org store.Organization, plan *
 	}
 	if !slices.Contains(rules.methods, c.TokenEndpointAuthMethod) {
 		fe.add("token_endpoint_auth_method", "%s apps may use only %s", c.Type, strings.Join(rules.methods, ", "))
+	}
+	if c.Type == store.ClientService && c.TokenEndpointAuthMethod == authNone {
+		if len(c.GrantTypes) != 1 || c.GrantTypes[0] != grantJWTBearer {
+			fe.add("token_endpoint_auth_method", "a service without credentials (none) may use only the %s grant", grantJWTBearer)
+		}
+		if cur == nil && in.TrustedIssuerID == "" {
+			fe.add("trusted_issuer", "a service without credentials (none) must be bound to a trusted issuer")
+		}
 	}
 	if c.TokenEndpointAuthMethod == authPrivateJWT {
 		switch {

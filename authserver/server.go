@@ -128,6 +128,9 @@ type Server struct {
 	jtis     *jtiBatcher
 	// withCORS is serve behind the CORS handler, for corsPath paths.
 	withCORS http.Handler
+	// ist holds trusted token issuers; nil when the Store cannot.
+	ist        issuerStore
+	issuerKeys *issuerKeyCache
 }
 
 type endpoints struct {
@@ -187,6 +190,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.metadata = &metadataCache{client: mc, now: cfg.Now, m: map[string]metadataEntry{}}
 	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	s.ist, _ = cfg.Store.(issuerStore)
+	s.issuerKeys = &issuerKeyCache{client: cfg.HTTPClient, now: cfg.Now, allowInsecure: cfg.AllowInsecure,
+		m: map[string]*issuerKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
 	s.jtis = &jtiBatcher{st: cfg.Store}

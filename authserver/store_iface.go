@@ -65,5 +65,10 @@ var _ Store = (*store.Store)(nil)
 // jtis, assertion jtis, pushed requests and DPoP jtis. Call it now and then (the portal runs it on a
 // ticker); nothing depends on it for correctness, only for table size.
 func (s *Server) Sweep(ctx context.Context) (int64, error) {
-	return s.st.PurgeExpiredOAuth(ctx, s.now())
+	n, err := s.st.PurgeExpiredOAuth(ctx, s.now())
+	if err != nil || s.ist == nil {
+		return n, err
+	}
+	m, err := s.ist.PurgeIssuerJTIs(ctx, s.now())
+	return n + m, err
 }

@@ -23,6 +23,9 @@ import (
 // subject token, and names the tokens it came from (exchanged_from), so
 // revoking any of them makes it inactive too.
 func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values, jkt string) (*op.Response, error) {
+	if s.isExternalSubject(req) {
+		return s.exchangeExternal(ctx, e, req, jkt)
+	}
 	if !ourTokenType(req.SubjectTokenType) {
 		return nil, invalidRequest("subject_token_type must be an access token")
 	}
@@ -126,6 +129,10 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	claims.bind(jkt)
 	claims.Audience, claims.Act, claims.ExchangedFrom = aud, act, from
 	claims.AuthTime, claims.AMR = subject.AuthTime, subject.AMR
+	claims.ExtIss, claims.ExtIssID = subject.ExtIss, subject.ExtIssID
+	if subject.ExtIssID != "" {
+		claims.Groups = subject.Groups
+	}
 	if user != nil {
 		claims.Groups = user.Groups()
 	}

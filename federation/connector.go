@@ -18,6 +18,10 @@ type Identity struct {
 	Name          string            `json:"name"`
 	Groups        []string          `json:"groups,omitempty"`
 	Attributes    map[string]string `json:"attributes,omitempty"`
+	// AMR and ACR are what an OIDC upstream's ID token said about how the
+	// person authenticated there (RFC 8176 amr, acr); empty when it did not.
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // Connector is an opened connection. It is one of CallbackConnector or

@@ -53,6 +53,7 @@ type fixtures struct {
 	groupID      string // a local group of acme with the victim in it
 	otherSession string
 	apiID        string // an API of acme's
+	issuerID     string // acme's trusted token issuer
 }
 
 func makeFixtures(t *testing.T, w *world) fixtures {
@@ -86,6 +87,11 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	if _, err := svc.AddGroupMember(ctx, partners.CLIManager("test"), w.acme.ID, g.ID, victim.Email); err != nil {
 		t.Fatal(err)
 	}
+	ti, err := w.oauth.Issuers().Create(ctx, w.acme.ID, authserver.Actor{Label: "test"},
+		authserver.IssuerInput{Issuer: "https://idp-" + store.NewID() + ".partner.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := store.API{OrgID: w.acme.ID, Identifier: "https://api.acme.example/" + store.NewID(), Name: "Acme API",
 		Scopes: []store.APIScope{{Name: "acme:" + store.NewID()}}}
 	if err := w.h.Store.CreateAPI(ctx, &api); err != nil {
@@ -93,7 +99,7 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	}
 	return fixtures{apiID: api.ID, victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
 		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
-		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID}
+		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID, issuerID: ti.ID}
 }
 
 const (
@@ -115,6 +121,9 @@ const (
 func matrix(fx fixtures) map[string]routeCase {
 	m := ownMatrix(fx)
 	for k, v := range othersMatrix() {
+		m[k] = v
+	}
+	for k, v := range issuersMatrix(fx) {
 		m[k] = v
 	}
 	return m

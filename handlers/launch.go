@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/labstack/echo/v4"
 
 	"portico/policyeditor"
@@ -39,6 +40,8 @@ type Launch struct {
 	// wait. Mailer, when set, tells people about on-the-spot enrolments.
 	Sleep  func(ctx context.Context, d time.Duration)
 	Mailer SecurityMailer
+	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
+	RP *webauthn.WebAuthn
 }
 
 // Mount registers the routes.
@@ -47,6 +50,8 @@ func (h *Launch) Mount(g *echo.Group) {
 	l.GET("/:client_id", h.launch)
 	l.GET("/:client_id/verify", h.showStepUp)
 	l.POST("/:client_id/verify", h.verify)
+	l.POST("/:client_id/passkey/begin", h.beginPasskey)
+	l.POST("/:client_id/passkey", h.verifyPasskey)
 }
 
 // launchable lists the apps the viewer's organization may open, by name: its
@@ -99,13 +104,20 @@ func (h *Launch) evaluation(v *Viewer, app store.Client, f policyFacts, stepUp b
 	ev := f.evaluation(policyeditor.PointLaunch, h.Now(), v.Org, &v.User)
 	ev.ClientID, ev.ClientPolicyID, ev.StepUp = app.ClientID, app.PolicyID, stepUp
 	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = v.Session.MFAAt, v.Session.ConnectionID
+	ev.Request.User.AuthMethods = f.methods
 	ev.Request.Client = policyeditor.Client{ID: app.ClientID, Scopes: app.Scopes, Type: string(app.Type)}
 	return ev
 }
 
 // facts loads the viewer's policy facts for this request.
 func (h *Launch) facts(c echo.Context, v *Viewer) (policyFacts, error) {
-	return loadPolicyFacts(c, h.Store, h.Locator, v.Org, v.User.ID)
+	f, err := loadPolicyFacts(c, h.Store, h.Locator, v.Org, v.User.ID)
+	if err != nil {
+		return f, err
+	}
+	a, err := loadSessionAuth(c.Request().Context(), h.Store, v.Session)
+	f.methods = sessionMethods(a, v.Session)
+	return f, err
 }
 
 // preview is the dashboard badge for app: what launching it now would meet.
@@ -227,11 +239,44 @@ func (h *Launch) initiateLogin(app store.Client, v *Viewer) string {
 	return u.String()
 }
 
-// stepUpProps fills the step-up page; a user without a confirmed factor gets
-// a pending TOTP secret to enrol.
+// stepUpNeeds is what the policy's challenge asks the step-up to use
+// (StepUpWith); nil means any second factor.
+func (h *Launch) stepUpNeeds(c echo.Context, v *Viewer, app store.Client) ([]string, error) {
+	eng := h.Preview
+	if eng == nil {
+		return nil, nil
+	}
+	f, err := h.facts(c, v)
+	if err != nil {
+		return nil, err
+	}
+	out, err := eng.Decide(c.Request().Context(), h.evaluation(v, app, f, false))
+	return stepUpWith(out), err
+}
+
+// stepUpProps fills the step-up page: the person's passkeys, the code
+// form (hidden where only a passkey counts), and for a user without any
+// factor a pending TOTP secret to enrol.
 func (h *Launch) stepUpProps(c echo.Context, v *Viewer, app store.Client) (views.StepUp, error) {
+	ctx := c.Request().Context()
 	s := views.StepUp{AppName: app.Name, ClientID: app.ClientID}
-	e, enrolled, err := totpEnrollment(c.Request().Context(), h.Store, h.Sealer, v.User)
+	esc := url.PathEscape(app.ClientID)
+	s.Passkey = views.PasskeyCeremony{ID: "passkey-stepup", Mode: "get", Begin: "/launch/" + esc + "/passkey/begin",
+		Action: "/launch/" + esc + "/passkey", Label: "Use my passkey"}
+	n, err := h.Store.CountPasskeys(ctx, v.User.ID)
+	if err != nil {
+		return s, err
+	}
+	needs, err := h.stepUpNeeds(c, v, app)
+	if err != nil {
+		return s, err
+	}
+	s.HasPasskey = n > 0 && h.RP != nil
+	s.NoTOTP = passkeyOnly(needs) || v.Org.RequirePasskey
+	if n > 0 || s.NoTOTP {
+		return s, nil
+	}
+	e, enrolled, err := totpEnrollment(ctx, h.Store, h.Sealer, v.User)
 	if err != nil || enrolled {
 		return s, err
 	}
@@ -298,7 +343,10 @@ func (h *Launch) verify(c echo.Context) error {
 	}
 	code := c.FormValue("code")
 	check := func() (bool, error) { return checkSecondFactor(ctx, h.Store, h.Sealer, v.User.ID, code, now) }
-	if s.Enroll {
+	switch {
+	case s.NoTOTP:
+		check = func() (bool, error) { return checkRecoveryCode(ctx, h.Store, v.User.ID, code) }
+	case s.Enroll:
 		check = totpStepCheck(ctx, h.Store, v.User.ID, s.Secret, code, now)
 	}
 	res, err := factorAttempt(ctx, h.Store, h.sleep(), v.User.ID, now, check)
@@ -328,7 +376,19 @@ func (h *Launch) verify(c echo.Context) error {
 		}
 		notifyFactorChange(h.Mailer, h.Log, v.User, change, now)
 	}
+	return h.steppedUp(c, v, app, s, []string{"otp"}, codes, now)
+}
+
+// steppedUp records the passed step-up (its amr: methods) in the session,
+// remembers the location and decides again: the second decision stands,
+// except that a second Challenge counts as met unless it names methods the
+// step-up did not use (a policy that wants a passkey is not met by a code).
+func (h *Launch) steppedUp(c echo.Context, v *Viewer, app store.Client, s views.StepUp, methods, codes []string, now time.Time) error {
+	ctx := c.Request().Context()
 	if err := h.Store.SetSessionMFA(ctx, v.Session.ID, now); err != nil {
+		return err
+	}
+	if err := recordAuth(c, h.Store, v.Session.ID, now, methods); err != nil {
 		return err
 	}
 	v.Session.MFAAt = now
@@ -343,6 +403,16 @@ func (h *Launch) verify(c echo.Context) error {
 		return err
 	}
 	if out.Action == policyeditor.Challenge {
+		if passkeyOnly(out.StepUpMethods()) {
+			if s2, err := h.stepUpProps(c, v, app); err == nil {
+				s = s2
+			}
+			s.Error = "This app needs a passkey: a code does not count here."
+			if !s.HasPasskey {
+				s.Error = msgNeedsPasskey
+			}
+			return render(c, http.StatusForbidden, views.StepUpPage(h.Pages.Page(c, "Confirm it's you"), s))
+		}
 		out.Action = policyeditor.Permit // AfterStepUp already treats it so; kept for a policy-less path
 	}
 	if len(codes) > 0 && out.Action == policyeditor.Permit {
@@ -350,4 +420,72 @@ func (h *Launch) verify(c echo.Context) error {
 		return render(c, http.StatusOK, views.StepUpPage(h.Pages.Page(c, "Recovery codes"), s))
 	}
 	return h.act(c, v, app, out)
+}
+
+// beginPasskey answers the options for a step-up with the viewer's
+// passkeys, bound to the session.
+func (h *Launch) beginPasskey(c echo.Context) error {
+	v := viewerFrom(c)
+	if _, err := h.app(c, v); err != nil {
+		return err
+	}
+	if h.RP == nil {
+		return ceremonyJSON(c, http.StatusNotFound, ceremony{}, msgPasskeyOff)
+	}
+	cer, err := beginAssertion(c.Request().Context(), h.Store, h.RP, &v.User, v.Session.ID, purposeStepUp, h.Now())
+	if errors.Is(err, errCeremony) {
+		return ceremonyJSON(c, http.StatusBadRequest, ceremony{}, "You have no passkey yet. Add one under Passkeys in your account.")
+	}
+	if err != nil {
+		return err
+	}
+	return ceremonyJSON(c, http.StatusOK, cer, "")
+}
+
+// verifyPasskey meets the step-up with a passkey (one attempt on the
+// user's second-factor counter), then decides again as after a code.
+func (h *Launch) verifyPasskey(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	app, err := h.app(c, v)
+	if err != nil {
+		return err
+	}
+	if denied, ok, err := h.deniedAfterStepUp(c, v, app); err != nil || ok {
+		if err != nil {
+			return err
+		}
+		return h.act(c, v, app, denied)
+	}
+	s, err := h.stepUpProps(c, v, app)
+	if err != nil {
+		return err
+	}
+	page := func(status int, msg string) error {
+		s.Error = msg
+		return render(c, status, views.StepUpPage(h.Pages.Page(c, "Confirm it's you"), s))
+	}
+	if h.RP == nil {
+		return page(http.StatusNotFound, msgPasskeyOff)
+	}
+	now := h.Now()
+	_, sd, err := takeCeremony(ctx, h.Store, c.FormValue("challenge"), v.Session.ID, purposeStepUp, now)
+	if errors.Is(err, errCeremony) {
+		return page(http.StatusBadRequest, msgPasskeyNotTaken)
+	}
+	if err != nil {
+		return err
+	}
+	a, res, err := passkeyCheck(ctx, h.Store, h.RP, h.sleep(), h.Log, v.User, false, sd, []byte(c.FormValue("credential")), c.RealIP(), now)
+	if err != nil {
+		return err
+	}
+	if !res.LockedUntil.IsZero() {
+		return page(http.StatusTooManyRequests, msgFactorLocked(res.LockedUntil))
+	}
+	if !res.OK {
+		return page(http.StatusUnauthorized, "That passkey could not be used. Try again.")
+	}
+	h.Log.Info("step-up with a passkey", "user", v.User.ID, "client", app.ClientID, "passkey", a.Passkey.ID, "ip", c.RealIP())
+	return h.steppedUp(c, v, app, s, a.AMR, nil, now)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/labstack/echo/v4"
 
 	"portico/federation"
@@ -43,6 +44,8 @@ type Login struct {
 	// Mailer, when set, tells people about second factors enrolled at
 	// sign-in.
 	Mailer SecurityMailer
+	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
+	RP *webauthn.WebAuthn
 }
 
 // dummyHash makes a sign-in for an unknown email cost as much as one for a
@@ -69,6 +72,10 @@ func (h *Login) Mount(g *echo.Group) {
 	g.GET(samlMetadataPath+":id", h.samlMetadata)
 	g.GET("/login/mfa", h.showMFA)
 	g.POST("/login/mfa", h.submitMFA)
+	g.POST("/login/passkey/begin", h.beginPasskeySignIn)
+	g.POST("/login/passkey", h.passkeySignIn)
+	g.POST("/login/mfa/passkey/begin", h.beginPasskeyFactor)
+	g.POST("/login/mfa/passkey", h.passkeyFactor)
 	g.GET("/login/reset", h.showReset)
 	g.POST("/login/reset", h.submitReset)
 	g.POST("/logout", h.logout)

@@ -83,6 +83,9 @@ func (h *Login) callback(c echo.Context) error {
 		return h.signInError(c, f, x, err)
 	}
 	h.Log.Info("signed in through connection", "user", u.ID, "org", x.OrgID, "connection", x.ID, "ip", c.RealIP())
+	if len(id.AMR) > 0 || id.ACR != "" {
+		c.Set(upstreamAuthKey, &store.SessionAuth{UpstreamAMR: id.AMR, UpstreamACR: id.ACR})
+	}
 	return h.finish(c, u, x.ID, f)
 }
 

@@ -60,7 +60,7 @@ func (h *Login) sameBrowser(c echo.Context, want string) bool {
 // anyone the policy challenges, are asked for a code; everyone else gets a
 // session.
 func (h *Login) finish(c echo.Context, u store.User, connectionID string, f views.LoginForm) error {
-	out, err := h.signInDecision(c, u, connectionID, time.Time{}, false)
+	out, err := h.signInDecision(c, u, connectionID, time.Time{}, false, firstFactor(connectionID))
 	if err != nil {
 		return err
 	}
@@ -77,29 +77,34 @@ func (h *Login) finish(c echo.Context, u store.User, connectionID string, f view
 			return h.signInRefused(c, denied, false)
 		}
 	}
-	enrolled, err := h.hasTOTP(c, u.ID)
+	enrolled, err := h.hasSecondFactor(c, u.ID)
 	if err != nil {
 		return err
 	}
+	org, err := h.Store.Organization(c.Request().Context(), u.OrgID)
+	if err != nil {
+		return err
+	}
+	if org.RequirePasskey {
+		// No password-only (or IdP-only) sign-in: a passkey follows, or is
+		// created now if the person has none.
+		return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next, nil)
+	}
 	if enrolled && (connectionID == "" || challenged) {
-		return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next)
+		return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next, stepUpWith(out))
 	}
 	if !enrolled {
-		org, err := h.Store.Organization(c.Request().Context(), u.OrgID)
-		if err != nil {
-			return err
-		}
 		if org.RequireMFA {
 			// The organization requires a second factor: it is set up now,
 			// while the password (or the IdP's sign-in) is seconds old,
 			// before any session exists.
-			return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next)
+			return h.askSecondFactor(c, u, connectionID, f.AuthRequest, f.Next, nil)
 		}
 		if challenged {
 			return h.signInRefused(c, out, true)
 		}
 	}
-	s, err := h.startSession(c, u, time.Time{}, connectionID)
+	s, err := h.startSession(c, u, time.Time{}, connectionID, firstFactor(connectionID))
 	if err != nil {
 		return err
 	}
@@ -107,15 +112,36 @@ func (h *Login) finish(c echo.Context, u store.User, connectionID string, f view
 	return h.afterSession(c, u, s, f.AuthRequest, f.Next)
 }
 
-// startSession starts u's session and records the sign-in as a fresh proof
-// of the first factor (enrolling a second factor needs one within the
-// minute).
-func (h *Login) startSession(c echo.Context, u store.User, mfaAt time.Time, connectionID string) (store.Session, error) {
+// startSession starts u's session, records how it was authenticated
+// (methods, the amr) and the sign-in as a fresh proof of the first factor
+// (enrolling a second factor needs one within the minute).
+func (h *Login) startSession(c echo.Context, u store.User, mfaAt time.Time, connectionID string, methods []string) (store.Session, error) {
 	s, err := h.Sessions.Start(c, u, mfaAt, connectionID)
 	if err != nil {
 		return s, err
 	}
-	return s, h.Store.SetSessionReauth(c.Request().Context(), s.ID, h.Now())
+	now := h.Now()
+	if err := recordAuth(c, h.Store, s.ID, now, methods); err != nil {
+		return s, err
+	}
+	return s, h.Store.SetSessionReauth(c.Request().Context(), s.ID, now)
+}
+
+// hasSecondFactor reports whether u has a confirmed TOTP app or a passkey.
+func (h *Login) hasSecondFactor(c echo.Context, userID string) (bool, error) {
+	if ok, err := h.hasTOTP(c, userID); err != nil || ok {
+		return ok, err
+	}
+	n, err := h.Store.CountPasskeys(c.Request().Context(), userID)
+	return n > 0, err
+}
+
+// stepUpWith is what a challenging outcome needs the step-up to use.
+func stepUpWith(out policyeditor.Outcome) []string {
+	if out.Applied && out.Action == policyeditor.Challenge {
+		return out.StepUpMethods()
+	}
+	return nil
 }
 
 func (h *Login) hasTOTP(c echo.Context, userID string) (bool, error) {
@@ -127,16 +153,21 @@ func (h *Login) hasTOTP(c echo.Context, userID string) (bool, error) {
 }
 
 // askSecondFactor parks the sign-in as pending and sends the browser to the
-// TOTP page; connectionID (empty for a password) is kept for the session
-// started after the code.
-func (h *Login) askSecondFactor(c echo.Context, u store.User, connectionID, authRequest, next string) error {
+// second-factor page; connectionID (empty for a password) is kept for the
+// session started after it. methods, when only a passkey meets them, hide
+// the code form.
+func (h *Login) askSecondFactor(c echo.Context, u store.User, connectionID, authRequest, next string, methods []string) error {
 	state := newToken()
 	p := store.PendingLogin{ID: store.NewID(), StateHash: hashToken(state), BrowserHash: h.browserBinding(c),
 		OrgID: u.OrgID, UserID: u.ID, ConnectionID: connectionID, AuthRequest: authRequest, Next: next, ExpiresAt: h.Now().Add(pendingFor)}
 	if err := h.Store.CreatePendingLogin(c.Request().Context(), &p); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/login/mfa?state="+state)
+	to := "/login/mfa?state=" + state
+	if passkeyOnly(methods) {
+		to += "&need=" + needPasskey
+	}
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // afterSession sends a signed-in browser on: back to the app whose
@@ -148,31 +179,37 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 	ctx := c.Request().Context()
 	ip, _ := netip.ParseAddr(c.RealIP())
 	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap()}
-	switch {
-	case s.ConnectionID != "":
-		in.AMR = []string{"fed"}
-	case !s.MFAAt.IsZero():
-		in.AMR = []string{"pwd", "otp", "mfa"}
-	default:
-		in.AMR = []string{"pwd"}
+	auth, err := loadSessionAuth(ctx, h.Store, s)
+	if err != nil {
+		return err
 	}
+	in.AMR, in.AuthMethods = sessionAMR(auth, s), sessionMethods(auth, s)
 	to, err := h.Completer.CompleteLogin(ctx, authRequest, in)
 	if errors.Is(err, ErrStepUpRequired) && !s.MFAAt.IsZero() && h.Now().Sub(s.MFAAt) < freshMFA {
-		// The second factor was just passed: that is the step-up.
+		// The second factor was just passed: that is the step-up (unless
+		// the app needs a method it was not done with: then it asks again).
 		in.SteppedUp = true
 		to, err = h.Completer.CompleteLogin(ctx, authRequest, in)
 	}
 	switch {
 	case errors.Is(err, ErrStepUpRequired):
+		methods := stepUpMethods(err)
+		n, perr := h.Store.CountPasskeys(ctx, u.ID)
+		if perr != nil {
+			return perr
+		}
+		if passkeyOnly(methods) && n == 0 {
+			return &PageError{Status: http.StatusForbidden, Err: err, Message: msgNeedsPasskey}
+		}
 		enrolled, terr := h.hasTOTP(c, u.ID)
 		if terr != nil {
 			return terr
 		}
-		if !enrolled {
+		if !enrolled && n == 0 {
 			return &PageError{Status: http.StatusForbidden, Err: err,
 				Message: "This app needs two-step verification. Set it up under Two-step verification, then open the app again."}
 		}
-		return h.askSecondFactor(c, u, "", authRequest, next)
+		return h.askSecondFactor(c, u, "", authRequest, next, methods)
 	case errors.Is(err, ErrConsentRequired):
 		return c.Redirect(http.StatusSeeOther, consentURL(authRequest))
 	case errors.Is(err, ErrUnknownAuthRequest):

@@ -37,7 +37,7 @@ import (
 // connection and when MFA was done (zero before the second factor). stepUp
 // asks for the re-evaluation after a passed challenge. An Outcome with
 // Applied false means no portal policy is attached.
-func (h *Login) signInDecision(c echo.Context, u store.User, connectionID string, mfaAt time.Time, stepUp bool) (policyeditor.Outcome, error) {
+func (h *Login) signInDecision(c echo.Context, u store.User, connectionID string, mfaAt time.Time, stepUp bool, methods []string) (policyeditor.Outcome, error) {
 	if h.Policies == nil {
 		return policyeditor.Outcome{}, nil
 	}
@@ -50,9 +50,11 @@ func (h *Login) signInDecision(c echo.Context, u store.User, connectionID string
 	if err != nil {
 		return policyeditor.Outcome{}, err
 	}
-	ev := f.evaluation(policyeditor.PointSignIn, h.Now(), org, &u)
+	now := h.Now()
+	ev := f.evaluation(policyeditor.PointSignIn, now, org, &u)
 	ev.StepUp = stepUp
 	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = mfaAt, connectionID
+	ev.Request.User.AuthMethods = methodTimes(methods, now)
 	out, err := h.Policies.Decide(ctx, ev)
 	if err != nil {
 		return out, err
@@ -75,8 +77,8 @@ func (h *Login) signInRefused(c echo.Context, out policyeditor.Outcome, needsMFA
 // afterSecondFactor decides a fresh sign-in once the user passed TOTP: the
 // policy sees the MFA just done; a Challenge is then met (AfterStepUp) and
 // the location remembered. ok is false when the browser was refused.
-func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID string, now time.Time) (ok bool, err error) {
-	out, err := h.signInDecision(c, u, connectionID, now, false)
+func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID string, now time.Time, methods []string) (ok bool, err error) {
+	out, err := h.signInDecision(c, u, connectionID, now, false, methods)
 	if err != nil || !out.Applied {
 		return err == nil, err
 	}
@@ -86,7 +88,7 @@ func (h *Login) afterSecondFactor(c echo.Context, u store.User, connectionID str
 		if err := rememberHere(c, h.Store, h.Locator, u.ID, now); err != nil {
 			return false, err
 		}
-		if out, err = h.signInDecision(c, u, connectionID, now, true); err != nil {
+		if out, err = h.signInDecision(c, u, connectionID, now, true, methods); err != nil {
 			return false, err
 		}
 	}
@@ -117,10 +119,23 @@ func (h *Login) deniedAfterStepUp(c echo.Context, u store.User, connectionID str
 	ev := f.evaluation(policyeditor.PointSignIn, now, org, &u)
 	ev.StepUp = true
 	ev.Request.User.MFAAt, ev.Request.User.ConnectionID = now, connectionID
+	ev.Request.User.AuthMethods = methodTimes(firstFactor(connectionID), now)
 	out, err := h.Preview.Decide(ctx, ev)
 	if err != nil || !out.Applied || out.Action != policyeditor.Deny {
 		return out, false, err
 	}
-	out, err = h.signInDecision(c, u, connectionID, now, true)
+	out, err = h.signInDecision(c, u, connectionID, now, true, firstFactor(connectionID))
 	return out, err == nil && out.Applied && out.Action == policyeditor.Deny, err
+}
+
+// methodTimes is methods, all used at now, for a policy request.
+func methodTimes(methods []string, now time.Time) map[string]time.Time {
+	if len(methods) == 0 {
+		return nil
+	}
+	m := make(map[string]time.Time, len(methods))
+	for _, x := range methods {
+		m[x] = now
+	}
+	return m
 }

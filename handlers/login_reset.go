@@ -79,6 +79,20 @@ func (h *Login) submitReset(c echo.Context) error {
 		if err := tx.DeleteUserSessions(ctx, r.UserID); err != nil {
 			return err
 		}
+		// The link also recovers someone who lost their passkeys: they are
+		// removed, and a new one is made at the next sign-in where the
+		// organization requires it, or on the account page.
+		if n, err := tx.CountPasskeys(ctx, r.UserID); err != nil {
+			return err
+		} else if n > 0 {
+			if err := tx.DeleteUserPasskeys(ctx, r.UserID); err != nil {
+				return err
+			}
+			if err := auditFactorChange(ctx, tx, store.Actor{UserID: r.UserID, Label: "reset-link"}, u,
+				factorChange{Where: "reset-link", IP: c.RealIP(), Passkey: "all passkeys"}); err != nil {
+				return err
+			}
+		}
 		return tx.Audit(ctx, store.Actor{UserID: r.UserID, Label: "reset-link"}.Event(r.OrgID, "user.password_reset", "user", r.UserID), nil, nil)
 	})
 	if errors.Is(err, store.ErrConflict) {

@@ -170,6 +170,19 @@ func (h *MFA) disable(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	n, err := h.Store.CountPasskeys(ctx, v.User.ID)
+	if err != nil {
+		return err
+	}
+	if v.Org.RequireMFA && n == 0 {
+		// The last factor of someone whose organization requires one stays.
+		m, err := h.props(c)
+		if err != nil {
+			return err
+		}
+		m.Error = "Your organization requires two-step verification: add a passkey before turning off the authenticator app."
+		return h.page(c, http.StatusConflict, m)
+	}
 	secret, err := h.Sealer.Open(t.Secret, totpPurpose(v.User.ID))
 	if err != nil {
 		return err

@@ -93,21 +93,34 @@ type SecurityMailer interface {
 // factorChange is a second factor added to or removed from an account.
 type factorChange struct {
 	Added bool
-	Where string // "account", "step-up", "sign-in"
+	Where string // "account", "step-up", "sign-in", "reset-link"
 	IP    string
+	// Passkey is the passkey's name when the factor is a passkey; empty
+	// for the authenticator app (TOTP).
+	Passkey string
+}
+
+func (f factorChange) kind() string {
+	if f.Passkey != "" {
+		return "passkey"
+	}
+	return "totp"
 }
 
 func (f factorChange) action() string {
 	if f.Added {
-		return "mfa.totp_enroll"
+		return "mfa." + f.kind() + "_enroll"
 	}
-	return "mfa.totp_remove"
+	return "mfa." + f.kind() + "_remove"
 }
 
 // auditFactorChange records the change in tx, so it commits with it.
 func auditFactorChange(ctx context.Context, tx *store.Store, actor store.Actor, u store.User, f factorChange) error {
-	return tx.Audit(ctx, actor.Event(u.OrgID, f.action(), "user", u.ID), nil,
-		map[string]string{"where": f.Where, "ip": f.IP})
+	details := map[string]string{"where": f.Where, "ip": f.IP}
+	if f.Passkey != "" {
+		details["passkey"] = f.Passkey
+	}
+	return tx.Audit(ctx, actor.Event(u.OrgID, f.action(), "user", u.ID), nil, details)
 }
 
 // notifyFactorChange mails u about the change when a mailer that can is
@@ -118,8 +131,13 @@ func notifyFactorChange(m SecurityMailer, log *slog.Logger, u store.User, f fact
 		return
 	}
 	subject, what := "Two-step verification was turned off for your account", "turned off"
-	if f.Added {
+	switch {
+	case f.Added && f.Passkey != "":
+		subject, what = "A passkey was added to your account", "changed: a new passkey (\""+f.Passkey+"\") was added"
+	case f.Added:
 		subject, what = "An authenticator app was added to your account", "set up with a new authenticator app"
+	case f.Passkey != "":
+		subject, what = "A passkey was removed from your account", "changed: the passkey \""+f.Passkey+"\" was removed"
 	}
 	text := "Hello " + u.Name + ",\n\nTwo-step verification for your Portico account (" + u.Email + ") was " + what +
 		" on " + at.UTC().Format("2006-01-02 at 15:04 UTC") + " from " + f.IP + ".\n\n" +

@@ -29,15 +29,17 @@ func (h *OrgSecurity) show(c echo.Context) error {
 	v := viewerFrom(c)
 	p := h.Pages.Page(c, "Sign-in security")
 	p.Flash = doneFlash(c, map[string]string{"saved": "Saved."})
-	return render(c, http.StatusOK, views.OrgSecurity(p, views.OrgSecurityProps{OrgName: v.Org.Name, RequireMFA: v.Org.RequireMFA}))
+	return render(c, http.StatusOK, views.OrgSecurity(p, views.OrgSecurityProps{OrgName: v.Org.Name, RequireMFA: v.Org.RequireMFA,
+		RequirePasskey: v.Org.RequirePasskey}))
 }
 
 // save changes only the viewer's own organization, found from the session,
 // never from the form.
 func (h *OrgSecurity) save(c echo.Context) error {
 	v := viewerFrom(c)
-	require := c.FormValue("require_mfa") == "on"
-	if _, err := h.Partners.UpdateOrg(c.Request().Context(), actorOf(v), v.Org.Slug, partners.OrgInput{RequireMFA: &require}); err != nil {
+	require, passkeys := c.FormValue("require_mfa") == "on", c.FormValue("require_passkey") == "on"
+	if _, err := h.Partners.UpdateOrg(c.Request().Context(), actorOf(v), v.Org.Slug,
+		partners.OrgInput{RequireMFA: &require, RequirePasskey: &passkeys}); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/org/security?done=saved")

@@ -143,7 +143,8 @@ func (h *Orgs) edit(c echo.Context) error {
 		return err
 	}
 	f := views.OrgForm{Slug: o.Slug, Name: o.Name, Domains: strings.Join(o.Domains, ", "),
-		ValidFrom: formatFormTime(o.ValidFrom), ValidUntil: formatFormTime(o.ValidUntil), RequireMFA: o.RequireMFA}
+		ValidFrom: formatFormTime(o.ValidFrom), ValidUntil: formatFormTime(o.ValidUntil), RequireMFA: o.RequireMFA,
+		RequirePasskey: o.RequirePasskey}
 	if o.PlanID != "" {
 		if pl, err := h.Store.Plan(ctx, o.PlanID); err == nil {
 			f.Plan = pl.Slug
@@ -157,9 +158,10 @@ func (h *Orgs) edit(c echo.Context) error {
 func readOrgForm(c echo.Context) (views.OrgForm, partners.OrgInput, views.FieldErrors) {
 	f := views.OrgForm{Slug: c.FormValue("slug"), Name: c.FormValue("name"), Domains: c.FormValue("domains"),
 		Plan: c.FormValue("plan"), ValidFrom: c.FormValue("valid_from"), ValidUntil: c.FormValue("valid_until"),
-		RequireMFA: c.FormValue("require_mfa") == "on"}
+		RequireMFA: c.FormValue("require_mfa") == "on", RequirePasskey: c.FormValue("require_passkey") == "on"}
 	domains := splitList(f.Domains)
-	in := partners.OrgInput{Slug: &f.Slug, Name: &f.Name, Domains: &domains, PlanSlug: &f.Plan, RequireMFA: &f.RequireMFA}
+	in := partners.OrgInput{Slug: &f.Slug, Name: &f.Name, Domains: &domains, PlanSlug: &f.Plan, RequireMFA: &f.RequireMFA,
+		RequirePasskey: &f.RequirePasskey}
 	errs := views.FieldErrors{}
 	if t, ok := parseFormTime(f.ValidFrom); ok {
 		in.ValidFrom = &t

@@ -101,7 +101,7 @@ func newWorld(t *testing.T) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.oauth, w.reg, c.OAuth = srv, srv.Registrar(), srv
+		w.oauth, w.reg, c.OAuth, c.Issuers = srv, srv.Registrar(), srv, srv.Issuers()
 		dir, err := scim.New(context.Background(), c.Store, c.Issuer, clk.Now, c.Logger)
 		if err != nil {
 			t.Fatal(err)

@@ -88,7 +88,7 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 		// Group and scope names hold no commas, so "developers,
 		// contractors" is two groups, not one that matches nobody.
 		c.AnyOf = nameList(f.Get(p + "values"))
-	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection:
+	case policyeditor.CondIP, policyeditor.CondClient, policyeditor.CondConnection, policyeditor.CondIssuer:
 		c.In = values
 	case policyeditor.CondAttribute:
 		c.Name, c.In = strings.TrimSpace(f.Get(p+"attr")), values
@@ -104,6 +104,9 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 		}
 		c.From, c.To, c.TZ = strings.TrimSpace(f.Get(p+"from")), strings.TrimSpace(f.Get(p+"to")), strings.TrimSpace(f.Get(p+"tz"))
 	case policyeditor.CondMFA:
+		c.Within = strings.TrimSpace(f.Get(p + "within"))
+	case policyeditor.CondAuthMethod:
+		c.AnyOf = append([]string{}, f[p+"pick"]...)
 		c.Within = strings.TrimSpace(f.Get(p + "within"))
 	}
 	return c
@@ -143,6 +146,8 @@ func newCondition(typ string) policyeditor.Condition {
 		c.Days, c.From, c.To, c.TZ = []string{"mon", "tue", "wed", "thu", "fri"}, "08:00", "18:00", "UTC"
 	case policyeditor.CondMFA:
 		c.Within = "15m"
+	case policyeditor.CondAuthMethod:
+		c.AnyOf, c.Within, c.Negate = []string{"hwk", "swk"}, "15m", true
 	case policyeditor.CondPartnership:
 		c.EndsWithin = "30d"
 	}

@@ -27,6 +27,8 @@ var condTypeLabels = map[string]string{
 	policyeditor.CondPartnership: "Partnership ends soon",
 	policyeditor.CondConnection:  "Signed in through a connection",
 	policyeditor.CondClientType:  "Client type",
+	policyeditor.CondAuthMethod:  "Authentication method (passkey…)",
+	policyeditor.CondIssuer:      "Trusted token issuer",
 }
 
 // commonZones seed the time-zone inputs' suggestions; any IANA zone is accepted.
@@ -115,7 +117,7 @@ func listedOnLines(doc policyeditor.Document, ri, ci int) bool {
 		return false
 	}
 	switch doc.Rules[ri].Conditions[ci].Type {
-	case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType:
+	case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType, policyeditor.CondAuthMethod:
 		return false
 	}
 	return true
@@ -159,11 +161,11 @@ func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *
 				cp.TypeLabel = c.Type
 			}
 			list := c.In
-			if c.Type == policyeditor.CondGroup || c.Type == policyeditor.CondScope {
+			if c.Type == policyeditor.CondGroup || c.Type == policyeditor.CondScope || c.Type == policyeditor.CondAuthMethod {
 				list = c.AnyOf
 			}
 			switch c.Type {
-			case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType:
+			case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType, policyeditor.CondAuthMethod:
 				cp.Picks = list
 			case policyeditor.CondGroup:
 				cp.Values = strings.Join(list, ", ")

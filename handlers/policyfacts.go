@@ -33,6 +33,8 @@ type policyFacts struct {
 	country   string
 	plan      string // slug; "" without a plan
 	locations []store.Location
+	// methods are the session's amr values with when each was last used.
+	methods map[string]time.Time
 }
 
 func loadPolicyFacts(c echo.Context, st *store.Store, loc policyeditor.Locator, org store.Organization, userID string) (policyFacts, error) {

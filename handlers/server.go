@@ -47,6 +47,9 @@ type Config struct {
 	// IdP on loopback, a company IdP on a private network). Used when
 	// SignIn.HTTPClient is nil.
 	UpstreamAllow []netip.Prefix
+	// Issuers manages organizations' trusted token issuers; nil leaves the
+	// page out.
+	Issuers IssuerRegistry
 	// SessionMaxAge is the absolute lifetime of a portal session; 0 means
 	// DefaultSessionMaxAge.
 	SessionMaxAge time.Duration
@@ -136,6 +139,9 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess}
+	if rp, err := newRelyingParty(cfg.Issuer); err == nil {
+		launch.RP = rp
+	}
 	if cfg.Policies != nil {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}
@@ -153,6 +159,9 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	}
 	if cfg.SCIM != nil {
 		features = append(features, &SCIMPage{Store: cfg.Store, Provider: cfg.SCIM, Pages: pages})
+	}
+	if cfg.Issuers != nil {
+		features = append(features, &Issuers{Store: cfg.Store, Pages: pages, Registry: cfg.Issuers})
 	}
 	features = append(features, signInFeatures(cfg, sess, pages)...)
 	for _, f := range features {

@@ -61,13 +61,40 @@ type ClientDescriber interface {
 
 // CompletedSignIn is who signed in, and how, for LoginCompleter.
 type CompletedSignIn struct {
-	UserID       string
-	AuthTime     time.Time
-	MFAAt        time.Time
-	AMR          []string
+	UserID   string
+	AuthTime time.Time
+	MFAAt    time.Time
+	AMR      []string
+	// AuthMethods are the amr values with when each was last used.
+	AuthMethods  map[string]time.Time
 	ConnectionID string
 	IP           netip.Addr
 	SteppedUp    bool
+}
+
+// StepUpError is ErrStepUpRequired saying what the step-up must use:
+// Methods are amr values, any one of them ("hwk", "swk": a passkey); empty
+// means any second factor.
+type StepUpError struct {
+	Methods []string
+	Err     error
+}
+
+func (e *StepUpError) Error() string { return e.Err.Error() }
+
+// Is makes errors.Is(err, ErrStepUpRequired) true.
+func (e *StepUpError) Is(target error) bool { return target == ErrStepUpRequired }
+
+// Unwrap returns the completer's own error.
+func (e *StepUpError) Unwrap() error { return e.Err }
+
+// stepUpMethods is what err asks the step-up to use; nil means anything.
+func stepUpMethods(err error) []string {
+	var s *StepUpError
+	if errors.As(err, &s) {
+		return s.Methods
+	}
+	return nil
 }
 
 // Errors a LoginCompleter returns, matched with errors.Is.
@@ -111,10 +138,17 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	if cfg.Policies != nil {
 		login.Preview = policyeditor.NewEngine(cfg.Store, nil)
 	}
+	rp, err := newRelyingParty(cfg.Issuer)
+	if err != nil {
+		log.Warn("passkeys are off", "err", err)
+		rp = nil
+	}
+	login.RP = rp
 	svc := &federation.Service{Store: cfg.Store, Sealer: sc.Sealer, Registry: sc.Registry, Now: cfg.Now}
 	return []interface{ Mount(*echo.Group) }{
 		login,
 		&Consent{Login: login, Server: sc.Consent, Pages: pages},
+		&Passkeys{Store: cfg.Store, Pages: pages, RP: rp, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer},
 		&MFA{Store: cfg.Store, Pages: pages, Sealer: sc.Sealer, Now: cfg.Now, Log: log, Sleep: sc.Sleep, Mailer: mailer, Sessions: sess},
 		&Connections{Store: cfg.Store, Pages: pages, Service: svc, Connectors: cache, Log: log, BaseURL: base},
 		&ResetLinks{Store: cfg.Store, Pages: pages, Accounts: &pool.Accounts{Store: cfg.Store, Now: cfg.Now}, BaseURL: base, Log: log},

@@ -28,6 +28,9 @@ type OrgInput struct {
 	ValidUntil *time.Time // zero clears
 	// RequireMFA: everyone enrols a second factor at their first sign-in.
 	RequireMFA *bool
+	// RequirePasskey: members sign in with a passkey (no TOTP, no
+	// password-only).
+	RequirePasskey *bool
 }
 
 var (
@@ -104,6 +107,9 @@ func (s *Service) apply(ctx context.Context, o *store.Organization, in OrgInput,
 	}
 	if in.RequireMFA != nil {
 		o.RequireMFA = *in.RequireMFA
+	}
+	if in.RequirePasskey != nil {
+		o.RequirePasskey = *in.RequirePasskey
 	}
 	if !o.ValidFrom.IsZero() && !o.ValidUntil.IsZero() && !o.ValidUntil.After(o.ValidFrom) {
 		errs["valid_until"] = "The partnership must end after it starts."

@@ -18,11 +18,14 @@ type Policy struct {
 }
 
 type rule struct {
-	name       string
-	conds      []condition
-	action     Action
-	reason     string // when this rule decides
-	stepUpMet  string // when this rule challenges again right after step-up
+	name      string
+	conds     []condition
+	action    Action
+	reason    string // when this rule decides
+	stepUpMet string // when this rule challenges again right after step-up
+	// stepUpWith are the methods a step-up must use to meet this rule's
+	// Challenge (from its negated auth_method conditions); empty means any.
+	stepUpWith string
 	descriptor string // "rule 2 (Developers and contractors)"
 }
 
@@ -45,6 +48,8 @@ const (
 	kPartnership
 	kConnection
 	kClientType
+	kAuthMethod
+	kIssuer
 )
 
 type condition struct {
@@ -115,6 +120,9 @@ func compileRule(pr *problems, path string, i int, r Rule, k Kind) rule {
 		cc := compileCondition(pr, fmt.Sprintf("%s.conditions[%d]", path, j), c, k)
 		out.conds = append(out.conds, cc)
 		texts = append(texts, cc.text)
+		if cc.kind == kAuthMethod && cc.negate {
+			out.stepUpWith = strings.TrimSpace(out.stepUpWith + " " + strings.Join(c.AnyOf, " "))
+		}
 	}
 	out.descriptor = fmt.Sprintf("rule %d", i+1)
 	if r.Name != "" {

@@ -3,6 +3,7 @@ package policyeditor
 import (
 	"fmt"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 			pr.add(path+"."+f, "unknown field for "+article(c.Type)+" condition")
 		}
 	}
-	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA || c.Type == CondConnection) {
+	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA || c.Type == CondAuthMethod || c.Type == CondConnection) {
 		pr.add(path+".type", fmt.Sprintf("a machine-to-machine request has no user, so %s would never hold", article(c.Type)+" condition"))
 	}
 	var pos, neg string
@@ -83,6 +84,27 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 		}
 		out.within = d
 		pos, neg = "MFA within "+c.Within, "no MFA within "+c.Within
+	case CondAuthMethod:
+		out.kind, out.missing = kAuthMethod, "the request does not say how the user authenticated"
+		out.names = newStringSet(checkItems(pr, path+".any_of", c.AnyOf, func(s string) string {
+			if !slices.Contains(AuthMethods(), s) {
+				return fmt.Sprintf("%q is not an authentication method (%s)", s, strings.Join(AuthMethods(), ", "))
+			}
+			return ""
+		}))
+		if c.Within != "" {
+			d, err := time.ParseDuration(c.Within)
+			switch {
+			case err != nil:
+				pr.add(path+".within", fmt.Sprintf(`%q is not a duration (such as "15m" or "12h")`, c.Within))
+			case d <= 0:
+				pr.add(path+".within", fmt.Sprintf("%q must be longer than zero", c.Within))
+			}
+			out.within = d
+			pos, neg = "authenticated with any of "+list(c.AnyOf)+" within "+c.Within, "not authenticated with any of "+list(c.AnyOf)+" within "+c.Within
+		} else {
+			pos, neg = "authenticated with any of "+list(c.AnyOf), "not authenticated with any of "+list(c.AnyOf)
+		}
 	case CondPartnership:
 		out.kind, out.missing = kPartnership, "the organization's partnership has no end date"
 		d, msg := parseDays(c.EndsWithin)
@@ -104,6 +126,15 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 			return ""
 		}))
 		pos, neg = "client type in "+list(c.In), "client type not in "+list(c.In)
+	case CondIssuer:
+		out.kind, out.missing = kIssuer, "the subject was not vouched for by a trusted issuer"
+		out.names = newStringSet(checkItems(pr, path+".in", c.In, func(s string) string {
+			if u, err := url.Parse(s); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+				return fmt.Sprintf("%q is not an issuer URL (such as https://login.partner.example)", s)
+			}
+			return ""
+		}))
+		pos, neg = "issuer in "+list(c.In), "issuer not in "+list(c.In)
 	}
 	out.text = pos
 	if c.Negate {

@@ -93,12 +93,23 @@ func DescribeCondition(c Condition) string {
 			return "MFA was not done within " + orDots(c.Within)
 		}
 		return "MFA was done within " + orDots(c.Within)
+	case CondAuthMethod:
+		within := ""
+		if c.Within != "" {
+			within = " within " + c.Within
+		}
+		if c.Negate {
+			return "the user has not authenticated with " + orList(c.AnyOf) + within
+		}
+		return "the user authenticated with " + orList(c.AnyOf) + within
 	case CondAttribute:
 		return fmt.Sprintf("attribute %s %s %s", orDots(c.Name), is, orList(c.In))
 	case CondClient:
 		return "the client " + is + " " + orList(c.In)
 	case CondClientType:
 		return "the client type " + is + " " + orList(c.In)
+	case CondIssuer:
+		return "the subject's token issuer " + is + " " + orList(c.In)
 	case CondConnection:
 		if c.Negate {
 			return "the user did not sign in through " + orList(c.In)

@@ -43,7 +43,8 @@ type Condition struct {
 	To   string   `json:"to,omitempty"`
 	TZ   string   `json:"tz,omitempty"`
 
-	// Within is how recent MFA must be (mfa), as a Go duration such as "15m".
+	// Within is how recent MFA must be (mfa), or the authentication method
+	// (auth_method), as a Go duration such as "15m". Optional for auth_method.
 	Within string `json:"within,omitempty"`
 
 	// Name is the attribute or claim to compare (attribute).
@@ -76,7 +77,22 @@ const (
 	// CondClientType holds when the client's type (web, spa, native or
 	// service) is in In.
 	CondClientType = "client_type"
+	// CondAuthMethod holds when the session was authenticated with any of the
+	// RFC 8176 methods in AnyOf ("pwd", "otp", "hwk", "swk", "fed"...), within
+	// Within when given. Negated in a challenge rule, it says which methods
+	// the step-up must use (e.g. a passkey: hwk, swk).
+	CondAuthMethod = "auth_method"
+	// CondIssuer holds when the subject was vouched for by a trusted token
+	// issuer (token exchange or JWT bearer grant) whose URL is in In; a
+	// request about a local subject is missing data.
+	CondIssuer = "issuer"
 )
+
+// AuthMethods are the method names an auth_method condition may list: the
+// RFC 8176 values Portico records.
+func AuthMethods() []string {
+	return []string{"pwd", "otp", "hwk", "swk", "user", "pin", "mfa", "fed"}
+}
 
 // conditionFields lists, per type, the JSON fields it accepts besides "type" and
 // "negate"; it is the single place both the JSON reader and Compile consult. ok is
@@ -85,7 +101,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 	switch typ {
 	case CondGroup, CondScope:
 		return []string{"any_of"}, true
-	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType:
+	case CondIP, CondCountry, CondOrg, CondPlan, CondClient, CondConnection, CondClientType, CondIssuer:
 		return []string{"in"}, true
 	case CondPartnership:
 		return []string{"ends_within"}, true
@@ -95,6 +111,8 @@ func conditionFields(typ string) (fields []string, ok bool) {
 		return []string{"days", "from", "to", "tz"}, true
 	case CondMFA:
 		return []string{"within"}, true
+	case CondAuthMethod:
+		return []string{"any_of", "within"}, true
 	case CondAttribute:
 		return []string{"name", "in"}, true
 	}
@@ -104,7 +122,7 @@ func conditionFields(typ string) (fields []string, ok bool) {
 // ConditionTypes returns the condition types in the order the editor offers them.
 func ConditionTypes() []string {
 	return []string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
-		CondPlan, CondPartnership, CondMFA, CondConnection, CondAttribute, CondClient, CondClientType, CondScope}
+		CondPlan, CondPartnership, CondMFA, CondAuthMethod, CondConnection, CondAttribute, CondClient, CondClientType, CondIssuer, CondScope}
 }
 
 // setFields names the type-specific fields that hold a value, so Compile can refuse

@@ -52,8 +52,10 @@ type requestDoc struct {
 		Plan       string            `json:"plan"`
 		Attributes map[string]string `json:"attributes"`
 		MFAAt      string            `json:"mfa_at"`
-		Locations  []string          `json:"locations"`
-		Connection string            `json:"connection"`
+		// AuthMethods maps RFC 8176 methods to when they were used (RFC 3339).
+		AuthMethods map[string]string `json:"auth_methods"`
+		Locations   []string          `json:"locations"`
+		Connection  string            `json:"connection"`
 		// PartnershipEnds is the organization's valid_until (RFC 3339).
 		PartnershipEnds string `json:"partnership_ends"`
 	} `json:"user"`
@@ -62,6 +64,8 @@ type requestDoc struct {
 		Scopes []string `json:"scopes"`
 		Type   string   `json:"type"`
 	} `json:"client"`
+	// Issuer is the trusted external issuer that vouched for the subject.
+	Issuer string `json:"issuer"`
 }
 
 // ParseRequest reads a `policy eval` request document into a Request, filling the
@@ -83,6 +87,7 @@ func ParseRequest(data []byte, loc Locator) (Request, error) {
 		Attributes: doc.User.Attributes,
 		User:       User{Groups: doc.User.Groups, ConnectionID: doc.User.Connection},
 		Client:     Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes, Type: doc.Client.Type},
+		Issuer:     doc.Issuer,
 	}
 	if doc.Client.Type != "" && !slices.Contains(ClientTypes(), doc.Client.Type) {
 		pr.add("client.type", fmt.Sprintf("%q is not a client type (%s)", doc.Client.Type, strings.Join(ClientTypes(), ", ")))
@@ -97,6 +102,12 @@ func ParseRequest(data []byte, loc Locator) (Request, error) {
 	}
 	if doc.User.MFAAt != "" {
 		req.User.MFAAt = parseTime(&pr, "user.mfa_at", doc.User.MFAAt)
+	}
+	for m, at := range doc.User.AuthMethods {
+		if req.User.AuthMethods == nil {
+			req.User.AuthMethods = map[string]time.Time{}
+		}
+		req.User.AuthMethods[m] = parseTime(&pr, "user.auth_methods."+m, at)
 	}
 	if doc.IP != "" {
 		a, err := netip.ParseAddr(doc.IP)

@@ -22,8 +22,14 @@ func (p *Policy) decide(req *Request, stepUp bool) Decision {
 		if r.firstFailure(req, stepUp) >= 0 {
 			continue
 		}
-		if stepUp && r.action == Challenge {
+		if stepUp && r.action == Challenge && len(r.stepUpWith) == 0 {
 			return Decision{Action: Permit, Rule: i + 1, Reason: r.stepUpMet}
+		}
+		// A rule demanding particular methods is met only by using them: the
+		// caller records the step-up's method in req.User.AuthMethods, and
+		// the rule no longer matches. Still matching, it challenges again.
+		if r.action == Challenge {
+			return Decision{Action: Challenge, Rule: i + 1, Reason: r.reason, StepUpWith: r.stepUpWith}
 		}
 		return Decision{Action: r.action, Rule: i + 1, Reason: r.reason}
 	}
@@ -67,6 +73,8 @@ func (c *condition) test(req *Request, stepUp bool) (holds, known bool) {
 		return c.names.has(req.User.ConnectionID), req.User.ConnectionID != ""
 	case kClientType:
 		return c.names.has(req.Client.Type), req.Client.Type != ""
+	case kIssuer:
+		return c.names.has(req.Issuer), req.Issuer != ""
 	case kPartnership:
 		if req.ValidUntil.IsZero() || req.Now.IsZero() {
 			return false, false
@@ -95,6 +103,17 @@ func (c *condition) test(req *Request, stepUp bool) (holds, known bool) {
 			return false, false
 		}
 		return c.window.holds(req.Now), true
+	case kAuthMethod:
+		if len(req.User.AuthMethods) == 0 {
+			return false, false
+		}
+		for m, at := range req.User.AuthMethods {
+			// A time slightly ahead of Now (clock skew between nodes) counts as fresh.
+			if c.names.has(m) && (c.within == 0 || (!req.Now.IsZero() && req.Now.Sub(at) <= c.within)) {
+				return true, true
+			}
+		}
+		return false, true
 	case kMFA:
 		at := req.User.MFAAt
 		if stepUp {

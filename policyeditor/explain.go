@@ -2,6 +2,7 @@ package policyeditor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -90,6 +91,8 @@ func (c *condition) why(req *Request, stepUp bool) string {
 		got = fmt.Sprintf("the user signed in through connection %q", req.User.ConnectionID)
 	case kClientType:
 		got = fmt.Sprintf("the client type is %q", req.Client.Type)
+	case kIssuer:
+		got = fmt.Sprintf("the issuer is %q", req.Issuer)
 	case kPartnership:
 		got = "the partnership ends " + req.ValidUntil.UTC().Format(time.RFC3339) +
 			", in " + req.ValidUntil.Sub(req.Now).Round(time.Hour).String()
@@ -110,6 +113,8 @@ func (c *condition) why(req *Request, stepUp bool) string {
 	case kTime:
 		local := req.Now.In(c.window.loc)
 		got = "it is " + local.Format("Mon 15:04 MST")
+	case kAuthMethod:
+		got = "the session used " + describeMethods(req)
 	case kMFA:
 		at := req.User.MFAAt
 		if stepUp {
@@ -129,4 +134,20 @@ func quoteList(xs []string) string {
 		q[i] = fmt.Sprintf("%q", x)
 	}
 	return strings.Join(q, ", ")
+}
+
+// describeMethods lists the session's methods with their age.
+func describeMethods(req *Request) string {
+	if len(req.User.AuthMethods) == 0 {
+		return "no recorded method"
+	}
+	names := make([]string, 0, len(req.User.AuthMethods))
+	for m := range req.User.AuthMethods {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	for i, m := range names {
+		names[i] = fmt.Sprintf("%s (%s ago)", m, req.Now.Sub(req.User.AuthMethods[m]).Round(time.Second))
+	}
+	return strings.Join(names, ", ")
 }

@@ -35,6 +35,11 @@ func TestPartnershipConnectionClientTypeConditions(t *testing.T) {
 		{"client_type: other", `{"type":"client_type","in":["spa"]}`, Request{Client: Client{Type: "web"}}, false},
 		{"client_type: missing", `{"type":"client_type","in":["spa"]}`, Request{}, false},
 		{"client_type: missing, negated", `{"type":"client_type","in":["spa"],"negate":true}`, Request{}, true},
+
+		{"issuer: listed", `{"type":"issuer","in":["https://idp.partner.example"]}`, Request{Issuer: "https://idp.partner.example"}, true},
+		{"issuer: other", `{"type":"issuer","in":["https://idp.partner.example"]}`, Request{Issuer: "https://idp.other.example"}, false},
+		{"issuer: local subject", `{"type":"issuer","in":["https://idp.partner.example"]}`, Request{}, false},
+		{"issuer: local subject, negated", `{"type":"issuer","in":["https://idp.partner.example"],"negate":true}`, Request{}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +70,9 @@ func TestNewConditionsValidation(t *testing.T) {
 		{"connection without in", rule(`{"type":"connection"}`), []FieldError{{"rules[0].conditions[0].in", "required"}}},
 		{"client_type unknown", rule(`{"type":"client_type","in":["web","desktop"]}`),
 			[]FieldError{{"rules[0].conditions[0].in[1]", `"desktop" is not a client type (web, spa, native, service)`}}},
+		{"issuer not a URL", rule(`{"type":"issuer","in":["https://idp.example","partner"]}`),
+			[]FieldError{{"rules[0].conditions[0].in[1]", `"partner" is not an issuer URL (such as https://login.partner.example)`}}},
+		{"issuer without in", rule(`{"type":"issuer"}`), []FieldError{{"rules[0].conditions[0].in", "required"}}},
 		{"foreign field refused", rule(`{"type":"client_type","in":["web"],"ends_within":"3d"}`),
 			[]FieldError{{"rules[0].conditions[0].ends_within", "unknown field for a client_type condition"}}},
 		{"machines have no connection", `{"name":"t","kind":"machine_to_machine","default":"deny","rules":[{"conditions":[{"type":"connection","in":["c"]}],"action":"permit"}]}`,
@@ -154,5 +162,32 @@ func TestEvalJSONNewRequestFields(t *testing.T) {
 	_, err := EvalJSON([]byte(pol), []byte(`{"time":"2026-11-23T23:00:00Z","user":{"partnership_ends":"soon"},"client":{"type":"desktop"}}`), nil)
 	if err == nil || !strings.Contains(err.Error(), "user.partnership_ends") || !strings.Contains(err.Error(), "client.type") {
 		t.Errorf("bad request fields: %v", err)
+	}
+}
+
+func TestIssuerConditionDescribeExplainEvalJSON(t *testing.T) {
+	doc := `{"name":"Partner IdP","kind":"machine_to_machine","rules":[
+		{"conditions":[{"type":"issuer","in":["https://idp.partner.example"]}],"action":"permit"}],"default":"deny"}`
+	d, err := ParseDocument([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Describe(d)[0].String(), "If the subject's token issuer is https://idp.partner.example → Permit."; got != want {
+		t.Errorf("Describe:\n got %s\nwant %s", got, want)
+	}
+	p := mustCompileJSON(t, doc)
+	req := Request{Issuer: "https://idp.other.example"}
+	if d := p.Evaluate(&req); d.Action != Deny {
+		t.Errorf("other issuer: %+v", d)
+	}
+	if tr := p.Explain(&req); tr.Rules[0].Why != `the issuer is "https://idp.other.example"` {
+		t.Errorf("explain: %+v", tr.Rules)
+	}
+	out, err := EvalJSON([]byte(doc), []byte(`{"time":"2026-11-23T12:00:00Z","issuer":"https://idp.partner.example"}`), nil)
+	if err != nil || !strings.Contains(string(out), `"action":"permit"`) {
+		t.Errorf("eval: %s %v", out, err)
+	}
+	if c := ContextOf(&Request{Issuer: "https://idp.partner.example"}, false); c.Issuer != "https://idp.partner.example" {
+		t.Errorf("the decision log does not keep the issuer: %+v", c)
 	}
 }

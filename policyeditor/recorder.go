@@ -208,23 +208,27 @@ func (r *Recorder) run() {
 // DecisionContext is what a decision looked at, as the log keeps it: enough
 // to understand, and to replay, the decision.
 type DecisionContext struct {
-	IP         string            `json:"ip,omitempty"`
-	Country    string            `json:"country,omitempty"`
-	Location   string            `json:"location,omitempty"`
-	Org        string            `json:"org,omitempty"`
-	Plan       string            `json:"plan,omitempty"`
-	Groups     []string          `json:"groups,omitempty"`
-	MFAAt      time.Time         `json:"mfa_at,omitzero"`
-	SteppedUp  bool              `json:"stepped_up,omitempty"`
-	Locations  []string          `json:"locations,omitempty"`
-	Attributes map[string]string `json:"attributes,omitempty"`
-	Scopes     []string          `json:"scopes,omitempty"`
+	IP       string    `json:"ip,omitempty"`
+	Country  string    `json:"country,omitempty"`
+	Location string    `json:"location,omitempty"`
+	Org      string    `json:"org,omitempty"`
+	Plan     string    `json:"plan,omitempty"`
+	Groups   []string  `json:"groups,omitempty"`
+	MFAAt    time.Time `json:"mfa_at,omitzero"`
+	// AuthMethods are the session's RFC 8176 methods and when each was used.
+	AuthMethods map[string]time.Time `json:"auth_methods,omitempty"`
+	SteppedUp   bool                 `json:"stepped_up,omitempty"`
+	Locations   []string             `json:"locations,omitempty"`
+	Attributes  map[string]string    `json:"attributes,omitempty"`
+	Scopes      []string             `json:"scopes,omitempty"`
+	Issuer      string               `json:"issuer,omitempty"`
 }
 
 // ContextOf is the DecisionContext of a request.
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
-		MFAAt: req.User.MFAAt, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes}
+		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
+		Issuer: req.Issuer}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
 		c.Location = LocationOf(req.IP).String()

@@ -2,6 +2,7 @@ package policyeditor
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -36,6 +37,9 @@ type Request struct {
 	User User
 	// Client is the application asking.
 	Client Client
+	// Issuer is the URL of the trusted external issuer whose token vouched
+	// for the subject (token exchange, JWT bearer grant); empty otherwise.
+	Issuer string
 }
 
 // User is the person behind a request.
@@ -44,6 +48,11 @@ type User struct {
 	Groups []string
 	// MFAAt is when MFA was last completed in this session; zero when never.
 	MFAAt time.Time
+	// AuthMethods are the RFC 8176 methods ("pwd", "otp", "hwk", "swk",
+	// "user", "fed"...) used in this session, each with when it was last
+	// used; a step-up's method is in it at the step-up's time. Nil when
+	// unknown.
+	AuthMethods map[string]time.Time
 	// Locations are the user's remembered networks (see LocationOf), at most 5.
 	Locations []netip.Prefix
 	// ConnectionID is the identity connection the user authenticated through in
@@ -62,6 +71,9 @@ type Client struct {
 	Type string
 }
 
+// StepUpMethods is StepUpWith as a list.
+func (d Decision) StepUpMethods() []string { return strings.Fields(d.StepUpWith) }
+
 // ClientTypes are the values a client_type condition may list, the types of
 // application DESIGN.md defines.
 func ClientTypes() []string { return []string{"web", "spa", "native", "service"} }
@@ -73,4 +85,8 @@ type Decision struct {
 	Rule int
 	// Reason says why in words, for people and the decision log.
 	Reason string
+	// StepUpWith, for a Challenge, lists (space-separated, so a Decision
+	// stays comparable) the methods the step-up must use, any one of them:
+	// "hwk swk" for a passkey; empty means any second factor.
+	StepUpWith string
 }

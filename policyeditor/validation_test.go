@@ -31,7 +31,7 @@ func TestCompileJSONErrors(t *testing.T) {
 		{"unknown rule field", `{"name":"t","kind":"user_access","default":"deny","rules":[{"conditions":[{"type":"org","in":["a"]}],"action":"permit","when":1}]}`,
 			[]FieldError{{"rules[0].when", "unknown field"}}},
 		{"unknown condition type", rule(`{"type":"weather","in":["rain"]}`),
-			[]FieldError{{"rules[0].conditions[0].type", `unknown condition type "weather" (one of group, ip, country, location, time, org, plan, partnership, mfa, connection, attribute, client, client_type, scope)`}}},
+			[]FieldError{{"rules[0].conditions[0].type", `unknown condition type "weather" (one of group, ip, country, location, time, org, plan, partnership, mfa, auth_method, connection, attribute, client, client_type, issuer, scope)`}}},
 		{"field of another type", rule(`{"type":"group","in":["devs"]}`),
 			[]FieldError{{"rules[0].conditions[0].in", "unknown field for a group condition"}, {"rules[0].conditions[0].any_of", "required"}}},
 		{"wrong JSON type", rule(`{"type":"group","any_of":"devs"}`), []FieldError{{"rules[0].conditions[0].any_of", "must be a list of strings"}}},

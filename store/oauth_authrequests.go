@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,7 @@ type AuthRequest struct {
 	Prompt              []string
 	MaxAge              *int64 // seconds; nil when absent
 	LoginHint           string
+	ACRValues           []string // acr_values, in the client's order of preference
 	CodeChallenge       string
 	CodeChallengeMethod string
 	// Resource is the API identifier (RFC 8707) the request is for; "" for
@@ -49,16 +51,16 @@ type AuthRequest struct {
 
 const authRequestColumns = `id, client_id, COALESCE(org_id, ''), redirect_uri, scopes, state, nonce, response_mode, prompt,
 	max_age, login_hint, code_challenge, code_challenge_method, created_at, expires_at, COALESCE(user_id, ''),
-	auth_time, amr, COALESCE(code_hash, ''), code_expires_at, code_used_at, access_jti, access_expires_at, family_id, resource, dpop_jkt, pushed`
+	auth_time, amr, COALESCE(code_hash, ''), code_expires_at, code_used_at, access_jti, access_expires_at, family_id, resource, dpop_jkt, pushed, acr_values`
 
 func scanAuthRequest(row interface{ Scan(...any) error }) (AuthRequest, error) {
 	var a AuthRequest
-	var scopes, prompt, amr string
+	var scopes, prompt, amr, acr string
 	var maxAge, authTime, codeExp, codeUsed, accessExp sql.NullInt64
 	var created, expires int64
 	err := row.Scan(&a.ID, &a.ClientID, &a.OrgID, &a.RedirectURI, &scopes, &a.State, &a.Nonce, &a.ResponseMode,
 		&prompt, &maxAge, &a.LoginHint, &a.CodeChallenge, &a.CodeChallengeMethod, &created, &expires, &a.UserID,
-		&authTime, &amr, &a.CodeHash, &codeExp, &codeUsed, &a.AccessJTI, &accessExp, &a.FamilyID, &a.Resource, &a.DPoPJKT, &a.Pushed)
+		&authTime, &amr, &a.CodeHash, &codeExp, &codeUsed, &a.AccessJTI, &accessExp, &a.FamilyID, &a.Resource, &a.DPoPJKT, &a.Pushed, &acr)
 	if err != nil {
 		return a, err
 	}
@@ -73,6 +75,7 @@ func scanAuthRequest(row interface{ Scan(...any) error }) (AuthRequest, error) {
 			return a, err
 		}
 	}
+	a.ACRValues = strings.Fields(acr)
 	a.CreatedAt, a.ExpiresAt = fromMS(created), fromMS(expires)
 	a.AuthTime, a.CodeExpiresAt, a.CodeUsedAt = fromNullMS(authTime), fromNullMS(codeExp), fromNullMS(codeUsed)
 	a.AccessExpiresAt = fromNullMS(accessExp)
@@ -91,9 +94,9 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a *AuthRequest) error {
 	}
 	_, err := s.q.ExecContext(ctx, `INSERT INTO oauth_auth_requests (id, client_id, org_id, redirect_uri, scopes,
 		state, nonce, response_mode, prompt, max_age, login_hint, code_challenge, code_challenge_method,
-		created_at, expires_at, resource, dpop_jkt, pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, expires_at, resource, dpop_jkt, pushed, acr_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.ClientID, nullString(a.OrgID), a.RedirectURI, js(a.Scopes), a.State, a.Nonce, a.ResponseMode, js(a.Prompt),
-		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt), a.Resource, a.DPoPJKT, a.Pushed)
+		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt), a.Resource, a.DPoPJKT, a.Pushed, strings.Join(a.ACRValues, " "))
 	if err != nil {
 		return fmt.Errorf("store: create auth request: %w", err)
 	}

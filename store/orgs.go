@@ -32,8 +32,11 @@ type Organization struct {
 	// RequireMFA makes everyone enrol a second factor at their first
 	// sign-in, before they get a session.
 	RequireMFA bool
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// RequirePasskey makes passkeys the only second factor its members may
+	// use and sign-in without one impossible (docs/PASSKEYS.md).
+	RequirePasskey bool
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // InactiveReason says why the organization may not sign in, launch apps or
@@ -51,14 +54,14 @@ func (o Organization) InactiveReason(now time.Time) string {
 	return ""
 }
 
-const orgColumns = `id, slug, name, status, valid_from, valid_until, COALESCE(plan_id, ''), require_mfa, created_at, updated_at`
+const orgColumns = `id, slug, name, status, valid_from, valid_until, COALESCE(plan_id, ''), require_mfa, require_passkey, created_at, updated_at`
 
 func scanOrg(row interface{ Scan(...any) error }) (Organization, error) {
 	var o Organization
 	var from, until sql.NullInt64
 	var created, updated int64
 	var status string
-	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &status, &from, &until, &o.PlanID, &o.RequireMFA, &created, &updated); err != nil {
+	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &status, &from, &until, &o.PlanID, &o.RequireMFA, &o.RequirePasskey, &created, &updated); err != nil {
 		return o, err
 	}
 	o.Status = OrgStatus(status)
@@ -151,9 +154,9 @@ func (s *Store) CreateOrganization(ctx context.Context, o *Organization) error {
 		}
 		o.CreatedAt, o.UpdatedAt = now, now
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO organizations
-			(id, slug, name, status, valid_from, valid_until, plan_id, require_mfa, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?)`,
-			o.ID, o.Slug, o.Name, string(o.Status), nullMS(o.ValidFrom), nullMS(o.ValidUntil), o.PlanID, o.RequireMFA,
+			(id, slug, name, status, valid_from, valid_until, plan_id, require_mfa, require_passkey, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?)`,
+			o.ID, o.Slug, o.Name, string(o.Status), nullMS(o.ValidFrom), nullMS(o.ValidUntil), o.PlanID, o.RequireMFA, o.RequirePasskey,
 			ms(now), ms(now))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("store: organization %q: %w", o.Slug, ErrAlreadyExists)
@@ -202,9 +205,9 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, update func(*
 		}
 		after.ID, after.CreatedAt, after.UpdatedAt = before.ID, before.CreatedAt, tx.Now()
 		_, err := tx.q.ExecContext(ctx, `UPDATE organizations SET slug = ?, name = ?, status = ?,
-			valid_from = ?, valid_until = ?, plan_id = NULLIF(?, ''), require_mfa = ?, updated_at = ? WHERE id = ?`,
+			valid_from = ?, valid_until = ?, plan_id = NULLIF(?, ''), require_mfa = ?, require_passkey = ?, updated_at = ? WHERE id = ?`,
 			after.Slug, after.Name, string(after.Status), nullMS(after.ValidFrom), nullMS(after.ValidUntil),
-			after.PlanID, after.RequireMFA, ms(after.UpdatedAt), id)
+			after.PlanID, after.RequireMFA, after.RequirePasskey, ms(after.UpdatedAt), id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("store: organization %q: %w", after.Slug, ErrAlreadyExists)
 		}

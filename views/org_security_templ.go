@@ -12,6 +12,8 @@ import templruntime "github.com/a-h/templ/runtime"
 type OrgSecurityProps struct {
 	OrgName    string
 	RequireMFA bool
+	// RequirePasskey: members sign in with a passkey.
+	RequirePasskey bool
 }
 
 // OrgSecurity lets an organization's admin require a second factor at first
@@ -56,7 +58,7 @@ func OrgSecurity(p Page, s OrgSecurityProps) templ.Component {
 			var templ_7745c5c3_Var3 string
 			templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(s.OrgName)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/org_security.templ`, Line: 13, Col: 37}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/org_security.templ`, Line: 15, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 			if templ_7745c5c3_Err != nil {
@@ -69,7 +71,7 @@ func OrgSecurity(p Page, s OrgSecurityProps) templ.Component {
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(p.CSRF)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/org_security.templ`, Line: 16, Col: 52}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/org_security.templ`, Line: 18, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
@@ -85,7 +87,17 @@ func OrgSecurity(p Page, s OrgSecurityProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "> Require a second factor at first sign-in</label><p class=\"muted small\">People without an authenticator app set one up right after their password (or identity provider) at their next sign-in, before they get a session. Until then, whoever learns a password could set up their own.</p><button type=\"submit\" id=\"save-security\">Save</button></form></section>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "> Require a second factor at first sign-in</label><p class=\"muted small\">People without an authenticator app set one up right after their password (or identity provider) at their next sign-in, before they get a session. Until then, whoever learns a password could set up their own.</p><label class=\"check\"><input type=\"checkbox\" name=\"require_passkey\" value=\"on\" id=\"require-passkey\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if s.RequirePasskey {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, " checked")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "> Require passkeys</label><p class=\"muted small\">Members then sign in with a passkey: after their password (or identity provider) a passkey is asked for, or created at once by those without one. Authenticator-app codes no longer count; recovery codes and an administrator's reset link still recover an account.</p><button type=\"submit\" id=\"save-security\">Save</button></form></section>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -299,3 +299,6 @@ type DecisionRow struct {
 	ID, At, Point, Org, Subject, Client, Action, Reason, Policy, Rule, Context string
 	Version                                                                    int
 }
+
+// authMethods are the auth_method condition's checkboxes (RFC 8176 names).
+func authMethods() []string { return []string{"pwd", "otp", "hwk", "swk", "user", "pin", "mfa", "fed"} }

@@ -86,6 +86,7 @@ func runClientCreate(ctx context.Context, c *cli, args []string) error {
 	fs.StringVar(&in.JWKSURI, "jwks-uri", "", "JWKS URL for private_key_jwt")
 	fs.StringVar(&in.JWKS, "jwks", "", "JWKS document for private_key_jwt")
 	fs.StringVar(&in.IDTokenSignedAlg, "id-token-alg", "", "RS256 (default), ES256 or PS256")
+	fs.StringVar(&in.TrustedIssuerID, "trusted-issuer", "", "bind the client to this trusted issuer id (JWT bearer; required with --auth-method none for a service)")
 	exchangeAny := fs.Bool("exchange-any-subject", false, "allow token exchange of subject tokens issued to the organization's other clients")
 	if err := parseArgs(fs, args); err != nil {
 		return err

@@ -32,12 +32,14 @@ type orgJSON struct {
 	ValidFrom  *time.Time `json:"valid_from,omitempty"`
 	ValidUntil *time.Time `json:"valid_until,omitempty"`
 	RequireMFA bool       `json:"require_mfa"`
-	CreatedAt  time.Time  `json:"created_at"`
+	// RequirePasskey: members must sign in with a passkey.
+	RequirePasskey bool      `json:"require_passkey"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 func toOrgJSON(o store.Organization, planSlugs map[string]string) orgJSON {
 	j := orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Domains: o.Domains, Status: string(o.Status), CreatedAt: o.CreatedAt,
-		Plan: planSlugs[o.PlanID], RequireMFA: o.RequireMFA}
+		Plan: planSlugs[o.PlanID], RequireMFA: o.RequireMFA, RequirePasskey: o.RequirePasskey}
 	if j.Domains == nil {
 		j.Domains = []string{}
 	}
@@ -79,6 +81,9 @@ func (j orgJSON) human() string {
 	if j.RequireMFA {
 		b.WriteString(" require_mfa=true")
 	}
+	if j.RequirePasskey {
+		b.WriteString(" require_passkey=true")
+	}
 	return b.String()
 }
 
@@ -99,8 +104,8 @@ func parseWhen(flag, v string) (time.Time, error) {
 
 // orgFlags are the flags shared by create and update.
 type orgFlags struct {
-	slug, name, plan, status, validFrom, validUntil, requireMFA *string
-	domains                                                     multiFlag
+	slug, name, plan, status, validFrom, validUntil, requireMFA, requirePasskey *string
+	domains                                                                     multiFlag
 }
 
 func (c *cli) orgInput(f *orgFlags, set func(string) bool) (partners.OrgInput, error) {
@@ -143,6 +148,15 @@ func (c *cli) orgInput(f *orgFlags, set func(string) bool) (partners.OrgInput, e
 			errs = append(errs, fmt.Sprintf("--require-mfa %q is neither true nor false", *f.requireMFA))
 		}
 	}
+	if set("require-passkey") {
+		switch *f.requirePasskey {
+		case "true", "false":
+			v := *f.requirePasskey == "true"
+			in.RequirePasskey = &v
+		default:
+			errs = append(errs, fmt.Sprintf("--require-passkey %q is neither true nor false", *f.requirePasskey))
+		}
+	}
 	if len(errs) > 0 {
 		return in, errors.New(strings.Join(errs, "; "))
 	}
@@ -160,13 +174,14 @@ func orgWrite(ctx context.Context, c *cli, verb string, args []string) error {
 	cmd := c.storeFlags("org " + verb)
 	fs := cmd.fs
 	f := &orgFlags{
-		slug:       fs.String("slug", "", "organization slug (required)"),
-		name:       fs.String("name", "", "display name"),
-		plan:       fs.String("plan", "", "plan slug (\"\" for none)"),
-		status:     fs.String("status", "", "active or suspended"),
-		validFrom:  fs.String("valid-from", "", "partnership start (RFC 3339 or date; none to clear)"),
-		validUntil: fs.String("valid-until", "", "partnership end (RFC 3339 or date; none to clear)"),
-		requireMFA: fs.String("require-mfa", "", "true: everyone enrols a second factor at first sign-in"),
+		slug:           fs.String("slug", "", "organization slug (required)"),
+		name:           fs.String("name", "", "display name"),
+		plan:           fs.String("plan", "", "plan slug (\"\" for none)"),
+		status:         fs.String("status", "", "active or suspended"),
+		validFrom:      fs.String("valid-from", "", "partnership start (RFC 3339 or date; none to clear)"),
+		validUntil:     fs.String("valid-until", "", "partnership end (RFC 3339 or date; none to clear)"),
+		requireMFA:     fs.String("require-mfa", "", "true: everyone enrols a second factor at first sign-in"),
+		requirePasskey: fs.String("require-passkey", "", "true: members sign in with a passkey (no TOTP, no password-only)"),
 	}
 	fs.Var(&f.domains, "domain", "email domain (repeatable; replaces the list)")
 	if err := fs.Parse(args); err != nil {

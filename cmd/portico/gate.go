@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"portico/authserver"
 	"portico/policyeditor"
@@ -45,6 +46,11 @@ var gatePoints = map[authserver.Point]policyeditor.Point{
 	// would ask it: its user-access policy decides for the person.
 	authserver.PointTokenExchangeAudience: policyeditor.PointAuthorize,
 	authserver.PointRegistration:          policyeditor.PointRegistration,
+	// A trusted issuer's assertion is machine to machine for the client, as
+	// token exchange is; the subject it vouches for is then asked about as
+	// user access at each app, as /authorize would ask.
+	authserver.PointJWTBearer:       policyeditor.PointTokenExchange,
+	authserver.PointExternalSubject: policyeditor.PointAuthorize,
 }
 
 // Check implements authserver.Gate.
@@ -65,7 +71,7 @@ func (g *policyGate) Check(ctx context.Context, req authserver.GateRequest) (aut
 	case policyeditor.Permit:
 		v.Action = authserver.Permit
 	case policyeditor.Challenge:
-		v.Action = authserver.Challenge
+		v.Action, v.StepUpWith = authserver.Challenge, out.StepUpMethods()
 	}
 	return v, nil
 }
@@ -107,8 +113,18 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 		}
 	}
 	r.Client.Scopes = req.Scopes
+	r.Issuer = req.Context.Issuer
 	if req.User != nil {
 		r.User.MFAAt, r.User.ConnectionID = req.Context.MFAAt, req.Context.ConnectionID
+		r.User.AuthMethods = req.Context.AuthMethods
+		if r.User.AuthMethods == nil && len(req.Context.AMR) > 0 {
+			// A token's amr (refresh, token exchange): every method counts
+			// as used at its auth_time, all that the token says.
+			r.User.AuthMethods = make(map[string]time.Time, len(req.Context.AMR))
+			for _, m := range req.Context.AMR {
+				r.User.AuthMethods[m] = req.Context.AuthTime
+			}
+		}
 		if req.Context.NewLocation && ip.IsValid() {
 			r.User.Locations = dropLocation(r.User.Locations, policyeditor.LocationOf(ip))
 		}

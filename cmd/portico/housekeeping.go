@@ -105,6 +105,11 @@ func (h housekeeper) runOnce(ctx context.Context) {
 	if err := h.Sessions.DeleteExpiredPendingLogins(ctx, h.Now()); err != nil && ctx.Err() == nil {
 		h.Log.Warn("housekeeping: purging abandoned sign-ins", "err", err)
 	}
+	if cp, ok := h.Sessions.(challengePurger); ok {
+		if err := cp.DeleteExpiredWebAuthnChallenges(ctx, h.Now()); err != nil && ctx.Err() == nil {
+			h.Log.Warn("housekeeping: purging expired passkey challenges", "err", err)
+		}
+	}
 	if tp, ok := h.Sessions.(throttlePurger); ok {
 		// A day of quiet is also when a key's lock doubling is forgotten.
 		now := h.Now()
@@ -149,6 +154,12 @@ func (h housekeeper) purge(ctx context.Context, what string, keep time.Duration,
 	if total > 0 {
 		h.Log.Debug("housekeeping: purged old "+what, "rows", total)
 	}
+}
+
+// challengePurger is the store's purge of WebAuthn ceremonies nobody
+// finished: an optional ability of Sessions.
+type challengePurger interface {
+	DeleteExpiredWebAuthnChallenges(ctx context.Context, now time.Time) error
 }
 
 // throttlePurger is the store's purge of sign-in throttle keys neither

@@ -56,6 +56,7 @@ func commands() []command {
 		{"decisions", "the policy decision log: list", runDecisions},
 		{"audit", "the audit log of changes: list", runAudit},
 		{"client", "OAuth clients: create, list, show, rotate-secret, revoke-secret, enable, disable, delete, share, update", runClient},
+		{"issuer", "trusted token issuers (token exchange, JWT bearer): create, list, show, delete, test", runIssuer},
 		{"scope", "portal-wide scopes: create, list", runScope},
 		{"api", "APIs (resource servers) and their scopes: create, list, show, update, delete", runAPI},
 		{"keys", "token-signing keys: rotate", runKeys},

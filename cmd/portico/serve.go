@@ -156,6 +156,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Mailer:         cfg.mailer(),
 		UpstreamAllow:  cfg.UpstreamAllow,
 		SCIM:           directory,
+		Issuers:        oauth.Issuers(),
 	})
 	if err != nil {
 		return fail(err)

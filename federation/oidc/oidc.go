@@ -189,6 +189,7 @@ func (c *Connector) HandleCallback(ctx context.Context, raw []byte, r *http.Requ
 		}
 	}
 	id := federation.FromClaims(idt.Subject, claims, c.cfg.Claims)
+	id.AMR, id.ACR = upstreamAuth(claims)
 	if c.cfg.TrustEmail {
 		id.EmailVerified = true
 	}
@@ -210,4 +211,32 @@ func isYes(v string) bool {
 
 func isLoopback(h string) bool {
 	return h == "localhost" || h == "127.0.0.1" || h == "::1" || strings.HasSuffix(h, ".localhost")
+}
+
+// upstreamAuth reads the ID token's amr and acr, keeping only short
+// printable values (they are recorded and shown, never trusted to raise
+// Portico's own assurance level).
+func upstreamAuth(claims map[string]any) (amr []string, acr string) {
+	ok := func(s string) bool {
+		if s == "" || len(s) > 100 {
+			return false
+		}
+		for _, r := range s {
+			if r <= ' ' || r > '~' {
+				return false
+			}
+		}
+		return true
+	}
+	if list, isList := claims["amr"].([]any); isList {
+		for _, v := range list {
+			if s, isStr := v.(string); isStr && ok(s) && len(amr) < 10 {
+				amr = append(amr, s)
+			}
+		}
+	}
+	if s, isStr := claims["acr"].(string); isStr && ok(s) {
+		acr = s
+	}
+	return amr, acr
 }
