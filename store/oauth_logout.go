@@ -11,8 +11,14 @@ import (
 // destination: the authorization server uses this to tell a registered URI
 // (possibly with its state parameter added) from anything else.
 func (s *Store) PostLogoutRedirectURIsLike(ctx context.Context, base string) ([]string, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT DISTINCT j.value FROM oauth_clients c, json_each(c.post_logout_redirect_uris) j
-		WHERE c.enabled = 1 AND (j.value = ?1 OR substr(j.value, 1, length(?1) + 1) = ?1 || '?')`, base)
+	q := `SELECT DISTINCT j.value FROM oauth_clients c, json_each(c.post_logout_redirect_uris) j
+		WHERE c.enabled = 1 AND (j.value = ?1 OR substr(j.value, 1, length(?1) + 1) = ?1 || '?')`
+	if s.e.pg {
+		q = `SELECT DISTINCT j.value FROM oauth_clients c,
+		json_array_elements_text(c.post_logout_redirect_uris::json) AS j(value)
+		WHERE c.enabled = 1 AND (j.value = ?1::text OR substr(j.value, 1, length(?1::text) + 1) = ?1::text || '?')`
+	}
+	rows, err := s.q.QueryContext(ctx, q, base)
 	if err != nil {
 		return nil, fmt.Errorf("store: post-logout redirect URIs: %w", err)
 	}
