@@ -284,5 +284,3 @@ type versioner interface {
 	version(ctx context.Context) (int64, error)
 	close()
 }
-
-
