@@ -6,13 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"portico/policyeditor"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 const ibm = `{
@@ -30,7 +30,7 @@ var admin = store.Actor{UserID: "u-admin", Label: "admin@example.com"}
 
 func openStore(t *testing.T) (*store.Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "portico.db")
+	path := storetest.DSN(t)
 	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,13 @@ func migrate(ctx context.Context, db *sql.DB, pg bool) error {
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
+	if pg {
+		// Replicas restarting find nothing to do; asking first (without
+		// the lock) spares them waiting on each other for the lock.
+		if pending, err := p.HasPending(ctx); err == nil && !pending {
+			return nil
+		}
+	}
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("store: migrate: %w", err)
 	}

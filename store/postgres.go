@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,4 +187,17 @@ func (w *sqliteWatcher) close() {
 		w.conn.Close()
 		w.conn = nil
 	}
+}
+
+// RedactDSN returns dsn fit for a log line: a PostgreSQL URL without its
+// password; a file path unchanged.
+func RedactDSN(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable URL)"
+	}
+	return u.Redacted()
 }
