@@ -19,6 +19,9 @@ type engine struct {
 	// busy handler); on PostgreSQL they are the same pool.
 	rdb, wdb *sql.DB
 	pool     *poolQuerier
+	// noPrepare runs every statement unprepared (the legacy SQLite mode the
+	// benchmarks compare against).
+	noPrepare bool
 
 	// queries caches, per query text, what running it needs: the text for
 	// this engine and, on SQLite, the statement prepared once (database/sql
@@ -108,7 +111,7 @@ func (e *engine) lookup(q string) *query {
 // statements per connection, or when preparing failed (the query then runs
 // unprepared and reports its own error).
 func (e *engine) prepared(ctx context.Context, c *query, writer bool) *sql.Stmt {
-	if e.pg {
+	if e.pg || e.noPrepare {
 		return nil
 	}
 	slot, db := &c.r, e.rdb
@@ -294,7 +297,7 @@ type txQuerier struct {
 }
 
 func (t *txQuerier) stmt(ctx context.Context, c *query) *sql.Stmt {
-	if t.e.pg {
+	if t.e.pg || t.e.noPrepare {
 		return nil
 	}
 	if st := c.w.Load(); st != nil {

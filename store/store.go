@@ -79,6 +79,9 @@ func sqlitePoolSize() int {
 func openSQLite(ctx context.Context, path string) (*engine, error) {
 	base := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	if legacySQLitePool {
+		return openSQLiteLegacy(ctx, path, base)
+	}
 	// Writers are serialized in Go on one connection instead of queueing in
 	// SQLite's busy handler, which sleeps; readers never block on it (WAL).
 	wdb, err := sql.Open("sqlite", base+"&_txlock=immediate")
@@ -110,6 +113,27 @@ func openSQLite(ctx context.Context, path string) (*engine, error) {
 	rdb.SetConnMaxLifetime(0)
 	e := newEngine(false, rdb, wdb)
 	e.watch = &sqliteWatcher{db: rdb}
+	return e, nil
+}
+
+// legacySQLitePool opens SQLite as before the writer/reader split: one
+// default database/sql pool for everything, immediate transactions queueing in
+// SQLite's busy handler, nothing prepared. Only the benchmarks set it, to
+// compare (go test -bench . ./store/).
+var legacySQLitePool bool
+
+func openSQLiteLegacy(ctx context.Context, path, base string) (*engine, error) {
+	db, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := migrate(ctx, db, false); err != nil {
+		db.Close()
+		return nil, err
+	}
+	e := newEngine(false, db, db)
+	e.noPrepare = true
+	e.watch = &sqliteWatcher{db: db}
 	return e, nil
 }
 
