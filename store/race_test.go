@@ -103,3 +103,47 @@ func TestConcurrentSingleUse(t *testing.T) {
 		}))
 	})
 }
+
+// TestConcurrentUpdatesAreNotLost has several stores count failed sign-ins
+// on one user at once through UpdateUser's read-modify-write: every
+// increment must land (on PostgreSQL the read locks the row).
+func TestConcurrentUpdatesAreNotLost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		dsn := e.DSN(t)
+		s := storetest.OpenDSN(t, dsn)
+		a := mustOrg(t, s, "a")
+		u := store.User{OrgID: a.ID, Email: "u@a.test", Name: "U", Role: "member"}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		stores := make([]*store.Store, 4)
+		for i := range stores {
+			stores[i] = storetest.OpenDSN(t, dsn)
+		}
+		const each = 5
+		errs := race(stores, func(i int, s *store.Store) error {
+			for range each {
+				if _, _, err := s.UpdateUser(ctx, a.ID, u.ID, func(x *store.User) error {
+					x.FailedLogins++
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.User(ctx, a.ID, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := len(stores) * each; got.FailedLogins != want {
+			t.Fatalf("failed logins = %d after %d concurrent increments: updates were lost", got.FailedLogins, want)
+		}
+	})
+}
