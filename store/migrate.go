@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"embed"
 	"fmt"
@@ -59,4 +61,17 @@ func migrate(ctx context.Context, db *sql.DB, pg bool) error {
 		return fmt.Errorf("store: migrate: %w", err)
 	}
 	return nil
+}
+
+// SchemaID identifies the PostgreSQL migrations compiled in (a hash of their
+// files), so that tests can keep one migrated template database per schema.
+func SchemaID() string {
+	h := sha256.New()
+	entries, _ := fs.ReadDir(migrations, "migrations/postgres")
+	for _, e := range entries {
+		b, _ := fs.ReadFile(migrations, "migrations/postgres/"+e.Name())
+		fmt.Fprintf(h, "%s %d\n", e.Name(), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
