@@ -471,4 +471,3 @@ func (b *replicaBrowser) followToCode(start, base, redirect string) string {
 	b.t.Fatal("too many redirects")
 	return ""
 }
-
