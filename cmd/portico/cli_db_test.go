@@ -9,7 +9,8 @@ import (
 )
 
 func TestDBBackupAndCopyToPostgres(t *testing.T) {
-	tc := newTestCLI(t)
+	// The source is SQLite whatever the test engine.
+	tc := &testCLI{t: t, env: map[string]string{"PORTICO_DB": filepath.Join(t.TempDir(), "portico.db")}}
 	tc.mustRun("org", "create", "--slug", "acme", "--name", "Acme")
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	out := tc.mustRun("db", "backup", backup)
