@@ -29,7 +29,8 @@ type engine struct {
 	queries sync.Map // string -> *query
 	nq      atomic.Int64
 
-	// local grows with every commit made through this engine; see DataVersion.
+	// local grows with every commit this process makes to a table that
+	// caches read (PostgreSQL only); see DataVersion.
 	local atomic.Int64
 	watch versioner
 }
@@ -41,6 +42,9 @@ const maxCachedQueries = 2000
 type query struct {
 	text  string // rebound for the engine
 	write bool   // INSERT/UPDATE/DELETE, possibly with RETURNING: needs the writer
+	// config: on PostgreSQL, the statement writes a table that caches read
+	// (one with a portico_changes trigger).
+	config bool
 	// SQLite: the statement prepared on the readers and on the writer.
 	mu     sync.Mutex
 	r, w   atomic.Pointer[sql.Stmt]
@@ -84,8 +88,38 @@ func (e *engine) greatest() string {
 	return "MAX"
 }
 
-// wrote notes a commit made by this process.
-func (e *engine) wrote() { e.local.Add(1) }
+// wrote notes a commit by this process to a table that caches read, so that
+// this process's own caches see it at once rather than when the notification
+// comes back from the server. (SQLite needs nothing: the watcher's
+// connection is not the writer's, so data_version already moves.)
+func (e *engine) wrote() {
+	if e.pg {
+		e.local.Add(1)
+	}
+}
+
+// notifyingTables are the tables whose PostgreSQL migrations add the
+// portico_changes trigger: configuration that caches read, not the
+// high-volume logs and tokens. A new cached table needs both.
+var notifyingTables = map[string]bool{
+	"settings": true, "plans": true, "organizations": true, "org_domains": true, "users": true,
+	"oauth_scopes": true, "oauth_clients": true, "oauth_client_secrets": true, "oauth_signing_keys": true,
+	"oauth_revoked_jtis": true, "oauth_registration_tokens": true, "connections": true,
+	"org_connection_types": true, "policies": true, "policy_versions": true, "policy_attachments": true,
+	"client_shares": true,
+}
+
+// writtenTable is the table an INSERT, UPDATE or DELETE writes.
+func writtenTable(q string) string {
+	f := strings.Fields(q)
+	for i := 0; i+1 < len(f); i++ {
+		switch strings.ToUpper(f[i]) {
+		case "INTO", "UPDATE", "FROM":
+			return strings.ToLower(strings.Trim(f[i+1], `"(`))
+		}
+	}
+	return ""
+}
 
 // lookup returns the cached form of q, making it on first use.
 func (e *engine) lookup(q string) *query {
@@ -95,6 +129,7 @@ func (e *engine) lookup(q string) *query {
 	c := &query{text: q, write: isWrite(q)}
 	if e.pg {
 		c.text = rebind(q)
+		c.config = c.write && notifyingTables[writtenTable(q)]
 	}
 	if e.nq.Load() >= maxCachedQueries {
 		return c
@@ -255,7 +290,7 @@ func (p *poolQuerier) ExecContext(ctx context.Context, q string, args ...any) (s
 	} else {
 		res, err = p.e.wdb.ExecContext(ctx, c.text, args...)
 	}
-	if err == nil {
+	if err == nil && c.config {
 		p.e.wrote()
 	}
 	return res, err
@@ -264,7 +299,7 @@ func (p *poolQuerier) ExecContext(ctx context.Context, q string, args ...any) (s
 func (p *poolQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	c := p.e.lookup(q)
 	args = p.e.args(args)
-	if c.write {
+	if c.config {
 		p.e.wrote()
 	}
 	if st := p.e.prepared(ctx, c, c.write); st != nil {
@@ -276,7 +311,7 @@ func (p *poolQuerier) QueryContext(ctx context.Context, q string, args ...any) (
 func (p *poolQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	c := p.e.lookup(q)
 	args = p.e.args(args)
-	if c.write {
+	if c.config {
 		p.e.wrote()
 	}
 	if st := p.e.prepared(ctx, c, c.write); st != nil {
@@ -290,6 +325,8 @@ func (p *poolQuerier) QueryRowContext(ctx context.Context, q string, args ...any
 type txQuerier struct {
 	e  *engine
 	tx *sql.Tx
+	// config: a statement wrote a table that caches read.
+	config bool
 	// missed are queries run unprepared because their writer statement did
 	// not exist yet: preparing it needs the writer connection, which this
 	// transaction holds. InTx prepares them after the commit.
@@ -317,6 +354,7 @@ func (t *txQuerier) prepareMissed(ctx context.Context) {
 
 func (t *txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	c := t.e.lookup(q)
+	t.config = t.config || c.config
 	args = t.e.args(args)
 	if st := t.stmt(ctx, c); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -326,6 +364,7 @@ func (t *txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql
 
 func (t *txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	c := t.e.lookup(q)
+	t.config = t.config || c.config
 	args = t.e.args(args)
 	if st := t.stmt(ctx, c); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -335,6 +374,7 @@ func (t *txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*s
 
 func (t *txQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
 	c := t.e.lookup(q)
+	t.config = t.config || c.config
 	args = t.e.args(args)
 	if st := t.stmt(ctx, c); st != nil {
 		return st.QueryRowContext(ctx, args...)

@@ -27,3 +27,16 @@ func TestIsWrite(t *testing.T) {
 		}
 	}
 }
+
+func TestWrittenTable(t *testing.T) {
+	for q, want := range map[string]string{
+		"INSERT INTO oauth_clients (id) VALUES (?)":                                                              "oauth_clients",
+		"\n\t\tUPDATE users SET name = ? WHERE id = ?":                                                           "users",
+		"DELETE FROM policy_decisions WHERE at < ?":                                                              "policy_decisions",
+		"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value": "settings",
+	} {
+		if got := writtenTable(q); got != want {
+			t.Errorf("writtenTable(%q) = %q, want %q", q, got, want)
+		}
+	}
+}

@@ -179,7 +179,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx *Store) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
-	s.e.wrote()
+	if tq.config {
+		s.e.wrote()
+	}
 	tq.prepareMissed(ctx)
 	return nil
 }
@@ -290,11 +292,12 @@ func notFound(op string, err error) error {
 // committed since (by this process, another replica or the CLI). Caches
 // compare it with the value they were filled at and reload on a difference.
 //
-// SQLite: PRAGMA data_version on a dedicated connection, plus a counter bumped
-// by this process's own commits. PostgreSQL: a counter bumped by this
-// process's commits and by every notification on the portico_changes channel,
-// which triggers on the configuration tables raise at commit (see
-// postgres.go); it costs an atomic load.
+// SQLite: PRAGMA data_version on a dedicated connection (every commit, this
+// process's too, comes from another connection). PostgreSQL: a counter bumped
+// by every notification on the portico_changes channel, which triggers on the
+// configuration tables raise at commit (see postgres.go), and by this
+// process's own commits to those tables, so that it sees them without waiting
+// for the notification; it costs an atomic load.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 	v, err := s.e.watch.version(ctx)
 	if err != nil {

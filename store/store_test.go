@@ -175,3 +175,35 @@ func TestReopenIsIdempotent(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeTriggersMatchTheCode checks, on PostgreSQL, that the tables with
+// a portico_changes trigger are exactly those the store counts as read by
+// caches: a table added to one list and not the other would leave caches
+// stale on other replicas or on this one.
+func TestChangeTriggersMatchTheCode(t *testing.T) {
+	s := storetest.OpenDSN(t, storetest.PostgresDSN(t))
+	rows, err := s.DB().Query(`SELECT DISTINCT event_object_table FROM information_schema.triggers
+		WHERE action_statement LIKE '%portico_notify_change%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		got[n] = true
+	}
+	for n := range got {
+		if !store.NotifyingTables[n] {
+			t.Errorf("table %s has a change trigger but is not in notifyingTables", n)
+		}
+	}
+	for n := range store.NotifyingTables {
+		if !got[n] {
+			t.Errorf("table %s is in notifyingTables but has no change trigger", n)
+		}
+	}
+}
