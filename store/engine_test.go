@@ -40,3 +40,30 @@ func TestWrittenTable(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryMigrationHasATwin: each engine's migrations have the same file
+// names (so the same goose versions), one set per engine.
+func TestEveryMigrationHasATwin(t *testing.T) {
+	names := func(dir string) map[string]bool {
+		entries, err := migrations.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, e := range entries {
+			m[e.Name()] = true
+		}
+		return m
+	}
+	lite, pg := names("migrations/sqlite"), names("migrations/postgres")
+	for n := range lite {
+		if !pg[n] {
+			t.Errorf("migrations/sqlite/%s has no twin in migrations/postgres", n)
+		}
+	}
+	for n := range pg {
+		if !lite[n] {
+			t.Errorf("migrations/postgres/%s has no twin in migrations/sqlite", n)
+		}
+	}
+}
