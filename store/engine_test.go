@@ -1,6 +1,10 @@
 package store
 
-import "testing"
+import (
+	"os"
+	"strings"
+	"testing"
+)
 
 func TestRebind(t *testing.T) {
 	for in, want := range map[string]string{
@@ -54,6 +58,16 @@ func TestEveryMigrationHasATwin(t *testing.T) {
 			m[e.Name()] = true
 		}
 		return m
+	}
+	// A migration left in the old folder would be silently skipped.
+	old, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range old {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			t.Errorf("migrations/%s is not loaded: move it to migrations/sqlite (git mv), its twin to migrations/postgres", e.Name())
+		}
 	}
 	lite, pg := names("migrations/sqlite"), names("migrations/postgres")
 	for n := range lite {
