@@ -59,6 +59,7 @@ func commands() []command {
 		{"scope", "API scopes: create, list", runScope},
 		{"keys", "token-signing keys: rotate", runKeys},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
+		{"db", "the database: copy (SQLite to PostgreSQL), backup (SQLite, online)", runDB},
 		{"bench", "benchmarks over loopback: tokens (client_credentials tokens/s and latency), seed (a large database), pages (admin page times)", runBench},
 	}
 }
