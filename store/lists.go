@@ -325,6 +325,11 @@ func scanAppRef(row interface{ Scan(...any) error }) (AppRef, error) {
 func (s *Store) AppRefPage(ctx context.Context, machines bool, p Page) ([]AppRef, PageInfo, error) {
 	// The same expression as the index oauth_clients_machine_lname, so the
 	// page is a walk of that index's machines or non-machines part.
+	if s.e.pg {
+		// There the expression is boolean, and the store passes booleans
+		// as 0/1 integers, which a boolean does not compare with.
+		return listPage(ctx, s, appRefList, p, nil, []string{fmt.Sprintf("(c.type = 'service') = %t", machines)}, nil, scanAppRef)
+	}
 	return listPage(ctx, s, appRefList, p, nil, []string{appKindCond}, []any{machines}, scanAppRef)
 }
 
