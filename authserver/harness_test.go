@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"portico/authserver"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // world is a running authorization server on 127.0.0.1 with a real SQLite
@@ -52,7 +52,7 @@ const redirectBase = "http://127.0.0.1:9/cb"
 func newWorld(t testing.TB, opts ...func(*authserver.Config)) *world {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "portico.db")
+	path := storetest.DSN(t)
 	st, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)

@@ -97,12 +97,13 @@ func (k *keyring) load(ctx context.Context, ver int64) (*keySet, error) {
 	}
 	for _, alg := range keyAlgs {
 		if !hasActive(rows, alg) {
-			if _, err := generateKey(ctx, k.st, k.sealer, alg, now); err != nil {
+			if err := k.createMissing(ctx, now); err != nil {
 				return nil, err
 			}
 			if rows, err = k.st.SigningKeys(ctx, now.Add(-k.keep)); err != nil {
 				return nil, err
 			}
+			break
 		}
 	}
 	set := &keySet{ver: ver, signers: map[string]*signingKey{}, public: map[string]crypto.PublicKey{}}
@@ -144,6 +145,39 @@ func (k *keyring) load(ctx context.Context, ver int64) (*keySet, error) {
 
 // pssKeyID is the kid under which an RSA key is published for PS256.
 func pssKeyID(id string) string { return id + "-ps256" }
+
+// createMissing makes a signing key for every algorithm that has no active
+// one. With a store that has transactions it looks again under a lock, so
+// that replicas starting together on a new PostgreSQL database make one key
+// per algorithm, not one each.
+func (k *keyring) createMissing(ctx context.Context, now time.Time) error {
+	create := func(ctx context.Context, st keyStore) error {
+		rows, err := st.SigningKeys(ctx, now.Add(-k.keep))
+		if err != nil {
+			return err
+		}
+		for _, alg := range keyAlgs {
+			if !hasActive(rows, alg) {
+				if _, err := generateKey(ctx, st, k.sealer, alg, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	txs, ok := k.st.(interface {
+		InTx(ctx context.Context, fn func(tx *store.Store) error) error
+	})
+	if !ok {
+		return create(ctx, k.st)
+	}
+	return txs.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.Lock(ctx, "signing-keys"); err != nil {
+			return err
+		}
+		return create(ctx, tx)
+	})
+}
 
 func hasActive(rows []store.SigningKey, alg string) bool {
 	for _, r := range rows {
@@ -195,6 +229,9 @@ func RotateKeys(ctx context.Context, st interface {
 	}
 	var out []store.SigningKey
 	err := st.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.Lock(ctx, "signing-keys"); err != nil {
+			return err
+		}
 		for _, alg := range keyAlgs {
 			if err := tx.RetireSigningKeys(ctx, alg, now); err != nil {
 				return err

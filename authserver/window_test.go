@@ -13,6 +13,7 @@ import (
 
 	"portico/authserver"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // TestPartnershipWindow: once an organization is suspended or its
@@ -199,6 +200,23 @@ func TestPrivateKeyJWT(t *testing.T) {
 	wantError(t, st, b, 401, "invalid_client") // wrong audience
 }
 
+// seen runs ok until it holds. On SQLite it runs it once and the caller's
+// assertion follows: the next request must see another process's commit. On
+// PostgreSQL the change arrives as a notification, so it may take up to a
+// second.
+func seen(t *testing.T, ok func() bool) {
+	t.Helper()
+	if storetest.Engine() != storetest.Postgres {
+		ok() // the assertion after it decides
+		return
+	}
+	for deadline := time.Now().Add(time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("another process's change was not seen within a second")
+		}
+	}
+}
+
 // TestCachesSeeOtherProcesses: a change committed through another
 // connection (the CLI) is seen by the next request.
 func TestCachesSeeOtherProcesses(t *testing.T) {
@@ -219,6 +237,10 @@ func TestCachesSeeOtherProcesses(t *testing.T) {
 	if _, err := reg.SetEnabled(w.ctx, w.org.ID, svc.ClientID, cli, false); err != nil {
 		t.Fatal(err)
 	}
+	seen(t, func() bool {
+		st, _ := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, secret)
+		return st == 401
+	})
 	st, b := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, secret)
 	wantError(t, st, b, 401, "invalid_client")
 	reg.SetEnabled(w.ctx, w.org.ID, svc.ClientID, cli, true)
@@ -228,6 +250,10 @@ func TestCachesSeeOtherProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	seen(t, func() bool {
+		st, _ := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s2)
+		return st == 200
+	})
 	for _, s := range []string{secret, s2} {
 		if st, b := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s); st != 200 {
 			t.Fatalf("during grace: %d %v", st, b)
@@ -237,6 +263,10 @@ func TestCachesSeeOtherProcesses(t *testing.T) {
 	st, b = w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, secret)
 	wantError(t, st, b, 401, "invalid_client")
 	_, s3, _ := reg.RotateSecret(w.ctx, w.org.ID, svc.ClientID, cli, 0)
+	seen(t, func() bool {
+		st, _ := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s3)
+		return st == 200
+	})
 	st, b = w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s2)
 	wantError(t, st, b, 401, "invalid_client")
 	if st, _ := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s3); st != 200 {
@@ -249,8 +279,12 @@ func TestCachesSeeOtherProcesses(t *testing.T) {
 	if _, err := authserver.RotateKeys(w.ctx, other, w.sealer, cli, w.clock()); err != nil {
 		t.Fatal(err)
 	}
-	_, fresh := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s3)
-	newHeader, _ := claims(t, fresh["access_token"].(string))
+	var newHeader map[string]any
+	seen(t, func() bool {
+		_, fresh := w.post("/token", url.Values{"grant_type": {"client_credentials"}}, svc.ClientID, s3)
+		newHeader, _ = claims(t, fresh["access_token"].(string))
+		return newHeader["kid"] != oldHeader["kid"]
+	})
 	if newHeader["kid"] == oldHeader["kid"] {
 		t.Fatal("still signing with the retired key")
 	}

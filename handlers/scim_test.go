@@ -79,8 +79,8 @@ func TestDirectoryDeactivationEndsAccessAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The wiki is the organization's own app: no consent step (the test's
-	// completer does not run one), as before sec-web added consent.
+	// The platform's own app: no consent page between sign-in and the code
+	// (the consent step, merged beside this test, has its own tests).
 	if _, err := srv.Registrar().SetFirstParty(ctx, acme.ID, app.ClientID, authserver.Actor{Label: "test"}, true); err != nil {
 		t.Fatal(err)
 	}

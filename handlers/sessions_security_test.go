@@ -12,7 +12,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // sessionCookieOf returns the browser's session cookie value.
@@ -166,7 +166,7 @@ func TestSessionsEndAtTheirAbsoluteLifetime(t *testing.T) {
 // cookie is __Host-: Secure, Path=/, no Domain.
 func TestSessionCookieOnHTTPSIsHostPrefixed(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "portico.db"))
+	st, err := store.Open(ctx, storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

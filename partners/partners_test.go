@@ -3,17 +3,17 @@ package partners_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"portico/partners"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 func open(t *testing.T) (*store.Store, *partners.Service) {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portico.db"))
+	st, err := store.Open(context.Background(), storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

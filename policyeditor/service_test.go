@@ -6,13 +6,13 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"portico/policyeditor"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 const ibm = `{
@@ -30,7 +30,7 @@ var admin = store.Actor{UserID: "u-admin", Label: "admin@example.com"}
 
 func openStore(t *testing.T) (*store.Store, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "portico.db")
+	path := storetest.DSN(t)
 	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -225,6 +225,12 @@ func TestEngineSeesCLIChangeAndRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	out2, err := eng.Decide(ctx, ev("contractors"))
+	// On PostgreSQL the save arrives as a notification: within a second.
+	for deadline := time.Now().Add(time.Second); storetest.Engine() == storetest.Postgres && err == nil &&
+		out2.Version != 2 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		out2, err = eng.Decide(ctx, ev("contractors"))
+	}
 	if err != nil || out2.Action != policyeditor.Deny || out2.Version != 2 {
 		t.Fatalf("after CLI save: %v %+v", err, out2)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"portico/scim"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // world is a real SQLite store, two organizations and the SCIM server on a
@@ -34,7 +35,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "portico.db"))
+	st, err := store.Open(ctx, storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

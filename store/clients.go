@@ -126,7 +126,7 @@ func scanClient(row interface{ Scan(...any) error }) (Client, error) {
 }
 
 func (s *Store) clientWhere(ctx context.Context, op, where string, args ...any) (Client, error) {
-	c, err := scanClient(s.q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE `+where, args...))
+	c, err := scanClient(s.q.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM oauth_clients WHERE `+where+s.forUpdate(), args...))
 	if err != nil {
 		return c, notFound(op, err)
 	}

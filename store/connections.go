@@ -64,7 +64,7 @@ func (s *Store) connections(ctx context.Context, op, where string, args ...any) 
 // connection is ErrNotFound.
 func (s *Store) Connection(ctx context.Context, orgID, id string) (Connection, error) {
 	x, err := scanConnection(s.q.QueryRowContext(ctx,
-		`SELECT `+connectionColumns+` FROM connections WHERE org_id = ? AND id = ?`, orgID, id))
+		`SELECT `+connectionColumns+` FROM connections WHERE org_id = ? AND id = ?`+s.forUpdate(), orgID, id))
 	return x, notFoundOrNil("store: connection", err)
 }
 

@@ -129,14 +129,14 @@ type refCache struct {
 
 const refCacheMax = 100_000
 
-// refCaches holds one cache per database (keyed by its *sql.DB).
+// refCaches holds one cache per database (keyed by its engine).
 var refCaches sync.Map
 
 func (s *Store) refs() *refCache {
-	if c, ok := refCaches.Load(s.db); ok {
+	if c, ok := refCaches.Load(s.e); ok {
 		return c.(*refCache)
 	}
-	c, _ := refCaches.LoadOrStore(s.db, &refCache{ids: map[string]int64{}, names: map[int64]string{}})
+	c, _ := refCaches.LoadOrStore(s.e, &refCache{ids: map[string]int64{}, names: map[int64]string{}})
 	return c.(*refCache)
 }
 
@@ -188,9 +188,9 @@ func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]in
 		}
 		// A new value is one statement; one another writer added meanwhile
 		// returns no row from the insert and is read back.
-		err := w.insert.QueryRowContext(ctx, v, alt).Scan(&out[i])
+		err := w.q.QueryRowContext(ctx, refInsertSQL, v, alt).Scan(&out[i])
 		if errors.Is(err, sql.ErrNoRows) {
-			err = w.lookup.QueryRowContext(ctx, v).Scan(&out[i])
+			err = w.q.QueryRowContext(ctx, refLookupSQL, v).Scan(&out[i])
 		}
 		if err != nil {
 			return nil, err
@@ -200,34 +200,23 @@ func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]in
 	return out, nil
 }
 
-// refWriter is a batch's prepared reference statements and new references.
+// refWriter writes a batch's new references through its transaction (whose
+// querier reuses the statements prepared on the writer, on SQLite).
 type refWriter struct {
-	cache          *refCache
-	fresh          map[string]int64
-	insert, lookup *sql.Stmt
+	cache *refCache
+	fresh map[string]int64
+	q     querier
 }
 
-func (s *Store) newRefWriter(ctx context.Context, cache *refCache, fresh map[string]int64) (*refWriter, error) {
-	p, ok := s.q.(interface {
-		PrepareContext(context.Context, string) (*sql.Stmt, error)
-	})
-	if !ok {
-		return nil, errors.New("store: decision refs: no prepare")
-	}
-	ins, err := p.PrepareContext(ctx, `INSERT INTO decision_refs (value, alt) VALUES (?, NULLIF(?, ''))
-		ON CONFLICT (value) DO NOTHING RETURNING id`)
-	if err != nil {
-		return nil, err
-	}
-	look, err := p.PrepareContext(ctx, `SELECT id FROM decision_refs WHERE value = ?`)
-	if err != nil {
-		ins.Close()
-		return nil, err
-	}
-	return &refWriter{cache: cache, fresh: fresh, insert: ins, lookup: look}, nil
-}
+const (
+	refInsertSQL = `INSERT INTO decision_refs (value, alt) VALUES (?, NULLIF(?, ''))
+		ON CONFLICT (value) DO NOTHING RETURNING id`
+	refLookupSQL = `SELECT id FROM decision_refs WHERE value = ?`
+)
 
-func (w *refWriter) close() { w.insert.Close(); w.lookup.Close() }
+func (s *Store) newRefWriter(cache *refCache, fresh map[string]int64) *refWriter {
+	return &refWriter{cache: cache, fresh: fresh, q: s.q}
+}
 
 // refNames resolves reference IDs to values, from the cache or one query.
 func (s *Store) refNames(ctx context.Context, ids []int64) (map[int64]string, error) {
@@ -517,24 +506,10 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 		collided = 0
 		const q = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
 			action, context_ref, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+		// The transaction's querier runs q through the statement prepared
+		// once on the writer (SQLite), so each row costs no parse.
 		exec := tx.q.ExecContext
-		if p, ok := tx.q.(interface {
-			PrepareContext(context.Context, string) (*sql.Stmt, error)
-		}); ok {
-			stmt, err := p.PrepareContext(ctx, q)
-			if err != nil {
-				return fmt.Errorf("store: insert decisions: %w", err)
-			}
-			defer stmt.Close()
-			exec = func(ctx context.Context, _ string, args ...any) (sql.Result, error) {
-				return stmt.ExecContext(ctx, args...)
-			}
-		}
-		w, err := tx.newRefWriter(ctx, cache, fresh)
-		if err != nil {
-			return fmt.Errorf("store: insert decisions: %w", err)
-		}
-		defer w.close()
+		w := tx.newRefWriter(cache, fresh)
 		for i := range ds {
 			d := &ds[i]
 			if d.At.IsZero() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // sampleDecisions makes n decisions that look like a busy portal's: 20
@@ -64,7 +65,8 @@ func dbBytes(t *testing.T, s *store.Store) int64 {
 // tables and indexes included: the target is at most 150 bytes.
 func TestDecisionBytesPerRow(t *testing.T) {
 	ctx := context.Background()
-	s := open(t)
+	// SQLite only: it measures SQLite pages.
+	s := storetest.OpenDSN(t, storetest.EngineDSN(t, storetest.SQLite))
 	const n = 30000
 	ds := sampleDecisions(n, time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC))
 	// A first batch creates the references a warm log already has.

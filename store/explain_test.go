@@ -155,7 +155,7 @@ func fullScans(t *testing.T, s *Store, q planQuery) []string {
 	t.Helper()
 	// Aliases used in the queries, to the tables they stand for.
 	alias := map[string]string{"o": "organizations", "c": "oauth_clients", "d": "decisions"}
-	rows, err := s.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.sql, q.args...)
+	rows, err := s.e.rdb.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.sql, q.args...)
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", q.name, err, q.sql)
 	}

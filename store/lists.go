@@ -21,11 +21,11 @@ var (
 	// would need every match sorted); OrganizationPage adds the
 	// organization whose slug is exactly Q.
 	orgList = listQuery{name: "organizations", from: "organizations", columns: orgColumns,
-		key: "lower(name)", id: "id", search: []string{"lower(name)"}, lowerQ: true}
+		key: "lower(name)", textKey: true, id: "id", search: []string{"lower(name)"}, lowerQ: true}
 	memberList = listQuery{name: "members", from: "users", columns: userColumns, scope: []string{"org_id = ?"},
-		key: "lower(name)", id: "id", search: []string{"lower(name)", "email"}, lowerQ: true}
+		key: "lower(name)", textKey: true, id: "id", search: []string{"lower(name)", "email"}, lowerQ: true}
 	clientList = listQuery{name: "clients", from: "oauth_clients", columns: clientColumns, scope: []string{"org_id = ?"},
-		key: "lower(name)", id: "id", search: []string{"lower(name)"}, lowerQ: true}
+		key: "lower(name)", textKey: true, id: "id", search: []string{"lower(name)"}, lowerQ: true}
 	inviteList = listQuery{name: "invitations", from: "invitations", columns: inviteColumns, scope: []string{"org_id = ?"},
 		key: "created_at", id: "id", desc: true, search: []string{"email"}, lowerQ: true}
 	// The audit log is searched by the actor's whole label (an email, or
@@ -36,9 +36,9 @@ var (
 	auditOrgList = listQuery{name: "audit events of an organization", from: "audit_events", columns: auditColumns,
 		scope: []string{"org_id = ?"}, key: "at", id: "id", desc: true, search: []string{"actor"}, lowerQ: true, exact: true}
 	appRefList = listQuery{name: "applications", from: "oauth_clients c JOIN organizations o ON o.id = c.org_id",
-		columns: appRefColumns, key: "lower(c.name)", id: "c.id", search: []string{"lower(c.name)"}, lowerQ: true}
+		columns: appRefColumns, key: "lower(c.name)", textKey: true, id: "c.id", search: []string{"lower(c.name)"}, lowerQ: true}
 	policyAppList = listQuery{name: "applications of a policy", from: "oauth_clients c JOIN organizations o ON o.id = c.org_id",
-		columns: appRefColumns, scope: []string{"c.policy_id = ?"}, key: "c.client_id", id: "c.client_id",
+		columns: appRefColumns, scope: []string{"c.policy_id = ?"}, key: "c.client_id", textKey: true, id: "c.client_id",
 		search: []string{"c.client_id"}}
 )
 
@@ -270,9 +270,13 @@ func (s *Store) AuditEvents(ctx context.Context, f AuditFilter) ([]AuditEvent, e
 func (s *Store) auditByActionPrefix(ctx context.Context, f AuditFilter) ([]AuditEvent, error) {
 	hi := []byte(f.ActionPrefix)
 	hi[len(hi)-1]++
+	action := "action"
+	if s.e.pg {
+		action += ` COLLATE "C"` // the byte-raised bound assumes byte-wise order
+	}
 	rows, err := s.q.QueryContext(ctx, `SELECT id, at, COALESCE(org_id, ''), actor_id, actor, action, target_type,
 		target_id, COALESCE(before, ''), COALESCE(after, '') FROM audit_events
-		WHERE org_id = ? AND action >= ? AND action < ? ORDER BY at DESC, id DESC LIMIT ?`,
+		WHERE org_id = ? AND `+action+` >= ? AND `+action+` < ? ORDER BY at DESC, id DESC LIMIT ?`,
 		f.OrgID, f.ActionPrefix, string(hi), f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: audit events: %w", err)
@@ -321,6 +325,11 @@ func scanAppRef(row interface{ Scan(...any) error }) (AppRef, error) {
 func (s *Store) AppRefPage(ctx context.Context, machines bool, p Page) ([]AppRef, PageInfo, error) {
 	// The same expression as the index oauth_clients_machine_lname, so the
 	// page is a walk of that index's machines or non-machines part.
+	if s.e.pg {
+		// There the expression is boolean, and the store passes booleans
+		// as 0/1 integers, which a boolean does not compare with.
+		return listPage(ctx, s, appRefList, p, nil, []string{fmt.Sprintf("(c.type = 'service') = %t", machines)}, nil, scanAppRef)
+	}
 	return listPage(ctx, s, appRefList, p, nil, []string{appKindCond}, []any{machines}, scanAppRef)
 }
 

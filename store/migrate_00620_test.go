@@ -21,7 +21,7 @@ func TestMigration00620KeepsExistingPortalClientsFirstParty(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub, _ := fs.Sub(migrations, "migrations/sqlite")
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestMigration00620KeepsExistingPortalClientsFirstParty(t *testing.T) {
 		exec(`INSERT INTO oauth_clients (id, org_id, client_id, name, type, token_endpoint_auth_method, dynamic, created_at, updated_at)
 			VALUES (?, 'o1', ?, ?, 'web', 'client_secret_basic', ?, 1, 1)`, c.id, c.id, c.id, c.dynamic)
 	}
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, false); err != nil {
 		t.Fatal(err)
 	}
 	exec(`INSERT INTO oauth_clients (id, org_id, client_id, name, type, token_endpoint_auth_method, created_at, updated_at)

@@ -25,7 +25,7 @@ func TestMigration00630TakesBackUnprovenVerification(t *testing.T) {
 	defer db.Close()
 	// The database as it was before 00630.
 	before := fstest.MapFS{}
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub, _ := fs.Sub(migrations, "migrations/sqlite")
 	entries, _ := fs.ReadDir(sub, ".")
 	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), "00630_") {
@@ -60,7 +60,7 @@ func TestMigration00630TakesBackUnprovenVerification(t *testing.T) {
 	exec(`INSERT INTO identities (connection_id, subject, user_id, org_id, created_at, last_login_at)
 		VALUES ('c', 'sub', 'invited-then-idp', 'o', 1, 1)`)
 
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, false); err != nil {
 		t.Fatal(err)
 	}
 	for id, want := range map[string]bool{"invited": false, "invited-then-idp": true, "created": true} {

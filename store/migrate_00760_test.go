@@ -24,7 +24,7 @@ func TestMigration00760TurnsStoredGroupsIntoRows(t *testing.T) {
 	}
 	defer db.Close()
 	before := fstest.MapFS{}
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub, _ := fs.Sub(migrations, "migrations/sqlite")
 	entries, _ := fs.ReadDir(sub, ".")
 	for _, e := range entries {
 		if e.Name() >= "00760_" {
@@ -55,7 +55,7 @@ func TestMigration00760TurnsStoredGroupsIntoRows(t *testing.T) {
 		exec(`INSERT INTO users (id, org_id, email, name, role, local_groups, idp_groups, created_at, updated_at)
 			VALUES (?, ?, ?, 'X', 'member', ?, ?, 1, 1)`, u[0], u[1], u[0]+"@x.example", u[2], u[3])
 	}
-	if err := migrate(ctx, db); err != nil {
+	if err := migrate(ctx, db, false); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT g.org_id || ':' || g.source || ':' || g.name || ':' ||

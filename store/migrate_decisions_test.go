@@ -20,7 +20,7 @@ func TestDecisionLogMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	sub, _ := fs.Sub(migrations, "migrations")
+	sub, _ := fs.Sub(migrations, "migrations/sqlite")
 	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub, goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,9 @@ func TestDecisionLogMigration(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatal(err)
 	}
-	s := &Store{db: db, q: db, Now: time.Now, watch: &watcher{db: db}}
+	e := newEngine(false, db, db)
+	e.watch = &sqliteWatcher{db: db}
+	s := &Store{e: e, q: e.pool, Now: time.Now}
 	all, err := s.Decisions(ctx, DecisionFilter{})
 	if err != nil || len(all) != 2 {
 		t.Fatalf("after migration: %v %+v", err, all)

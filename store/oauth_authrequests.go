@@ -122,7 +122,7 @@ func (s *Store) AuthRequestByCode(ctx context.Context, codeHash string) (AuthReq
 func (s *Store) IssueCode(ctx context.Context, id, userID string, authTime time.Time, amr []string, codeHash string, codeExpires time.Time) error {
 	b, _ := json.Marshal(nonNil(amr))
 	res, err := s.q.ExecContext(ctx, `UPDATE oauth_auth_requests SET user_id = ?, auth_time = ?, amr = ?, code_hash = ?,
-		code_expires_at = ?, expires_at = MAX(expires_at, ?) WHERE id = ? AND code_hash IS NULL`,
+		code_expires_at = ?, expires_at = `+s.e.greatest()+`(expires_at, ?) WHERE id = ? AND code_hash IS NULL`,
 		userID, nullMS(authTime), string(b), codeHash, ms(codeExpires), ms(codeExpires), id)
 	if err != nil {
 		return fmt.Errorf("store: issue code: %w", err)

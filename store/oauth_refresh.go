@@ -196,9 +196,20 @@ func (s *Store) UseAssertionJTI(ctx context.Context, clientID, jti string, expir
 
 // PurgeExpiredOAuth deletes what has expired before now: auth requests and
 // codes, refresh families, revoked jtis, assertion jtis, client
-// authentication failures, pushed authorization requests and DPoP jtis. It returns how
-// many rows went.
+// authentication failures, pushed authorization requests and DPoP jtis. It
+// returns how many rows went. When several replicas purge at once
+// (PostgreSQL), one does and the others return 0 at once.
 func (s *Store) PurgeExpiredOAuth(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	_, err := s.TryLock(ctx, "purge-oauth", func(tx *Store) error {
+		var err error
+		total, err = tx.purgeExpiredOAuth(ctx, now)
+		return err
+	})
+	return total, err
+}
+
+func (s *Store) purgeExpiredOAuth(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	for _, q := range []string{
 		`DELETE FROM oauth_auth_requests WHERE expires_at < ?`,

@@ -88,7 +88,7 @@ func (s *Store) loadDomains(ctx context.Context, o *Organization) error {
 }
 
 func (s *Store) orgWhere(ctx context.Context, op, where string, arg any) (Organization, error) {
-	o, err := scanOrg(s.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE `+where, arg))
+	o, err := scanOrg(s.q.QueryRowContext(ctx, `SELECT `+orgColumns+` FROM organizations WHERE `+where+s.forUpdate(), arg))
 	if err != nil {
 		return o, notFound(op, err)
 	}

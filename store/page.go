@@ -112,6 +112,26 @@ type listQuery struct {
 	// exact matches Q whole rather than as a prefix: for a list in time
 	// order, where a prefix matching many values would have to be sorted.
 	exact bool
+	// textKey: key is text, compared byte-wise (see collated).
+	textKey bool
+}
+
+// collated returns l with its text sort key and searched expressions
+// compared under COLLATE "C", for PostgreSQL: keyset cursors and prefix
+// ranges assume byte-wise order (SQLite's BINARY), which a database created
+// with another LC_COLLATE does not give, and the PostgreSQL indexes of
+// migration 00640 are declared COLLATE "C", so only these expressions match
+// them.
+func (l listQuery) collated() listQuery {
+	if l.textKey {
+		l.key += ` COLLATE "C"`
+	}
+	search := make([]string, len(l.search))
+	for i, e := range l.search {
+		search[i] = e + ` COLLATE "C"`
+	}
+	l.search = search
+	return l
 }
 
 // build returns the SQL and arguments of one page. filters are extra
@@ -195,6 +215,9 @@ func (k *keyedScanner) Scan(dest ...any) error {
 func listPage[T any](ctx context.Context, s *Store, l listQuery, p Page, scopeArgs []any, filters []string,
 	filterArgs []any, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, PageInfo, error) {
 	var info PageInfo
+	if s.e.pg {
+		l = l.collated()
+	}
 	q, args, backward, err := l.build(p, scopeArgs, filters, filterArgs)
 	if err != nil {
 		return nil, info, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // walk pages through a list forwards to the end, then backwards from the
@@ -180,4 +181,32 @@ func TestMemberAndClientPagesStayInTheirOrg(t *testing.T) {
 	if len(cs) != 12 || cs[0] != "b-app-00" {
 		t.Fatalf("clients: %v", cs)
 	}
+}
+
+// TestAppRefPageOnBothEngines: the picker's list splits machines from the
+// others on either engine (on PostgreSQL the kind test is boolean, which a
+// 0/1 argument does not compare with).
+func TestAppRefPageOnBothEngines(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		s := e.Open(t)
+		acme := mustOrg(t, s, "acme")
+		for _, c := range []store.Client{
+			{OrgID: acme.ID, ClientID: "wiki", Name: "Wiki", Type: store.ClientWeb, TokenEndpointAuthMethod: "client_secret_basic"},
+			{OrgID: acme.ID, ClientID: "batch", Name: "Batch", Type: store.ClientService, TokenEndpointAuthMethod: "client_secret_basic"},
+		} {
+			if err := s.CreateClient(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, want := range []struct {
+			machines bool
+			id       string
+		}{{true, "batch"}, {false, "wiki"}} {
+			apps, _, err := s.AppRefPage(ctx, want.machines, store.Page{})
+			if err != nil || len(apps) != 1 || apps[0].ClientID != want.id {
+				t.Fatalf("machines=%v: %v %+v", want.machines, err, apps)
+			}
+		}
+	})
 }

@@ -44,7 +44,7 @@ const planColumns = `id, slug, name, features, created_at, updated_at`
 
 // Plan returns a plan by ID.
 func (s *Store) Plan(ctx context.Context, id string) (Plan, error) {
-	p, err := scanPlan(s.q.QueryRowContext(ctx, `SELECT `+planColumns+` FROM plans WHERE id = ?`, id))
+	p, err := scanPlan(s.q.QueryRowContext(ctx, `SELECT `+planColumns+` FROM plans WHERE id = ?`+s.forUpdate(), id))
 	return p, notFoundOrNil("store: plan", err)
 }
 

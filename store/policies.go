@@ -45,7 +45,7 @@ func scanPolicy(row interface{ Scan(...any) error }) (Policy, error) {
 
 // Policy returns a policy by ID.
 func (s *Store) Policy(ctx context.Context, id string) (Policy, error) {
-	p, err := scanPolicy(s.q.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE id = ?`, id))
+	p, err := scanPolicy(s.q.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM policies WHERE id = ?`+s.forUpdate(), id))
 	if err != nil {
 		return p, notFound("store: policy", err)
 	}

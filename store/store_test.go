@@ -3,22 +3,18 @@ package store_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"portico/store"
+	"portico/store/storetest"
 )
 
-// open returns a fresh database in a temporary directory, migrated.
+// open opens a fresh store on the engine PORTICO_TEST_ENGINE chooses (the
+// tests main added before PostgreSQL, run on either engine).
 func open(t *testing.T) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portico.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t)
 }
 
 func mustOrg(t *testing.T, s *store.Store, slug string, domains ...string) store.Organization {
@@ -31,110 +27,129 @@ func mustOrg(t *testing.T, s *store.Store, slug string, domains ...string) store
 }
 
 func TestOrganizations(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	acme := mustOrg(t, s, "acme", "Acme.example", "acme.test")
-	if err := s.CreateOrganization(ctx, &store.Organization{Slug: "acme", Name: "Again"}); !errors.Is(err, store.ErrAlreadyExists) {
-		t.Fatalf("duplicate slug: got %v, want ErrAlreadyExists", err)
-	}
-	if err := s.CreateOrganization(ctx, &store.Organization{Slug: "other", Name: "Other", Domains: []string{"acme.test"}}); !errors.Is(err, store.ErrAlreadyExists) {
-		t.Fatalf("duplicate domain: got %v, want ErrAlreadyExists", err)
-	}
-	if _, err := s.OrganizationBySlug(ctx, "other"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("failed create left a row behind: %v", err)
-	}
-	got, err := s.OrganizationByDomain(ctx, "ACME.example")
-	if err != nil || got.ID != acme.ID {
-		t.Fatalf("by domain: %v %+v", err, got)
-	}
-	end := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	before, after, err := s.UpdateOrganization(ctx, acme.ID, func(o *store.Organization) error {
-		o.ValidUntil = end
-		o.Domains = append(o.Domains, "new.example")
-		return nil
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		s := e.Open(t)
+		acme := mustOrg(t, s, "acme", "Acme.example", "acme.test")
+		if err := s.CreateOrganization(ctx, &store.Organization{Slug: "acme", Name: "Again"}); !errors.Is(err, store.ErrAlreadyExists) {
+			t.Fatalf("duplicate slug: got %v, want ErrAlreadyExists", err)
+		}
+		if err := s.CreateOrganization(ctx, &store.Organization{Slug: "other", Name: "Other", Domains: []string{"acme.test"}}); !errors.Is(err, store.ErrAlreadyExists) {
+			t.Fatalf("duplicate domain: got %v, want ErrAlreadyExists", err)
+		}
+		if _, err := s.OrganizationBySlug(ctx, "other"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("failed create left a row behind: %v", err)
+		}
+		got, err := s.OrganizationByDomain(ctx, "ACME.example")
+		if err != nil || got.ID != acme.ID {
+			t.Fatalf("by domain: %v %+v", err, got)
+		}
+		end := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+		before, after, err := s.UpdateOrganization(ctx, acme.ID, func(o *store.Organization) error {
+			o.ValidUntil = end
+			o.Domains = append(o.Domains, "new.example")
+			return nil
+		})
+		if err != nil || !before.ValidUntil.IsZero() || !after.ValidUntil.Equal(end) || len(after.Domains) != 3 {
+			t.Fatalf("update: %v before=%+v after=%+v", err, before, after)
+		}
+		if r := after.InactiveReason(end.Add(-time.Second)); r != "" {
+			t.Errorf("inside window: %q", r)
+		}
+		if r := after.InactiveReason(end); r == "" {
+			t.Error("at valid_until the partnership must have ended")
+		}
 	})
-	if err != nil || !before.ValidUntil.IsZero() || !after.ValidUntil.Equal(end) || len(after.Domains) != 3 {
-		t.Fatalf("update: %v before=%+v after=%+v", err, before, after)
-	}
-	if r := after.InactiveReason(end.Add(-time.Second)); r != "" {
-		t.Errorf("inside window: %q", r)
-	}
-	if r := after.InactiveReason(end); r == "" {
-		t.Error("at valid_until the partnership must have ended")
-	}
 }
 
 func TestUsersAreScopedToTheirOrganization(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	a, b := mustOrg(t, s, "a"), mustOrg(t, s, "b")
-	u := store.User{OrgID: a.ID, Email: "Ann@A.example", Name: "Ann", Role: store.RoleMember,
-		IdPGroups: []string{"x", "y"}, LocalGroups: []string{"y", "z"}}
-	if err := s.CreateUser(ctx, &u); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.User(ctx, b.ID, u.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("cross-org read: %v", err)
-	}
-	if _, _, err := s.UpdateUser(ctx, b.ID, u.ID, func(*store.User) error { return nil }); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("cross-org update: %v", err)
-	}
-	if err := s.DeleteUser(ctx, b.ID, u.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("cross-org delete: %v", err)
-	}
-	list, err := s.Users(ctx, b.ID)
-	if err != nil || len(list) != 0 {
-		t.Fatalf("cross-org list: %v %v", err, list)
-	}
-	got, err := s.UserByEmail(ctx, a.ID, "ann@a.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g := got.Groups(); len(g) != 3 || g[0] != "x" || g[2] != "z" {
-		t.Errorf("groups = %v", g)
-	}
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		s := e.Open(t)
+		a, b := mustOrg(t, s, "a"), mustOrg(t, s, "b")
+		u := store.User{OrgID: a.ID, Email: "Ann@A.example", Name: "Ann", Role: store.RoleMember,
+			IdPGroups: []string{"x", "y"}, LocalGroups: []string{"y", "z"}}
+		if err := s.CreateUser(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.User(ctx, b.ID, u.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-org read: %v", err)
+		}
+		if _, _, err := s.UpdateUser(ctx, b.ID, u.ID, func(*store.User) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-org update: %v", err)
+		}
+		if err := s.DeleteUser(ctx, b.ID, u.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("cross-org delete: %v", err)
+		}
+		list, err := s.Users(ctx, b.ID)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("cross-org list: %v %v", err, list)
+		}
+		got, err := s.UserByEmail(ctx, a.ID, "ann@a.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := got.Groups(); len(g) != 3 || g[0] != "x" || g[2] != "z" {
+			t.Errorf("groups = %v", g)
+		}
+	})
 }
 
 func TestInTxRollsBack(t *testing.T) {
-	ctx := context.Background()
-	s := open(t)
-	boom := errors.New("boom")
-	err := s.InTx(ctx, func(tx *store.Store) error {
-		if err := tx.CreateOrganization(ctx, &store.Organization{Slug: "gone", Name: "Gone"}); err != nil {
-			return err
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		s := e.Open(t)
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CreateOrganization(ctx, &store.Organization{Slug: "gone", Name: "Gone"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatal(err)
 		}
-		return boom
+		if _, err := s.OrganizationBySlug(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("rolled-back row is visible: %v", err)
+		}
 	})
-	if !errors.Is(err, boom) {
-		t.Fatal(err)
-	}
-	if _, err := s.OrganizationBySlug(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("rolled-back row is visible: %v", err)
-	}
 }
 
 func TestDataVersionSeesOtherWriters(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.db")
-	s, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	v1, err := s.DataVersion(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := store.Open(ctx, path) // stands in for the CLI in another process
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	mustOrg(t, other, "x")
-	v2, _ := s.DataVersion(ctx)
-	if v1 == v2 {
-		t.Fatal("data_version did not change after another connection committed")
-	}
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		path := e.DSN(t)
+		s, err := store.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		v1, err := s.DataVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := store.Open(ctx, path) // stands in for the CLI in another process
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		mustOrg(t, other, "x")
+		// PostgreSQL delivers the change as a notification: allow it a second.
+		deadline := time.Now().Add(time.Second)
+		for {
+			v2, err := s.DataVersion(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v2 != v1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("data version did not change within a second after another connection committed")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
 }
 
 func TestSealer(t *testing.T) {
@@ -155,13 +170,47 @@ func TestSealer(t *testing.T) {
 // TestReopenIsIdempotent opens the same database twice: the second open
 // finds every migration applied and changes nothing.
 func TestReopenIsIdempotent(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "p.db")
-	for i := 0; i < 2; i++ {
-		s, err := store.Open(ctx, path)
-		if err != nil {
-			t.Fatalf("open %d: %v", i, err)
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		path := e.DSN(t)
+		for i := 0; i < 2; i++ {
+			s, err := store.Open(ctx, path)
+			if err != nil {
+				t.Fatalf("open %d: %v", i, err)
+			}
+			s.Close()
 		}
-		s.Close()
+	})
+}
+
+// TestChangeTriggersMatchTheCode checks, on PostgreSQL, that the tables with
+// a portico_changes trigger are exactly those the store counts as read by
+// caches: a table added to one list and not the other would leave caches
+// stale on other replicas or on this one.
+func TestChangeTriggersMatchTheCode(t *testing.T) {
+	s := storetest.OpenDSN(t, storetest.PostgresDSN(t))
+	rows, err := s.DB().Query(`SELECT DISTINCT event_object_table FROM information_schema.triggers
+		WHERE action_statement LIKE '%portico_notify_change%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		got[n] = true
+	}
+	for n := range got {
+		if !store.NotifyingTables[n] {
+			t.Errorf("table %s has a change trigger but is not in notifyingTables", n)
+		}
+	}
+	for n := range store.NotifyingTables {
+		if !got[n] {
+			t.Errorf("table %s is in notifyingTables but has no change trigger", n)
+		}
 	}
 }

@@ -122,7 +122,7 @@ func (s *Store) users(ctx context.Context, op, where string, args ...any) ([]Use
 // User returns a user of the organization orgID; a user of another
 // organization is ErrNotFound.
 func (s *Store) User(ctx context.Context, orgID, id string) (User, error) {
-	u, err := scanUser(s.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = ? AND id = ?`, orgID, id))
+	u, err := scanUser(s.q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = ? AND id = ?`+s.forUpdate(), orgID, id))
 	return u, notFoundOrNil("store: user", err)
 }
 

@@ -21,10 +21,15 @@ type WALStats struct {
 // it to zero bytes (PRAGMA wal_checkpoint(TRUNCATE)), on one connection of
 // the pool that also gets journal_size_limit. Housekeeping calls it, so the
 // WAL stays bounded even when steady readers keep SQLite's automatic
-// checkpoints from ever reaching the end of the log. SQLite only.
+// checkpoints from ever reaching the end of the log. It runs on the writer
+// connection (the readers are query_only). On PostgreSQL, which has no WAL to
+// manage from here, it does nothing.
 func (s *Store) CheckpointWAL(ctx context.Context) (WALStats, error) {
 	var st WALStats
-	conn, err := s.db.Conn(ctx)
+	if s.e.pg {
+		return st, nil
+	}
+	conn, err := s.e.wdb.Conn(ctx)
 	if err != nil {
 		return st, fmt.Errorf("store: checkpoint: %w", err)
 	}

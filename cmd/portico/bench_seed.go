@@ -61,12 +61,22 @@ func runBenchSeed(ctx context.Context, c *cli, args []string) error {
 	if f.invitations < 0 {
 		f.invitations = f.orgs / 5
 	}
+	if store.IsPostgres(f.db) {
+		return errors.New("bench seed fills a SQLite file; copy it to PostgreSQL with portico db copy")
+	}
 	st, err := c.openStore(ctx, f.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	s := &seeder{st: st, db: st.DB(), f: f, now: c.now().UTC(), r: rand.New(rand.NewPCG(uint64(c.now().UnixNano()), 7)),
+	// The bulk rows go through a connection of the seed's own: the store's
+	// pool is read-only, and its one writer connection is not for tuning.
+	db, err := sql.Open("sqlite", "file:"+f.db+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	s := &seeder{st: st, db: db, f: f, now: c.now().UTC(), r: rand.New(rand.NewPCG(uint64(c.now().UnixNano()), 7)),
 		out: c.stderr}
 	return s.run(ctx)
 }

@@ -6,7 +6,6 @@ import (
 	"html"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"portico/federation/pool"
 	"portico/policyeditor"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // stepClock is the portal's clock in a browser test: real time plus a
@@ -58,7 +58,7 @@ func TestBrowserIBMExampleEndToEnd(t *testing.T) {
 	}))
 	t.Cleanup(app.Close)
 
-	db := filepath.Join(t.TempDir(), "portico.db")
+	db := storetest.DSN(t)
 	base, _ := startPortalAt(t, clk.Now, "--db", db, "--trusted-proxies", "127.0.0.1/32")
 
 	// Seed through a second connection, as the CLI would while the server runs.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 
 	"portico/e2e"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // TestBrowserPartnerOnboardingAndServiceCredentials is a partner's first
@@ -23,7 +23,7 @@ import (
 // with a one-hour grace period, and both secrets get tokens.
 func TestBrowserPartnerOnboardingAndServiceCredentials(t *testing.T) {
 	ctx := e2e.Browser(t)
-	db := filepath.Join(t.TempDir(), "portico.db")
+	db := storetest.DSN(t)
 	base, _ := startPortal(t, "--db", db)
 
 	// The platform's side, through the same commands an operator scripts.

@@ -33,7 +33,7 @@ func startPortalAt(t *testing.T, now func() time.Time, args ...string) (baseURL,
 	base := "http://" + srv.Listener.Addr().String()
 	var out bytes.Buffer
 	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: now}
-	cfg, err := c.parseConfig(append([]string{"--db", filepath.Join(t.TempDir(), "portico.db"), "--issuer", base}, args...))
+	cfg, err := c.parseConfig(append(dbArgs(t, args), append([]string{"--issuer", base}, args...)...))
 	if err != nil {
 		t.Fatal(err)
 	}

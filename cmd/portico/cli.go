@@ -19,7 +19,7 @@ func (c *cli) dbFlag(fs *flag.FlagSet) *string {
 	if def == "" {
 		def = "portico.db"
 	}
-	return fs.String("db", def, "SQLite database file (env PORTICO_DB)")
+	return fs.String("db", def, "SQLite database file or postgres:// URL (env PORTICO_DB)")
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.
@@ -89,6 +89,8 @@ func cliSealer(rawKey, db string) (*store.Sealer, error) {
 			return nil, errors.New("PORTICO_SECRET_KEY must be the base64 encoding of exactly 32 bytes")
 		}
 		cfg.SecretKey = key
+	} else if store.IsPostgres(db) {
+		return nil, errors.New("PORTICO_SECRET_KEY is required with a PostgreSQL database (there is no file beside it to keep the key in)")
 	} else {
 		cfg.SecretKeyFile = db + ".key"
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -73,6 +74,9 @@ func TestConnectionCommands(t *testing.T) {
 		t.Fatal("the secret is stored in the clear")
 	}
 	key, err := loadOrCreateKeyFile(tc.env["PORTICO_DB"] + ".key")
+	if k := tc.env["PORTICO_SECRET_KEY"]; k != "" { // PostgreSQL: no key file
+		key, err = base64.StdEncoding.DecodeString(k)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

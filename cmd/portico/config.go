@@ -92,7 +92,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 		return def
 	}
 	fs.StringVar(&cfg.Addr, "addr", env("PORTICO_ADDR", "localhost:8080"), "listen address (env PORTICO_ADDR)")
-	fs.StringVar(&cfg.DB, "db", env("PORTICO_DB", "portico.db"), "SQLite database file (env PORTICO_DB)")
+	fs.StringVar(&cfg.DB, "db", env("PORTICO_DB", "portico.db"), "SQLite database file or postgres:// URL (env PORTICO_DB)")
 	fs.StringVar(&cfg.Issuer, "issuer", env("PORTICO_ISSUER", ""), "public base URL, also the OAuth issuer (env PORTICO_ISSUER; default from --addr)")
 	fs.StringVar(&cfg.rawProxies, "trusted-proxies", env("PORTICO_TRUSTED_PROXIES", ""), "comma-separated CIDRs whose X-Forwarded-For is believed (env PORTICO_TRUSTED_PROXIES)")
 	fs.StringVar(&cfg.rawSecretKey, "secret-key", env("PORTICO_SECRET_KEY", ""), "base64 of 32 bytes that encrypt secrets at rest (env PORTICO_SECRET_KEY; default: a key file beside the database)")
@@ -169,6 +169,9 @@ func (cfg *Config) validate() error {
 			bad("PORTICO_SECRET_KEY must be the base64 encoding of exactly 32 bytes")
 		}
 		cfg.SecretKey = k
+	} else if store.IsPostgres(cfg.DB) {
+		// Replicas share the database, so they must share the key too.
+		bad("PORTICO_SECRET_KEY is required with a PostgreSQL PORTICO_DB: every replica must use the same key")
 	} else if cfg.DB != "" {
 		cfg.SecretKeyFile = cfg.DB + ".key"
 	}

@@ -29,7 +29,18 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, out io.Writer, issue
 	if err != nil {
 		return err
 	}
+	created := false
 	err = st.InTx(ctx, func(tx *store.Store) error {
+		// Replicas starting together on a new PostgreSQL database: one makes
+		// the administrator, the others find it made (on SQLite the
+		// transaction is already exclusive).
+		if err := tx.Lock(ctx, "first-run"); err != nil {
+			return err
+		}
+		if n, err := tx.CountUsers(ctx); err != nil || n > 0 {
+			return err
+		}
+		created = true
 		org, err := tx.OrganizationBySlug(ctx, platformSlug)
 		if errors.Is(err, store.ErrNotFound) {
 			org = store.Organization{Slug: platformSlug, Name: "Platform"}
@@ -48,6 +59,9 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, out io.Writer, issue
 	})
 	if err != nil {
 		return fmt.Errorf("first-run administrator: %w", err)
+	}
+	if !created {
+		return nil
 	}
 	fmt.Fprintf(out, `
 First run: a platform administrator was created. Sign in at %s/login with

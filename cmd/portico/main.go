@@ -61,6 +61,7 @@ func commands() []command {
 		{"api", "APIs (resource servers) and their scopes: create, list, show, update, delete", runAPI},
 		{"keys", "token-signing keys: rotate", runKeys},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
+		{"db", "the database: copy (SQLite to PostgreSQL), backup (SQLite, online)", runDB},
 		{"bench", "benchmarks over loopback: tokens (client_credentials tokens/s and latency), seed (a large database), pages (admin page times)", runBench},
 	}
 }

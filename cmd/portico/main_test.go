@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"portico/store"
+	"portico/store/storetest"
 )
 
 // testCLI runs commands in-process with the given environment.
@@ -17,7 +20,37 @@ type testCLI struct {
 }
 
 func newTestCLI(t *testing.T) *testCLI {
-	return &testCLI{t: t, env: map[string]string{"PORTICO_DB": filepath.Join(t.TempDir(), "portico.db")}}
+	db := storetest.DSN(t)
+	env := map[string]string{"PORTICO_DB": db}
+	if store.IsPostgres(db) {
+		env["PORTICO_SECRET_KEY"] = testSecretKey
+	}
+	return &testCLI{t: t, env: env}
+}
+
+// testSecretKey is the secret key of test portals on PostgreSQL, which has
+// no key file beside the database.
+const testSecretKey = "cG9ydGljby10ZXN0LXNlY3JldC1rZXktMzItYnl0ZXM="
+
+// dbArgs returns the --db (and on PostgreSQL --secret-key) flags for a test
+// portal: a fresh database on the test engine (storetest), unless args name
+// one, and the test key when that database is PostgreSQL.
+func dbArgs(t *testing.T, args []string) []string {
+	db := ""
+	for i, a := range args {
+		if a == "--db" && i+1 < len(args) {
+			db = args[i+1]
+		}
+	}
+	var out []string
+	if db == "" {
+		db = storetest.DSN(t)
+		out = append(out, "--db", db)
+	}
+	if store.IsPostgres(db) {
+		out = append(out, "--secret-key", testSecretKey)
+	}
+	return out
 }
 
 func (tc *testCLI) run(args ...string) (stdout string, err error) {

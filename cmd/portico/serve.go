@@ -43,8 +43,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	log.Info("Portico is listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", cfg.DB)
-	fmt.Fprintf(c.stdout, "Portico is running at %s (database %s). Press Ctrl+C to stop.\n", cfg.Issuer, cfg.DB)
+	log.Info("Portico is listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", store.RedactDSN(cfg.DB))
+	fmt.Fprintf(c.stdout, "Portico is running at %s (database %s). Press Ctrl+C to stop.\n", cfg.Issuer, store.RedactDSN(cfg.DB))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

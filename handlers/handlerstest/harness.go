@@ -15,7 +15,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"portico/federation/pool"
 	"portico/handlers"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // Harness is a running portal.
@@ -42,7 +42,7 @@ type Option func(*handlers.Config)
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "portico.db"))
+	st, err := store.Open(ctx, storetest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,383 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// engine is what a Store shares with every transaction-bound copy of it: the
+// pools, the dialect and the per-query caches.
+type engine struct {
+	pg bool
+	// rdb runs plain reads; wdb runs writes and transactions. On SQLite they
+	// are two pools on the same file (readers query_only; one writer
+	// connection, so writers queue in Go rather than in SQLite's sleeping
+	// busy handler); on PostgreSQL they are the same pool.
+	rdb, wdb *sql.DB
+	pool     *poolQuerier
+	// noPrepare runs every statement unprepared (the legacy SQLite mode the
+	// benchmarks compare against).
+	noPrepare bool
+
+	// queries caches, per query text, what running it needs: the text for
+	// this engine and, on SQLite, the statement prepared once (database/sql
+	// prepares it again on each connection that first runs it).
+	queries sync.Map // string -> *query
+	nq      atomic.Int64
+
+	// local grows with every commit this process makes to a table that
+	// caches read (PostgreSQL only); see DataVersion.
+	local atomic.Int64
+	watch versioner
+}
+
+// maxCachedQueries bounds the query cache: the store builds some queries from
+// filters, but only a few dozen shapes, so the bound is never reached in use.
+const maxCachedQueries = 2000
+
+type query struct {
+	text  string // rebound for the engine
+	write bool   // INSERT/UPDATE/DELETE, possibly with RETURNING: needs the writer
+	// config: on PostgreSQL, the statement writes a table that caches read
+	// (one with a portico_changes trigger).
+	config bool
+	// SQLite: the statement prepared on the readers and on the writer.
+	mu     sync.Mutex
+	r, w   atomic.Pointer[sql.Stmt]
+	failed bool // preparing failed once: run unprepared from then on
+}
+
+func newEngine(pg bool, rdb, wdb *sql.DB) *engine {
+	e := &engine{pg: pg, rdb: rdb, wdb: wdb}
+	e.pool = &poolQuerier{e: e}
+	return e
+}
+
+func (e *engine) close() error {
+	if e.watch != nil {
+		e.watch.close()
+	}
+	e.queries.Range(func(_, v any) bool {
+		q := v.(*query)
+		for _, st := range []*sql.Stmt{q.r.Load(), q.w.Load()} {
+			if st != nil {
+				st.Close()
+			}
+		}
+		return true
+	})
+	err := e.rdb.Close()
+	if e.wdb != e.rdb {
+		if err2 := e.wdb.Close(); err == nil {
+			err = err2
+		}
+	}
+	return err
+}
+
+// greatest is the two-argument maximum: SQLite's scalar MAX, PostgreSQL's
+// GREATEST.
+func (e *engine) greatest() string {
+	if e.pg {
+		return "GREATEST"
+	}
+	return "MAX"
+}
+
+// wrote notes a commit by this process to a table that caches read, so that
+// this process's own caches see it at once rather than when the notification
+// comes back from the server. (SQLite needs nothing: the watcher's
+// connection is not the writer's, so data_version already moves.)
+func (e *engine) wrote() {
+	if e.pg {
+		e.local.Add(1)
+	}
+}
+
+// notifyingTables are the tables whose PostgreSQL migrations add the
+// portico_changes trigger: configuration that caches read, not the
+// high-volume logs and tokens. A new cached table needs both.
+var notifyingTables = map[string]bool{
+	"settings": true, "plans": true, "organizations": true, "org_domains": true, "users": true,
+	"oauth_scopes": true, "oauth_clients": true, "oauth_client_secrets": true, "oauth_signing_keys": true,
+	"oauth_revoked_jtis": true, "oauth_registration_tokens": true, "connections": true,
+	"org_connection_types": true, "policies": true, "policy_versions": true, "policy_attachments": true,
+	"client_shares": true, "oauth_client_auth_failures": true, "oauth_apis": true,
+}
+
+// writtenTable is the table an INSERT, UPDATE or DELETE writes.
+func writtenTable(q string) string {
+	f := strings.Fields(q)
+	for i := 0; i+1 < len(f); i++ {
+		switch strings.ToUpper(f[i]) {
+		case "INTO", "UPDATE", "FROM":
+			return strings.ToLower(strings.Trim(f[i+1], `"(`))
+		}
+	}
+	return ""
+}
+
+// lookup returns the cached form of q, making it on first use.
+func (e *engine) lookup(q string) *query {
+	if v, ok := e.queries.Load(q); ok {
+		return v.(*query)
+	}
+	c := &query{text: q, write: isWrite(q)}
+	if e.pg {
+		c.text = rebind(q)
+		c.config = c.write && notifyingTables[writtenTable(q)]
+	}
+	if e.nq.Load() >= maxCachedQueries {
+		return c
+	}
+	v, loaded := e.queries.LoadOrStore(q, c)
+	if !loaded {
+		e.nq.Add(1)
+	}
+	return v.(*query)
+}
+
+// prepared returns the statement for c on SQLite, prepared once on the
+// writer or the readers; nil on PostgreSQL, where pgx already caches prepared
+// statements per connection, or when preparing failed (the query then runs
+// unprepared and reports its own error).
+func (e *engine) prepared(ctx context.Context, c *query, writer bool) *sql.Stmt {
+	if e.pg || e.noPrepare {
+		return nil
+	}
+	slot, db := &c.r, e.rdb
+	if writer {
+		slot, db = &c.w, e.wdb
+	}
+	if st := slot.Load(); st != nil {
+		return st
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := slot.Load(); st != nil || c.failed {
+		return st
+	}
+	st, err := db.PrepareContext(ctx, c.text)
+	if err != nil {
+		c.failed = ctx.Err() == nil
+		return nil
+	}
+	slot.Store(st)
+	return st
+}
+
+// isWrite reports whether a statement changes data, by its first keyword.
+func isWrite(q string) bool {
+	q = strings.TrimLeft(q, " \t\r\n(")
+	if len(q) < 6 {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "INSERT", "UPDATE", "DELETE", "REPLAC":
+		return true
+	}
+	return false
+}
+
+// rebind turns ? and ?N placeholders into PostgreSQL's $N, leaving quoted
+// strings, quoted identifiers and comments alone.
+func rebind(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch c {
+		case '\'', '"':
+			j := i + 1
+			for j < len(q) {
+				if q[j] == c {
+					if j+1 < len(q) && q[j+1] == c { // doubled quote
+						j += 2
+						continue
+					}
+					break
+				}
+				j++
+			}
+			if j >= len(q) {
+				j = len(q) - 1
+			}
+			b.WriteString(q[i : j+1])
+			i = j
+		case '-':
+			if i+1 < len(q) && q[i+1] == '-' {
+				j := strings.IndexByte(q[i:], '\n')
+				if j < 0 {
+					j = len(q) - i
+				}
+				b.WriteString(q[i : i+j])
+				i += j - 1
+				continue
+			}
+			b.WriteByte(c)
+		case '?':
+			j := i + 1
+			for j < len(q) && q[j] >= '0' && q[j] <= '9' {
+				j++
+			}
+			b.WriteByte('$')
+			if j > i+1 {
+				b.WriteString(q[i+1 : j])
+			} else {
+				n++
+				b.WriteString(strconv.Itoa(n))
+			}
+			i = j - 1
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// pgArgs converts what pgx would refuse: the store keeps booleans as INTEGER
+// 0/1 in both schemas, and pgx does not encode a Go bool into an integer
+// parameter.
+func (e *engine) args(args []any) []any {
+	if !e.pg {
+		return args
+	}
+	for i, a := range args {
+		if _, ok := a.(bool); ok {
+			out := make([]any, len(args))
+			copy(out, args)
+			for j := i; j < len(out); j++ {
+				if v, ok := out[j].(bool); ok {
+					out[j] = boolInt(v)
+				}
+			}
+			return out
+		}
+	}
+	return args
+}
+
+func boolInt(v bool) int64 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// poolQuerier runs statements outside a transaction: writes on the writer,
+// reads on the readers.
+type poolQuerier struct{ e *engine }
+
+func (p *poolQuerier) db(c *query) *sql.DB {
+	if c.write {
+		return p.e.wdb
+	}
+	return p.e.rdb
+}
+
+func (p *poolQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c := p.e.lookup(q)
+	args = p.e.args(args)
+	var res sql.Result
+	var err error
+	if st := p.e.prepared(ctx, c, true); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = p.e.wdb.ExecContext(ctx, c.text, args...)
+	}
+	if err == nil && c.config {
+		p.e.wrote()
+	}
+	return res, err
+}
+
+func (p *poolQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c := p.e.lookup(q)
+	args = p.e.args(args)
+	if c.config {
+		p.e.wrote()
+	}
+	if st := p.e.prepared(ctx, c, c.write); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.db(c).QueryContext(ctx, c.text, args...)
+}
+
+func (p *poolQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	c := p.e.lookup(q)
+	args = p.e.args(args)
+	if c.config {
+		p.e.wrote()
+	}
+	if st := p.e.prepared(ctx, c, c.write); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.db(c).QueryRowContext(ctx, c.text, args...)
+}
+
+// txQuerier runs statements inside one transaction, through the prepared
+// statement when there is one.
+type txQuerier struct {
+	e  *engine
+	tx *sql.Tx
+	// config: a statement wrote a table that caches read.
+	config bool
+	// missed are queries run unprepared because their writer statement did
+	// not exist yet: preparing it needs the writer connection, which this
+	// transaction holds. InTx prepares them after the commit.
+	missed []*query
+}
+
+func (t *txQuerier) stmt(ctx context.Context, c *query) *sql.Stmt {
+	if t.e.pg || t.e.noPrepare {
+		return nil
+	}
+	if st := c.w.Load(); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	t.missed = append(t.missed, c)
+	return nil
+}
+
+// prepareMissed prepares, on the writer, the statements a transaction ran
+// unprepared, once the transaction has released the writer.
+func (t *txQuerier) prepareMissed(ctx context.Context) {
+	for _, c := range t.missed {
+		t.e.prepared(ctx, c, true)
+	}
+}
+
+func (t *txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c := t.e.lookup(q)
+	t.config = t.config || c.config
+	args = t.e.args(args)
+	if st := t.stmt(ctx, c); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, c.text, args...)
+}
+
+func (t *txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c := t.e.lookup(q)
+	t.config = t.config || c.config
+	args = t.e.args(args)
+	if st := t.stmt(ctx, c); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, c.text, args...)
+}
+
+func (t *txQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	c := t.e.lookup(q)
+	t.config = t.config || c.config
+	args = t.e.args(args)
+	if st := t.stmt(ctx, c); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, c.text, args...)
+}

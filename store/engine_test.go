@@ -1,0 +1,83 @@
+package store
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestRebind(t *testing.T) {
+	for in, want := range map[string]string{
+		`SELECT a FROM t WHERE x = ? AND y = ?`:     `SELECT a FROM t WHERE x = $1 AND y = $2`,
+		`SELECT '?' || ? FROM t WHERE "we?ird" = ?`: `SELECT '?' || $1 FROM t WHERE "we?ird" = $2`,
+		`SELECT 'it''s ?' , ? -- why? because
+		 FROM t WHERE z = ?`: `SELECT 'it''s ?' , $1 -- why? because
+		 FROM t WHERE z = $2`,
+		`WHERE v = ?1 OR substr(v, 1, length(?1)) = ?1 || '?'`: `WHERE v = $1 OR substr(v, 1, length($1)) = $1 || '?'`,
+	} {
+		if got := rebind(in); got != want {
+			t.Errorf("rebind(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+func TestIsWrite(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1": false, "\n\t insert into t": true, "UPDATE t SET": true,
+		"DELETE FROM t RETURNING id": true, "WITH x AS (SELECT 1) SELECT": false,
+	} {
+		if isWrite(q) != want {
+			t.Errorf("isWrite(%q) = %v", q, !want)
+		}
+	}
+}
+
+func TestWrittenTable(t *testing.T) {
+	for q, want := range map[string]string{
+		"INSERT INTO oauth_clients (id) VALUES (?)":                                                              "oauth_clients",
+		"\n\t\tUPDATE users SET name = ? WHERE id = ?":                                                           "users",
+		"DELETE FROM policy_decisions WHERE at < ?":                                                              "policy_decisions",
+		"INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value": "settings",
+	} {
+		if got := writtenTable(q); got != want {
+			t.Errorf("writtenTable(%q) = %q, want %q", q, got, want)
+		}
+	}
+}
+
+// TestEveryMigrationHasATwin: each engine's migrations have the same file
+// names (so the same goose versions), one set per engine.
+func TestEveryMigrationHasATwin(t *testing.T) {
+	names := func(dir string) map[string]bool {
+		entries, err := migrations.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, e := range entries {
+			m[e.Name()] = true
+		}
+		return m
+	}
+	// A migration left in the old folder would be silently skipped.
+	old, err := os.ReadDir("migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range old {
+		if strings.HasSuffix(e.Name(), ".sql") {
+			t.Errorf("migrations/%s is not loaded: move it to migrations/sqlite (git mv), its twin to migrations/postgres", e.Name())
+		}
+	}
+	lite, pg := names("migrations/sqlite"), names("migrations/postgres")
+	for n := range lite {
+		if !pg[n] {
+			t.Errorf("migrations/sqlite/%s has no twin in migrations/postgres", n)
+		}
+	}
+	for n := range pg {
+		if !lite[n] {
+			t.Errorf("migrations/postgres/%s has no twin in migrations/sqlite", n)
+		}
+	}
+}
