@@ -265,13 +265,6 @@ func jsonList(v []string) string {
 	return string(b)
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // nullString stores "" as NULL.
 func nullString(v string) any {
 	if v == "" {
