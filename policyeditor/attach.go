@@ -127,6 +127,7 @@ func findApp(ctx context.Context, st *store.Store, clientID string) (*store.AppR
 type Usage struct {
 	Apps   []store.AppRef     `json:"apps"`
 	Points []store.Attachment `json:"points"`
+	Routes []store.APIRoute   `json:"routes,omitempty"`
 }
 
 // Usage lists the applications and points that evaluate policyID.
@@ -140,7 +141,11 @@ func usage(ctx context.Context, st *store.Store, policyID string) (Usage, error)
 		return Usage{}, err
 	}
 	points, err := st.Attachments(ctx, policyID)
-	return Usage{Apps: apps, Points: points}, err
+	if err != nil {
+		return Usage{}, err
+	}
+	routes, err := st.APIRoutes(ctx, policyID)
+	return Usage{Apps: apps, Points: points, Routes: routes}, err
 }
 
 // Attachable lists the applications a policy of kind k can be attached to,

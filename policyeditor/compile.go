@@ -45,6 +45,15 @@ const (
 	kPartnership
 	kConnection
 	kClientType
+	// Registered types (cond_*.go); their tests are functions in those files.
+	kMethod
+	kPath
+	kHost
+	kAPI
+	kFeature
+	kTokenAge
+	kSenderConstrained
+	kParamInAttribute
 )
 
 type condition struct {
@@ -58,6 +67,9 @@ type condition struct {
 	within    time.Duration // mfa: how recent; partnership: how soon it ends
 	text      string        // "user is in any of contractors, developers"
 	missing   string        // what the request lacks when this cannot be decided
+	patterns  []pathPattern // path; param_in_attribute: those naming its parameter
+	from      uint8         // param_in_attribute: fromParam, fromHeader or fromQuery
+	key       string        // param_in_attribute: the parameter, header or query name
 }
 
 // Name is the document's name.
@@ -80,7 +92,7 @@ func Compile(doc Document) (*Policy, error) {
 	if doc.Kind == "" {
 		pr.add("kind", "required")
 	} else if !doc.Kind.Valid() {
-		pr.add("kind", fmt.Sprintf("%q is not a kind (user_access, machine_to_machine or client_registration)", string(doc.Kind)))
+		pr.add("kind", fmt.Sprintf("%q is not a kind (user_access, machine_to_machine, client_registration or api_request)", string(doc.Kind)))
 	}
 	checkAction(&pr, "default", doc.Default, doc.Kind)
 	pol := &Policy{name: doc.Name, kind: doc.Kind, def: doc.Default}
@@ -115,6 +127,11 @@ func compileRule(pr *problems, path string, i int, r Rule, k Kind) rule {
 		cc := compileCondition(pr, fmt.Sprintf("%s.conditions[%d]", path, j), c, k)
 		out.conds = append(out.conds, cc)
 		texts = append(texts, cc.text)
+	}
+	for j, c := range r.Conditions {
+		if s := condSpecs[c.Type]; s != nil && s.link != nil {
+			s.link(&condCompiler{pr: pr, path: fmt.Sprintf("%s.conditions[%d]", path, j)}, c, &out.conds[j], out.conds)
+		}
 	}
 	out.descriptor = fmt.Sprintf("rule %d", i+1)
 	if r.Name != "" {

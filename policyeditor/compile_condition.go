@@ -30,6 +30,9 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 		pr.add(path+".type", fmt.Sprintf("a machine-to-machine request has no user, so %s would never hold", article(c.Type)+" condition"))
 	}
 	var pos, neg string
+	if s := condSpecs[c.Type]; s != nil {
+		pos, neg = compileRegistered(pr, path, s, c, k, &out)
+	}
 	switch c.Type {
 	case CondGroup:
 		out.kind, out.missing = kGroup, "the user has no groups"

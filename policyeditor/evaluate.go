@@ -95,6 +95,22 @@ func (c *condition) test(req *Request, stepUp bool) (holds, known bool) {
 			return false, false
 		}
 		return c.window.holds(req.Now), true
+	case kMethod:
+		return evalMethod(c, req)
+	case kPath:
+		return evalPath(c, req)
+	case kHost:
+		return evalHost(c, req)
+	case kAPI:
+		return evalAPI(c, req)
+	case kFeature:
+		return evalFeature(c, req)
+	case kTokenAge:
+		return evalTokenAge(c, req)
+	case kSenderConstrained:
+		return evalSenderConstrained(req)
+	case kParamInAttribute:
+		return evalParamInAttribute(c, req)
 	case kMFA:
 		at := req.User.MFAAt
 		if stepUp {
