@@ -23,6 +23,9 @@ const (
 	// is asked with that app as Client and the person as User.
 	PointTokenExchangeAudience Point = "token_exchange_audience"
 	PointRegistration          Point = "registration"
+	// PointAPIRequest is the authorizer: may this API call go through? The
+	// GateRequest carries API, and User is nil for a machine's token.
+	PointAPIRequest Point = "api_request"
 )
 
 // Action is a gate's answer. The zero value is Deny, so a verdict nobody
@@ -81,6 +84,8 @@ type GateRequest struct {
 	User        *store.User
 	Scopes      []string
 	Context     RequestContext
+	// API is the call the authorizer is asked about (PointAPIRequest only).
+	API *APIFacts
 }
 
 // Gate decides whether something may be issued. The policy engine plugs in

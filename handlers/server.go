@@ -32,6 +32,9 @@ type Config struct {
 	// OAuth is the embedded authorization server and the paths it serves;
 	// nil until it is wired.
 	OAuth OAuthServer
+	// Authorizer is the gateways' decision endpoint (authserver.Authorizer),
+	// mounted like OAuth outside session and CSRF middleware; nil: none.
+	Authorizer OAuthServer
 	// SignIn is what the sign-in flow and identity connections need.
 	SignIn SignInConfig
 	// Policies decides app launches; nil means no policy applies (tests of
@@ -107,6 +110,14 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		}
 		for _, p := range cfg.OAuth.Paths() {
 			e.Any(p, oauth)
+		}
+	}
+	if cfg.Authorizer != nil {
+		// The authorizer reads the peer itself: only the gateways it trusts
+		// may tell it who the client is.
+		h := echo.WrapHandler(cfg.Authorizer)
+		for _, p := range cfg.Authorizer.Paths() {
+			e.Any(p, h)
 		}
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))

@@ -164,6 +164,18 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	return out, nil
 }
 
+// Record logs a decision the engine did not make itself — the authorizer's
+// refusal of a token, or a call no policy covers — through the same
+// recorder, and returns its reference ("" when not recording).
+func (e *Engine) Record(ev *Evaluation, d Decision) string {
+	if e.rec == nil {
+		return ""
+	}
+	id, _ := e.rec.Record(store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
+		Subject: ev.Subject, ClientID: ev.ClientID, Action: d.Action.String(), Reason: d.Reason}, &ev.Request, false)
+	return id
+}
+
 // policyFor resolves the attachment and returns the compiled current version,
 // or a nil Policy when nothing is attached.
 func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string, int, error) {
