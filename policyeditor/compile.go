@@ -15,6 +15,7 @@ type Policy struct {
 	def           Action
 	defaultReason string
 	defaultStepUp string
+	rego          *regoPolicy // nil for a rules policy
 }
 
 type rule struct {
@@ -96,6 +97,12 @@ func Compile(doc Document) (*Policy, error) {
 	}
 	checkAction(&pr, "default", doc.Default, doc.Kind)
 	pol := &Policy{name: doc.Name, kind: doc.Kind, def: doc.Default}
+	if doc.Rego != "" {
+		if len(doc.Rules) > 0 {
+			pr.add("rules", "a Rego policy has no rules: the module decides")
+		}
+		pol.rego = compileRego(&pr, doc.Rego, doc.Default)
+	}
 	for i, r := range doc.Rules {
 		pol.rules = append(pol.rules, compileRule(&pr, fmt.Sprintf("rules[%d]", i), i, r, doc.Kind))
 	}

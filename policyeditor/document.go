@@ -13,6 +13,9 @@ type Document struct {
 	Kind        Kind   `json:"kind"`
 	Rules       []Rule `json:"rules"`
 	Default     Action `json:"default"`
+	// Rego, when set, is the policy written in Rego instead of Rules (see
+	// rego.go); Default then applies when the module gives no decision.
+	Rego string `json:"rego,omitempty"`
 }
 
 // Rule decides with Action when all of its Conditions hold.

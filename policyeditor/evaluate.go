@@ -17,6 +17,13 @@ func (p *Policy) AfterStepUp(req *Request) Decision {
 }
 
 func (p *Policy) decide(req *Request, stepUp bool) Decision {
+	if p.rego != nil {
+		d := p.rego.decide(req, stepUp)
+		if d.Action == Challenge && p.kind == KindMachineToMachine {
+			d = Decision{Action: Deny, Reason: d.Reason + ", but a machine client cannot pass step-up MFA; denied"}
+		}
+		return d
+	}
 	for i := range p.rules {
 		r := &p.rules[i]
 		if r.firstFailure(req, stepUp) >= 0 {
