@@ -99,6 +99,8 @@ type Authorizer struct {
 	realm   string
 	trusted []netip.Prefix
 	log     *slog.Logger
+	// verified caches signature checks (authorizer_cache.go).
+	verified verifiedTokens
 }
 
 // Authorizer returns the decision endpoint over this server's keys, caches
@@ -167,7 +169,7 @@ func (a *Authorizer) decide(r *http.Request, facts *APIFacts, ip netip.Addr) ans
 	invalid := func(desc string) answer {
 		return refuse(http.StatusUnauthorized, `Bearer realm="`+a.realm+`", error="invalid_token", error_description="`+desc+`"`, desc)
 	}
-	c, err := s.verifyAccessToken(ctx, token)
+	c, err := a.verify(ctx, token)
 	if errors.Is(err, errNotOurs) {
 		return invalid("the access token is invalid, expired or revoked")
 	}

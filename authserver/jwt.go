@@ -153,6 +153,16 @@ func (s *Server) verifyOwn(ctx context.Context, token string) (payload []byte, t
 // verifyAccessToken checks one of our access tokens: signature, type,
 // issuer, expiry and revocation.
 func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessClaims, error) {
+	c, err := s.verifySignedAccess(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.checkRevoked(ctx, c)
+}
+
+// verifySignedAccess checks an access token's signature, type, issuer and
+// expiry, but not revocation.
+func (s *Server) verifySignedAccess(ctx context.Context, token string) (*accessClaims, error) {
 	payload, typ, err := s.verifyOwn(ctx, token)
 	if err != nil {
 		return nil, err
@@ -168,6 +178,12 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	if c.Issuer != s.cfg.Issuer || c.Expiry <= now || c.JTI == "" {
 		return nil, errNotOurs
 	}
+	return &c, nil
+}
+
+// checkRevoked fails with errNotOurs when c, or a token it was exchanged
+// from, is revoked.
+func (s *Server) checkRevoked(ctx context.Context, c *accessClaims) error {
 	// A token exchanged from others dies with any of them (RFC 8693 leaves
 	// this to the server; a revoked subject must not live on through its
 	// descendants). The list is bounded by maxExchangeDepth.
@@ -178,11 +194,11 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 		}
 		revoked, err := s.st.JTIRevoked(ctx, jti)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if revoked {
-			return nil, errNotOurs
+			return errNotOurs
 		}
 	}
-	return &c, nil
+	return nil
 }
