@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"portico/authserver"
+	"portico/examples/gomiddleware"
 	"portico/policyeditor"
 	"portico/store"
 )
@@ -116,7 +117,6 @@ func startNginx(t *testing.T, bin, api, portico string) string {
 // auth_request in front of an API, Portico (real server, real SQLite) as
 // the authorizer, and the seed's Customers policy attached to /customers.
 func TestAuthorizerBehindNginx(t *testing.T) {
-	bin := nginxPath(t)
 	ctx := context.Background()
 
 	// The API: it answers with what the gateway told it about the caller.
@@ -250,6 +250,33 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 			"code_verifier": {verifier}}, crm.ClientID, crmSecret)
 	}
 
+	// A Go API guarded by examples/gomiddleware asks the same Portico.
+	guarded := httptest.NewServer(gomiddleware.Middleware(gomiddleware.Config{AuthorizerURL: base + "/authz"})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			who, _ := gomiddleware.FromContext(r.Context())
+			fmt.Fprintf(w, "%s %s", who.Subject, who.Org)
+		})))
+	defer guarded.Close()
+	goCall := func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", guarded.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	goTok := repToken()
+	if code, body := goCall("/customers/c-1", goTok); code != 200 || body != rep.ID+" acme" {
+		t.Fatalf("Go middleware, assigned customer: %d %q", code, body)
+	}
+	if code, _ := goCall("/customers/c-3", goTok); code != 403 {
+		t.Fatalf("Go middleware, another customer: %d", code)
+	}
+
+	bin := nginxPath(t)
 	gw := startNginx(t, bin, strings.TrimPrefix(api.URL, "http://"), srv.Listener.Addr().String())
 	call := func(method, path, token string) (int, http.Header, string) {
 		t.Helper()
@@ -312,7 +339,7 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) < 8 {
-		t.Fatalf("%d api_request decisions recorded, want every answer (8)", len(ds))
+	if len(ds) < 10 {
+		t.Fatalf("%d api_request decisions recorded, want every answer (10)", len(ds))
 	}
 }
