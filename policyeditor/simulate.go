@@ -23,6 +23,8 @@ type SimInput struct {
 	Scopes    []string
 	// Attributes are "name=value" lines.
 	Attributes []string
+	// Method, Path and Host describe an API call (api_request policies).
+	Method, Path, Host string
 }
 
 // Simulation is a simulated decision with its working, and the decision
@@ -61,7 +63,9 @@ func (in SimInput) Request(now time.Time, loc Locator) (Request, error) {
 	var pr problems
 	req := Request{Now: now, Org: strings.TrimSpace(in.Org), Plan: strings.TrimSpace(in.Plan),
 		User:   User{Groups: clean(in.Groups)},
-		Client: Client{ID: strings.TrimSpace(in.ClientID), Scopes: clean(in.Scopes)}}
+		Client: Client{ID: strings.TrimSpace(in.ClientID), Scopes: clean(in.Scopes)},
+		HTTP: HTTPRequest{Method: strings.ToUpper(strings.TrimSpace(in.Method)), Path: strings.TrimSpace(in.Path),
+			Host: strings.ToLower(strings.TrimSpace(in.Host))}}
 	zone := time.UTC
 	if tz := strings.TrimSpace(in.TZ); tz != "" {
 		if z, ok := loadZone(tz); ok {
