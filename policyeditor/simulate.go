@@ -114,7 +114,11 @@ func (in SimInput) Request(now time.Time, loc Locator) (Request, error) {
 		}
 		req.User.Locations = append(req.User.Locations, p)
 	}
-	for i, s := range clean(in.Attributes) {
+	// One attribute per line: a value may be a comma-separated list.
+	for i, s := range in.Attributes {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			pr.add(fmt.Sprintf("attributes[%d]", i), fmt.Sprintf("%q is not name=value", s))

@@ -43,7 +43,7 @@ type PolicyEditorProps struct {
 	// instead of the rules.
 	Rego     string
 	RegoMode bool
-	Rules       []RuleProps
+	Rules    []RuleProps
 	// Summary is the draft read as an if / else-if chain.
 	Summary []SummaryLine
 	// Errors are messages for the top fields (name, kind, default, description).
@@ -169,8 +169,8 @@ type SimProps struct {
 	Groups, IP, Country, Time, TZ, MFAAge, Locations, Org, Plan, Client, Scopes, Attributes string
 	// Method, Path and Host are the API call of an api_request policy.
 	Method, Path, Host string
-	Errors                                                                                  map[string][]string
-	Result                                                                                  *SimResult
+	Errors             map[string][]string
+	Result             *SimResult
 }
 
 // SimResult is a simulated decision.
