@@ -49,7 +49,7 @@ func TestPolicyEditorAPIRequestAndRego(t *testing.T) {
 
 	// Rego mode.
 	rg := url.Values{"op": {"simulate"}, "name": {"Customers (Rego)"}, "kind": {"api_request"}, "mode": {"rego"}, "default": {"deny"},
-		"rego": {"package portico\n\ndecision := {\"action\": \"permit\", \"reason\": \"GETs are fine\"} if input.request.method == \"GET\"\n"},
+		"rego":       {"package portico\n\ndecision := {\"action\": \"permit\", \"reason\": \"GETs are fine\"} if input.request.method == \"GET\"\n"},
 		"sim.method": {"GET"}, "sim.path": {"/customers/c-9"}}
 	d = doc(t, w.admin.Post("/admin/policies/new", rg).Body)
 	if got := strings.TrimSpace(d.Find("#sim-action").Text()); got != "permit" {

@@ -22,7 +22,6 @@ import (
 
 	"portico/authserver"
 	"portico/examples/gomiddleware"
-	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -182,17 +181,11 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 		return cl.ClientID, secret
 	}
 
-	eds := &policyeditor.Service{Store: st}
-	doc, err := os.ReadFile("../../policyeditor/testdata/api_customers.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved, err := eds.Import(ctx, actor, doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := eds.AttachRoute(ctx, actor, saved.Policy.ID, store.APIRoute{PathPrefix: "/customers"}); err != nil {
-		t.Fatal(err)
+	// The seed's Customers policy, imported and attached from the CLI.
+	tc.mustRun("policy", "import", "../../policyeditor/testdata/api_customers.json")
+	tc.mustRun("policy", "attach", "--policy", "Customers API", "--route", "/customers/")
+	if out := tc.mustRun("policy", "list"); !strings.Contains(out, "used by: API requests under /customers") {
+		t.Fatalf("policy list: %s", out)
 	}
 
 	tokenPost := func(form url.Values, id, secret string) string {
