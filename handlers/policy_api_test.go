@@ -70,3 +70,55 @@ func TestPolicyEditorAPIRequestAndRego(t *testing.T) {
 		t.Fatalf("saved policies: %v %v", ps, err)
 	}
 }
+
+// An API request policy is attached to, and detached from, an API route on
+// its page; other kinds are not offered routes.
+func TestPolicyAttachToRoute(t *testing.T) {
+	w := newPolicyWorld(t)
+	if r := w.admin.Post("/admin/policies/new", customersForm("save")); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	ctx := context.Background()
+	ps, _ := w.h.Store.Policies(ctx)
+	page := "/admin/policies/" + ps[0].ID
+	d := doc(t, w.admin.Get(page).Body)
+	if d.Find("#attach-route").Length() != 1 {
+		t.Fatal("no route form on an API request policy")
+	}
+	r := w.admin.Post(page+"/attach", url.Values{"target": {"route"}, "path_prefix": {"/customers/"}, "host": {"API.example"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("attach route: %d %s", r.StatusCode, r.Body)
+	}
+	routes, _ := w.h.Store.APIRoutes(ctx, ps[0].ID)
+	if len(routes) != 1 || routes[0].PathPrefix != "/customers" || routes[0].Host != "api.example" {
+		t.Fatalf("routes: %+v", routes)
+	}
+	if !strings.Contains(doc(t, w.admin.Get(page).Body).Find("#used-by").Text(), "API requests to /customers on api.example") {
+		t.Fatal("the route is not listed under Used by")
+	}
+	if r := w.admin.Post(page+"/attach", url.Values{"target": {"route"}, "path_prefix": {"customers?x"}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("bad prefix: %d", r.StatusCode)
+	}
+	// Only a platform admin attaches.
+	if r := w.acmeAdmin.Post(page+"/attach", url.Values{"target": {"route"}, "path_prefix": {"/x"}}); r.StatusCode != http.StatusForbidden {
+		t.Fatalf("org admin attaches: %d", r.StatusCode)
+	}
+	if r := w.admin.Post(page+"/detach", url.Values{"target": {"route:" + routes[0].ID}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("detach: %d", r.StatusCode)
+	}
+	if routes, _ := w.h.Store.APIRoutes(ctx, ""); len(routes) != 0 {
+		t.Fatalf("after detach: %+v", routes)
+	}
+	// A user-access policy cannot take a route.
+	if r := w.admin.Post("/admin/policies/new", ibmForm("save")); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save ibm: %d", r.StatusCode)
+	}
+	ps, _ = w.h.Store.Policies(ctx)
+	for _, p := range ps {
+		if p.Kind == "user_access" {
+			if r := w.admin.Post("/admin/policies/"+p.ID+"/attach", url.Values{"target": {"route"}, "path_prefix": {"/x"}}); r.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("route for a user-access policy: %d", r.StatusCode)
+			}
+		}
+	}
+}

@@ -96,8 +96,8 @@ func (s *Service) AttachRoute(ctx context.Context, actor store.Actor, policyID s
 			return err
 		}
 		e := actor.Event("", "policy.attach", "policy", policyID)
-		return tx.Audit(ctx, e, map[string]string{"target": routeString(route), "policy_id": before},
-			map[string]string{"target": routeString(route), "policy_id": policyID})
+		return tx.Audit(ctx, e, map[string]string{"target": RouteString(route), "policy_id": before},
+			map[string]string{"target": RouteString(route), "policy_id": policyID})
 	})
 }
 
@@ -113,11 +113,12 @@ func (s *Service) DetachRoute(ctx context.Context, actor store.Actor, route stor
 			return err
 		}
 		e := actor.Event("", "policy.detach", "policy", before)
-		return tx.Audit(ctx, e, map[string]string{"target": routeString(route), "policy_id": before}, nil)
+		return tx.Audit(ctx, e, map[string]string{"target": RouteString(route), "policy_id": before}, nil)
 	})
 }
 
-func routeString(r store.APIRoute) string {
+// RouteString describes a route for people: "API requests to /customers on api.example".
+func RouteString(r store.APIRoute) string {
 	s := "API requests to " + r.PathPrefix
 	if r.Host != "" {
 		s += " on " + r.Host

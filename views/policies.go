@@ -60,6 +60,8 @@ type PolicyEditorProps struct {
 	Usage  []string
 	Attach []Option
 	Detach []Option
+	// RouteAttach offers attaching to an API route (api_request policies).
+	RouteAttach bool
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
 }
