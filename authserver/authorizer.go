@@ -261,13 +261,13 @@ func (a *Authorizer) write(w http.ResponseWriter, ans answer) {
 	case http.StatusInternalServerError:
 		code = "server_error"
 	}
-	// The reason is a fixed phrase or a policy rule's description; both are
-	// the admin's words, not secrets, and help a developer see why.
+	// The reason stays in the decision log: a policy's rules are not the
+	// caller's business (Envoy passes this body to the client). The
+	// reference lets the portal's admins find it.
 	_ = json.NewEncoder(w).Encode(struct {
 		Error    string `json:"error"`
-		Reason   string `json:"reason,omitempty"`
 		Decision string `json:"decision,omitempty"`
-	}{code, ans.verdict.Reason, ans.verdict.DecisionID})
+	}{code, ans.verdict.DecisionID})
 }
 
 // authzToken splits an Authorization header into its scheme (lower case) and

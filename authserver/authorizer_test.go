@@ -126,6 +126,9 @@ func TestAuthorizerRefusals(t *testing.T) {
 	if rec.Code != 403 || rec.Header().Get("X-Portico-Decision") != "d-deny" || rec.Header().Get("X-Portico-Subject") != "" {
 		t.Fatalf("policy deny: %d %v", rec.Code, rec.Header())
 	}
+	if strings.Contains(rec.Body.String(), "closed") || !strings.Contains(rec.Body.String(), `"decision":"d-deny"`) {
+		t.Fatalf("a refusal shows the policy's reason or lacks the reference: %s", rec.Body)
+	}
 	rec = authzCall(a, "127.0.0.1", "/authz", with(map[string]string{"Authorization": "DPoP " + tok}))
 	if rec.Code != 401 || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "DPoP ") {
 		t.Fatalf("DPoP before support: %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
