@@ -2,6 +2,9 @@ package authserver
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"strings"
 	"sync"
 )
 
@@ -9,40 +12,73 @@ import (
 // the authorizer has checked, by their exact text: a gateway sees the same
 // token on every call of a client, and an ECDSA verification is most of
 // the cost of a decision. Expiry and revocation are checked on every call
-// all the same. Bounded: when full it starts over.
+// all the same, and so is that the signing key is still published: a key
+// removed from the key set takes its tokens with it. Bounded: when full it
+// starts over.
 type verifiedTokens struct {
 	mu sync.RWMutex
-	m  map[string]*accessClaims
+	m  map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	claims *accessClaims
+	kid    string
 }
 
 const maxVerifiedTokens = 8192
 
-func (v *verifiedTokens) get(token string) *accessClaims {
+func (v *verifiedTokens) get(token string) (verifiedToken, bool) {
 	v.mu.RLock()
-	c := v.m[token]
+	e, ok := v.m[token]
 	v.mu.RUnlock()
-	return c
+	return e, ok
 }
 
-func (v *verifiedTokens) put(token string, c *accessClaims) {
+func (v *verifiedTokens) put(token string, e verifiedToken) {
 	v.mu.Lock()
 	if v.m == nil || len(v.m) >= maxVerifiedTokens {
-		v.m = make(map[string]*accessClaims, 256)
+		v.m = make(map[string]verifiedToken, 256)
 	}
-	v.m[token] = c
+	v.m[token] = e
 	v.mu.Unlock()
 }
 
 // verify is verifyAccessToken with the signature check cached. The claims
 // returned are shared: callers only read them.
 func (a *Authorizer) verify(ctx context.Context, token string) (*accessClaims, error) {
-	c := a.verified.get(token)
-	if c == nil || c.Expiry <= a.s.now().Unix() {
-		var err error
-		if c, err = a.s.verifySignedAccess(ctx, token); err != nil {
+	e, ok := a.verified.get(token)
+	if ok && e.claims.Expiry > a.s.now().Unix() {
+		set, err := a.s.keys.current(ctx, a.s.fresh)
+		if err != nil {
 			return nil, err
 		}
-		a.verified.put(token, c)
+		if _, published := set.public[e.kid]; !published {
+			ok = false
+		}
+	} else {
+		ok = false
 	}
-	return c, a.s.checkRevoked(ctx, c)
+	if !ok {
+		c, err := a.s.verifySignedAccess(ctx, token)
+		if err != nil {
+			return nil, err
+		}
+		e = verifiedToken{claims: c, kid: headerKID(token)}
+		a.verified.put(token, e)
+	}
+	return e.claims, a.s.checkRevoked(ctx, e.claims)
+}
+
+// headerKID reads the kid of a compact JWS whose signature was verified.
+func headerKID(token string) string {
+	h, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		return ""
+	}
+	var hdr struct {
+		KID string `json:"kid"`
+	}
+	_ = json.Unmarshal(b, &hdr)
+	return hdr.KID
 }

@@ -115,3 +115,23 @@ func BenchmarkRulesVersusRego(b *testing.B) {
 		})
 	}
 }
+
+// A compiled Rego policy is shared by every request the Engine serves.
+func TestRegoConcurrentEvaluate(t *testing.T) {
+	module, _ := os.ReadFile("testdata/api_customers.rego")
+	p := mustCompileJSON(t, string(regoDoc(t, KindAPIRequest, string(module))))
+	done := make(chan Action, 8)
+	for i := range 8 {
+		go func() {
+			req := apiCases[i%len(apiCases)].request()
+			var a Action
+			for range 20 {
+				a = p.Evaluate(&req).Action
+			}
+			done <- a
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+}
