@@ -18,6 +18,10 @@ import (
 func TestACRValuesStepUpAndTokenClaims(t *testing.T) {
 	w := newWorld(t)
 	c, secret := w.client(authserver.RegisterInput{Name: "bank", Type: store.ClientWeb, RedirectURIs: []string{redirectBase}})
+	// First party: the consent step is not what this test is about.
+	if _, err := w.reg.SetFirstParty(w.ctx, w.org.ID, c.ClientID, cli, true); err != nil {
+		t.Fatal(err)
+	}
 	start := func(acr string) string {
 		q := url.Values{"response_type": {"code"}, "client_id": {c.ClientID}, "redirect_uri": {redirectBase},
 			"scope": {"openid"}, "state": {"s"}, "acr_values": {acr}}

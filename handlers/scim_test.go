@@ -79,6 +79,10 @@ func TestDirectoryDeactivationEndsAccessAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The organization's own wiki: first party, so no consent step.
+	if app, err = srv.Registrar().SetFirstParty(ctx, acme.ID, app.ClientID, authserver.Actor{Label: "test"}, true); err != nil {
+		t.Fatal(err)
+	}
 	pol := &policyeditor.Service{Store: p.Store}
 	saved, err := pol.Import(ctx, store.Actor{Label: "test"}, []byte(contractorsPolicy))
 	if err != nil {
