@@ -30,6 +30,9 @@ const (
 	// vouched for (token exchange, JWT bearer) use the app? It is asked with
 	// the app as Client and the external subject as a User without an ID.
 	PointExternalSubject Point = "external_subject"
+	// PointAPIRequest is the authorizer: may this API call go through? The
+	// GateRequest carries API, and User is nil for a machine's token.
+	PointAPIRequest Point = "api_request"
 )
 
 // Action is a gate's answer. The zero value is Deny, so a verdict nobody
@@ -98,6 +101,8 @@ type GateRequest struct {
 	User        *store.User
 	Scopes      []string
 	Context     RequestContext
+	// API is the call the authorizer is asked about (PointAPIRequest only).
+	API *APIFacts
 }
 
 // Gate decides whether something may be issued. The policy engine plugs in

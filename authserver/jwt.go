@@ -153,6 +153,16 @@ func (s *Server) verifyOwn(ctx context.Context, token string) (payload []byte, t
 // verifyAccessToken checks one of our access tokens: signature, type,
 // issuer, expiry and revocation.
 func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessClaims, error) {
+	c, err := s.verifySignedAccess(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return c, s.checkRevoked(ctx, c)
+}
+
+// verifySignedAccess checks an access token's signature, type, issuer and
+// expiry, but not revocation.
+func (s *Server) verifySignedAccess(ctx context.Context, token string) (*accessClaims, error) {
 	payload, typ, err := s.verifyOwn(ctx, token)
 	if err != nil {
 		return nil, err
@@ -168,6 +178,12 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	if c.Issuer != s.cfg.Issuer || c.Expiry <= now || c.JTI == "" {
 		return nil, errNotOurs
 	}
+	return &c, nil
+}
+
+// checkRevoked fails with errNotOurs when c, or a token it was exchanged
+// from, is revoked.
+func (s *Server) checkRevoked(ctx context.Context, c *accessClaims) error {
 	// A token exchanged from others dies with any of them (RFC 8693 leaves
 	// this to the server; a revoked subject must not live on through its
 	// descendants). The list is bounded by maxExchangeDepth. Answers come
@@ -179,10 +195,10 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 		}
 		revoked, err := s.jtiRevoked(ctx, jti, c.Expiry)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if revoked {
-			return nil, errNotOurs
+			return errNotOurs
 		}
 	}
 	// Issued on a trusted issuer's word: it dies when the organization
@@ -190,11 +206,11 @@ func (s *Server) verifyAccessToken(ctx context.Context, token string) (*accessCl
 	if c.ExtIssID != "" {
 		live, err := s.externalLive(ctx, c.OrgID, c.ExtIssID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !live {
-			return nil, errNotOurs
+			return errNotOurs
 		}
 	}
-	return &c, nil
+	return nil
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +68,8 @@ func (h *Members) membersPage(c echo.Context, v *Viewer, props views.MembersProp
 	}
 	for _, u := range users {
 		props.Members = append(props.Members, views.MemberRow{ID: u.ID, Name: u.Name, Email: u.Email,
-			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: m.MayChange(u), HasPassword: u.PasswordHash != "", Groups: u.Groups()})
+			Role: string(u.Role), PlatformAdmin: u.PlatformAdmin, Manageable: m.MayChange(u), HasPassword: u.PasswordHash != "", Groups: u.Groups(),
+			Attributes: attributeLines(u.Attributes)})
 	}
 	now := h.Now()
 	for _, i := range invs {
@@ -176,4 +178,14 @@ func (h *Members) invite(c echo.Context) error {
 	}
 	f.Errors = errs
 	return h.render(c, http.StatusUnprocessableEntity, views.MembersProps{Invite: f})
+}
+
+// attributeLines shows a user's attributes as sorted "name=value" lines.
+func attributeLines(attrs map[string]string) []string {
+	out := make([]string, 0, len(attrs))
+	for k, v := range attrs {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -100,6 +100,9 @@ func usageLabels(u policyeditor.Usage) []string {
 	for _, a := range u.Points {
 		out = append(out, policyeditor.Target{Point: a.Point, Plan: a.Target}.String())
 	}
+	for _, r := range u.Routes {
+		out = append(out, policyeditor.RouteString(r))
+	}
 	return out
 }
 

@@ -40,7 +40,15 @@ func parsePolicyForm(f url.Values) policyForm {
 		Rules:       []policyeditor.Rule{},
 	}
 	pf.Doc.Default = pf.action(f.Get("default"), "default")
+	// Rego mode: the module replaces the rules (which stay on the page but
+	// are not part of the document).
+	if rg := strings.TrimSpace(f.Get("rego")); rg != "" && f.Get("mode") == "rego" {
+		pf.Doc.Rego = f.Get("rego")
+	}
 	for i, rk := range f["rule"] {
+		if pf.Doc.Rego != "" {
+			break
+		}
 		if !isKey(rk) {
 			continue
 		}
@@ -58,9 +66,11 @@ func parsePolicyForm(f url.Values) policyForm {
 	s.Groups, s.IP, s.Country, s.Time, s.TZ = f.Get("sim.groups"), f.Get("sim.ip"), f.Get("sim.country"), f.Get("sim.time"), f.Get("sim.tz")
 	s.MFAAge, s.Locations, s.Org, s.Plan = f.Get("sim.mfa_age"), f.Get("sim.locations"), f.Get("sim.org"), f.Get("sim.plan")
 	s.Client, s.Scopes, s.Attributes = f.Get("sim.client"), f.Get("sim.scopes"), f.Get("sim.attributes")
+	s.Method, s.Path, s.Host = f.Get("sim.method"), f.Get("sim.path"), f.Get("sim.host")
 	pf.Sim = policyeditor.SimInput{Groups: nameList(s.Groups), IP: s.IP, Country: strings.ToUpper(strings.TrimSpace(s.Country)),
 		Time: s.Time, TZ: s.TZ, MFAAge: s.MFAAge, Locations: lines(s.Locations), Org: s.Org, Plan: s.Plan,
-		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes)}
+		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes),
+		Method: s.Method, Path: s.Path, Host: s.Host}
 	return pf
 }
 
@@ -103,11 +113,26 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 			c.Days = d
 		}
 		c.From, c.To, c.TZ = strings.TrimSpace(f.Get(p+"from")), strings.TrimSpace(f.Get(p+"to")), strings.TrimSpace(f.Get(p+"tz"))
-	case policyeditor.CondMFA:
+	case policyeditor.CondMFA, policyeditor.CondTokenAge:
 		c.Within = strings.TrimSpace(f.Get(p + "within"))
 	case policyeditor.CondAuthMethod:
 		c.AnyOf = append([]string{}, f[p+"pick"]...)
 		c.Within = strings.TrimSpace(f.Get(p + "within"))
+	case policyeditor.CondMethod, policyeditor.CondPath, policyeditor.CondHost, policyeditor.CondAPI:
+		c.In = values
+	case policyeditor.CondFeature:
+		c.AnyOf = values
+	case policyeditor.CondParamInAttribute:
+		key := strings.TrimSpace(f.Get(p + "key"))
+		switch f.Get(p + "source") {
+		case "header":
+			c.Header = key
+		case "query":
+			c.Query = key
+		default:
+			c.Param = key
+		}
+		c.Attribute = strings.TrimSpace(f.Get(p + "attr"))
 	}
 	return c
 }
@@ -150,6 +175,8 @@ func newCondition(typ string) policyeditor.Condition {
 		c.AnyOf, c.Within, c.Negate = []string{"hwk", "swk"}, "15m", true
 	case policyeditor.CondPartnership:
 		c.EndsWithin = "30d"
+	case policyeditor.CondTokenAge:
+		c.Within = "1h"
 	}
 	return c
 }

@@ -29,6 +29,15 @@ var condTypeLabels = map[string]string{
 	policyeditor.CondClientType:  "Client type",
 	policyeditor.CondAuthMethod:  "Authentication method (passkey…)",
 	policyeditor.CondIssuer:      "Trusted token issuer",
+
+	policyeditor.CondMethod:            "API call: method",
+	policyeditor.CondPath:              "API call: path pattern",
+	policyeditor.CondHost:              "API call: host",
+	policyeditor.CondAPI:               "API call: registered API",
+	policyeditor.CondParamInAttribute:  "API call: value is in a user attribute",
+	policyeditor.CondFeature:           "Plan has a feature",
+	policyeditor.CondTokenAge:          "Token issued recently",
+	policyeditor.CondSenderConstrained: "Token is sender-constrained",
 }
 
 // commonZones seed the time-zone inputs' suggestions; any IANA zone is accepted.
@@ -98,8 +107,10 @@ func placeErrors(errs policyeditor.FieldErrors, doc policyeditor.Document) place
 				n, _ := strconv.Atoi(m[5])
 				msg = fmt.Sprintf("line %d: %s", n+1, msg)
 			}
-		case "name":
+		case "name", "attribute":
 			field = "attr"
+		case "param", "header", "query":
+			field = "key"
 		case "days":
 			if m[5] != "" {
 				msg = "days: " + msg
@@ -128,9 +139,11 @@ func listedOnLines(doc policyeditor.Document, ri, ci int) bool {
 func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *views.SimResult, trace *policyeditor.Trace) views.PolicyEditorProps {
 	pe := placeErrors(errs, doc)
 	e := views.PolicyEditorProps{Name: doc.Name, Description: doc.Description, Errors: pe.top, Problems: pe.all}
-	for _, k := range []policyeditor.Kind{policyeditor.KindUserAccess, policyeditor.KindMachineToMachine, policyeditor.KindClientRegistration} {
+	e.Rego, e.RegoMode = doc.Rego, doc.Rego != ""
+	for _, k := range []policyeditor.Kind{policyeditor.KindUserAccess, policyeditor.KindMachineToMachine, policyeditor.KindClientRegistration, policyeditor.KindAPIRequest} {
 		label := map[policyeditor.Kind]string{policyeditor.KindUserAccess: "User access",
-			policyeditor.KindMachineToMachine: "Machine to machine", policyeditor.KindClientRegistration: "Client registration"}[k]
+			policyeditor.KindMachineToMachine: "Machine to machine", policyeditor.KindClientRegistration: "Client registration",
+			policyeditor.KindAPIRequest: "API request"}[k]
 		e.Kinds = append(e.Kinds, views.Option{Value: string(k), Label: label, Selected: k == doc.Kind})
 	}
 	e.Defaults = actionOptions(doc.Default, doc.Kind)
@@ -161,8 +174,16 @@ func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *
 				cp.TypeLabel = c.Type
 			}
 			list := c.In
-			if c.Type == policyeditor.CondGroup || c.Type == policyeditor.CondScope || c.Type == policyeditor.CondAuthMethod {
+			if c.Type == policyeditor.CondGroup || c.Type == policyeditor.CondScope || c.Type == policyeditor.CondAuthMethod || c.Type == policyeditor.CondFeature {
 				list = c.AnyOf
+			}
+			if c.Type == policyeditor.CondParamInAttribute {
+				cp.Attr, cp.Source, cp.Key = c.Attribute, "param", c.Param
+				if c.Header != "" {
+					cp.Source, cp.Key = "header", c.Header
+				} else if c.Query != "" {
+					cp.Source, cp.Key = "query", c.Query
+				}
 			}
 			switch c.Type {
 			case policyeditor.CondCountry, policyeditor.CondOrg, policyeditor.CondPlan, policyeditor.CondClientType, policyeditor.CondAuthMethod:

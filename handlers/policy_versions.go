@@ -154,6 +154,20 @@ func parseTarget(s string) (policyeditor.Target, bool) {
 }
 
 func (h *Policies) attach(c echo.Context) error {
+	if c.FormValue("target") == "route" {
+		r := store.APIRoute{PathPrefix: c.FormValue("path_prefix"), Host: c.FormValue("host"), API: c.FormValue("api")}
+		err := h.Service.AttachRoute(c.Request().Context(), actorOf(viewerFrom(c)), c.Param("id"), r)
+		if errors.Is(err, policyeditor.ErrWrongKind) {
+			return &PageError{Status: http.StatusUnprocessableEntity, Message: "Only API request policies can be attached to API routes.", Err: err}
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return &PageError{Status: http.StatusUnprocessableEntity, Message: "The route needs a plain path prefix such as /customers, and a host without port.", Err: err}
+		}
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/admin/policies/"+c.Param("id")+"?done=attached")
+	}
 	t, ok := parseTarget(c.FormValue("target"))
 	if !ok {
 		return &PageError{Status: http.StatusUnprocessableEntity, Message: "Choose where to attach the policy."}
@@ -169,6 +183,23 @@ func (h *Policies) attach(c echo.Context) error {
 }
 
 func (h *Policies) detach(c echo.Context) error {
+	if id, ok := strings.CutPrefix(c.FormValue("target"), "route:"); ok {
+		u, err := h.Service.Usage(c.Request().Context(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		for _, r := range u.Routes {
+			// Only a route this policy holds, so a stale page cannot detach
+			// another policy attached there since.
+			if r.ID == id {
+				if err := h.Service.DetachRoute(c.Request().Context(), actorOf(viewerFrom(c)), r); err != nil {
+					return err
+				}
+				return c.Redirect(http.StatusSeeOther, "/admin/policies/"+c.Param("id")+"?done=detached")
+			}
+		}
+		return c.Redirect(http.StatusSeeOther, "/admin/policies/"+c.Param("id"))
+	}
 	t, ok := parseTarget(c.FormValue("target"))
 	if !ok {
 		return &PageError{Status: http.StatusUnprocessableEntity, Message: "Choose what to detach."}
@@ -224,6 +255,10 @@ func (h *Policies) attachProps(ctx context.Context, id string, props *views.Poli
 		}
 		props.Detach = append(props.Detach, views.Option{Value: v, Label: policyeditor.Target{Point: a.Point, Plan: a.Target}.String()})
 	}
+	for _, r := range u.Routes {
+		props.Detach = append(props.Detach, views.Option{Value: "route:" + r.ID, Label: policyeditor.RouteString(r)})
+	}
+	props.RouteAttach = policyeditor.Kind(p.Kind) == policyeditor.KindAPIRequest
 	switch policyeditor.Kind(p.Kind) {
 	case policyeditor.KindUserAccess:
 		props.Attach = append(props.Attach, views.Option{Value: "portal", Label: "the portal's sign-in"})

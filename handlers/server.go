@@ -33,6 +33,9 @@ type Config struct {
 	// OAuth is the embedded authorization server and the paths it serves;
 	// nil until it is wired.
 	OAuth OAuthServer
+	// Authorizer is the gateways' decision endpoint (authserver.Authorizer),
+	// mounted like OAuth outside session and CSRF middleware; nil: none.
+	Authorizer OAuthServer
 	// SignIn is what the sign-in flow and identity connections need.
 	SignIn SignInConfig
 	// Policies decides app launches; nil means no policy applies (tests of
@@ -133,6 +136,14 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			return h(c)
 		}
 		e.Any(SCIMPrefix+"*", scimRoute)
+	}
+	if cfg.Authorizer != nil {
+		// The authorizer reads the peer itself: only the gateways it trusts
+		// may tell it who the client is.
+		h := echo.WrapHandler(cfg.Authorizer)
+		for _, p := range cfg.Authorizer.Paths() {
+			e.Any(p, h)
+		}
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)

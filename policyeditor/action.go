@@ -68,9 +68,13 @@ const (
 	// KindClientRegistration is evaluated when an app is registered, in the portal
 	// or by dynamic client registration.
 	KindClientRegistration Kind = "client_registration"
+	// KindAPIRequest is evaluated by the authorizer for every API call a
+	// gateway asks about: a request with a method, path and host, and the
+	// access token presented with it.
+	KindAPIRequest Kind = "api_request"
 )
 
 // Valid reports whether k is one of the three kinds.
 func (k Kind) Valid() bool {
-	return k == KindUserAccess || k == KindMachineToMachine || k == KindClientRegistration
+	return k == KindUserAccess || k == KindMachineToMachine || k == KindClientRegistration || k == KindAPIRequest
 }

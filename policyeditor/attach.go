@@ -129,6 +129,7 @@ type Usage struct {
 	Apps     []store.AppRef     `json:"apps"`
 	MoreApps bool               `json:"more_apps,omitempty"`
 	Points   []store.Attachment `json:"points"`
+	Routes   []store.APIRoute   `json:"routes,omitempty"`
 }
 
 // UsageApps bounds the applications Usage lists: a policy may be attached
@@ -146,7 +147,11 @@ func usage(ctx context.Context, st *store.Store, policyID string) (Usage, error)
 		return Usage{}, err
 	}
 	points, err := st.Attachments(ctx, policyID)
-	return Usage{Apps: apps, MoreApps: info.Next != "", Points: points}, err
+	if err != nil {
+		return Usage{}, err
+	}
+	routes, err := st.APIRoutes(ctx, policyID)
+	return Usage{Apps: apps, MoreApps: info.Next != "", Points: points, Routes: routes}, err
 }
 
 // Holds reports whether policyID is what t evaluates now (for an

@@ -15,6 +15,7 @@ type Policy struct {
 	def           Action
 	defaultReason string
 	defaultStepUp string
+	rego          *regoPolicy // nil for a rules policy
 }
 
 type rule struct {
@@ -50,6 +51,15 @@ const (
 	kClientType
 	kAuthMethod
 	kIssuer
+	// Registered types (cond_*.go); their tests are functions in those files.
+	kMethod
+	kPath
+	kHost
+	kAPI
+	kFeature
+	kTokenAge
+	kSenderConstrained
+	kParamInAttribute
 )
 
 type condition struct {
@@ -63,6 +73,9 @@ type condition struct {
 	within    time.Duration // mfa: how recent; partnership: how soon it ends
 	text      string        // "user is in any of contractors, developers"
 	missing   string        // what the request lacks when this cannot be decided
+	patterns  []pathPattern // path; param_in_attribute: those naming its parameter
+	from      uint8         // param_in_attribute: fromParam, fromHeader or fromQuery
+	key       string        // param_in_attribute: the parameter, header or query name
 }
 
 // Name is the document's name.
@@ -85,10 +98,16 @@ func Compile(doc Document) (*Policy, error) {
 	if doc.Kind == "" {
 		pr.add("kind", "required")
 	} else if !doc.Kind.Valid() {
-		pr.add("kind", fmt.Sprintf("%q is not a kind (user_access, machine_to_machine or client_registration)", string(doc.Kind)))
+		pr.add("kind", fmt.Sprintf("%q is not a kind (user_access, machine_to_machine, client_registration or api_request)", string(doc.Kind)))
 	}
 	checkAction(&pr, "default", doc.Default, doc.Kind)
 	pol := &Policy{name: doc.Name, kind: doc.Kind, def: doc.Default}
+	if doc.Rego != "" {
+		if len(doc.Rules) > 0 {
+			pr.add("rules", "a Rego policy has no rules: the module decides")
+		}
+		pol.rego = compileRego(&pr, doc.Rego, doc.Default)
+	}
 	for i, r := range doc.Rules {
 		pol.rules = append(pol.rules, compileRule(&pr, fmt.Sprintf("rules[%d]", i), i, r, doc.Kind))
 	}
@@ -122,6 +141,11 @@ func compileRule(pr *problems, path string, i int, r Rule, k Kind) rule {
 		texts = append(texts, cc.text)
 		if cc.kind == kAuthMethod && cc.negate {
 			out.stepUpWith = strings.TrimSpace(out.stepUpWith + " " + strings.Join(c.AnyOf, " "))
+		}
+	}
+	for j, c := range r.Conditions {
+		if s := condSpecs[c.Type]; s != nil && s.link != nil {
+			s.link(&condCompiler{pr: pr, path: fmt.Sprintf("%s.conditions[%d]", path, j)}, c, &out.conds[j], out.conds)
 		}
 	}
 	out.descriptor = fmt.Sprintf("rule %d", i+1)

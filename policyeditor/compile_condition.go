@@ -30,7 +30,13 @@ func compileCondition(pr *problems, path string, c Condition, k Kind) condition 
 	if k == KindMachineToMachine && (c.Type == CondGroup || c.Type == CondLocation || c.Type == CondMFA || c.Type == CondAuthMethod || c.Type == CondConnection) {
 		pr.add(path+".type", fmt.Sprintf("a machine-to-machine request has no user, so %s would never hold", article(c.Type)+" condition"))
 	}
+	if k == KindAPIRequest && (c.Type == CondLocation || c.Type == CondMFA || c.Type == CondConnection) {
+		pr.add(path+".type", fmt.Sprintf("an API request carries a token, not a sign-in session, so %s cannot be decided", article(c.Type)+" condition"))
+	}
 	var pos, neg string
+	if s := condSpecs[c.Type]; s != nil {
+		pos, neg = compileRegistered(pr, path, s, c, k, &out)
+	}
 	switch c.Type {
 	case CondGroup:
 		out.kind, out.missing = kGroup, "the user has no groups"

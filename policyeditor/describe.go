@@ -121,6 +121,9 @@ func DescribeCondition(c Condition) string {
 		}
 		return "the partnership ends within " + orDots(c.EndsWithin)
 	}
+	if s := condSpecs[c.Type]; s != nil && s.say != nil {
+		return s.say(c)
+	}
 	return fmt.Sprintf("(unknown condition %q)", c.Type)
 }
 

@@ -13,6 +13,9 @@ type Document struct {
 	Kind        Kind   `json:"kind"`
 	Rules       []Rule `json:"rules"`
 	Default     Action `json:"default"`
+	// Rego, when set, is the policy written in Rego instead of Rules (see
+	// rego.go); Default then applies when the module gives no decision.
+	Rego string `json:"rego,omitempty"`
 }
 
 // Rule decides with Action when all of its Conditions hold.
@@ -53,6 +56,13 @@ type Condition struct {
 	// EndsWithin is how soon the organization's partnership ends (partnership),
 	// as whole days such as "30d" or a Go duration such as "72h".
 	EndsWithin string `json:"ends_within,omitempty"`
+
+	// Param, Header or Query names the request value a param_in_attribute
+	// condition compares with the user's attribute Attribute.
+	Param     string `json:"param,omitempty"`
+	Header    string `json:"header,omitempty"`
+	Query     string `json:"query,omitempty"`
+	Attribute string `json:"attribute,omitempty"`
 }
 
 // The condition types of the document's "type" field.
@@ -116,13 +126,17 @@ func conditionFields(typ string) (fields []string, ok bool) {
 	case CondAttribute:
 		return []string{"name", "in"}, true
 	}
+	if s := condSpecs[typ]; s != nil {
+		return s.fields, true
+	}
 	return nil, false
 }
 
 // ConditionTypes returns the condition types in the order the editor offers them.
 func ConditionTypes() []string {
-	return []string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
-		CondPlan, CondPartnership, CondMFA, CondAuthMethod, CondConnection, CondAttribute, CondClient, CondClientType, CondIssuer, CondScope}
+	return append([]string{CondGroup, CondIP, CondCountry, CondLocation, CondTime, CondOrg,
+		CondPlan, CondPartnership, CondMFA, CondAuthMethod, CondConnection, CondAttribute, CondClient, CondClientType, CondIssuer, CondScope},
+		condSpecOrder...)
 }
 
 // setFields names the type-specific fields that hold a value, so Compile can refuse
@@ -144,6 +158,10 @@ func (c *Condition) setFields() []string {
 	add(c.Within != "", "within")
 	add(c.Name != "", "name")
 	add(c.EndsWithin != "", "ends_within")
+	add(c.Param != "", "param")
+	add(c.Header != "", "header")
+	add(c.Query != "", "query")
+	add(c.Attribute != "", "attribute")
 	return out
 }
 
@@ -155,4 +173,17 @@ func fieldAllowed(typ, field string) bool {
 		}
 	}
 	return false
+}
+
+// stringField returns the string field of the registered types' JSON name f.
+func (c *Condition) stringField(f string) *string {
+	switch f {
+	case "param":
+		return &c.Param
+	case "header":
+		return &c.Header
+	case "query":
+		return &c.Query
+	}
+	return &c.Attribute
 }

@@ -23,11 +23,13 @@ const (
 	PointClientCredentials Point = "client_credentials"
 	PointTokenExchange     Point = "token_exchange"
 	PointRegistration      Point = "registration"
+	// PointAPIRequest is the authorizer: a gateway asks about one API call.
+	PointAPIRequest Point = "api_request"
 )
 
 // Points lists the evaluation points, for filters.
 func Points() []Point {
-	return []Point{PointSignIn, PointLaunch, PointAuthorize, PointRefresh, PointClientCredentials, PointTokenExchange, PointRegistration}
+	return []Point{PointSignIn, PointLaunch, PointAuthorize, PointRefresh, PointClientCredentials, PointTokenExchange, PointRegistration, PointAPIRequest}
 }
 
 // Kind is the kind of policy evaluated at p.
@@ -37,6 +39,8 @@ func (p Point) Kind() Kind {
 		return KindMachineToMachine
 	case PointRegistration:
 		return KindClientRegistration
+	case PointAPIRequest:
+		return KindAPIRequest
 	}
 	return KindUserAccess
 }
@@ -111,6 +115,7 @@ type Engine struct {
 	loaded    bool
 	heads     map[string]int
 	attached  map[attachKey]string
+	routes    []store.APIRoute // most specific first
 	compiled  map[versionKey]*Policy
 }
 
@@ -183,6 +188,18 @@ func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
 	return context.WithValue(ctx, checkedKey{e}, true), nil
 }
 
+// Record logs a decision the engine did not make itself — the authorizer's
+// refusal of a token, or a call no policy covers — through the same
+// recorder, and returns its reference ("" when not recording).
+func (e *Engine) Record(ev *Evaluation, d Decision) string {
+	if e.rec == nil {
+		return ""
+	}
+	id, _ := e.rec.Record(store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
+		Subject: ev.Subject, ClientID: ev.ClientID, Action: d.Action.String(), Reason: d.Reason}, &ev.Request, false)
+	return id
+}
+
 // policyFor resolves the attachment and returns the compiled current version,
 // or a nil Policy when nothing is attached.
 func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string, int, error) {
@@ -236,6 +253,9 @@ func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string
 // (user access), the global machine-to-machine one, or the plan's then the
 // global registration one.
 func (e *Engine) resolve(ev *Evaluation) string {
+	if ev.Point == PointAPIRequest {
+		return matchRoute(e.routes, &ev.Request.HTTP)
+	}
 	if ev.ClientPolicyID != "" && ev.Point != PointRegistration && ev.Point != PointSignIn {
 		return ev.ClientPolicyID
 	}
@@ -260,7 +280,12 @@ func (e *Engine) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	e.heads = heads
+	routes, err := e.st.APIRoutes(ctx, "")
+	if err != nil {
+		return err
+	}
+	sortRoutes(routes)
+	e.heads, e.routes = heads, routes
 	e.attached = make(map[attachKey]string, len(as))
 	for _, a := range as {
 		e.attached[attachKey{a.Point, a.Target}] = a.PolicyID

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"net/textproto"
 	"slices"
 	"strings"
 	"time"
@@ -66,6 +67,23 @@ type requestDoc struct {
 	} `json:"client"`
 	// Issuer is the trusted external issuer that vouched for the subject.
 	Issuer string `json:"issuer"`
+	// Request and Token describe an API call (api_request policies).
+	Request struct {
+		Method  string              `json:"method"`
+		Path    string              `json:"path"`
+		Host    string              `json:"host"`
+		API     string              `json:"api"`
+		Headers map[string]string   `json:"headers"`
+		Query   map[string][]string `json:"query"`
+	} `json:"request"`
+	Token struct {
+		IssuedAt          string   `json:"issued_at"`
+		SenderConstrained bool     `json:"sender_constrained"`
+		Features          []string `json:"features"`
+	} `json:"token"`
+	// SteppedUp is accepted for symmetry with the Rego input; `policy eval`
+	// evaluates as Evaluate does.
+	SteppedUp bool `json:"stepped_up"`
 }
 
 // ParseRequest reads a `policy eval` request document into a Request, filling the
@@ -88,6 +106,21 @@ func ParseRequest(data []byte, loc Locator) (Request, error) {
 		User:       User{Groups: doc.User.Groups, ConnectionID: doc.User.Connection},
 		Client:     Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes, Type: doc.Client.Type},
 		Issuer:     doc.Issuer,
+	}
+	rq := doc.Request
+	req.HTTP = HTTPRequest{Method: strings.ToUpper(rq.Method), Path: rq.Path, Host: strings.ToLower(rq.Host), API: rq.API, Query: rq.Query}
+	if len(rq.Headers) > 0 {
+		req.HTTP.Header = make(map[string][]string, len(rq.Headers))
+		for k, v := range rq.Headers {
+			req.HTTP.Header[textproto.CanonicalMIMEHeaderKey(k)] = []string{v}
+		}
+	}
+	if rq.Path != "" && !strings.HasPrefix(rq.Path, "/") {
+		pr.add("request.path", fmt.Sprintf("%q must start with /", rq.Path))
+	}
+	req.Token = Token{SenderConstrained: doc.Token.SenderConstrained, Features: doc.Token.Features}
+	if doc.Token.IssuedAt != "" {
+		req.Token.IssuedAt = parseTime(&pr, "token.issued_at", doc.Token.IssuedAt)
 	}
 	if doc.Client.Type != "" && !slices.Contains(ClientTypes(), doc.Client.Type) {
 		pr.add("client.type", fmt.Sprintf("%q is not a client type (%s)", doc.Client.Type, strings.Join(ClientTypes(), ", ")))

@@ -17,6 +17,13 @@ func (p *Policy) AfterStepUp(req *Request) Decision {
 }
 
 func (p *Policy) decide(req *Request, stepUp bool) Decision {
+	if p.rego != nil {
+		d := p.rego.decide(req, stepUp)
+		if d.Action == Challenge && p.kind == KindMachineToMachine {
+			d = Decision{Action: Deny, Reason: d.Reason + ", but a machine client cannot pass step-up MFA; denied"}
+		}
+		return d
+	}
 	for i := range p.rules {
 		r := &p.rules[i]
 		if r.firstFailure(req, stepUp) >= 0 {
@@ -114,6 +121,22 @@ func (c *condition) test(req *Request, stepUp bool) (holds, known bool) {
 			}
 		}
 		return false, true
+	case kMethod:
+		return evalMethod(c, req)
+	case kPath:
+		return evalPath(c, req)
+	case kHost:
+		return evalHost(c, req)
+	case kAPI:
+		return evalAPI(c, req)
+	case kFeature:
+		return evalFeature(c, req)
+	case kTokenAge:
+		return evalTokenAge(c, req)
+	case kSenderConstrained:
+		return evalSenderConstrained(req)
+	case kParamInAttribute:
+		return evalParamInAttribute(c, req)
 	case kMFA:
 		at := req.User.MFAAt
 		if stepUp {

@@ -74,6 +74,9 @@ func (c *condition) why(req *Request, stepUp bool) string {
 		return c.missing + ", so it does not hold"
 	}
 	var got string
+	if s := specOf(c.kind); s != nil && s.got != nil {
+		got = s.got(c, req)
+	}
 	switch c.kind {
 	case kGroup:
 		got = "the user's groups are " + quoteList(req.User.Groups)

@@ -203,8 +203,13 @@ func parseDocument(data []byte, p *problems) Document {
 	for i, raw := range rules {
 		doc.Rules = append(doc.Rules, parseRule(o.sub("rules")+"["+strconv.Itoa(i)+"]", raw, p))
 	}
+	o.get("rego", &doc.Rego, "a string holding a Rego module")
 	var def string
-	if o.required("default", &def, `"permit", "deny" or "challenge"`) {
+	getDefault := o.required
+	if doc.Rego != "" {
+		getDefault = o.get // a Rego policy decides itself; default is its fallback
+	}
+	if getDefault("default", &def, `"permit", "deny" or "challenge"`) {
 		if a, err := ParseAction(def); err != nil {
 			p.add("default", err.Error())
 		} else {
@@ -278,6 +283,8 @@ func parseCondition(path string, raw json.RawMessage, p *problems) Condition {
 			o.get(f, &c.Within, `a duration such as "15m"`)
 		case "name":
 			o.get(f, &c.Name, "a string")
+		case "param", "header", "query", "attribute":
+			o.get(f, c.stringField(f), "a string")
 		case "ends_within":
 			o.get(f, &c.EndsWithin, `a number of days such as "30d"`)
 		}

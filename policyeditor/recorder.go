@@ -89,8 +89,12 @@ func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id strin
 		r.dropped.Add(1)
 		return d.ID, false
 	}
+	e := entry{d: d, req: *req, stepUp: stepUp}
+	// The writer must not keep the live request's maps (the headers carry
+	// the token); the context never shows them anyway.
+	e.req.HTTP.Header, e.req.HTTP.Query = nil, nil
 	select {
-	case r.ch <- entry{d: d, req: *req, stepUp: stepUp}:
+	case r.ch <- e:
 		return d.ID, true
 	default:
 		r.dropped.Add(1)
@@ -222,13 +226,19 @@ type DecisionContext struct {
 	Attributes  map[string]string    `json:"attributes,omitempty"`
 	Scopes      []string             `json:"scopes,omitempty"`
 	Issuer      string               `json:"issuer,omitempty"`
+	// The API call of an authorizer decision (never its headers: they carry
+	// the token).
+	Method string `json:"method,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Host   string `json:"host,omitempty"`
+	API    string `json:"api,omitempty"`
 }
 
 // ContextOf is the DecisionContext of a request.
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
 		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
-		Issuer: req.Issuer}
+		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
 		c.Location = LocationOf(req.IP).String()

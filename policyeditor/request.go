@@ -40,6 +40,34 @@ type Request struct {
 	// Issuer is the URL of the trusted external issuer whose token vouched
 	// for the subject (token exchange, JWT bearer grant); empty otherwise.
 	Issuer string
+
+	// HTTP is the API request an api_request policy decides; zero elsewhere.
+	HTTP HTTPRequest
+	// Token is the access token presented with it.
+	Token Token
+}
+
+// HTTPRequest is an API call as the gateway reported it to the authorizer.
+type HTTPRequest struct {
+	// Method is upper case; Path is decoded and cleaned ("/customers/c-7");
+	// Host is lower case without port.
+	Method, Path, Host string
+	// API is the registered API's identifier (RFC 8707 resource), empty
+	// until APIs are registered; attachments and api conditions use it.
+	API string
+	// Header has canonical keys; Query is the parsed query string.
+	Header map[string][]string
+	Query  map[string][]string
+}
+
+// Token is the access token behind an API request.
+type Token struct {
+	IssuedAt time.Time
+	// SenderConstrained is true for a DPoP- or mTLS-bound token whose proof
+	// the authorizer checked.
+	SenderConstrained bool
+	// Features are the plan's features the token carries.
+	Features []string
 }
 
 // User is the person behind a request.

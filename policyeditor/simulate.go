@@ -23,6 +23,8 @@ type SimInput struct {
 	Scopes    []string
 	// Attributes are "name=value" lines.
 	Attributes []string
+	// Method, Path and Host describe an API call (api_request policies).
+	Method, Path, Host string
 }
 
 // Simulation is a simulated decision with its working, and the decision
@@ -61,7 +63,9 @@ func (in SimInput) Request(now time.Time, loc Locator) (Request, error) {
 	var pr problems
 	req := Request{Now: now, Org: strings.TrimSpace(in.Org), Plan: strings.TrimSpace(in.Plan),
 		User:   User{Groups: clean(in.Groups)},
-		Client: Client{ID: strings.TrimSpace(in.ClientID), Scopes: clean(in.Scopes)}}
+		Client: Client{ID: strings.TrimSpace(in.ClientID), Scopes: clean(in.Scopes)},
+		HTTP: HTTPRequest{Method: strings.ToUpper(strings.TrimSpace(in.Method)), Path: strings.TrimSpace(in.Path),
+			Host: strings.ToLower(strings.TrimSpace(in.Host))}}
 	zone := time.UTC
 	if tz := strings.TrimSpace(in.TZ); tz != "" {
 		if z, ok := loadZone(tz); ok {
@@ -110,7 +114,11 @@ func (in SimInput) Request(now time.Time, loc Locator) (Request, error) {
 		}
 		req.User.Locations = append(req.User.Locations, p)
 	}
-	for i, s := range clean(in.Attributes) {
+	// One attribute per line: a value may be a comma-separated list.
+	for i, s := range in.Attributes {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
 		k, v, ok := strings.Cut(s, "=")
 		if !ok || strings.TrimSpace(k) == "" {
 			pr.add(fmt.Sprintf("attributes[%d]", i), fmt.Sprintf("%q is not name=value", s))

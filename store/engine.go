@@ -106,7 +106,7 @@ var notifyingTables = map[string]bool{
 	"oauth_scopes": true, "oauth_clients": true, "oauth_client_secrets": true, "oauth_signing_keys": true,
 	"oauth_revoked_jtis": true, "oauth_registration_tokens": true, "connections": true,
 	"org_connection_types": true, "policies": true, "policy_versions": true, "policy_attachments": true,
-	"client_shares": true, "oauth_client_auth_failures": true, "oauth_apis": true,
+	"client_shares": true, "oauth_client_auth_failures": true, "oauth_apis": true, "api_policy_routes": true,
 }
 
 // writtenTable is the table an INSERT, UPDATE or DELETE writes.

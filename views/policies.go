@@ -39,7 +39,11 @@ type PolicyEditorProps struct {
 	Description string
 	Kinds       []Option
 	Defaults    []Option
-	Rules       []RuleProps
+	// Rego is the module of a policy written in Rego; RegoMode shows it
+	// instead of the rules.
+	Rego     string
+	RegoMode bool
+	Rules    []RuleProps
 	// Summary is the draft read as an if / else-if chain.
 	Summary []SummaryLine
 	// Errors are messages for the top fields (name, kind, default, description).
@@ -60,6 +64,8 @@ type PolicyEditorProps struct {
 	// pages through them.
 	AppQ     string
 	AppPager Pager
+	// RouteAttach offers attaching to an API route (api_request policies).
+	RouteAttach bool
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
 }
@@ -118,6 +124,9 @@ type CondProps struct {
 	Attr   string
 	// EndsWithin is a partnership condition's "30d".
 	EndsWithin string
+	// Source ("param", "header" or "query") and Key name the request value
+	// of a param_in_attribute condition; Attr is then the user attribute.
+	Source, Key string
 	// Errors by field: "" (the condition), "values", "days", "from", "to",
 	// "tz", "within", "ends_within", "attr", "type", "new".
 	Errors map[string][]string
@@ -167,8 +176,10 @@ func (c CondProps) Extra(offered []string) []string {
 // SimProps is the simulator's sample request and its result.
 type SimProps struct {
 	Groups, IP, Country, Time, TZ, MFAAge, Locations, Org, Plan, Client, Scopes, Attributes string
-	Errors                                                                                  map[string][]string
-	Result                                                                                  *SimResult
+	// Method, Path and Host are the API call of an api_request policy.
+	Method, Path, Host string
+	Errors             map[string][]string
+	Result             *SimResult
 }
 
 // SimResult is a simulated decision.

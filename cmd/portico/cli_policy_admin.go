@@ -124,6 +124,9 @@ func runPolicyAttach(ctx context.Context, c *cli, args []string) error {
 	m2m := fs.Bool("m2m", false, "machine to machine, for every service app without its own policy")
 	reg := fs.Bool("registration", false, "client registration (with --plan: for one plan)")
 	plan := fs.String("plan", "", "plan slug, with --registration")
+	route := fs.String("route", "", "API requests under this path prefix (an api_request policy; see --host, --api)")
+	host := fs.String("host", "", "with --route: only on this host")
+	api := fs.String("api", "", "with --route: only for this registered API identifier")
 	detach := fs.Bool("detach", false, "remove the policy attached there instead")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parseWithArgs(fs, args); err != nil {
@@ -131,19 +134,22 @@ func runPolicyAttach(ctx context.Context, c *cli, args []string) error {
 	}
 	var t policyeditor.Target
 	n := 0
-	for _, set := range []bool{*client != "", *portal, *m2m, *reg} {
+	for _, set := range []bool{*client != "", *portal, *m2m, *reg, *route != ""} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return errors.New("name exactly one of --client, --portal, --m2m, --registration")
+		return errors.New("name exactly one of --client, --portal, --m2m, --registration, --route")
 	}
 	st, err := c.openStore(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if *route != "" {
+		return attachRoute(ctx, c, st, *name, store.APIRoute{PathPrefix: *route, Host: *host, API: *api}, *detach, *asJSON)
+	}
 	switch {
 	case *client != "":
 		t.ClientID = *client
@@ -215,6 +221,9 @@ func runPolicyList(ctx context.Context, c *cli, args []string) error {
 		for _, a := range u.Points {
 			j.Points = append(j.Points, policyeditor.Target{Point: a.Point, Plan: a.Target}.String())
 		}
+		for _, r := range u.Routes {
+			j.Points = append(j.Points, "API requests under "+r.PathPrefix+orEmpty(" on ", r.Host)+orEmpty(" for ", r.API))
+		}
 		out = append(out, j)
 		fmt.Fprintf(&b, "%s (%s) v%d id=%s", p.Name, p.Kind, p.CurrentVersion, p.ID)
 		if used := append(j.Apps, j.Points...); len(used) > 0 {
@@ -226,4 +235,45 @@ func runPolicyList(ctx context.Context, c *cli, args []string) error {
 		b.WriteString("no policies")
 	}
 	return c.output(*asJSON, out, b.String())
+}
+
+// attachRoute attaches an api_request policy to API requests under a path
+// prefix (optionally on a host, for an API), or detaches it.
+func attachRoute(ctx context.Context, c *cli, st *store.Store, name string, r store.APIRoute, detach, asJSON bool) error {
+	svc := &policyeditor.Service{Store: st, Now: c.now}
+	r, err := policyeditor.NormalizeRoute(r)
+	if err != nil {
+		return err
+	}
+	where := "API requests under " + r.PathPrefix
+	if r.Host != "" {
+		where += " on " + r.Host
+	}
+	if r.API != "" {
+		where += " for " + r.API
+	}
+	if detach {
+		if err := svc.DetachRoute(ctx, cliActorOf(), r); err != nil {
+			return err
+		}
+		return c.output(asJSON, map[string]any{"detached": where}, "detached the policy of "+where)
+	}
+	if name == "" {
+		return errors.New("--policy is required")
+	}
+	p, err := svc.ByName(ctx, name)
+	if err != nil {
+		return fmt.Errorf("policy %q: %w", name, err)
+	}
+	if err := svc.AttachRoute(ctx, cliActorOf(), p.ID, r); err != nil {
+		return err
+	}
+	return c.output(asJSON, map[string]any{"policy": p.Name, "attached_to": where}, fmt.Sprintf("attached %q to %s", p.Name, where))
+}
+
+func orEmpty(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
 }

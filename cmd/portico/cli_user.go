@@ -13,8 +13,9 @@ import (
 
 func runUser(ctx context.Context, c *cli, args []string) error {
 	return c.subcommand(ctx, "user", args, map[string]func(context.Context, *cli, []string) error{
-		"create":     runUserCreate,
-		"reset-link": runUserResetLink,
+		"create":        runUserCreate,
+		"reset-link":    runUserResetLink,
+		"set-attribute": runUserSetAttribute,
 	})
 }
 
@@ -151,4 +152,70 @@ func runUserResetLink(ctx context.Context, c *cli, args []string) error {
 	j := resetLinkJSON{URL: link.URL(*f.portalURL), Email: u.Email, Org: o.Slug, ExpiresAt: link.ExpiresAt.UTC()}
 	return c.output(*f.asJSON, j, fmt.Sprintf("Reset link for %s (works once, until %s):\n%s",
 		j.Email, j.ExpiresAt.Format(time.RFC3339), j.URL))
+}
+
+// runUserSetAttribute sets (or, with an empty --value, removes) one of a
+// user's attributes: what attribute and param_in_attribute conditions
+// read. A list is comma-separated: --value c-1,c-2.
+func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("user set-attribute")
+	f := c.fedFlags(fs)
+	org := fs.String("org", "", "organization slug (required)")
+	email := fs.String("email", "", "the user's email (required)")
+	name := fs.String("name", "", "attribute name, e.g. assigned_customers (required)")
+	value := fs.String("value", "", "value; a list is comma-separated (a,b); empty removes the attribute")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if *org == "" || *email == "" || *name == "" {
+		return errors.New("--org, --email and --name are required")
+	}
+	if strings.TrimSpace(*name) != *name || strings.ContainsAny(*name, " =") || len(*name) > 64 {
+		return fmt.Errorf("--name %q must be a plain name without spaces or '=' (at most 64 characters)", *name)
+	}
+	if len(*value) > 4096 {
+		return errors.New("--value is longer than 4096 characters")
+	}
+	st, err := c.openStore(ctx, *f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := orgBySlug(ctx, st, *org)
+	if err != nil {
+		return err
+	}
+	u, err := st.UserByEmail(ctx, o.ID, *email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %s in %s", *email, *org)
+	}
+	if err != nil {
+		return err
+	}
+	var items []string
+	for _, v := range strings.Split(*value, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			items = append(items, v)
+		}
+	}
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		before, after, err := tx.UpdateUser(ctx, o.ID, u.ID, func(x *store.User) error {
+			if len(items) == 0 {
+				delete(x.Attributes, *name)
+			} else {
+				x.Attributes[*name] = strings.Join(items, ",")
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		e := store.Actor{Label: cliActor}.Event(o.ID, "user.attribute", "user", u.ID)
+		return tx.Audit(ctx, e, map[string]string{*name: before.Attributes[*name]}, map[string]string{*name: after.Attributes[*name]})
+	})
+	if err != nil {
+		return err
+	}
+	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": strings.Join(items, ",")}
+	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
 }

@@ -62,6 +62,13 @@ type Config struct {
 	RequirePAR  bool
 	RequireDPoP bool
 	DPoPNonce   bool
+	// AuthorizerTrusted are the gateways whose forwarded facts the
+	// authorizer believes: PORTICO_AUTHORIZER_TRUSTED, else
+	// PORTICO_TRUSTED_PROXIES, else loopback only.
+	AuthorizerTrusted []netip.Prefix
+	// AuthorizerHeaders renames the authorizer's identity headers,
+	// "subject=X-User,org=X-Tenant" (PORTICO_AUTHORIZER_HEADERS).
+	AuthorizerHeaders map[string]string
 
 	// SessionMaxAge ends every portal session this long after sign-in.
 	SessionMaxAge time.Duration
@@ -75,6 +82,8 @@ type Config struct {
 	rawClientIDMetadata  string
 	rawAuditRetention    string
 	rawUpstreamAllow     string
+	rawAuthzTrusted      string
+	rawAuthzHeaders      string
 	rawSessionMaxAge     string
 	rawProxies           string
 	rawSecretKey         string
@@ -110,6 +119,8 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.BoolVar(&cfg.RequirePAR, "require-par", env("PORTICO_REQUIRE_PAR", "") == "true", "every client must use pushed authorization requests, RFC 9126 (env PORTICO_REQUIRE_PAR=true)")
 	fs.BoolVar(&cfg.RequireDPoP, "require-dpop", env("PORTICO_REQUIRE_DPOP", "") == "true", "every token request must carry a DPoP proof, RFC 9449 (env PORTICO_REQUIRE_DPOP=true)")
 	fs.BoolVar(&cfg.DPoPNonce, "dpop-nonce", env("PORTICO_DPOP_NONCE", "") == "true", "DPoP proofs must carry a server-provided nonce, RFC 9449 §8 (env PORTICO_DPOP_NONCE=true)")
+	fs.StringVar(&cfg.rawAuthzTrusted, "authorizer-trusted", env("PORTICO_AUTHORIZER_TRUSTED", ""), "comma-separated CIDRs of the gateways that may ask the authorizer (env PORTICO_AUTHORIZER_TRUSTED; default PORTICO_TRUSTED_PROXIES, else loopback)")
+	fs.StringVar(&cfg.rawAuthzHeaders, "authorizer-headers", env("PORTICO_AUTHORIZER_HEADERS", ""), "rename the authorizer's identity headers, e.g. subject=X-User,org=X-Tenant,scopes=X-Scopes,groups=X-Groups (env PORTICO_AUTHORIZER_HEADERS)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -147,21 +158,27 @@ func (cfg *Config) validate() error {
 			bad("PORTICO_ISSUER %q must use https unless it is a loopback address", cfg.Issuer)
 		}
 	}
-	for _, raw := range strings.Split(cfg.rawProxies, ",") {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
+	cfg.TrustedProxies = parsePrefixes(cfg.rawProxies, "PORTICO_TRUSTED_PROXIES", bad)
+	cfg.AuthorizerTrusted = parsePrefixes(cfg.rawAuthzTrusted, "PORTICO_AUTHORIZER_TRUSTED", bad)
+	if len(cfg.AuthorizerTrusted) == 0 {
+		cfg.AuthorizerTrusted = cfg.TrustedProxies
+	}
+	for _, kv := range strings.Split(cfg.rawAuthzHeaders, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
 			continue
 		}
-		p, err := netip.ParsePrefix(raw)
-		if err != nil {
-			if a, aerr := netip.ParseAddr(raw); aerr == nil {
-				p = netip.PrefixFrom(a, a.BitLen())
-			} else {
-				bad("PORTICO_TRUSTED_PROXIES: %q is not a CIDR or address", raw)
-				continue
+		k, v, ok := strings.Cut(kv, "=")
+		switch k = strings.TrimSpace(k); {
+		case !ok || strings.TrimSpace(v) == "" || strings.ContainsAny(v, " :"):
+			bad("PORTICO_AUTHORIZER_HEADERS: %q is not name=Header-Name", kv)
+		case k != "subject" && k != "org" && k != "scopes" && k != "groups" && k != "decision":
+			bad("PORTICO_AUTHORIZER_HEADERS: %q is not one of subject, org, scopes, groups, decision", k)
+		default:
+			if cfg.AuthorizerHeaders == nil {
+				cfg.AuthorizerHeaders = map[string]string{}
 			}
+			cfg.AuthorizerHeaders[k] = strings.TrimSpace(v)
 		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 	}
 	if cfg.rawSecretKey != "" {
 		k, err := base64.StdEncoding.DecodeString(cfg.rawSecretKey)
@@ -349,4 +366,26 @@ func parseDays(s string) (time.Duration, error) {
 		return time.Duration(d) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+// parsePrefixes reads a comma-separated list of CIDRs or addresses.
+func parsePrefixes(raw, name string, bad func(string, ...any)) []netip.Prefix {
+	var out []netip.Prefix
+	for _, item := range strings.Split(raw, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				bad("%s: %q is not a CIDR or address", name, item)
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out
 }

@@ -49,7 +49,7 @@ func seedDemo(ctx context.Context, st *store.Store, reg *authserver.Registrar, o
 			{Email: "dev@acme.example", Name: "Dana Developer", Role: store.RoleDeveloper, LocalGroups: []string{"developers"}},
 			{Email: "carl@acme.example", Name: "Carl Contractor", Role: store.RoleMember, LocalGroups: []string{"contractors"}},
 			{Email: "sam@acme.example", Name: "Sam Sales", Role: store.RoleMember, LocalGroups: []string{"sales"},
-				Attributes: map[string]string{"department": "sales"}},
+				Attributes: map[string]string{"department": "sales", "assigned_customers": "c-1,c-2"}},
 		}
 		for _, u := range people {
 			u.OrgID, u.PasswordHash, u.EmailVerified = acme.ID, hash, true
@@ -73,6 +73,8 @@ contractors: permit; others: deny). Its service app "Inventory sync" has
     client_id:     %s
     client_secret: %s
 (shown only now) for client_credentials at the token endpoint.
+API calls under /customers that a gateway puts to /authz are decided by the
+"Customers API" policy: sam@ reads customers c-1 and c-2 only.
 `, demoPassword, svc.ClientID, secret)
 	return nil
 }
@@ -109,6 +111,15 @@ func seedDemoApps(ctx context.Context, st *store.Store, reg *authserver.Registra
 	if err := policies.Attach(ctx, actor, saved.Policy.ID, policyeditor.Target{ClientID: wiki.ClientID}); err != nil {
 		return store.Client{}, "", err
 	}
+	// Resource-level access at the gateway: Sam Sales reads only the
+	// customers assigned to him.
+	api, err := policies.Import(ctx, actor, []byte(demoAPIPolicy))
+	if err != nil {
+		return store.Client{}, "", err
+	}
+	if err := policies.AttachRoute(ctx, actor, api.Policy.ID, store.APIRoute{PathPrefix: "/customers"}); err != nil {
+		return store.Client{}, "", err
+	}
 	return svc, secret, nil
 }
 
@@ -116,4 +127,14 @@ func seedDemoApps(ctx context.Context, st *store.Store, reg *authserver.Registra
 const demoPolicy = `{"name":"Development portal access","description":"IBM's example","kind":"user_access",
   "rules":[{"name":"New location needs MFA","conditions":[{"type":"location","new":true}],"action":"challenge"},
            {"name":"Developers and contractors","conditions":[{"type":"group","any_of":["contractors","developers"]}],"action":"permit"}],
+  "default":"deny"}`
+
+// demoAPIPolicy is issue 14's seed example, as policyeditor/testdata/api_customers.json.
+const demoAPIPolicy = `{"name":"Customers API","description":"A sales rep sees only the customers assigned to them","kind":"api_request",
+  "rules":[{"name":"Only Acme's people","conditions":[{"type":"org","in":["acme"],"negate":true}],"action":"deny"},
+           {"name":"Customer admins manage every customer","conditions":[{"type":"group","any_of":["customer-admins"]},
+             {"type":"path","in":["/customers","/customers/**"]}],"action":"permit"},
+           {"name":"Sales reps read their own customers","conditions":[{"type":"method","in":["GET","HEAD"]},
+             {"type":"path","in":["/customers/{id}","/customers/{id}/**"]},
+             {"type":"param_in_attribute","param":"id","attribute":"assigned_customers"}],"action":"permit"}],
   "default":"deny"}`

@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"portico/policyeditor"
 )
 
 // TestDemoSeedsOnceWithAppsAndPolicy wires the portal with --demo twice on
@@ -56,5 +61,26 @@ func TestDemoSeedsOnceWithAppsAndPolicy(t *testing.T) {
 	}
 	if attached != 1 {
 		t.Fatalf("%d apps carry a policy, want the web app only", attached)
+	}
+	// The Customers API policy guards /customers, and is the seed example
+	// the policy tests use.
+	routes, err := st.APIRoutes(ctx, "")
+	if err != nil || len(routes) != 1 || routes[0].PathPrefix != "/customers" {
+		t.Fatalf("api routes: %+v %v", routes, err)
+	}
+	seed, err := os.ReadFile("../../policyeditor/testdata/api_customers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b policyeditor.Document
+	if err := json.Unmarshal(seed, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(demoAPIPolicy), &b); err != nil {
+		t.Fatal(err)
+	}
+	a.Description, b.Description = "", ""
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("the demo's Customers API policy differs from policyeditor/testdata/api_customers.json")
 	}
 }

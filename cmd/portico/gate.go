@@ -51,6 +51,7 @@ var gatePoints = map[authserver.Point]policyeditor.Point{
 	// user access at each app, as /authorize would ask.
 	authserver.PointJWTBearer:       policyeditor.PointTokenExchange,
 	authserver.PointExternalSubject: policyeditor.PointAuthorize,
+	authserver.PointAPIRequest:      policyeditor.PointAPIRequest,
 }
 
 // Check implements authserver.Gate.
@@ -91,7 +92,7 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 		country = g.loc.Country(ip)
 	}
 	var locs []store.Location
-	if req.User != nil && ip.IsValid() {
+	if req.User != nil && ip.IsValid() && req.Point != authserver.PointAPIRequest {
 		// Remembered locations come from the store, which step-up keeps; the
 		// request's NewLocation flag only adds what the store cannot know yet.
 		var err error
@@ -131,6 +132,19 @@ func (g *policyGate) evaluation(ctx context.Context, req authserver.GateRequest)
 	} else if client != nil {
 		ev.Subject = client.ClientID
 	}
+	if a := req.API; a != nil {
+		r.HTTP = policyeditor.HTTPRequest{Method: a.Method, Path: a.Path, Host: a.Host, API: a.API, Header: a.Header, Query: a.Query}
+		r.Token = policyeditor.Token{IssuedAt: a.IssuedAt, SenderConstrained: a.SenderConstrained, Features: a.Features}
+		if req.User != nil {
+			// The token's groups are what the API sees; the user's current
+			// ones may have changed since, and the store's win.
+			r.User.Groups = req.User.Groups()
+		} else {
+			r.User.Groups = a.Groups
+		}
+		// An API request is decided by the route's policy, never the app's.
+		ev.ClientPolicyID = ""
+	}
 	return ev, nil
 }
 
@@ -144,4 +158,22 @@ func dropLocation(locs []netip.Prefix, loc netip.Prefix) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// recordAPI logs an authorizer answer the policy engine did not give (a
+// refused token, a call no policy covers), for authserver.AuthorizerConfig.
+func (g *policyGate) recordAPI(ctx context.Context, req authserver.GateRequest, v authserver.Verdict) string {
+	if req.Now.IsZero() {
+		return ""
+	}
+	ev, err := g.evaluation(ctx, req)
+	if err != nil {
+		g.log.ErrorContext(ctx, "authorizer: record decision", "err", err)
+		return ""
+	}
+	d := policyeditor.Decision{Action: policyeditor.Deny, Reason: v.Reason}
+	if v.Action == authserver.Permit {
+		d.Action, d.Reason = policyeditor.Permit, "no API request policy covers this call; a valid token suffices"
+	}
+	return g.engine.Record(ev, d)
 }

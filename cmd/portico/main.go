@@ -47,7 +47,7 @@ func commands() []command {
 		{"version", "print the version", runVersion},
 		{"admin", "platform administrators: reset-password", runAdmin},
 		{"org", "organizations: create, update, list, show, client-metadata", runOrg},
-		{"user", "identity-pool users: create, reset-link", runUser},
+		{"user", "identity-pool users: create, reset-link, set-attribute", runUser},
 		{"connection", "sign-in connections: create, update, list", runConnection},
 		{"plan", "plans and their features: create, update, list, show", runPlan},
 		{"member", "organization members: invite, invitations, revoke-invite, list, role, remove", runMember},

@@ -125,11 +125,15 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	engine := policyeditor.NewEngine(st, rec)
 	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
 
-	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, newPolicyGate(st, engine, loc, log))
+	pgate := &policyGate{st: st, engine: engine, loc: loc, log: log}
+	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate})
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
 	a.oauth = oauth
+	h := cfg.AuthorizerHeaders
+	authorizer := oauth.Authorizer(authserver.AuthorizerConfig{Trusted: cfg.AuthorizerTrusted, Record: pgate.recordAPI,
+		Headers: authserver.IdentityHeaders{Subject: h["subject"], Org: h["org"], Scopes: h["scopes"], Groups: h["groups"], Decision: h["decision"]}})
 	a.closers = append(a.closers, housekeeper{OAuth: oauth, Sessions: st, Logs: st,
 		DecisionRetention: cfg.DecisionRetention, AuditRetention: cfg.AuditRetention, Now: c.now, Log: log, Every: housekeepEvery}.start(ctx))
 	if cfg.Demo {
@@ -150,6 +154,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Logger:         log,
 		Now:            c.now,
 		OAuth:          oauth,
+		Authorizer:     authorizer,
 		SignIn:         signIn,
 		Policies:       engine,
 		Locator:        loc,
