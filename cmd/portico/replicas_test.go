@@ -75,6 +75,7 @@ func TestReplicasOnPostgres(t *testing.T) {
 
 	// A session made on one replica works on the other.
 	b := newReplicaBrowser(t)
+	b.origin = issuer
 	b.get(r1 + "/login")
 	r := b.post(r1+"/login", url.Values{"email": {firstAdmin}, "password": {password}, "_csrf": {b.csrf(r1)}})
 	if r.StatusCode != http.StatusSeeOther {
@@ -97,6 +98,8 @@ func TestReplicasOnPostgres(t *testing.T) {
 	mustJSON(t, cli.mustRun("client", "create", "--org", platformSlug, "--name", "Web", "--type", "web",
 		"--redirect-uri", redirect, "--scope", "openid offline_access", "--grant-type", "authorization_code",
 		"--grant-type", "refresh_token", "--json"), &web)
+	// The platform's own app: no consent page between sign-in and the code.
+	cli.mustRun("client", "update", "--client-id", web.ClientID, "--first-party")
 
 	var disc struct {
 		Token, Introspect, Revoke, Authorize string
@@ -390,6 +393,9 @@ func doJSON(t *testing.T, req *http.Request) (int, map[string]any) {
 type replicaBrowser struct {
 	t *testing.T
 	c *http.Client
+	// origin is the issuer: the portal refuses a form posted from any
+	// other origin, whichever replica the request reaches.
+	origin string
 }
 
 type replicaResponse struct {
@@ -424,17 +430,16 @@ func (b *replicaBrowser) post(u string, form url.Values) replicaResponse {
 	b.t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if b.origin != "" {
+		req.Header.Set("Origin", b.origin)
+	}
 	return b.do(req)
 }
 
 func (b *replicaBrowser) csrf(base string) string {
 	b.t.Helper()
-	u, _ := url.Parse(base)
-	for _, ck := range b.c.Jar.Cookies(u) {
-		if strings.HasSuffix(ck.Name, "portico_csrf") {
-			return ck.Value
-		}
-	}
+	// The token is the one the page's form carries: it is bound to this
+	// browser (or its session), and the cookie is not a token.
 	if m := csrfField.FindStringSubmatch(b.get(base + "/login").body); m != nil {
 		return m[1]
 	}
