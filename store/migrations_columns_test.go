@@ -12,21 +12,23 @@ import (
 func TestAuthRequestColumnsSurviveRebuild(t *testing.T) {
 	s := open(t)
 	cols := map[string]bool{} // name → NOT NULL
-	rows, err := s.DB().QueryContext(context.Background(), `PRAGMA table_info(oauth_auth_requests)`)
+	q := `SELECT name, "notnull" = 1 FROM pragma_table_info('oauth_auth_requests')`
+	if s.Postgres() {
+		q = `SELECT column_name, is_nullable = 'NO' FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = 'oauth_auth_requests'`
+	}
+	rows, err := s.DB().QueryContext(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var (
-			cid, notNull, pk int
-			name, typ        string
-			def              any
-		)
-		if err := rows.Scan(&cid, &name, &typ, &notNull, &def, &pk); err != nil {
+		var name string
+		var notNull bool
+		if err := rows.Scan(&name, &notNull); err != nil {
 			t.Fatal(err)
 		}
-		cols[name] = notNull == 1
+		cols[name] = notNull
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

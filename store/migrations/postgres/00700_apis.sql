@@ -16,8 +16,8 @@ CREATE TABLE oauth_apis (
     publish_metadata           INTEGER NOT NULL DEFAULT 0,
     allowed_plans              TEXT NOT NULL DEFAULT '[]',
     allowed_orgs               TEXT NOT NULL DEFAULT '[]',
-    created_at                 INTEGER NOT NULL,
-    updated_at                 INTEGER NOT NULL
+    created_at                 BIGINT NOT NULL,
+    updated_at                 BIGINT NOT NULL
 );
 CREATE INDEX oauth_apis_org ON oauth_apis (org_id);
 
