@@ -42,7 +42,7 @@ func TestImportsPointOneWay(t *testing.T) {
 			for _, imp := range imports {
 				for _, b := range banned {
 					if strings.HasPrefix(imp, b) && !strings.HasPrefix(imp, prefix) {
-						t.Errorf("%s imports %s: against the layering (see ../shared/STYLE.md)", pkg, imp)
+						t.Errorf("%s imports %s: against the layering (see docs/ARCHITECTURE.md, Packages)", pkg, imp)
 					}
 				}
 			}
