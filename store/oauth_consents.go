@@ -133,28 +133,5 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string, now 
 // RevokeUserClientRefreshFamilies revokes every live refresh-token family
 // of clientID for userID.
 func (s *Store) RevokeUserClientRefreshFamilies(ctx context.Context, userID, clientID, reason string, now time.Time) error {
-	rows, err := s.q.QueryContext(ctx, `SELECT id FROM oauth_refresh_families
-		WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL`, userID, clientID)
-	if err != nil {
-		return fmt.Errorf("store: user client refresh families: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := s.RevokeRefreshFamily(ctx, id, reason, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.revokeLiveFamilies(ctx, "user client refresh families", `user_id = ? AND client_id = ?`, []any{userID, clientID}, reason, now)
 }

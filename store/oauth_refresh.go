@@ -135,20 +135,30 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID, reason string
 // RevokeOrgRefreshFamilies revokes every live family of an organization,
 // for when its partnership ends or it is suspended.
 func (s *Store) RevokeOrgRefreshFamilies(ctx context.Context, orgID, reason string, at time.Time) error {
-	rows, err := s.q.QueryContext(ctx, `SELECT id FROM oauth_refresh_families WHERE org_id = ? AND revoked_at IS NULL`, orgID)
+	return s.revokeLiveFamilies(ctx, "org refresh families", `org_id = ?`, []any{orgID}, reason, at)
+}
+
+// revokeLiveFamilies revokes, with RevokeRefreshFamily, every live family
+// matching where (a condition on oauth_refresh_families with args). The ids
+// are read first and the rows closed, since revoking writes the same table.
+func (s *Store) revokeLiveFamilies(ctx context.Context, op, where string, args []any, reason string, at time.Time) error {
+	rows, err := s.q.QueryContext(ctx, `SELECT id FROM oauth_refresh_families WHERE `+where+` AND revoked_at IS NULL`, args...)
 	if err != nil {
-		return fmt.Errorf("store: org refresh families: %w", err)
+		return fmt.Errorf("store: %s: %w", op, err)
 	}
 	var ids []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return err
+			return fmt.Errorf("store: %s: %w", op, err)
 		}
 		ids = append(ids, id)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
 	for _, id := range ids {
 		if err := s.RevokeRefreshFamily(ctx, id, reason, at); err != nil {
 			return err
