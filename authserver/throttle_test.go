@@ -12,6 +12,7 @@ import (
 
 	"portico/authserver"
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // viaAddr serves h as if every request came from the address in the
@@ -55,16 +56,13 @@ func TestClientAuthenticationThrottle(t *testing.T) {
 	const attacker, service, elsewhere = "198.51.100.7", "203.0.113.20", "192.0.2.99"
 
 	// A successful client_credentials request writes nothing.
-	v0, err := w.st.DataVersion(w.ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v0 := storetest.SettledVersion(t, w.st)
 	for range 5 {
 		if r := token(base, service, svc.ClientID, secret); r.StatusCode != 200 {
 			t.Fatalf("client_credentials: %d", r.StatusCode)
 		}
 	}
-	if v1, _ := w.st.DataVersion(w.ctx); v1 != v0 {
+	if v1 := storetest.SettledVersion(t, w.st); v1 != v0 {
 		t.Fatalf("successful client_credentials changed the database (data version %d -> %d)", v0, v1)
 	}
 

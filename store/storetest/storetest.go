@@ -195,3 +195,31 @@ func (e Env) DSN(t testing.TB) string { t.Helper(); return EngineDSN(t, e.Name) 
 
 // Open opens a fresh store on this engine.
 func (e Env) Open(t testing.TB) *store.Store { t.Helper(); return OpenDSN(t, e.DSN(t)) }
+
+// SettledVersion returns st's data version once it has stopped moving. On
+// PostgreSQL a commit's notification arrives after the commit returns, so a
+// test that asks "did this write anything?" must first let the
+// notifications of its own setup drain; on SQLite the version is exact at
+// once and this returns after one quiet interval.
+func SettledVersion(t testing.TB, st *store.Store) int64 {
+	t.Helper()
+	const quiet, limit = 300 * time.Millisecond, 10 * time.Second
+	ctx := context.Background()
+	v, err := st.DataVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); {
+		time.Sleep(quiet)
+		next, err := st.DataVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next == v {
+			return v
+		}
+		v = next
+	}
+	t.Fatalf("the data version did not settle within %s", limit)
+	return 0
+}
