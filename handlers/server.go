@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"portico/authserver"
+	"portico/handlers/adminapi"
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/scim"
@@ -145,6 +146,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			e.Any(p, h)
 		}
 	}
+	// The admin API authenticates every call with an Authorization
+	// header and never reads cookies: outside the session and CSRF
+	// middleware.
+	adminAPI(cfg).Mount(e)
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
@@ -179,6 +184,19 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		f.Mount(root)
 	}
 	return e, nil
+}
+
+// adminAPI builds the admin API on the authorization server's registrar
+// and token verification when it has them.
+func adminAPI(cfg Config) *adminapi.API {
+	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger}
+	if rs, ok := cfg.OAuth.(registrarSource); ok {
+		ac.Registrar = rs.Registrar()
+	}
+	if v, ok := cfg.OAuth.(adminapi.TokenVerifier); ok {
+		ac.Verifier = v
+	}
+	return adminapi.New(ac)
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies; from

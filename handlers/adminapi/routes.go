@@ -1,0 +1,104 @@
+package adminapi
+
+import (
+	"net/http"
+	"reflect"
+
+	"portico/partners"
+	"portico/store"
+)
+
+func typ[T any]() reflect.Type { return reflect.TypeFor[T]() }
+
+const (
+	get, post, patch, put, del = http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete
+)
+
+// table is every operation of the API: the router and the OpenAPI
+// document are both made from it.
+func (a *API) table() []route {
+	rs := []route{
+		{Method: get, Path: "/openapi.json", Op: "getOpenAPI", Summary: "This API's OpenAPI 3.1 document", Tag: "meta",
+			Access: public, Out: typ[map[string]any](), H: a.serveOpenAPI},
+
+		// Credentials of this API.
+		{Method: get, Path: "/tokens", Op: "listTokens", Summary: "List API tokens and client grants", Tag: "tokens",
+			Access: anyRead, Out: typ[store.APIToken](), List: true,
+			Query: []queryParam{{"org", "only this organization's (slug or ID)"}}, H: a.listTokens},
+		{Method: post, Path: "/tokens", Op: "createToken", Summary: "Create an API token (shown once) or a client grant", Tag: "tokens",
+			Access: anyWrite, In: typ[TokenBody](), Out: typ[NewTokenOut](), Create: true, H: a.createToken},
+		{Method: del, Path: "/tokens/:id", Op: "revokeToken", Summary: "Revoke an API token or client grant", Tag: "tokens",
+			Access: anyWrite, H: a.revokeToken},
+
+		// Organizations, their partnership window and status.
+		{Method: get, Path: "/orgs", Op: "listOrgs", Summary: "List organizations", Tag: "organizations",
+			Access: anyRead, Out: typ[Org](), List: true, Query: pageQuery, H: a.listOrgs},
+		{Method: post, Path: "/orgs", Op: "createOrg", Summary: "Create an organization", Tag: "organizations",
+			Access: platformWrite, In: typ[OrgBody](), Out: typ[Org](), Create: true, H: a.createOrg},
+		{Method: get, Path: "/orgs/:org", Op: "getOrg", Summary: "Show an organization", Tag: "organizations",
+			Access: orgRead, Out: typ[Org](), H: a.getOrg},
+		{Method: patch, Path: "/orgs/:org", Op: "updateOrg", Summary: "Change an organization: name, domains, plan, status, partnership window, sign-in rules", Tag: "organizations",
+			Access: platformWrite, In: typ[OrgBody](), Out: typ[Org](), Update: true, H: a.updateOrg},
+		{Method: post, Path: "/orgs/:org/suspend", Op: "suspendOrg", Summary: "Suspend an organization (its tokens stop at once)", Tag: "organizations",
+			Access: platformWrite, Out: typ[Org](), H: a.setOrgStatus(true)},
+		{Method: post, Path: "/orgs/:org/reactivate", Op: "reactivateOrg", Summary: "Reactivate a suspended organization", Tag: "organizations",
+			Access: platformWrite, Out: typ[Org](), H: a.setOrgStatus(false)},
+		{Method: put, Path: "/orgs/:org/client-metadata", Op: "setOrgClientMetadata", Summary: "Allow or deny sign-in to Client ID Metadata Document clients", Tag: "organizations",
+			Access: platformWrite, In: typ[ClientMetadataBody](), Out: typ[ClientMetadataOut](), H: a.setClientMetadata},
+
+		// Plans.
+		{Method: get, Path: "/plans", Op: "listPlans", Summary: "List plans", Tag: "plans",
+			Access: platformRead, Out: typ[Plan](), List: true, H: a.listPlans},
+		{Method: post, Path: "/plans", Op: "createPlan", Summary: "Create a plan", Tag: "plans",
+			Access: platformWrite, In: typ[PlanBody](), Out: typ[Plan](), Create: true, H: a.createPlan},
+		{Method: get, Path: "/plans/:plan", Op: "getPlan", Summary: "Show a plan", Tag: "plans",
+			Access: platformRead, Out: typ[Plan](), H: a.getPlan},
+		{Method: patch, Path: "/plans/:plan", Op: "updatePlan", Summary: "Change a plan", Tag: "plans",
+			Access: platformWrite, In: typ[PlanBody](), Out: typ[Plan](), Update: true, H: a.updatePlan},
+
+		// Members and invitations.
+		{Method: get, Path: "/orgs/:org/members", Op: "listMembers", Summary: "List an organization's members", Tag: "members",
+			Access: orgRead, Out: typ[partners.Member](), List: true, Query: pageQuery, H: a.listMembers},
+		{Method: get, Path: "/orgs/:org/members/:id", Op: "getMember", Summary: "Show a member", Tag: "members",
+			Access: orgRead, Out: typ[partners.Member](), H: a.getMember},
+		{Method: patch, Path: "/orgs/:org/members/:id", Op: "changeMemberRole", Summary: "Change a member's role", Tag: "members",
+			Access: orgWrite, In: typ[RoleBody](), Out: typ[partners.Member](), Update: true, H: a.changeRole},
+		{Method: del, Path: "/orgs/:org/members/:id", Op: "removeMember", Summary: "Remove a member (their sessions and tokens end)", Tag: "members",
+			Access: orgWrite, H: a.removeMember},
+		{Method: get, Path: "/orgs/:org/invitations", Op: "listInvitations", Summary: "List an organization's invitations", Tag: "members",
+			Access: orgRead, Out: typ[Invitation](), List: true, Query: pageQuery, H: a.listInvitations},
+		{Method: post, Path: "/orgs/:org/invitations", Op: "createInvitation", Summary: "Invite someone (the link is shown once)", Tag: "members",
+			Access: orgWrite, In: typ[InvitationBody](), Out: typ[NewInvitationOut](), Create: true, H: a.createInvitation},
+		{Method: del, Path: "/orgs/:org/invitations/:id", Op: "revokeInvitation", Summary: "Revoke a pending invitation", Tag: "members",
+			Access: orgWrite, H: a.revokeInvitation},
+
+		// Apps (OAuth clients) and their secrets.
+		{Method: get, Path: "/orgs/:org/apps", Op: "listApps", Summary: "List an organization's apps", Tag: "apps",
+			Access: orgRead, Out: typ[App](), List: true, Query: pageQuery, H: a.listApps},
+		{Method: post, Path: "/orgs/:org/apps", Op: "createApp", Summary: "Register an app (a confidential app's secret is shown once)", Tag: "apps",
+			Access: orgWrite, In: typ[AppBody](), Out: typ[App](), Create: true, H: a.createApp},
+		{Method: get, Path: "/orgs/:org/apps/:client_id", Op: "getApp", Summary: "Show an app", Tag: "apps",
+			Access: orgRead, Out: typ[App](), H: a.getApp},
+		{Method: patch, Path: "/orgs/:org/apps/:client_id", Op: "updateApp", Summary: "Change an app's settings", Tag: "apps",
+			Access: orgWrite, In: typ[AppBody](), Out: typ[App](), Update: true, H: a.updateApp},
+		{Method: patch, Path: "/orgs/:org/apps/:client_id/platform-settings", Op: "updateAppPlatformSettings", Summary: "Change an app's platform-level settings (first party, token exchange, PAR, DPoP, FAPI 2.0)", Tag: "apps",
+			Access: platformWrite, In: typ[AppPlatformBody](), Out: typ[App](), Update: true, H: a.updateAppPlatform},
+		{Method: del, Path: "/orgs/:org/apps/:client_id", Op: "deleteApp", Summary: "Delete an app", Tag: "apps",
+			Access: orgWrite, H: a.deleteApp},
+		{Method: post, Path: "/orgs/:org/apps/:client_id/enable", Op: "enableApp", Summary: "Enable an app", Tag: "apps",
+			Access: orgWrite, Out: typ[App](), H: a.setAppEnabled(true)},
+		{Method: post, Path: "/orgs/:org/apps/:client_id/disable", Op: "disableApp", Summary: "Disable an app", Tag: "apps",
+			Access: orgWrite, Out: typ[App](), H: a.setAppEnabled(false)},
+		{Method: post, Path: "/orgs/:org/apps/:client_id/secrets", Op: "rotateAppSecret", Summary: "Rotate an app's secret (the new one is shown once)", Tag: "apps",
+			Access: orgWrite, In: typ[RotateBody](), Out: typ[App](), Create: true, H: a.rotateSecret},
+		{Method: del, Path: "/orgs/:org/apps/:client_id/secrets/:secret_id", Op: "revokeAppSecret", Summary: "Revoke one of an app's secrets", Tag: "apps",
+			Access: orgWrite, Out: typ[App](), H: a.revokeSecret},
+		{Method: get, Path: "/orgs/:org/apps/:client_id/shares", Op: "listAppShares", Summary: "List whom an app is shared with", Tag: "apps",
+			Access: orgRead, Out: typ[Shares](), H: a.listShares},
+		{Method: put, Path: "/orgs/:org/apps/:client_id/shares/:target", Op: "shareApp", Summary: `Share an app with every organization ("all") or a plan's ("plan:<slug>")`, Tag: "apps",
+			Access: platformWrite, Out: typ[Shares](), H: a.share(true)},
+		{Method: del, Path: "/orgs/:org/apps/:client_id/shares/:target", Op: "unshareApp", Summary: "Withdraw a share", Tag: "apps",
+			Access: platformWrite, Out: typ[Shares](), H: a.share(false)},
+	}
+	return rs
+}
