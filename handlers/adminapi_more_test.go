@@ -1,11 +1,78 @@
 package handlers_test
 
-import "testing"
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"portico/partners"
+	"portico/store"
+)
 
 // adminAPIMoreIsolation adds the attempts on the rest of globex's
-// resources (groups, users, connections, scopes, APIs, issuers, policies,
-// decisions, audit) to the isolation test.
+// resources (groups, logs, scopes, keys, registration tokens, users,
+// connections, APIs, issuers, policies) to the isolation test.
 func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 	t.Helper()
-	return nil
+	ctx := context.Background()
+	svc := &partners.Service{Store: w.h.Store, Now: w.clock.Now}
+	gg, err := svc.CreateGroup(ctx, partners.CLIManager("test"), w.globex.ID, "globex-staff")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gUser := w.users[otherOrgAdmin]
+	g := "/orgs/globex"
+	return []attempt{
+		// Groups: globex's by its path, and its group ID under acme.
+		{"GET", g + "/groups", nil, 404},
+		{"POST", g + "/groups", map[string]any{"name": "x"}, 404},
+		{"DELETE", "/orgs/acme/groups/" + gg.ID, nil, 404},
+		{"GET", "/orgs/acme/groups/" + gg.ID + "/members", nil, 404},
+		{"PUT", "/orgs/acme/groups/" + gg.ID + "/members/" + gUser.Email, nil, 404},
+		// A globex user into an acme group: the user is no member of acme.
+		{"DELETE", g + "/groups/" + gg.ID + "/members/" + gUser.ID, nil, 404},
+		// Logs.
+		{"GET", "/audit", nil, 403}, {"GET", g + "/audit", nil, 404},
+		{"GET", "/decisions", nil, 403}, {"GET", g + "/decisions", nil, 404},
+		// The authorization server's platform settings.
+		{"POST", "/scopes", map[string]any{"name": "evil:all"}, 403},
+		{"POST", "/keys/rotate", nil, 403},
+		{"POST", g + "/registration-tokens", map[string]any{"description": "x"}, 404},
+	}
+}
+
+// TestAdminAPIGroupsAndLogs: an organization's admin token manages its
+// groups and reads its own audit log, where its changes carry its ID.
+func TestAdminAPIGroupsAndLogs(t *testing.T) {
+	w := newWorld(t)
+	tok, rec := w.apiToken(t, w.acme, store.APIRoleAdmin)
+	a := w.api(t, tok, http.MethodPost, "/orgs/acme/groups", map[string]any{"name": "contractors"})
+	if a.Status != http.StatusCreated {
+		t.Fatalf("create group: %d %s", a.Status, a.Raw)
+	}
+	id := a.Body["id"].(string)
+	dev := w.users[developer]
+	if a := w.api(t, tok, http.MethodPut, "/orgs/acme/groups/"+id+"/members/"+dev.ID, nil); a.Status != http.StatusOK {
+		t.Fatalf("add member: %d %s", a.Status, a.Raw)
+	}
+	a = w.api(t, tok, http.MethodGet, "/orgs/acme/groups/"+id+"/members", nil)
+	if items := a.Body["items"].([]any); len(items) != 1 || items[0].(map[string]any)["email"] != dev.Email {
+		t.Fatalf("group members: %s", a.Raw)
+	}
+	wantProblem(t, w.api(t, tok, http.MethodPut, "/orgs/acme/groups/"+id+"/members/nobody@acme.example", nil), http.StatusUnprocessableEntity)
+	a = w.api(t, tok, http.MethodGet, "/orgs/acme/audit?q=api-token:"+rec.ID, nil)
+	if a.Status != http.StatusOK {
+		t.Fatalf("audit: %d %s", a.Status, a.Raw)
+	}
+	actions := map[string]bool{}
+	for _, it := range a.Body["items"].([]any) {
+		actions[it.(map[string]any)["action"].(string)] = true
+	}
+	if !actions["group.create"] || !actions["group.add_member"] {
+		t.Errorf("the token's changes are not in the audit log by its ID: %v", actions)
+	}
+	if a := w.api(t, tok, http.MethodGet, "/orgs/acme/decisions?action=deny", nil); a.Status != http.StatusOK {
+		t.Errorf("decisions: %d %s", a.Status, a.Raw)
+	}
+	wantProblem(t, w.api(t, tok, http.MethodGet, "/orgs/acme/decisions?since=yesterday", nil), http.StatusBadRequest)
 }

@@ -189,7 +189,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 // adminAPI builds the admin API on the authorization server's registrar
 // and token verification when it has them.
 func adminAPI(cfg Config) *adminapi.API {
-	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger}
+	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer}
 	if rs, ok := cfg.OAuth.(registrarSource); ok {
 		ac.Registrar = rs.Registrar()
 	}

@@ -36,8 +36,8 @@ var cliAPIRoutes = map[string][]string{
 	"group create":        {"POST /api/v1/orgs/:org/groups"},
 	"group list":          {"GET /api/v1/orgs/:org/groups"},
 	"group delete":        {"DELETE /api/v1/orgs/:org/groups/:id"},
-	"group add-member":    {"PUT /api/v1/orgs/:org/groups/:id/members/:user_id"},
-	"group remove-member": {"DELETE /api/v1/orgs/:org/groups/:id/members/:user_id"},
+	"group add-member":    {"PUT /api/v1/orgs/:org/groups/:id/members/:user"},
+	"group remove-member": {"DELETE /api/v1/orgs/:org/groups/:id/members/:user"},
 	"group members":       {"GET /api/v1/orgs/:org/groups/:id/members"},
 
 	"user create":        {"POST /api/v1/orgs/:org/users"},
@@ -138,7 +138,6 @@ var cliKnownGaps = map[string]bool{
 	"api show":                  true,
 	"api update":                true,
 	"keys rotate":               true,
-	"registration-token create": true,
 }
 
 var usageSubsRE = regexp.MustCompile(`usage: portico \S+ \{([^}]*)\}`)

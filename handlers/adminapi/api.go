@@ -40,9 +40,11 @@ type Config struct {
 	// Verifier checks client-credentials access tokens; nil accepts API
 	// tokens only.
 	Verifier TokenVerifier
-	Issuer   string
-	Now      func() time.Time
-	Log      *slog.Logger
+	// Sealer encrypts new signing keys; nil answers key rotation with 503.
+	Sealer *store.Sealer
+	Issuer string
+	Now    func() time.Time
+	Log    *slog.Logger
 }
 
 // API is the mounted admin API.

@@ -32,16 +32,12 @@ func (p *principal) actor() store.Actor {
 }
 
 // manager is the caller as the partners service sees them: a platform
-// credential is a platform admin; an organization's admin credential is
-// that organization's admin; a read credential is a member (it never
-// reaches a write: authorize refuses first).
+// credential is a platform admin, an organization's credential that
+// organization's admin. A read credential gets the same rank so that the
+// service lets it read (groups, tokens); it never reaches a write, which
+// authorize refuses first for every route marked as one.
 func (p *principal) manager() partners.Manager {
-	m := partners.Manager{Actor: p.actor(), OrgID: p.Token.OrgID, Role: store.RoleMember}
-	if p.Token.Role == store.APIRoleAdmin {
-		m.Role = store.RoleAdmin
-	}
-	m.PlatformAdmin = p.Token.OrgID == "" && p.Token.Role == store.APIRoleAdmin
-	return m
+	return partners.Manager{Actor: p.actor(), OrgID: p.Token.OrgID, Role: store.RoleAdmin, PlatformAdmin: p.Token.OrgID == ""}
 }
 
 func unauthorized(detail string) problem {

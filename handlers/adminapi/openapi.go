@@ -31,7 +31,7 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		if r.Create {
 			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
-				"schema": map[string]any{"type": "string", "maxLength": 255},
+				"schema":      map[string]any{"type": "string", "maxLength": 255},
 				"description": "repeat a create safely: the same key and body replay the first answer for 24 hours"})
 		}
 		if r.Update {

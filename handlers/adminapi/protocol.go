@@ -145,7 +145,7 @@ func (c *call) page() (store.Page, error) {
 // Page is one page of a list: the items and the cursors of the
 // neighbouring pages ("" when there is none).
 type Page[T any] struct {
-	Items []T  `json:"items"`
+	Items []T    `json:"items"`
 	Next  string `json:"next,omitempty"`
 	Prev  string `json:"prev,omitempty"`
 }

@@ -99,6 +99,40 @@ func (a *API) table() []route {
 			Access: platformWrite, Out: typ[Shares](), H: a.share(true)},
 		{Method: del, Path: "/orgs/:org/apps/:client_id/shares/:target", Op: "unshareApp", Summary: "Withdraw a share", Tag: "apps",
 			Access: platformWrite, Out: typ[Shares](), H: a.share(false)},
+
+		// Groups.
+		{Method: get, Path: "/orgs/:org/groups", Op: "listGroups", Summary: "List an organization's groups", Tag: "groups",
+			Access: orgRead, Out: typ[partners.GroupView](), List: true, H: a.listGroups},
+		{Method: post, Path: "/orgs/:org/groups", Op: "createGroup", Summary: "Create a local group", Tag: "groups",
+			Access: orgWrite, In: typ[GroupBody](), Out: typ[partners.GroupView](), Create: true, H: a.createGroup},
+		{Method: del, Path: "/orgs/:org/groups/:id", Op: "deleteGroup", Summary: "Delete a local group", Tag: "groups",
+			Access: orgWrite, H: a.deleteGroup},
+		{Method: get, Path: "/orgs/:org/groups/:id/members", Op: "listGroupMembers", Summary: "List a group's members", Tag: "groups",
+			Access: orgRead, Out: typ[partners.Member](), List: true, H: a.groupMembers},
+		{Method: put, Path: "/orgs/:org/groups/:id/members/:user", Op: "addGroupMember", Summary: "Add a member (by ID or email) to a local group", Tag: "groups",
+			Access: orgWrite, Out: typ[partners.Member](), H: a.changeGroupMember(true)},
+		{Method: del, Path: "/orgs/:org/groups/:id/members/:user", Op: "removeGroupMember", Summary: "Take a member (by ID or email) out of a local group", Tag: "groups",
+			Access: orgWrite, Out: typ[partners.Member](), H: a.changeGroupMember(false)},
+
+		// Logs.
+		{Method: get, Path: "/audit", Op: "listAudit", Summary: "The audit log of every organization and the platform, newest first", Tag: "logs",
+			Access: platformRead, Out: typ[AuditEvent](), List: true, Query: auditQuery, H: a.platformAudit},
+		{Method: get, Path: "/orgs/:org/audit", Op: "listOrgAudit", Summary: "An organization's audit log, newest first", Tag: "logs",
+			Access: orgRead, Out: typ[AuditEvent](), List: true, Query: auditQuery, H: a.orgAudit},
+		{Method: get, Path: "/decisions", Op: "listDecisions", Summary: "The policy decision log, newest first", Tag: "logs",
+			Access: platformRead, Out: typ[store.Decision](), List: true, Query: decisionQuery, H: a.platformDecisions},
+		{Method: get, Path: "/orgs/:org/decisions", Op: "listOrgDecisions", Summary: "An organization's policy decisions, newest first", Tag: "logs",
+			Access: orgRead, Out: typ[store.Decision](), List: true, Query: decisionQuery, H: a.orgDecisions},
+
+		// The authorization server: scopes, keys, registration tokens.
+		{Method: get, Path: "/scopes", Op: "listScopes", Summary: "List portal-wide scopes", Tag: "oauth",
+			Access: anyRead, Out: typ[store.Scope](), List: true, H: a.listScopes},
+		{Method: post, Path: "/scopes", Op: "createScope", Summary: "Register a portal-wide scope", Tag: "oauth",
+			Access: platformWrite, In: typ[ScopeBody](), Out: typ[store.Scope](), Create: true, H: a.createScope},
+		{Method: post, Path: "/keys/rotate", Op: "rotateKeys", Summary: "Rotate the token-signing keys", Tag: "oauth",
+			Access: platformWrite, Out: typ[[]SigningKey](), H: a.rotateKeys},
+		{Method: post, Path: "/orgs/:org/registration-tokens", Op: "createRegistrationToken", Summary: "Make an initial access token for dynamic client registration (shown once)", Tag: "oauth",
+			Access: orgWrite, In: typ[RegistrationTokenBody](), Out: typ[NewRegistrationToken](), Create: true, H: a.createRegistrationToken},
 	}
 	return rs
 }
