@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"portico/federation"
 	"portico/partners"
 	"portico/store"
 )
@@ -22,6 +23,13 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 	}
 	gUser := w.users[otherOrgAdmin]
 	g := "/orgs/globex"
+	fed := &federation.Service{Store: w.h.Store, Sealer: w.h.Config.SignIn.Sealer, Registry: w.h.Config.SignIn.Registry, Now: w.clock.Now}
+	name := "Globex sandbox"
+	gx, err := fed.Create(ctx, store.Actor{Label: "test"}, w.globex.ID, federation.Input{Type: "sandbox", Name: &name,
+		Settings: map[string]string{"users": "gus@globex.example | Gus"}, Secret: &name})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []attempt{
 		// Groups: globex's by its path, and its group ID under acme.
 		{"GET", g + "/groups", nil, 404},
@@ -38,6 +46,14 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 		{"POST", "/scopes", map[string]any{"name": "evil:all"}, 403},
 		{"POST", "/keys/rotate", nil, 403},
 		{"POST", g + "/registration-tokens", map[string]any{"description": "x"}, 404},
+		// Users: globex's user ID under acme's path.
+		{"POST", g + "/users", map[string]any{"email": "x@globex.example", "name": "X"}, 404},
+		{"POST", "/orgs/acme/users/" + gUser.ID + "/reset-link", map[string]any{}, 404},
+		{"PUT", "/orgs/acme/users/" + gUser.ID + "/attributes/tier", map[string]any{"value": "gold"}, 404},
+		// Connections.
+		{"GET", g + "/connections", nil, 404},
+		{"POST", g + "/connections", map[string]any{"type": "sandbox", "name": "x"}, 404},
+		{"PATCH", "/orgs/acme/connections/" + gx.ID, map[string]any{"enabled": false}, 404},
 	}
 }
 

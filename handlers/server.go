@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"portico/authserver"
+	"portico/federation"
 	"portico/handlers/adminapi"
 	"portico/partners"
 	"portico/policyeditor"
@@ -192,6 +193,9 @@ func adminAPI(cfg Config) *adminapi.API {
 	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer}
 	if rs, ok := cfg.OAuth.(registrarSource); ok {
 		ac.Registrar = rs.Registrar()
+	}
+	if cfg.SignIn.Registry != nil {
+		ac.Federation = &federation.Service{Store: cfg.Store, Sealer: cfg.SignIn.Sealer, Registry: cfg.SignIn.Registry, Now: cfg.Now}
 	}
 	if v, ok := cfg.OAuth.(adminapi.TokenVerifier); ok {
 		ac.Verifier = v

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"portico/authserver"
+	"portico/federation"
 	"portico/partners"
 	"portico/store"
 )
@@ -40,6 +41,8 @@ type Config struct {
 	// Verifier checks client-credentials access tokens; nil accepts API
 	// tokens only.
 	Verifier TokenVerifier
+	// Federation writes sign-in connections; nil answers them with 503.
+	Federation *federation.Service
 	// Sealer encrypts new signing keys; nil answers key rotation with 503.
 	Sealer *store.Sealer
 	Issuer string

@@ -8,6 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"portico/authserver"
+	"portico/federation"
+	"portico/federation/pool"
 	"portico/partners"
 	"portico/store"
 )
@@ -34,12 +36,18 @@ func (p problem) Error() string { return http.StatusText(p.Status) + ": " + p.De
 func (a *API) toProblem(c *call, err error) problem {
 	var p problem
 	var fe partners.FieldErrors
+	var ffe federation.FieldErrors
+	var pfe pool.FieldErrors
 	var ve *authserver.ValidationError
 	var he *echo.HTTPError
 	switch {
 	case errors.As(err, &p):
 	case errors.As(err, &fe):
 		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: fe}
+	case errors.As(err, &ffe):
+		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: ffe}
+	case errors.As(err, &pfe):
+		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: pfe}
 	case errors.As(err, &ve):
 		m := map[string]string{}
 		for _, f := range ve.Fields {

@@ -133,6 +133,20 @@ func (a *API) table() []route {
 			Access: platformWrite, Out: typ[[]SigningKey](), H: a.rotateKeys},
 		{Method: post, Path: "/orgs/:org/registration-tokens", Op: "createRegistrationToken", Summary: "Make an initial access token for dynamic client registration (shown once)", Tag: "oauth",
 			Access: orgWrite, In: typ[RegistrationTokenBody](), Out: typ[NewRegistrationToken](), Create: true, H: a.createRegistrationToken},
+
+		// Identity-pool users and sign-in connections.
+		{Method: post, Path: "/orgs/:org/users", Op: "createUser", Summary: "Create an identity-pool user (a generated password is shown once)", Tag: "users",
+			Access: orgWrite, In: typ[UserBody](), Out: typ[User](), Create: true, H: a.createUser},
+		{Method: post, Path: "/orgs/:org/users/:id/reset-link", Op: "issueResetLink", Summary: "Issue a single-use password reset link", Tag: "users",
+			Access: orgWrite, In: typ[ResetLinkBody](), Out: typ[ResetLinkOut](), H: a.resetLink},
+		{Method: put, Path: "/orgs/:org/users/:id/attributes/:name", Op: "setUserAttribute", Summary: "Set (or with an empty value remove) a user's attribute", Tag: "users",
+			Access: orgWrite, In: typ[AttributeBody](), Out: typ[User](), H: a.setAttribute},
+		{Method: get, Path: "/orgs/:org/connections", Op: "listConnections", Summary: "List an organization's sign-in connections", Tag: "connections",
+			Access: orgRead, Out: typ[Connection](), List: true, H: a.listConnections},
+		{Method: post, Path: "/orgs/:org/connections", Op: "createConnection", Summary: "Create a sign-in connection", Tag: "connections",
+			Access: orgWrite, In: typ[ConnectionBody](), Out: typ[Connection](), Create: true, H: a.createConnection},
+		{Method: patch, Path: "/orgs/:org/connections/:id", Op: "updateConnection", Summary: "Change a sign-in connection", Tag: "connections",
+			Access: orgWrite, In: typ[ConnectionBody](), Out: typ[Connection](), Update: true, H: a.updateConnection},
 	}
 	return rs
 }
