@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"testing"
 
+	"portico/authserver"
 	"portico/federation"
 	"portico/partners"
 	"portico/store"
@@ -30,6 +31,32 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 	if err != nil {
 		t.Fatal(err)
 	}
+	gAPI, err := w.reg.CreateAPI(ctx, w.globex.ID, store.Actor{Label: "test"}, authserver.APIInput{Identifier: "https://api.globex.example",
+		Name: "Globex API", Scopes: []store.APIScope{{Name: "globex:read"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gIss, err := w.oauth.Issuers().Create(ctx, w.globex.ID, store.Actor{Label: "test"}, authserver.IssuerInput{
+		Issuer: "https://idp.globex.example", JWKSURI: "https://idp.globex.example/jwks", SubjectClaim: "sub"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the attempts (cleanups run before the harness closes the
+	// store): globex's API, issuer and connection are as they were.
+	t.Cleanup(func() {
+		if x, err := w.h.Store.API(ctx, w.globex.ID, gAPI.ID); err != nil || x.Name != "Globex API" {
+			t.Errorf("globex's API changed: %+v %v", x, err)
+		}
+		if _, err := w.h.Store.API(ctx, "", gAPI.ID); err != nil {
+			t.Errorf("globex's API is gone: %v", err)
+		}
+		if _, err := w.oauth.Issuers().Get(ctx, w.globex.ID, gIss.ID); err != nil {
+			t.Errorf("globex's issuer is gone: %v", err)
+		}
+		if x, err := w.h.Store.Connection(ctx, w.globex.ID, gx.ID); err != nil || !x.Enabled {
+			t.Errorf("globex's connection changed: %v", err)
+		}
+	})
 	return []attempt{
 		// Groups: globex's by its path, and its group ID under acme.
 		{"GET", g + "/groups", nil, 404},
@@ -54,6 +81,21 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 		{"GET", g + "/connections", nil, 404},
 		{"POST", g + "/connections", map[string]any{"type": "sandbox", "name": "x"}, 404},
 		{"PATCH", "/orgs/acme/connections/" + gx.ID, map[string]any{"enabled": false}, 404},
+		// Trusted issuers.
+		{"GET", g + "/issuers", nil, 404},
+		{"GET", "/orgs/acme/issuers/" + gIss.ID, nil, 404},
+		{"DELETE", "/orgs/acme/issuers/" + gIss.ID, nil, 404},
+		{"POST", "/orgs/acme/issuers/" + gIss.ID + "/test", map[string]any{"token": "x"}, 404},
+		// APIs: globex's by ID, and an API created "for" globex.
+		{"GET", "/apis/" + gAPI.ID, nil, 404},
+		{"PATCH", "/apis/" + gAPI.ID, map[string]any{"name": "Pwned"}, 404},
+		{"DELETE", "/apis/" + gAPI.ID, nil, 404},
+		{"POST", "/apis", map[string]any{"org": "globex", "identifier": "https://evil.example", "name": "x"}, 422},
+		// Policies are the platform's.
+		{"GET", "/policies", nil, 403},
+		{"POST", "/policies", map[string]any{"name": "x"}, 403},
+		{"PUT", "/policy-attachments", map[string]any{"policy": "x", "portal": true}, 403},
+		{"POST", "/policies/eval", map[string]any{}, 403},
 	}
 }
 

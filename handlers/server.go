@@ -197,6 +197,10 @@ func adminAPI(cfg Config) *adminapi.API {
 	if cfg.SignIn.Registry != nil {
 		ac.Federation = &federation.Service{Store: cfg.Store, Sealer: cfg.SignIn.Sealer, Registry: cfg.SignIn.Registry, Now: cfg.Now}
 	}
+	if ir, ok := cfg.Issuers.(adminapi.IssuerRegistry); ok {
+		ac.Issuers = ir
+	}
+	ac.Locator = cfg.Locator
 	if v, ok := cfg.OAuth.(adminapi.TokenVerifier); ok {
 		ac.Verifier = v
 	}

@@ -17,6 +17,7 @@ import (
 	"portico/authserver"
 	"portico/federation"
 	"portico/partners"
+	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -43,6 +44,10 @@ type Config struct {
 	Verifier TokenVerifier
 	// Federation writes sign-in connections; nil answers them with 503.
 	Federation *federation.Service
+	// Issuers manages trusted token issuers; nil answers them with 503.
+	Issuers IssuerRegistry
+	// Locator finds countries for policy evaluation; nil knows none.
+	Locator policyeditor.Locator
 	// Sealer encrypts new signing keys; nil answers key rotation with 503.
 	Sealer *store.Sealer
 	Issuer string

@@ -11,6 +11,7 @@ import (
 	"portico/federation"
 	"portico/federation/pool"
 	"portico/partners"
+	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -38,6 +39,7 @@ func (a *API) toProblem(c *call, err error) problem {
 	var fe partners.FieldErrors
 	var ffe federation.FieldErrors
 	var pfe pool.FieldErrors
+	var pe policyeditor.FieldErrors
 	var ve *authserver.ValidationError
 	var he *echo.HTTPError
 	switch {
@@ -48,6 +50,14 @@ func (a *API) toProblem(c *call, err error) problem {
 		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: ffe}
 	case errors.As(err, &pfe):
 		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: pfe}
+	case errors.As(err, &pe):
+		m := map[string]string{}
+		for _, f := range pe {
+			m[f.Path] = f.Message
+		}
+		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The policy has problems; see errors.", Errors: m}
+	case errors.Is(err, policyeditor.ErrNameTaken), errors.Is(err, policyeditor.ErrConflict):
+		p = problem{Status: http.StatusConflict, Detail: "Another policy has this name, or the policy changed meanwhile."}
 	case errors.As(err, &ve):
 		m := map[string]string{}
 		for _, f := range ve.Fields {

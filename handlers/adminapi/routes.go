@@ -1,9 +1,11 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"reflect"
 
+	"portico/authserver"
 	"portico/partners"
 	"portico/store"
 )
@@ -147,6 +149,44 @@ func (a *API) table() []route {
 			Access: orgWrite, In: typ[ConnectionBody](), Out: typ[Connection](), Create: true, H: a.createConnection},
 		{Method: patch, Path: "/orgs/:org/connections/:id", Op: "updateConnection", Summary: "Change a sign-in connection", Tag: "connections",
 			Access: orgWrite, In: typ[ConnectionBody](), Out: typ[Connection](), Update: true, H: a.updateConnection},
+
+		// Trusted issuers.
+		{Method: get, Path: "/orgs/:org/issuers", Op: "listIssuers", Summary: "List an organization's trusted token issuers", Tag: "issuers",
+			Access: orgRead, Out: typ[store.TrustedIssuer](), List: true, H: a.listIssuers},
+		{Method: post, Path: "/orgs/:org/issuers", Op: "createIssuer", Summary: "Trust a partner's token issuer", Tag: "issuers",
+			Access: orgWrite, In: typ[IssuerBody](), Out: typ[store.TrustedIssuer](), Create: true, H: a.createIssuer},
+		{Method: get, Path: "/orgs/:org/issuers/:id", Op: "getIssuer", Summary: "Show a trusted issuer", Tag: "issuers",
+			Access: orgRead, Out: typ[store.TrustedIssuer](), H: a.getIssuer},
+		{Method: del, Path: "/orgs/:org/issuers/:id", Op: "deleteIssuer", Summary: "Stop trusting an issuer", Tag: "issuers",
+			Access: orgWrite, H: a.deleteIssuer},
+		{Method: post, Path: "/orgs/:org/issuers/:id/test", Op: "testIssuer", Summary: "Check a token against a trusted issuer, changing nothing", Tag: "issuers",
+			Access: orgRead, In: typ[IssuerTestBody](), Out: typ[authserver.Preview](), H: a.testIssuer},
+
+		// APIs (resource servers).
+		{Method: get, Path: "/apis", Op: "listAPIs", Summary: "List APIs (a scoped credential: its organization's)", Tag: "apis",
+			Access: anyRead, Out: typ[store.API](), List: true, H: a.listAPIs},
+		{Method: post, Path: "/apis", Op: "createAPI", Summary: "Register an API and its scopes", Tag: "apis",
+			Access: anyWrite, In: typ[APIBody](), Out: typ[store.API](), Create: true, H: a.createAPI},
+		{Method: get, Path: "/apis/:id", Op: "getAPI", Summary: "Show an API", Tag: "apis",
+			Access: anyRead, Out: typ[store.API](), H: a.getAPI},
+		{Method: patch, Path: "/apis/:id", Op: "updateAPI", Summary: "Change an API", Tag: "apis",
+			Access: anyWrite, In: typ[APIBody](), Out: typ[store.API](), Update: true, H: a.updateAPI},
+		{Method: del, Path: "/apis/:id", Op: "deleteAPI", Summary: "Delete an API", Tag: "apis",
+			Access: anyWrite, H: a.deleteAPI},
+
+		// Policies.
+		{Method: get, Path: "/policies", Op: "listPolicies", Summary: "List policies and where each is attached", Tag: "policies",
+			Access: platformRead, Out: typ[Policy](), List: true, H: a.listPolicies},
+		{Method: post, Path: "/policies", Op: "importPolicy", Summary: "Import a policy document (a new policy, or a new version of the one with its name)", Tag: "policies",
+			Access: platformWrite, In: typ[json.RawMessage](), Out: typ[PolicyImported](), Create: true, H: a.importPolicy},
+		{Method: get, Path: "/policies/:id", Op: "exportPolicy", Summary: "Export a policy's current document (by ID or name)", Tag: "policies",
+			Access: platformRead, Out: typ[json.RawMessage](), H: a.exportPolicy},
+		{Method: post, Path: "/policies/eval", Op: "evalPolicy", Summary: "Evaluate a policy document against a request, saving nothing", Tag: "policies",
+			Access: platformRead, In: typ[EvalBody](), Out: typ[json.RawMessage](), H: a.evalPolicy},
+		{Method: put, Path: "/policy-attachments", Op: "attachPolicy", Summary: "Attach a policy to an app, the portal, m2m, registration or API routes", Tag: "policies",
+			Access: platformWrite, In: typ[AttachmentBody](), Out: typ[Attachment](), H: a.attachment(true)},
+		{Method: del, Path: "/policy-attachments", Op: "detachPolicy", Summary: "Remove the policy attached at a point", Tag: "policies",
+			Access: platformWrite, In: typ[AttachmentBody](), Out: typ[Attachment](), H: a.attachment(false)},
 	}
 	return rs
 }
