@@ -3,6 +3,9 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 
 	"portico/authserver"
@@ -133,4 +136,50 @@ func TestAdminAPIGroupsAndLogs(t *testing.T) {
 		t.Errorf("decisions: %d %s", a.Status, a.Raw)
 	}
 	wantProblem(t, w.api(t, tok, http.MethodGet, "/orgs/acme/decisions?since=yesterday", nil), http.StatusBadRequest)
+}
+
+var apiTokenRE = regexp.MustCompile(`id="api-token">(ptc_[A-Za-z0-9_-]+)<`)
+
+// TestAPITokenPage: an org admin makes a token on the page, sees it once,
+// and it reaches their organization through the API and nothing else; a
+// revoke on the page stops it at once.
+func TestAPITokenPage(t *testing.T) {
+	w := newWorld(t)
+	admin := w.as(t, orgAdmin)
+	r := admin.Post("/api-tokens", url.Values{"name": {"CRM sync"}, "role": {"admin"}, "days": {"30"},
+		"org": {"globex"}}) // an org admin's org field is ignored: the token is acme's
+	m := apiTokenRE.FindStringSubmatch(r.Body)
+	if r.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("create: %d\n%s", r.StatusCode, r.Body)
+	}
+	tok := m[1]
+	if a := w.api(t, tok, http.MethodGet, "/orgs/acme/members", nil); a.Status != http.StatusOK {
+		t.Fatalf("the page's token on acme: %d %s", a.Status, a.Raw)
+	}
+	wantProblem(t, w.api(t, tok, http.MethodGet, "/orgs/globex/members", nil), http.StatusNotFound)
+	list := admin.Get("/api-tokens")
+	if strings.Contains(list.Body, tok) {
+		t.Fatal("the list shows the token again")
+	}
+	rec, err := w.h.Store.APITokenByHash(context.Background(), partners.HashAPIToken(tok))
+	if err != nil || rec.OrgID != w.acme.ID || rec.Role != store.APIRoleAdmin {
+		t.Fatalf("stored: %+v %v", rec, err)
+	}
+	// globex's admin cannot revoke it; acme's can.
+	if r := w.as(t, otherOrgAdmin).Post("/api-tokens/"+rec.ID+"/revoke", nil); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("another org's admin revoked: %d", r.StatusCode)
+	}
+	if r := admin.Post("/api-tokens/"+rec.ID+"/revoke", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d %s", r.StatusCode, r.Body)
+	}
+	wantProblem(t, w.api(t, tok, http.MethodGet, "/orgs/acme/members", nil), http.StatusUnauthorized)
+	// A platform admin makes a platform token.
+	r = w.as(t, platformAdmin).Post("/api-tokens", url.Values{"name": {"Billing"}, "role": {"read"}, "days": {"7"}})
+	m = apiTokenRE.FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("platform create: %d\n%s", r.StatusCode, r.Body)
+	}
+	if a := w.api(t, m[1], http.MethodGet, "/plans", nil); a.Status != http.StatusOK {
+		t.Fatalf("platform token: %d %s", a.Status, a.Raw)
+	}
 }

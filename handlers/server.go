@@ -172,6 +172,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},
+		&APITokens{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages, Now: cfg.Now},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
 	if cfg.SCIM != nil {
