@@ -175,3 +175,30 @@ func TestAdminAPIDoesWhatTheCLIDoes(t *testing.T) {
 	}
 	call("GET", "/decisions?limit=5", nil, 200)
 }
+
+// TestAdminAPIIdempotentSecretsAreNotKept: a create whose answer shows a
+// secret once is not repeated by its Idempotency-Key, and its answer is not
+// stored: the repeat gets 409 with the Location, and no second app exists.
+func TestAdminAPIIdempotentSecretsAreNotKept(t *testing.T) {
+	w := newWorld(t)
+	tok, rec := w.apiToken(t, w.acme, store.APIRoleAdmin)
+	body := map[string]any{"name": "Once", "type": "service"}
+	first := must(t, w.api(t, tok, "POST", "/orgs/acme/apps", body, "Idempotency-Key", "app-1"), 201, "create")
+	secret, _ := first.Body["client_secret"].(string)
+	if secret == "" {
+		t.Fatalf("no secret: %s", first.Raw)
+	}
+	again := w.api(t, tok, "POST", "/orgs/acme/apps", body, "Idempotency-Key", "app-1")
+	wantProblem(t, again, http.StatusConflict)
+	if again.Header.Get("Location") != first.Header.Get("Location") || strings.Contains(again.Raw, secret) {
+		t.Fatalf("repeat: %v %s", again.Header, again.Raw)
+	}
+	_, stored, err := w.h.Store.ReserveIdempotencyKey(context.Background(), rec.ID, "app-1", store.IdempotentResponse{}, w.clock.Now())
+	if err != nil || strings.Contains(string(stored.Body), secret) {
+		t.Fatalf("the secret was stored: %v", err)
+	}
+	a := must(t, w.api(t, tok, "GET", "/orgs/acme/apps?q=Once", nil), 200, "list")
+	if n := len(a.Body["items"].([]any)); n != 1 {
+		t.Fatalf("%d apps named Once", n)
+	}
+}

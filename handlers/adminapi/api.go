@@ -86,6 +86,10 @@ type route struct {
 	Out          reflect.Type // response body; nil for 204
 	List         bool         // Out is the item type of a page
 	Create       bool         // takes Idempotency-Key; answers 201
+	// Secret: the answer holds a secret shown once (a token, a client
+	// secret, an invitation link, a generated password), which is never
+	// stored for an idempotent replay.
+	Secret bool
 	Update       bool         // takes If-Match
 	Query        []queryParam
 	H            func(c *call) error

@@ -21,7 +21,9 @@ const IdempotencyTTL = 24 * time.Hour
 // idempotent runs a create under the request's Idempotency-Key: the first
 // request with a key runs and its answer is stored; a repeat with the same
 // body gets that answer again (with Idempotent-Replayed: true), one with a
-// different body 422, one while the first is still running 409.
+// different body 422, one while the first is still running 409. An answer
+// that showed a secret is not stored: its repeat gets 409 with the
+// Location of what the first request made, and creates nothing.
 func (a *API) idempotent(c *call, r route) error {
 	key := c.Request().Header.Get("Idempotency-Key")
 	if len(key) > 255 {
@@ -52,6 +54,10 @@ func (a *API) idempotent(c *call, r route) error {
 		if prev.Location != "" {
 			h.Set("Location", prev.Location)
 		}
+		if r.Secret && prev.Status < 300 {
+			// The first answer showed a secret once; it was not kept.
+			return problem{Status: http.StatusConflict, Detail: "The request with this Idempotency-Key succeeded; its answer held a secret that is shown only once. The resource is at Location."}
+		}
 		ct := "application/json"
 		if prev.Status >= 400 {
 			ct = "application/problem+json"
@@ -71,8 +77,12 @@ func (a *API) idempotent(c *call, r route) error {
 		}
 		return herr
 	}
+	answer := rec.body.Bytes()
+	if r.Secret && status < 300 {
+		answer = nil
+	}
 	if err := a.cfg.Store.CompleteIdempotencyKey(ctx, c.p.Token.ID, key, status,
-		c.Response().Header().Get("Location"), rec.body.Bytes()); err != nil {
+		c.Response().Header().Get("Location"), answer); err != nil {
 		a.cfg.Log.Warn("admin api: store idempotency key", "err", err)
 	}
 	return nil
