@@ -90,9 +90,9 @@ type route struct {
 	// secret, an invitation link, a generated password), which is never
 	// stored for an idempotent replay.
 	Secret bool
-	Update       bool         // takes If-Match
-	Query        []queryParam
-	H            func(c *call) error
+	Update bool // takes If-Match
+	Query  []queryParam
+	H      func(c *call) error
 }
 
 // queryParam is a documented query parameter.
