@@ -70,18 +70,22 @@ func (a *API) getMember(c *call) error {
 }
 
 func (a *API) changeRole(c *call) error {
-	u, err := a.member(c)
-	if err != nil {
-		return err
-	}
 	var b RoleBody
 	if err := c.bind(&b); err != nil {
 		return err
 	}
-	if err := c.ifMatch(partners.MemberOf(u)); err != nil {
+	var m partners.Member
+	err := a.exclusive(c, func(tx *API) error {
+		u, err := tx.member(c)
+		if err != nil {
+			return err
+		}
+		if err := c.ifMatch(partners.MemberOf(u)); err != nil {
+			return err
+		}
+		m, err = tx.partners.ChangeRole(c.ctx(), c.manager(), c.org.ID, u.ID, store.Role(b.Role))
 		return err
-	}
-	m, err := a.partners.ChangeRole(c.ctx(), c.manager(), c.org.ID, u.ID, store.Role(b.Role))
+	})
 	if err != nil {
 		return err
 	}

@@ -188,23 +188,31 @@ func (a *API) updateOrg(c *call) error {
 	if b.Slug != nil && *b.Slug != c.org.Slug {
 		return partners.FieldErrors{"slug": "An organization's slug does not change."}
 	}
-	cur, err := a.orgOut(c, c.org)
-	if err != nil {
-		return err
-	}
-	if err := c.ifMatch(cur); err != nil {
-		return err
-	}
 	in, err := b.input()
 	if err != nil {
 		return err
 	}
 	in.Slug = nil
-	o, err := a.partners.UpdateOrg(c.ctx(), c.actor(), c.org.Slug, in)
-	if err != nil {
+	var j Org
+	err = a.exclusive(c, func(tx *API) error {
+		cur, err := tx.cfg.Store.Organization(c.ctx(), c.org.ID)
+		if err != nil {
+			return err
+		}
+		curJ, err := tx.orgOut(c, cur)
+		if err != nil {
+			return err
+		}
+		if err := c.ifMatch(curJ); err != nil {
+			return err
+		}
+		o, err := tx.partners.UpdateOrg(c.ctx(), c.actor(), cur.Slug, in)
+		if err != nil {
+			return err
+		}
+		j, err = tx.orgOut(c, o)
 		return err
-	}
-	j, err := a.orgOut(c, o)
+	})
 	if err != nil {
 		return err
 	}
@@ -337,20 +345,25 @@ func (a *API) createPlan(c *call) error {
 }
 
 func (a *API) updatePlan(c *call) error {
-	cur, err := a.plan(c)
-	if err != nil {
-		return err
-	}
 	var b PlanBody
 	if err := c.bind(&b); err != nil {
 		return err
 	}
-	if err := c.ifMatch(planOut(cur)); err != nil {
+	var out Plan
+	err := a.exclusive(c, func(tx *API) error {
+		cur, err := tx.plan(c)
+		if err != nil {
+			return err
+		}
+		if err := c.ifMatch(planOut(cur)); err != nil {
+			return err
+		}
+		p, err := tx.partners.UpdatePlan(c.ctx(), c.actor(), cur.Slug, b.input())
+		out = planOut(p)
 		return err
-	}
-	p, err := a.partners.UpdatePlan(c.ctx(), c.actor(), cur.Slug, b.input())
+	})
 	if err != nil {
 		return err
 	}
-	return c.withETag(planOut(p))
+	return c.withETag(out)
 }

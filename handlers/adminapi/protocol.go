@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"portico/partners"
 	"portico/store"
 )
 
@@ -126,6 +127,21 @@ func (c *call) ifMatch(current any) error {
 			Detail: "The resource changed since you read it (If-Match does not match its ETag); read it again."}
 	}
 	return nil
+}
+
+// exclusive runs fn with an API whose store and partners service are bound
+// to one transaction, so that an If-Match check and the update it guards
+// see the same row: on SQLite the transaction holds the only writer, on
+// PostgreSQL the getters read FOR UPDATE. Only the store and the partners
+// service are bound; fn must not use the registrar, whose own store is not.
+func (a *API) exclusive(c *call, fn func(tx *API) error) error {
+	return a.cfg.Store.InTx(c.ctx(), func(tx *store.Store) error {
+		b := *a
+		b.cfg.Store = tx
+		b.cfg.Registrar, b.cfg.Federation = nil, nil
+		b.partners = &partners.Service{Store: tx, Now: a.cfg.Now}
+		return fn(&b)
+	})
 }
 
 // pageQuery is the documented pagination and filter parameters.
