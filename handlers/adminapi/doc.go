@@ -15,7 +15,9 @@
 // oapi-codegen: the request and response shapes are the domain's own types
 // and small structs beside the handlers, and one table that both mounts the
 // routes and writes the document cannot disagree with itself. A test checks
-// the document against the router anyway, both ways.
+// the document against the router anyway, both ways, and another loads it
+// with github.com/getkin/kin-openapi (a test-only dependency: a maintained,
+// independent OpenAPI implementation) and validates it.
 //
 // Credentials (auth.go) are API tokens (`Authorization: Bearer ptc_…`) and
 // client-credentials access tokens from Portico's own authorization server
