@@ -306,7 +306,7 @@ func TestAdminAPIOrgTokenStaysInItsOrganization(t *testing.T) {
 		{"POST", g + "/suspend", nil, 403},
 		{"PATCH", "/orgs/acme", map[string]any{"plan": ""}, 403}, // its own plan is the platform's to set
 		{"POST", "/orgs", map[string]any{"slug": "evil", "name": "Evil"}, 403},
-		{"PUT", g + "/client-metadata", map[string]any{"allow": true}, 403},
+		{"PUT", g + "/client-metadata", map[string]any{"allow": true}, 404},
 		// Plans are the platform's.
 		{"GET", "/plans", nil, 403}, {"PATCH", "/plans/gold", map[string]any{"name": "x"}, 403},
 		// Members.

@@ -46,7 +46,7 @@ func (a *API) table() []route {
 		{Method: post, Path: "/orgs/:org/reactivate", Op: "reactivateOrg", Summary: "Reactivate a suspended organization", Tag: "organizations",
 			Access: platformWrite, Out: typ[Org](), H: a.setOrgStatus(false)},
 		{Method: put, Path: "/orgs/:org/client-metadata", Op: "setOrgClientMetadata", Summary: "Allow or deny sign-in to Client ID Metadata Document clients", Tag: "organizations",
-			Access: platformWrite, In: typ[ClientMetadataBody](), Out: typ[ClientMetadataOut](), H: a.setClientMetadata},
+			Access: orgWrite, In: typ[ClientMetadataBody](), Out: typ[ClientMetadataOut](), H: a.setClientMetadata},
 
 		// Plans.
 		{Method: get, Path: "/plans", Op: "listPlans", Summary: "List plans", Tag: "plans",
