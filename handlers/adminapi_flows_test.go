@@ -202,3 +202,12 @@ func TestAdminAPIIdempotentSecretsAreNotKept(t *testing.T) {
 		t.Fatalf("%d apps named Once", n)
 	}
 }
+
+// TestAdminAPIOversizedBodyIsAProblem: a request the portal's middleware
+// refuses before the API's handler runs still gets a problem document.
+func TestAdminAPIOversizedBodyIsAProblem(t *testing.T) {
+	w := newWorld(t)
+	tok, _ := w.apiToken(t, store.Organization{}, store.APIRoleAdmin)
+	big := map[string]any{"slug": "big", "name": strings.Repeat("x", 3<<20)}
+	wantProblem(t, w.api(t, tok, "POST", "/orgs", big), http.StatusRequestEntityTooLarge)
+}

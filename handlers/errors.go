@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"portico/handlers/adminapi"
 	"portico/store"
 	"portico/views"
 )
@@ -76,6 +77,13 @@ func errorHandler(log *slog.Logger, pages *Pages) echo.HTTPErrorHandler {
 		}
 		if r.Method == http.MethodHead {
 			c.NoContent(status)
+			return
+		}
+		if adminapi.Owns(r.URL.Path) {
+			// What reaches here from the admin API failed before its own
+			// handler ran (a body over the limit, a panic): it still
+			// answers as a problem.
+			adminapi.WriteProblem(c, status, msg)
 			return
 		}
 		if wantsJSON(r) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -107,4 +108,14 @@ func writeProblem(c echo.Context, p problem) error {
 		return err
 	}
 	return c.Blob(p.Status, "application/problem+json", append(b, '\n'))
+}
+
+// Owns reports whether path is the admin API's.
+func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, Prefix+"/") }
+
+// WriteProblem answers a problem with a fixed, safe detail; the portal's
+// error handler uses it for the API's requests that failed before a
+// route ran.
+func WriteProblem(c echo.Context, status int, detail string) error {
+	return writeProblem(c, problem{Status: status, Detail: detail})
 }
