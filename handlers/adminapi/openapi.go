@@ -3,7 +3,6 @@ package adminapi
 import (
 	"net/http"
 	"reflect"
-	"sort"
 	"strings"
 	"time"
 )
@@ -26,8 +25,12 @@ func (a *API) OpenAPI() map[string]any {
 				"schema": map[string]any{"type": "string"}, "description": paramDescription(name)})
 		}
 		for _, q := range r.Query {
+			schema := map[string]any{"type": "string"}
+			if q.Name == "limit" {
+				schema = map[string]any{"type": "integer", "minimum": 1, "maximum": 500}
+			}
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "required": false,
-				"schema": map[string]any{"type": "string"}, "description": q.Description})
+				"schema": schema, "description": q.Description})
 		}
 		if r.Create {
 			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header", "required": false,
@@ -220,16 +223,4 @@ func schemaName(t reflect.Type) string {
 // serveOpenAPI answers the document.
 func (a *API) serveOpenAPI(c *call) error {
 	return c.json(http.StatusOK, a.OpenAPI())
-}
-
-// sortedRoutes is the table in a stable order, for tests and listings.
-func sortedRoutes(rs []route) []route {
-	out := append([]route(nil), rs...)
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Path != out[j].Path {
-			return out[i].Path < out[j].Path
-		}
-		return out[i].Method < out[j].Method
-	})
-	return out
 }
