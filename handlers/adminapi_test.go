@@ -345,6 +345,12 @@ func TestAdminAPIOrgTokenStaysInItsOrganization(t *testing.T) {
 		if a.Status != c.want {
 			t.Errorf("%s %s: %d, want %d: %s", c.method, c.path, a.Status, c.want, a.Raw)
 		}
+		// A refusal names nothing of globex's.
+		for _, secret := range []string{"globex", "Globex", w.globex.ID, gApp.Name, "another organization"} {
+			if a.Status >= 400 && strings.Contains(a.Raw, secret) && !strings.Contains(c.path, secret) {
+				t.Errorf("%s %s: the refusal mentions %q: %s", c.method, c.path, secret, a.Raw)
+			}
+		}
 	}
 	// Nothing of globex changed.
 	if o, _ := w.h.Store.Organization(ctx, w.globex.ID); o.Name != w.globex.Name || o.Status != store.OrgActive {
