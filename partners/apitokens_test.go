@@ -1,0 +1,87 @@
+package partners_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"portico/partners"
+	"portico/store"
+)
+
+// TestAPITokenRules: who may make which admin API credential, and what
+// input is refused (with nothing stored).
+func TestAPITokenRules(t *testing.T) {
+	ctx := context.Background()
+	st, svc := open(t)
+	var acme, globex store.Organization
+	for _, o := range []*store.Organization{&acme, &globex} {
+		o.Slug, o.Name = "o"+store.NewID()[:8], "Org"
+		if err := st.CreateOrganization(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orgAdmin := partners.Manager{Actor: store.Actor{Label: "ada"}, OrgID: acme.ID, Role: store.RoleAdmin}
+	developer := partners.Manager{Actor: store.Actor{Label: "dev"}, OrgID: acme.ID, Role: store.RoleDeveloper}
+	platform := partners.CLIManager("test")
+	ok := partners.APITokenInput{Name: "CRM", Role: store.APIRoleRead}
+
+	for _, c := range []struct {
+		name string
+		m    partners.Manager
+		in   func(partners.APITokenInput) partners.APITokenInput
+		want string // "" ok; "not allowed"; else the field refused
+	}{
+		{"platform token by the platform", platform, func(i partners.APITokenInput) partners.APITokenInput { return i }, ""},
+		{"platform token by an org admin", orgAdmin, func(i partners.APITokenInput) partners.APITokenInput { return i }, "not allowed"},
+		{"own org by an org admin", orgAdmin, func(i partners.APITokenInput) partners.APITokenInput { i.OrgID = acme.ID; return i }, ""},
+		{"another org by an org admin", orgAdmin, func(i partners.APITokenInput) partners.APITokenInput { i.OrgID = globex.ID; return i }, "not allowed"},
+		{"own org by a developer", developer, func(i partners.APITokenInput) partners.APITokenInput { i.OrgID = acme.ID; return i }, "not allowed"},
+		{"no name", platform, func(i partners.APITokenInput) partners.APITokenInput { i.Name = " "; return i }, "name"},
+		{"bad role", platform, func(i partners.APITokenInput) partners.APITokenInput { i.Role = "root"; return i }, "role"},
+		{"too long", platform, func(i partners.APITokenInput) partners.APITokenInput { i.TTL = 400 * 24 * time.Hour; return i }, "expires_in"},
+		{"too short", platform, func(i partners.APITokenInput) partners.APITokenInput { i.TTL = time.Minute; return i }, "expires_in"},
+		{"unknown client", platform, func(i partners.APITokenInput) partners.APITokenInput { i.ClientID = "nope"; return i }, "client_id"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before, _ := st.APITokens(ctx, "")
+			nt, err := svc.CreateAPIToken(ctx, c.m, c.in(ok))
+			after, _ := st.APITokens(ctx, "")
+			switch {
+			case c.want == "":
+				if err != nil || !strings.HasPrefix(nt.Secret, partners.APITokenPrefix) || len(after) != len(before)+1 {
+					t.Fatalf("refused: %v", err)
+				}
+				got, err := st.APITokenByHash(ctx, partners.HashAPIToken(nt.Secret))
+				if err != nil || got.ID != nt.Token.ID || got.TokenHash == nt.Secret {
+					t.Fatalf("stored: %+v %v", got, err)
+				}
+			case c.want == "not allowed":
+				if !errors.Is(err, partners.ErrNotAllowed) || len(after) != len(before) {
+					t.Fatalf("got %v", err)
+				}
+			default:
+				var fe partners.FieldErrors
+				if !errors.As(err, &fe) || fe[c.want] == "" || len(after) != len(before) {
+					t.Fatalf("got %v, want a %s error", err, c.want)
+				}
+			}
+		})
+	}
+	// An org admin revokes their organization's tokens only.
+	g, err := svc.CreateAPIToken(ctx, platform, partners.APITokenInput{Name: "g", OrgID: globex.ID, Role: store.APIRoleRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RevokeAPIToken(ctx, orgAdmin, g.Token.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an org admin revoked another org's token: %v", err)
+	}
+	if _, err := svc.RevokeAPIToken(ctx, developer, g.Token.ID); !errors.Is(err, partners.ErrNotAllowed) {
+		t.Errorf("a developer revoked: %v", err)
+	}
+	if _, err := svc.RevokeAPIToken(ctx, platform, g.Token.ID); err != nil {
+		t.Fatal(err)
+	}
+}
