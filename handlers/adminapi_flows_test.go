@@ -39,7 +39,7 @@ func TestAdminAPIDoesWhatTheCLIDoes(t *testing.T) {
 		t.Fatalf("org update did not land: %+v", o)
 	}
 	a := call("POST", "/orgs/globex/suspend", nil, 200)
-	if a.Body["status"] != "suspended" {
+	if a.Body["status"] != "suspended" || a.Body["access"] != false || a.Body["inactive_reason"] != "the organization is suspended" {
 		t.Fatalf("suspend: %s", a.Raw)
 	}
 	call("POST", "/orgs/globex/reactivate", nil, 200)

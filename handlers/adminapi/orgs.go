@@ -22,6 +22,11 @@ type Org struct {
 	RequireMFA     bool       `json:"require_mfa"`
 	RequirePasskey bool       `json:"require_passkey"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Access says whether the organization's people and apps may sign in
+	// and get tokens now (status and partnership window together);
+	// InactiveReason says why not.
+	Access         bool   `json:"access"`
+	InactiveReason string `json:"inactive_reason,omitempty"`
 }
 
 // OrgBody creates an organization or changes one: absent fields are left
@@ -57,6 +62,8 @@ func (a *API) orgOut(c *call, o store.Organization) (Org, error) {
 	if j.Domains == nil {
 		j.Domains = []string{}
 	}
+	j.InactiveReason = o.InactiveReason(a.cfg.Now())
+	j.Access = j.InactiveReason == ""
 	if o.PlanID != "" {
 		p, err := a.cfg.Store.Plan(c.ctx(), o.PlanID)
 		if err != nil {
