@@ -405,8 +405,8 @@ func TestAdminAPIIdempotencyAndETags(t *testing.T) {
 
 	got := w.api(t, admin, http.MethodGet, "/orgs/initech", nil)
 	etag := got.Header.Get("ETag")
-	if got.Status != http.StatusOK || etag == "" {
-		t.Fatalf("get: %d etag %q", got.Status, etag)
+	if got.Status != http.StatusOK || etag == "" || etag != first.Header.Get("ETag") {
+		t.Fatalf("get: %d etag %q, the create's %q", got.Status, etag, first.Header.Get("ETag"))
 	}
 	wantProblem(t, w.api(t, admin, http.MethodPatch, "/orgs/initech", map[string]any{"name": "Stale"},
 		"If-Match", `"0000"`), http.StatusPreconditionFailed)

@@ -179,6 +179,11 @@ func (a *API) createOrg(c *call) error {
 	if err != nil {
 		return err
 	}
+	// Read back as stored (times at the store's precision), so the ETag
+	// here is the one a GET gives.
+	if o, err = a.cfg.Store.Organization(c.ctx(), o.ID); err != nil {
+		return err
+	}
 	j, err := a.orgOut(c, o)
 	if err != nil {
 		return err
