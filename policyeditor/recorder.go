@@ -226,6 +226,15 @@ type DecisionContext struct {
 	Attributes  map[string]string    `json:"attributes,omitempty"`
 	Scopes      []string             `json:"scopes,omitempty"`
 	Issuer      string               `json:"issuer,omitempty"`
+	// Connection, ClientType and ValidUntil (the partnership's end) are
+	// what the connection, client_type and partnership conditions read.
+	Connection string    `json:"connection,omitempty"`
+	ClientType string    `json:"client_type,omitempty"`
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+	// The token behind an API call: its issued-at, binding and features.
+	TokenIssuedAt     time.Time `json:"token_iat,omitzero"`
+	SenderConstrained bool      `json:"sender_constrained,omitempty"`
+	Features          []string  `json:"features,omitempty"`
 	// The API call of an authorizer decision (never its headers: they carry
 	// the token).
 	Method string `json:"method,omitempty"`
@@ -238,7 +247,17 @@ type DecisionContext struct {
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
 		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
-		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API}
+		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API,
+		Connection: req.User.ConnectionID, ClientType: req.Client.Type, ValidUntil: utc(req.ValidUntil),
+		TokenIssuedAt: utc(req.Token.IssuedAt), SenderConstrained: req.Token.SenderConstrained, Features: req.Token.Features}
+	// UTC times are the ones the log keeps inline, in a few bytes.
+	c.MFAAt = utc(c.MFAAt)
+	if len(req.User.AuthMethods) > 0 {
+		c.AuthMethods = make(map[string]time.Time, len(req.User.AuthMethods))
+		for m, at := range req.User.AuthMethods {
+			c.AuthMethods[m] = utc(at)
+		}
+	}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
 		c.Location = LocationOf(req.IP).String()
@@ -247,6 +266,13 @@ func ContextOf(req *Request, stepUp bool) DecisionContext {
 		c.Locations = append(c.Locations, l.String())
 	}
 	return c
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
 }
 
 func marshalContext(req *Request, stepUp bool) json.RawMessage {
