@@ -16,6 +16,7 @@ func runPolicy(ctx context.Context, c *cli, args []string) error {
 		"export": runPolicyExport,
 		"attach": runPolicyAttach,
 		"list":   runPolicyList,
+		"replay": runPolicyReplay,
 	})
 }
 
