@@ -154,7 +154,7 @@ func parseShared(s string) *replayShared {
 func RequestOf(c *DecisionContext) Request {
 	r := Request{Country: c.Country, Org: c.Org, Plan: c.Plan, ValidUntil: c.ValidUntil, Attributes: c.Attributes,
 		Issuer: c.Issuer,
-		User: User{Groups: c.Groups, MFAAt: c.MFAAt, AuthMethods: c.AuthMethods, ConnectionID: c.Connection},
+		User:   User{Groups: c.Groups, MFAAt: c.MFAAt, AuthMethods: c.AuthMethods, ConnectionID: c.Connection},
 		Client: Client{Scopes: c.Scopes, Type: c.ClientType},
 		HTTP:   HTTPRequest{Method: c.Method, Path: c.Path, Host: c.Host, API: c.API},
 		Token:  Token{IssuedAt: c.TokenIssuedAt, SenderConstrained: c.SenderConstrained, Features: c.Features}}

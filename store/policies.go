@@ -12,17 +12,17 @@ import (
 // Policy is an access policy's identity and which of its versions is
 // current. The rules themselves are in its PolicyVersions.
 type Policy struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	Kind           string    `json:"kind"`
-	Description    string    `json:"description,omitempty"`
-	CurrentVersion int       `json:"current_version"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Kind           string `json:"kind"`
+	Description    string `json:"description,omitempty"`
+	CurrentVersion int    `json:"current_version"`
 	// ShadowVersion is the version attached in report-only mode beside the
 	// current one (0: none): evaluated and logged, never enforced.
 	ShadowVersion int       `json:"shadow_version,omitempty"`
 	ShadowSince   time.Time `json:"shadow_since,omitzero"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // PolicyVersion is one immutable saved state of a policy: the document as
