@@ -68,6 +68,11 @@ type PolicyEditorProps struct {
 	RouteAttach bool
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
+	// ReplayDays is the impact preview's window; Replay its result.
+	ReplayDays string
+	Replay     *ReplayProps
+	// Shadow is the report-only section of a saved policy.
+	Shadow *ShadowProps
 }
 
 // Pickers are the choices of the picker inputs.
@@ -313,3 +318,55 @@ type DecisionRow struct {
 
 // authMethods are the auth_method condition's checkboxes (RFC 8176 names).
 func authMethods() []string { return []string{"pwd", "otp", "hwk", "swk", "user", "pin", "mfa", "fed"} }
+
+func i64toa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// ReplayProps is an impact preview's result.
+type ReplayProps struct {
+	// Error is shown instead of a result (the draft has problems).
+	Error             string
+	Replayed, Changed int
+	// Window says over what ("over the last 7 days").
+	Window, Elapsed string
+	Limit           int
+	Truncated       bool
+	StoppedAt       string
+	Cells           []ReplayCellProps
+	People, Apps    []AffectedProps
+}
+
+// ReplayCellProps is one (was, would be) cell of the matrix.
+type ReplayCellProps struct {
+	From, To string
+	Count    int
+	Changed  bool
+	Samples  []ReplaySampleProps
+}
+
+// ReplaySampleProps is one decision that would change.
+type ReplaySampleProps struct {
+	ID, At, Point, Who, Client, Before, After string
+}
+
+// AffectedProps is a person or app with how many of their decisions change.
+type AffectedProps struct {
+	Key     string
+	Changed int
+}
+
+// ShadowProps is the report-only section of a policy's page.
+type ShadowProps struct {
+	Version          int
+	Since            string
+	Total, Disagreed int64
+	Cells            []ShadowCellProps
+	Where            []ShadowCellProps
+	// Versions are the saved versions that can be attached in report-only mode.
+	Versions []Option
+}
+
+// ShadowCellProps counts disagreements by action pair or by place.
+type ShadowCellProps struct {
+	Enforced, Shadow, Point, ClientID string
+	Count                             int64
+}
