@@ -1,0 +1,160 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"portico/handlers/handlerstest"
+	"portico/policyeditor"
+	"portico/store"
+)
+
+// replayWorld is policyWorld with IBM's example saved and two logged
+// launches decided by its rule 2: a developer's and a contractor's.
+func replayWorld(t *testing.T) (*policyWorld, store.Policy, map[string]string) {
+	t.Helper()
+	w := newPolicyWorld(t)
+	ctx := context.Background()
+	r := w.admin.Post("/admin/policies/new", ibmForm("save"))
+	if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	p, err := w.h.Store.PolicyByName(ctx, "Development portal access")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, g := range []string{"developers", "contractors"} {
+		cx, _ := json.Marshal(policyeditor.ContextOf(&policyeditor.Request{Org: "acme",
+			User: policyeditor.User{Groups: []string{g}}}, false))
+		ds := []store.Decision{{At: time.Now().Add(-time.Hour), Point: "launch", OrgID: w.acme.ID, UserID: "u-" + g,
+			Subject: g + "@acme.example", ClientID: "dev-portal", Context: cx, PolicyID: p.ID, PolicyVersion: 1, Rule: 2,
+			Action: "permit", Reason: "developers and contractors"}}
+		if _, err := w.h.Store.InsertDecisions(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+		ids[g] = ds[0].ID
+	}
+	return w, p, ids
+}
+
+func strictForm(op string) url.Values {
+	f := ibmForm(op)
+	f.Set("r1.c0.values", "developers")
+	return f
+}
+
+func TestPolicyReplayDraftSamplesAndSimulator(t *testing.T) {
+	w, p, ids := replayWorld(t)
+	r := w.admin.Post("/admin/policies/"+p.ID, strictForm("replay"))
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("replay: %d %s", r.StatusCode, r.Body)
+	}
+	d := doc(t, r.Body)
+	if got := d.Find("#replay-changed").Text(); got != "1" {
+		t.Fatalf("changed: %q", got)
+	}
+	if got := d.Find(`#replay-matrix tr[data-from="permit"][data-to="deny"] .count`).Text(); got != "1" {
+		t.Fatalf("permit→deny: %q", got)
+	}
+	sample := d.Find(`tr.replay-sample[data-to="deny"]`)
+	if sample.Length() != 1 || sample.AttrOr("data-decision", "") != ids["contractors"] {
+		t.Fatalf("samples: %d %q, want %s", sample.Length(), sample.AttrOr("data-decision", ""), ids["contractors"])
+	}
+	// A sample opens in the simulator, which runs the draft on its request.
+	f := strictForm("")
+	f.Set("sim_decision", ids["contractors"])
+	r = w.admin.Post("/admin/policies/"+p.ID, f)
+	sd := doc(t, r.Body)
+	if r.StatusCode != http.StatusOK || sd.Find(`input[name="sim.groups"]`).AttrOr("value", "") != "contractors" ||
+		!strings.Contains(sd.Find("#simulator").Text(), "deny") {
+		t.Fatalf("sample in the simulator: %d %q", r.StatusCode, sd.Find("#simulator").Text())
+	}
+	// A bad window is refused, and the draft is not saved.
+	bad := strictForm("replay")
+	bad.Set("replay_days", "0")
+	if r := w.admin.Post("/admin/policies/"+p.ID, bad); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("0 days: %d", r.StatusCode)
+	}
+	if pp, _ := w.h.Store.Policy(context.Background(), p.ID); pp.CurrentVersion != 1 || pp.ShadowVersion != 0 {
+		t.Fatalf("a preview stored something: %+v", pp)
+	}
+	// A saved version's preview, and its sample links.
+	r = w.admin.Get("/admin/policies/" + p.ID + "/replay?version=1")
+	if r.StatusCode != http.StatusOK || doc(t, r.Body).Find("#replay-changed").Text() != "0" {
+		t.Fatalf("version 1 over its own decisions: %d", r.StatusCode)
+	}
+	r = w.admin.Get("/admin/policies/" + p.ID + "?decision=" + ids["developers"])
+	if r.StatusCode != http.StatusOK || doc(t, r.Body).Find(`input[name="sim.groups"]`).AttrOr("value", "") != "developers" {
+		t.Fatalf("decision in the simulator: %d", r.StatusCode)
+	}
+	if r := w.admin.Get("/admin/policies/" + p.ID + "?decision=nope"); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown decision: %d", r.StatusCode)
+	}
+}
+
+func TestPolicyShadowPromote(t *testing.T) {
+	w, p, _ := replayWorld(t)
+	ctx := context.Background()
+	r := w.admin.Post("/admin/policies/"+p.ID, strictForm("shadow"))
+	if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save shadow: %d", r.StatusCode)
+	}
+	pp, _ := w.h.Store.Policy(ctx, p.ID)
+	if pp.CurrentVersion != 1 || pp.ShadowVersion != 2 {
+		t.Fatalf("after save shadow: %+v", pp)
+	}
+	// A decision with a disagreeing shadow shows in the section.
+	if _, err := w.h.Store.InsertDecisions(ctx, []store.Decision{{Point: "launch", OrgID: w.acme.ID, Subject: "c@acme.example",
+		ClientID: "dev-portal", PolicyID: p.ID, PolicyVersion: 1, Rule: 2, Action: "permit", Reason: "x",
+		ShadowVersion: 2, ShadowAction: "deny", ShadowReason: "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	r = w.admin.Get("/admin/policies/" + p.ID + "/shadow")
+	d := doc(t, r.Body)
+	if r.StatusCode != http.StatusOK || d.Find("#shadow-disagreed").Text() != "1" || d.Find("#shadow-of").Text() != "2" {
+		t.Fatalf("shadow section: %d %q", r.StatusCode, d.Find("#shadow").Text())
+	}
+	// Only platform admins, and only with the CSRF field.
+	for _, c := range []*handlerstest.Client{w.acmeAdmin, w.mem} {
+		if r := c.Post("/admin/policies/"+p.ID+"/promote", url.Values{"version": {"2"}}); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("non-admin promote: %d", r.StatusCode)
+		}
+		if r := c.Get("/admin/policies/" + p.ID + "/replay?version=1"); r.StatusCode != http.StatusForbidden {
+			t.Fatalf("non-admin replay: %d", r.StatusCode)
+		}
+	}
+	if r := w.admin.PostRaw("/admin/policies/"+p.ID+"/promote", url.Values{"version": {"2"}}); r.StatusCode != http.StatusForbidden && r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("promote without CSRF: %d", r.StatusCode)
+	}
+	if r := w.admin.Post("/admin/policies/"+p.ID+"/promote", url.Values{"version": {"1"}}); r.StatusCode != http.StatusConflict {
+		t.Fatalf("promote the enforced version: %d", r.StatusCode)
+	}
+	if pp, _ := w.h.Store.Policy(ctx, p.ID); pp.CurrentVersion != 1 || pp.ShadowVersion != 2 {
+		t.Fatalf("refused promotes changed the policy: %+v", pp)
+	}
+	if r := w.admin.Post("/admin/policies/"+p.ID+"/promote", url.Values{"version": {"2"}}); r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("promote: %d", r.StatusCode)
+	}
+	if pp, _ := w.h.Store.Policy(ctx, p.ID); pp.CurrentVersion != 2 || pp.ShadowVersion != 0 {
+		t.Fatalf("after promote: %+v", pp)
+	}
+	// Attaching a saved version: the enforced one is refused.
+	if r := w.admin.Post("/admin/policies/"+p.ID+"/shadow", url.Values{"version": {"2"}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("shadow of the enforced version: %d", r.StatusCode)
+	}
+	if r := w.admin.Post("/admin/policies/"+p.ID+"/shadow", url.Values{"version": {"1"}}); r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("shadow of version 1: %d", r.StatusCode)
+	}
+	if r := w.admin.Post("/admin/policies/"+p.ID+"/shadow/detach", url.Values{}); r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("detach: %d", r.StatusCode)
+	}
+	if pp, _ := w.h.Store.Policy(ctx, p.ID); pp.ShadowVersion != 0 {
+		t.Fatalf("after detach: %+v", pp)
+	}
+}
