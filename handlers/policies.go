@@ -60,15 +60,15 @@ func (h *Policies) Mount(g *echo.Group) {
 }
 
 var policyFlash = map[string]string{
-	"saved":    "Saved as a new version. It applies from the next request.",
-	"created":  "The policy was created. Attach it to an app or the portal to make it decide.",
-	"restored": "The old version was restored as a new version.",
-	"imported": "The policy was imported.",
-	"attached": "Attached.",
-	"detached": "Detached.",
-	"shadowed": "Attached in report-only mode: every request is decided by both versions, only the enforced one takes effect.",
+	"saved":           "Saved as a new version. It applies from the next request.",
+	"created":         "The policy was created. Attach it to an app or the portal to make it decide.",
+	"restored":        "The old version was restored as a new version.",
+	"imported":        "The policy was imported.",
+	"attached":        "Attached.",
+	"detached":        "Detached.",
+	"shadowed":        "Attached in report-only mode: every request is decided by both versions, only the enforced one takes effect.",
 	"shadow-detached": "Report-only mode stopped.",
-	"promoted": "Promoted: the report-only version is now enforced. Restore the previous version to undo.",
+	"promoted":        "Promoted: the report-only version is now enforced. Restore the previous version to undo.",
 }
 
 func (h *Policies) page(c echo.Context, title string) views.Page {
