@@ -268,11 +268,15 @@ func ContextOf(req *Request, stepUp bool) DecisionContext {
 	return c
 }
 
+// utc is t as the log keeps it: UTC milliseconds, the times it stores
+// inline in a few bytes (a time with finer digits would make every context
+// distinct and be stored whole); a sub-millisecond difference cannot change
+// a decision about minutes.
 func utc(t time.Time) time.Time {
 	if t.IsZero() {
 		return t
 	}
-	return t.UTC()
+	return t.UTC().Truncate(time.Millisecond)
 }
 
 func marshalContext(req *Request, stepUp bool) json.RawMessage {

@@ -2,6 +2,7 @@ package policyeditor_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -175,4 +176,9 @@ func TestReplayAndShadow(t *testing.T) {
 	if err != nil || promoted != 1 {
 		t.Fatalf("promote audit: %v %d", err, promoted)
 	}
+}
+
+// jsonContext is the context column the recorder writes for req.
+func jsonContext(req *policyeditor.Request) ([]byte, error) {
+	return json.Marshal(policyeditor.ContextOf(req, false))
 }
