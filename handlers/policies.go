@@ -27,6 +27,11 @@ type Policies struct {
 	Locator policyeditor.Locator
 	Pages   *Pages
 	Now     func() time.Time
+	// ReplayWait is how long a page waits for an impact preview before
+	// showing its progress instead (0: 2 s).
+	ReplayWait time.Duration
+
+	jobs replayJobs
 }
 
 // Mount registers the routes, all for platform admins only.
@@ -53,6 +58,7 @@ func (h *Policies) Mount(g *echo.Group) {
 	a.POST("/:id/attach", h.attach)
 	a.POST("/:id/detach", h.detach)
 	a.GET("/:id/replay", h.replayVersion)
+	a.GET("/replay-jobs/:job", h.replayJob)
 	a.GET("/:id/shadow", h.shadow)
 	a.POST("/:id/shadow", h.attachShadow)
 	a.POST("/:id/shadow/detach", h.detachShadow)

@@ -37,10 +37,10 @@ func replayDays(s string) (int, bool) {
 
 // replay runs pol over the last days of the log: the decisions policyID
 // made, or for a policy not saved yet those at the points of its kind.
-func (h *Policies) replay(ctx context.Context, pol *policyeditor.Policy, policyID string, days int) views.ReplayProps {
-	now := h.Now()
+func (h *Policies) replay(ctx context.Context, pol *policyeditor.Policy, policyID string, days int, now time.Time,
+	progress func(int, time.Time)) views.ReplayProps {
 	o := policyeditor.ReplayOptions{Since: now.Add(-time.Duration(days) * 24 * time.Hour), Until: now,
-		PolicyID: policyID, Limit: replayLimit}
+		PolicyID: policyID, Limit: replayLimit, Progress: progress}
 	if policyID == "" {
 		for _, p := range policyeditor.Points() {
 			if p.Kind() == pol.Kind() {
@@ -94,6 +94,7 @@ func ruleText(rule int, action string) string {
 func (h *Policies) replayDraft(c echo.Context, id string, pf policyForm, days string) error {
 	n, ok := replayDays(days)
 	var res views.ReplayProps
+	var prog *views.ReplayProgress
 	pol, err := policyeditor.Compile(pf.Doc)
 	switch {
 	case !ok:
@@ -101,13 +102,13 @@ func (h *Policies) replayDraft(c echo.Context, id string, pf policyForm, days st
 	case len(pf.parseErrs) > 0 || err != nil:
 		res.Error = "The draft has problems; fix them to preview its impact."
 	default:
-		res = h.replay(c.Request().Context(), pol, id, n)
+		res, prog = h.replayRun(c, pol, id, n, "")
 	}
 	props, perr := h.editorProps(withAppPicker(c), id, pf.Base, pf.Doc, nil, nil, pf.SimRaw)
 	if perr != nil {
 		return perr
 	}
-	props.ReplayDays, props.Replay = days, &res
+	props.ReplayDays, props.Replay, props.ReplayProgress = days, &res, prog
 	status := http.StatusOK
 	if res.Error != "" {
 		status = http.StatusUnprocessableEntity
@@ -138,9 +139,9 @@ func (h *Policies) replayVersion(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res := h.replay(ctx, pol, p.ID, days)
+	res, prog := h.replayRun(c, pol, p.ID, days, "/admin/policies/"+p.ID+"?decision=")
 	title := fmt.Sprintf("Impact of %s version %d", p.Name, n)
-	return render(c, http.StatusOK, views.ReplayPage(h.page(c, title), p.ID, title, res))
+	return render(c, http.StatusOK, views.ReplayPage(h.page(c, title), p.ID, title, res, prog))
 }
 
 // simFromDecision fills the simulator with a logged decision's request.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/policyeditor"
 	"portico/store"
@@ -156,5 +157,72 @@ func TestPolicyShadowPromote(t *testing.T) {
 	}
 	if pp, _ := w.h.Store.Policy(ctx, p.ID); pp.ShadowVersion != 0 {
 		t.Fatalf("after detach: %+v", pp)
+	}
+}
+
+// TestPolicyReplayProgress: a preview that takes longer than the page waits
+// shows its progress, which the page polls until the result replaces it;
+// another admin cannot read the job.
+func TestPolicyReplayProgress(t *testing.T) {
+	ctx := context.Background()
+	h := handlerstest.New(t, func(c *handlers.Config) { c.PolicyReplayWait = time.Nanosecond })
+	staff := h.Org(t, "staff", "portico.example")
+	var clients []*handlerstest.Client
+	for _, email := range []string{"root@portico.example", "ops@portico.example"} {
+		u := h.User(t, staff, email, store.RoleAdmin, pw)
+		if _, _, err := h.Store.UpdateUser(ctx, staff.ID, u.ID, func(u *store.User) error { u.PlatformAdmin = true; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		c := h.Client(t)
+		c.Login(email, pw)
+		clients = append(clients, c)
+	}
+	root, ops := clients[0], clients[1]
+	svc := &policyeditor.Service{Store: h.Store}
+	d, err := policyeditor.ParseDocument([]byte(`{"name":"P","kind":"user_access","default":"deny","rules":[
+		{"conditions":[{"type":"group","any_of":["contractors","developers"]}],"action":"permit"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := svc.Save(ctx, store.Actor{Label: "t"}, "", 0, d, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cx, _ := json.Marshal(policyeditor.ContextOf(&policyeditor.Request{User: policyeditor.User{Groups: []string{"contractors"}}}, false))
+	var ds []store.Decision
+	for i := 0; i < 20000; i++ {
+		ds = append(ds, store.Decision{At: time.Now().Add(-time.Hour + time.Duration(i)*time.Millisecond), Point: "launch",
+			Subject: "c@acme.example", ClientID: "wiki", Context: cx, PolicyID: s.Policy.ID, PolicyVersion: 1, Rule: 1,
+			Action: "permit", Reason: "r"})
+	}
+	if _, err := h.Store.InsertDecisions(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	// Version 2 without contractors, previewed from its page.
+	d.Rules[0].Conditions[0].AnyOf = []string{"developers"}
+	if _, err := svc.Save(ctx, store.Actor{Label: "t"}, s.Policy.ID, 0, d, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := root.Get("/admin/policies/" + s.Policy.ID + "/replay?version=2")
+	box := doc(t, r.Body).Find("#replay-result[hx-get]")
+	if r.StatusCode != http.StatusOK || box.Length() != 1 || doc(t, r.Body).Find("#replay-progress").Length() != 1 {
+		t.Fatalf("no progress box: %d %s", r.StatusCode, r.Body)
+	}
+	poll := box.AttrOr("hx-get", "")
+	if got := doc(t, ops.Get(poll).Body).Find("#replay-result").Text(); !strings.Contains(got, "no longer available") {
+		t.Fatalf("another admin reads the job: %q", got)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		pd := doc(t, root.Get(poll).Body)
+		if got := pd.Find("#replay-changed").Text(); got != "" {
+			if got != "20000" || pd.Find("#replay-replayed").Text() != "20000" {
+				t.Fatalf("result: %q changed of %q", got, pd.Find("#replay-replayed").Text())
+			}
+			break
+		}
+		if pd.Find("#replay-progress").Length() != 1 || time.Now().After(deadline) {
+			t.Fatalf("poll: %s", pd.Text())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

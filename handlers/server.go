@@ -30,6 +30,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// PolicyReplayWait is how long a page waits for an impact preview
+	// before showing its progress (0: 2 s); tests shorten it.
+	PolicyReplayWait time.Duration
 	// OAuth is the embedded authorization server and the paths it serves;
 	// nil until it is wired.
 	OAuth OAuthServer
@@ -163,7 +166,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now, ReplayWait: cfg.PolicyReplayWait},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},

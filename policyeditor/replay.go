@@ -35,8 +35,9 @@ type ReplayOptions struct {
 	// Top is how many most affected people and apps are kept (0: 10).
 	Top int
 	// Progress, when set, is called every ReplayProgressEvery decisions
-	// with how many were replayed so far.
-	Progress func(replayed int)
+	// with how many were replayed so far and the time of the last one: the
+	// log is read in time order, so that time says how far along it is.
+	Progress func(replayed int, through time.Time)
 }
 
 // DefaultReplayLimit bounds a replay unless told otherwise: a week of a
@@ -44,7 +45,7 @@ type ReplayOptions struct {
 const DefaultReplayLimit = 10_000_000
 
 // ReplayProgressEvery is how often Progress is called.
-const ReplayProgressEvery = 50_000
+const ReplayProgressEvery = 20_000
 
 // ReplayCell is one (recorded action → replayed action) pair of the
 // matrix, with samples when the two differ.
@@ -241,7 +242,7 @@ func Replay(ctx context.Context, st *store.Store, pol *Policy, o ReplayOptions) 
 		before := parseAction(d.Action)
 		rep.Replayed++
 		if o.Progress != nil && rep.Replayed%ReplayProgressEvery == 0 {
-			o.Progress(rep.Replayed)
+			o.Progress(rep.Replayed, d.At)
 		}
 		rep.StoppedAt = d.At
 		k := cellKey{before, after.Action}

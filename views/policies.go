@@ -71,6 +71,8 @@ type PolicyEditorProps struct {
 	// ReplayDays is the impact preview's window; Replay its result.
 	ReplayDays string
 	Replay     *ReplayProps
+	// ReplayProgress is set instead of Replay's result while it runs.
+	ReplayProgress *ReplayProgress
 	// Shadow is the report-only section of a saved policy.
 	Shadow *ShadowProps
 }
@@ -369,4 +371,14 @@ type ShadowProps struct {
 type ShadowCellProps struct {
 	Enforced, Shadow, Point, ClientID string
 	Count                             int64
+}
+
+// ReplayProgress is a running impact preview, which the page polls.
+type ReplayProgress struct {
+	Job     string
+	SimBase string
+	// Replayed decisions so far, through that time, Percent of the window.
+	Replayed int
+	Through  string
+	Percent  int
 }

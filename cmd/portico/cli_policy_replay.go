@@ -65,7 +65,10 @@ func runPolicyReplay(ctx context.Context, c *cli, args []string) error {
 	now := st.Now()
 	o.Since, o.Until, o.Limit, o.Samples = now.Add(-window), now, *limit, *samples
 	if !*asJSON {
-		o.Progress = func(n int) { fmt.Fprintf(c.stderr, "replayed %d decisions…\n", n) }
+		o.Progress = func(n int, through time.Time) {
+			fmt.Fprintf(c.stderr, "replayed %d decisions, through %s (%.0f%%)\n", n, through.UTC().Format(time.RFC3339),
+				100*float64(through.Sub(o.Since))/float64(o.Until.Sub(o.Since)))
+		}
 	}
 	rep, err := policyeditor.Replay(ctx, st, pol, o)
 	if err != nil {
