@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -134,6 +135,13 @@ func decisionRow(d store.Decision, slugs map[string]string) views.DecisionRow {
 	}
 	if r.Org == "" {
 		r.Org = d.OrgID
+	}
+	if d.ShadowAction != "" {
+		rule := "the default"
+		if d.ShadowRule > 0 {
+			rule = "rule " + strconv.Itoa(d.ShadowRule)
+		}
+		r.Shadow = fmt.Sprintf("version %d would have decided %s (%s): %s", d.ShadowVersion, d.ShadowAction, rule, d.ShadowReason)
 	}
 	return r
 }

@@ -111,10 +111,15 @@ func TestPolicyShadowPromote(t *testing.T) {
 		t.Fatalf("after save shadow: %+v", pp)
 	}
 	// A decision with a disagreeing shadow shows in the section.
-	if _, err := w.h.Store.InsertDecisions(ctx, []store.Decision{{Point: "launch", OrgID: w.acme.ID, Subject: "c@acme.example",
+	shadowed := []store.Decision{{Point: "launch", OrgID: w.acme.ID, Subject: "c@acme.example",
 		ClientID: "dev-portal", PolicyID: p.ID, PolicyVersion: 1, Rule: 2, Action: "permit", Reason: "x",
-		ShadowVersion: 2, ShadowAction: "deny", ShadowReason: "y"}}); err != nil {
+		ShadowVersion: 2, ShadowAction: "deny", ShadowReason: "y"}}
+	if _, err := w.h.Store.InsertDecisions(ctx, shadowed); err != nil {
 		t.Fatal(err)
+	}
+	// The decision's page shows what the report-only version decided.
+	if got := doc(t, w.admin.Get("/decisions/"+shadowed[0].ID).Body).Find("#decision-shadow").Text(); got != "version 2 would have decided deny (the default): y" {
+		t.Fatalf("decision page: %q", got)
 	}
 	r = w.admin.Get("/admin/policies/" + p.ID + "/shadow")
 	d := doc(t, r.Body)

@@ -316,6 +316,8 @@ type DecisionFilterProps struct {
 type DecisionRow struct {
 	ID, At, Point, Org, Subject, Client, Action, Reason, Policy, Rule, Context string
 	Version                                                                    int
+	// Shadow is the report-only version's decision, when one was attached.
+	Shadow string
 }
 
 // authMethods are the auth_method condition's checkboxes (RFC 8176 names).
