@@ -177,3 +177,95 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// runPolicyReportOnly attaches a version in report-only mode beside the
+// enforced one (a saved --version, or a --file saved as a new version that
+// is not enforced), or --detach ends report-only mode.
+func runPolicyReportOnly(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("policy report-only")
+	db := c.dbFlag(fs)
+	name := fs.String("policy", "", "the policy's name (required)")
+	version := fs.Int("version", 0, "a saved version to attach in report-only mode")
+	file := fs.String("file", "", "a policy document to save as a report-only version")
+	detach := fs.Bool("detach", false, "end report-only mode")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	set := 0
+	for _, b := range []bool{*version != 0, *file != "", *detach} {
+		if b {
+			set++
+		}
+	}
+	if *name == "" || set != 1 || fs.NArg() != 0 {
+		return errors.New("usage: portico policy report-only --policy NAME (--version N | --file FILE | --detach) [--json]")
+	}
+	st, err := c.openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &policyeditor.Service{Store: st, Now: c.now}
+	p, err := svc.ByName(ctx, *name)
+	if err != nil {
+		return fmt.Errorf("policy %q: %w", *name, err)
+	}
+	switch {
+	case *detach:
+		err = svc.DetachShadow(ctx, cliActorOf(), p.ID)
+	case *file != "":
+		data, rerr := os.ReadFile(*file)
+		if rerr != nil {
+			return rerr
+		}
+		doc, perr := policyeditor.ParseDocument(data)
+		if perr != nil {
+			return fmt.Errorf("%s: %w", *file, perr)
+		}
+		_, err = svc.SaveShadow(ctx, cliActorOf(), p.ID, doc, "report-only (cli)")
+	default:
+		err = svc.AttachShadow(ctx, cliActorOf(), p.ID, *version)
+	}
+	if err != nil {
+		return err
+	}
+	if p, err = st.Policy(ctx, p.ID); err != nil {
+		return err
+	}
+	human := fmt.Sprintf("%s: version %d enforced, no report-only version", p.Name, p.CurrentVersion)
+	if p.ShadowVersion != 0 {
+		human = fmt.Sprintf("%s: version %d enforced, version %d in report-only mode", p.Name, p.CurrentVersion, p.ShadowVersion)
+	}
+	return c.output(*asJSON, p, human)
+}
+
+// runPolicyPromote makes the report-only version the enforced one.
+func runPolicyPromote(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("policy promote")
+	db := c.dbFlag(fs)
+	name := fs.String("policy", "", "the policy's name (required)")
+	version := fs.Int("version", 0, "the report-only version to promote (required: what you looked at)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *name == "" || *version == 0 || fs.NArg() != 0 {
+		return errors.New("usage: portico policy promote --policy NAME --version N [--json]")
+	}
+	st, err := c.openStore(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc := &policyeditor.Service{Store: st, Now: c.now}
+	p, err := svc.ByName(ctx, *name)
+	if err != nil {
+		return fmt.Errorf("policy %q: %w", *name, err)
+	}
+	before := p.CurrentVersion
+	if p, err = svc.Promote(ctx, cliActorOf(), p.ID, *version); err != nil {
+		return err
+	}
+	return c.output(*asJSON, p, fmt.Sprintf("%s: version %d enforced (was %d; restore it to undo)", p.Name, p.CurrentVersion, before))
+}

@@ -83,6 +83,26 @@ func TestPolicyReplayCommand(t *testing.T) {
 	if _, err := tc.run("policy", "replay", "--policy", "Nope@1"); err == nil {
 		t.Fatal("an unknown policy replayed")
 	}
+
+	// Report-only from the CLI: version 1 beside the enforced version 2,
+	// then a file as version 3, promoted.
+	out = tc.mustRun("policy", "report-only", "--policy", "Development portal access", "--version", "1")
+	if !strings.Contains(out, "version 2 enforced, version 1 in report-only mode") {
+		t.Fatalf("report-only: %s", out)
+	}
+	if _, err := tc.run("policy", "report-only", "--policy", "Development portal access", "--version", "2"); err == nil {
+		t.Fatal("the enforced version attached as its own report-only version")
+	}
+	var p store.Policy
+	if err := json.Unmarshal([]byte(tc.mustRun("policy", "report-only", "--policy", "Development portal access", "--file", file, "--json")), &p); err != nil || p.ShadowVersion != 3 || p.CurrentVersion != 2 {
+		t.Fatalf("report-only file: %v %+v", err, p)
+	}
+	if _, err := tc.run("policy", "promote", "--policy", "Development portal access", "--version", "1"); err == nil {
+		t.Fatal("promoted a version not in report-only mode")
+	}
+	if out := tc.mustRun("policy", "promote", "--policy", "Development portal access", "--version", "3"); !strings.Contains(out, "version 3 enforced (was 2") {
+		t.Fatalf("promote: %s", out)
+	}
 }
 
 func mustDoc(t *testing.T, s string) policyeditor.Document {
