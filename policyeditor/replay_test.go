@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"time"
@@ -181,4 +182,128 @@ func TestReplayAndShadow(t *testing.T) {
 // jsonContext is the context column the recorder writes for req.
 func jsonContext(req *policyeditor.Request) ([]byte, error) {
 	return json.Marshal(policyeditor.ContextOf(req, false))
+}
+
+// everyFactJSON has a rule per fact the log must keep, each deciding
+// differently from its neighbours, so a fact lost on the way to the log
+// shows up as a changed decision on replay.
+const everyFactJSON = `{"name":"every fact","kind":"user_access","default":"deny","rules":[
+ {"conditions":[{"type":"partnership","ends_within":"30d"}],"action":"deny"},
+ {"conditions":[{"type":"auth_method","any_of":["hwk"],"within":"15m"}],"action":"permit"},
+ {"conditions":[{"type":"mfa","within":"20m"}],"action":"challenge"},
+ {"conditions":[{"type":"connection","in":["conn-2"]}],"action":"permit"},
+ {"conditions":[{"type":"client_type","in":["spa"]}],"action":"deny"},
+ {"conditions":[{"type":"issuer","in":["https://idp.partner.example"]}],"action":"permit"},
+ {"conditions":[{"type":"attribute","name":"department","in":["sales"]}],"action":"challenge"},
+ {"conditions":[{"type":"scope","any_of":["admin"]}],"action":"deny"},
+ {"conditions":[{"type":"location","new":true}],"action":"challenge"},
+ {"conditions":[{"type":"country","in":["BR"]}],"action":"deny"},
+ {"conditions":[{"type":"time","from":"00:00","to":"06:00","tz":"UTC"}],"action":"challenge"},
+ {"conditions":[{"type":"client","in":["app-3"]}],"action":"deny"},
+ {"conditions":[{"type":"plan","in":["gold"]}],"action":"challenge"},
+ {"conditions":[{"type":"group","any_of":["developers"]}],"action":"permit"}]}`
+
+// TestReplayKeepsEveryFact records decisions of many shapes through the
+// engine and replays the very version that made them: every one must come
+// out the same, which holds only if the log kept every fact it read.
+func TestReplayKeepsEveryFact(t *testing.T) {
+	ctx := context.Background()
+	st, _ := openStore(t)
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: quiet()})
+	defer rec.Close()
+	eng := policyeditor.NewEngine(st, rec)
+	svc := &policyeditor.Service{Store: st}
+	doc, err := policyeditor.ParseDocument([]byte(everyFactJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := svc.Save(ctx, admin, "", 0, doc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Attach(ctx, admin, s.Policy.ID, policyeditor.Target{Point: store.AttachPortal}); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	pick := func(p float64) bool { return r.Float64() < p }
+	now := time.Now().UTC().Add(-2 * time.Hour)
+	rules := map[int]int{}
+	const n = 600
+	for i := 0; i < n; i++ {
+		at := now.Add(time.Duration(i) * 7 * time.Second).Add(time.Duration(r.IntN(1000)) * time.Microsecond)
+		req := policyeditor.Request{Now: at, IP: netip.AddrFrom4([4]byte{198, 51, 100, byte(r.IntN(256))}), Country: "US",
+			Org: "acme", Plan: "silver",
+			User: policyeditor.User{Groups: []string{"sales"}, ConnectionID: "conn-1",
+				Locations: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}},
+			Client: policyeditor.Client{ID: "app-1", Type: "web", Scopes: []string{"openid"}}}
+		if pick(0.1) {
+			req.ValidUntil = at.Add(time.Duration(r.IntN(60*24)) * time.Hour)
+		}
+		if pick(0.2) {
+			req.User.AuthMethods = map[string]time.Time{"pwd": at.Add(-time.Hour), "hwk": at.Add(-time.Duration(r.IntN(30)) * time.Minute)}
+		}
+		if pick(0.2) {
+			req.User.MFAAt = at.Add(-time.Duration(r.IntN(40)) * time.Minute)
+		}
+		if pick(0.1) {
+			req.User.ConnectionID = "conn-2"
+		}
+		if pick(0.1) {
+			req.Client.Type = "spa"
+		}
+		if pick(0.1) {
+			req.Issuer = "https://idp.partner.example"
+		}
+		if pick(0.1) {
+			req.Attributes = map[string]string{"department": "sales"}
+		}
+		if pick(0.1) {
+			req.Client.Scopes = []string{"openid", "admin"}
+		}
+		if pick(0.1) {
+			req.IP = netip.AddrFrom4([4]byte{203, 0, 113, byte(r.IntN(256))})
+		}
+		if pick(0.1) {
+			req.Country = "BR"
+		}
+		if pick(0.1) {
+			req.Client.ID = "app-3"
+		}
+		if pick(0.1) {
+			req.Plan = "gold"
+		}
+		if pick(0.3) {
+			req.User.Groups = []string{"developers"}
+		}
+		ev := &policyeditor.Evaluation{Point: policyeditor.PointAuthorize, OrgID: "o", UserID: "u", Subject: "s@example.com",
+			ClientID: req.Client.ID, StepUp: pick(0.1), Request: req}
+		out, err := eng.Decide(ctx, ev)
+		if err != nil || !out.Applied {
+			t.Fatal(err, out)
+		}
+		rules[out.Rule]++
+	}
+	if err := rec.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(rules) < 12 {
+		t.Fatalf("only rules %v decided; the sample does not exercise every fact", rules)
+	}
+	pol, err := policyeditor.CompileJSON([]byte(everyFactJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := policyeditor.Replay(ctx, st, pol, policyeditor.ReplayOptions{Since: now.Add(-time.Minute), PolicyID: s.Policy.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Replayed != n || rep.Changed != 0 {
+		for _, c := range rep.Matrix {
+			for _, smp := range c.Samples {
+				d, _ := st.Decision(ctx, "", smp.DecisionID)
+				t.Logf("%+v\n%s", smp, d.Context)
+			}
+		}
+		t.Fatalf("replaying the deciding version: %d of %d changed", rep.Changed, rep.Replayed)
+	}
 }
