@@ -31,7 +31,8 @@ type Policies struct {
 	// showing its progress instead (0: 2 s).
 	ReplayWait time.Duration
 
-	jobs replayJobs
+	jobs  replayJobs
+	tally policyeditor.ShadowTally
 }
 
 // Mount registers the routes, all for platform admins only.

@@ -264,7 +264,7 @@ func (h *Policies) promote(c echo.Context) error {
 
 // shadowProps fills the report-only section of policy p's page.
 func (h *Policies) shadowProps(ctx context.Context, p store.Policy) (*views.ShadowProps, error) {
-	dis, err := h.Service.Disagreements(ctx, p)
+	dis, err := h.tally.Disagreements(ctx, h.Store, p, h.Now())
 	if err != nil {
 		return nil, err
 	}

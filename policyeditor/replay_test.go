@@ -307,3 +307,50 @@ func TestReplayKeepsEveryFact(t *testing.T) {
 		t.Fatalf("replaying the deciding version: %d of %d changed", rep.Changed, rep.Replayed)
 	}
 }
+
+// TestShadowTallyCountsOnlyWhatIsNew: the page's tally keeps the counts
+// older than a minute and recounts only the last minute.
+func TestShadowTallyCountsOnlyWhatIsNew(t *testing.T) {
+	ctx := context.Background()
+	st, _ := openStore(t)
+	svc := &policyeditor.Service{Store: st}
+	s, err := svc.Save(ctx, admin, "", 0, ibmDoc(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := policyeditor.ParseDocument([]byte(strictJSON))
+	sh, err := svc.SaveShadow(ctx, admin, s.Policy.ID, doc, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sh.Policy
+	since := p.ShadowSince
+	add := func(after time.Duration, shadow string) {
+		t.Helper()
+		if _, err := st.InsertDecisions(ctx, []store.Decision{{At: since.Add(after), Point: "launch", ClientID: "wiki",
+			PolicyID: p.ID, PolicyVersion: 1, Rule: 2, Action: "permit", Reason: "r", ShadowVersion: 2, ShadowAction: shadow, ShadowReason: "s"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tally policyeditor.ShadowTally
+	check := func(now time.Duration, total, disagreed int64) {
+		t.Helper()
+		d, err := tally.Disagreements(ctx, st, p, since.Add(now))
+		if err != nil || d.Total != total || d.Disagreed != disagreed {
+			t.Fatalf("at +%v: %v %d/%d, want %d/%d", now, err, d.Disagreed, d.Total, disagreed, total)
+		}
+	}
+	add(time.Minute, "deny")
+	add(9*time.Minute+30*time.Second, "permit")
+	check(10*time.Minute, 2, 1)
+	add(9*time.Minute+45*time.Second, "deny") // within the last minute: counted
+	check(10*time.Minute, 3, 2)
+	add(2*time.Minute, "deny") // settled and kept: not read again
+	check(10*time.Minute, 3, 2)
+	add(15*time.Minute, "deny")
+	check(20*time.Minute, 4, 3)
+	// A full count sees everything.
+	if d, err := svc.Disagreements(ctx, p); err != nil || d.Total != 5 || d.Disagreed != 4 {
+		t.Fatalf("full count: %v %+v", err, d)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"portico/store"
@@ -145,17 +147,103 @@ type Disagreement struct {
 	Where []store.ShadowCount
 }
 
+// ShadowTally keeps the disagreement counts of report-only versions so
+// that the policy page, which refreshes every few seconds, counts only the
+// decisions logged since it last asked: the counts up to a minute ago are
+// kept (the recorder writes a decision well within that), the last minute
+// is counted afresh each time. The zero value is ready; it is safe for
+// concurrent use and holds one entry per attached report-only version.
+type ShadowTally struct {
+	mu sync.Mutex
+	m  map[tallyKey]*tally
+}
+
+type tallyKey struct {
+	policyID string
+	version  int
+	since    int64
+}
+
+type tally struct {
+	until  time.Time // counts cover [since, until)
+	counts []store.ShadowCount
+}
+
+// settle is how far behind now the kept counts stop.
+const settle = time.Minute
+
 // Disagreements counts how the report-only version of p disagreed with the
-// enforced one since it was attached (zero Version: none attached).
+// enforced one since it was attached (zero Version: none attached), as of
+// now.
+func (t *ShadowTally) Disagreements(ctx context.Context, st *store.Store, p store.Policy, now time.Time) (Disagreement, error) {
+	out := Disagreement{Version: p.ShadowVersion, Since: p.ShadowSince}
+	if p.ShadowVersion == 0 {
+		return out, nil
+	}
+	key := tallyKey{p.ID, p.ShadowVersion, p.ShadowSince.UnixMilli()}
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[tallyKey]*tally{}
+	}
+	tl := t.m[key]
+	if tl == nil {
+		if len(t.m) >= 1000 {
+			clear(t.m)
+		}
+		tl = &tally{until: p.ShadowSince}
+		t.m[key] = tl
+	}
+	// One caller at a time extends a tally; the lock is per process and the
+	// work is only what was logged since the last call.
+	defer t.mu.Unlock()
+	if settled := now.Add(-settle); settled.After(tl.until) {
+		more, err := st.ShadowCounts(ctx, p.ID, p.ShadowVersion, tl.until, settled)
+		if err != nil {
+			return out, err
+		}
+		tl.counts, tl.until = mergeCounts(tl.counts, more), settled
+	}
+	recent, err := st.ShadowCounts(ctx, p.ID, p.ShadowVersion, tl.until, time.Time{})
+	if err != nil {
+		return out, err
+	}
+	return summarize(out, mergeCounts(slices.Clone(tl.counts), recent)), nil
+}
+
+// mergeCounts adds b's counts into a, by their keys.
+func mergeCounts(a, b []store.ShadowCount) []store.ShadowCount {
+	for _, c := range b {
+		found := false
+		for i := range a {
+			if a[i].Enforced == c.Enforced && a[i].Shadow == c.Shadow && a[i].Point == c.Point && a[i].ClientID == c.ClientID {
+				a[i].Count += c.Count
+				found = true
+				break
+			}
+		}
+		if !found {
+			a = append(a, c)
+		}
+	}
+	return a
+}
+
+// Disagreements counts how the report-only version of p disagreed with the
+// enforced one since it was attached, reading every decision since then
+// (the CLI; pages use a ShadowTally).
 func (s *Service) Disagreements(ctx context.Context, p store.Policy) (Disagreement, error) {
 	out := Disagreement{Version: p.ShadowVersion, Since: p.ShadowSince}
 	if p.ShadowVersion == 0 {
 		return out, nil
 	}
-	counts, err := s.Store.ShadowCounts(ctx, p.ID, p.ShadowVersion, p.ShadowSince)
+	counts, err := s.Store.ShadowCounts(ctx, p.ID, p.ShadowVersion, p.ShadowSince, time.Time{})
 	if err != nil {
 		return out, err
 	}
+	return summarize(out, counts), nil
+}
+
+func summarize(out Disagreement, counts []store.ShadowCount) Disagreement {
 	type pair struct{ a, b string }
 	cells := map[pair]int64{}
 	where := map[pair]int64{}
@@ -176,7 +264,7 @@ func (s *Service) Disagreements(ctx context.Context, p store.Policy) (Disagreeme
 	}
 	sortCounts(out.Cells)
 	sortCounts(out.Where)
-	return out, nil
+	return out
 }
 
 func sortCounts(cs []store.ShadowCount) {

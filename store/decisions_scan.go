@@ -190,17 +190,23 @@ type ShadowCount struct {
 	Count            int64
 }
 
-// ShadowCounts counts, since since, the decisions policyID made while
-// version was attached in report-only mode, by enforced action, shadow
-// action, point and client: the policy page's disagreement table.
-func (s *Store) ShadowCounts(ctx context.Context, policyID string, version int, since time.Time) ([]ShadowCount, error) {
+// ShadowCounts counts the decisions made from since (inclusive) until
+// until (exclusive; zero: no end) by policyID while version was attached in
+// report-only mode, by enforced action, shadow action, point and client:
+// the policy page's disagreement table. It reads the time range by primary
+// key; callers keep the counts of the past and ask only for what is new.
+func (s *Store) ShadowCounts(ctx context.Context, policyID string, version int, since, until time.Time) ([]ShadowCount, error) {
 	ids, outs, err := s.policyOutcomeRefs(ctx, policyID, version)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	args := append([]any{decisionTimeKey(since)}, ids...)
+	hi := int64(1<<63 - 1)
+	if !until.IsZero() {
+		hi = decisionTimeKey(until)
+	}
+	args := append([]any{decisionTimeKey(since), hi}, ids...)
 	rows, err := s.q.QueryContext(ctx, `SELECT d.action, d.shadow_ref, d.point_ref, d.client_ref, COUNT(*) FROM decisions d
-		WHERE d.id >= ? AND d.shadow_ref IN (?`+strings.Repeat(", ?", len(ids)-1)+`)
+		WHERE d.id >= ? AND d.id < ? AND d.shadow_ref IN (?`+strings.Repeat(", ?", len(ids)-1)+`)
 		GROUP BY d.action, d.shadow_ref, d.point_ref, d.client_ref`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: shadow counts: %w", err)

@@ -93,7 +93,7 @@ func TestDecisionScanAndShadow(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	counts, err := s.ShadowCounts(ctx, p.ID, 2, pp.ShadowSince)
+	counts, err := s.ShadowCounts(ctx, p.ID, 2, pp.ShadowSince, time.Time{})
 	if err != nil || len(counts) != 2 {
 		t.Fatalf("counts: %v %+v", err, counts)
 	}
