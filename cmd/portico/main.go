@@ -52,7 +52,7 @@ func commands() []command {
 		{"plan", "plans and their features: create, update, list, show", runPlan},
 		{"member", "organization members: invite, invitations, revoke-invite, list, role, remove", runMember},
 		{"group", "organization groups: create, list, delete, add-member, remove-member, members", runGroup},
-		{"policy", "access policies: eval, import, export, attach, list", runPolicy},
+		{"policy", "access policies: eval, import, export, attach, list, replay, report-only, promote", runPolicy},
 		{"decisions", "the policy decision log: list", runDecisions},
 		{"audit", "the audit log of changes: list", runAudit},
 		{"client", "OAuth clients: create, list, show, rotate-secret, revoke-secret, enable, disable, delete, share, update", runClient},
