@@ -58,6 +58,44 @@ type Config struct {
 	SessionMaxAge time.Duration
 	// SCIM is the directory-sync service provider; nil turns it off.
 	SCIM SCIMProvider
+	// Metrics counts requests, sign-ins and lockouts; nil counts nothing.
+	// MetricsHandler, when set, is served at /metrics (outside sessions).
+	Metrics        Metrics
+	MetricsHandler http.Handler
+}
+
+// Metrics is what the web layer reports (metrics.Metrics implements it).
+type Metrics interface {
+	Request(route, method string, code int, d time.Duration)
+	SignIn(method, result string)
+	Lockout(factor string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Request(string, string, int, time.Duration) {}
+func (noMetrics) SignIn(string, string)                      {}
+func (noMetrics) Lockout(string)                             {}
+
+// requestMetrics counts each request by its route template (never the raw
+// path: the label set stays bounded) once the error handler has set the
+// final status.
+func requestMetrics(m Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if c.Response().Status == http.StatusNotFound && (route == "" || strings.HasSuffix(route, "*")) {
+				route = "" // every unknown path would otherwise share a prefix route's label
+			}
+			m.Request(route, c.Request().Method, c.Response().Status, time.Since(start))
+			return nil
+		}
+	}
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -97,14 +135,21 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 
 	skipCSRF := func(c echo.Context) bool {
 		p := c.Request().URL.Path
-		return p == "/healthz" || p == SAMLACSPath // SAML responses arrive by cross-site POST
+		return p == "/healthz" || p == "/metrics" || p == SAMLACSPath // SAML responses arrive by cross-site POST
 	}
 
 	e.Use(middleware.RequestID())
 	e.Use(recoverer(cfg.Logger))
 	e.Use(securityHeaders(secure))
 	e.Use(middleware.BodyLimit("2M"))
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	e.Use(requestMetrics(cfg.Metrics))
 	e.Use(requestLog(cfg.Logger))
+	if cfg.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(cfg.MetricsHandler))
+	}
 
 	// The authorization server's routes go on e itself; the portal's on a
 	// group that adds the session and CSRF middleware. Which applies is

@@ -77,6 +77,11 @@ type Config struct {
 	// PORTICO_AUDIT_RETENTION, default 365d); 0 keeps them forever.
 	DecisionRetention time.Duration
 	AuditRetention    time.Duration
+	// MetricsAddr is where Prometheus metrics are served
+	// (PORTICO_METRICS_ADDR): "" at /metrics of the main listener, "off"
+	// nowhere, or host:port for a listener of their own (kept off the
+	// public port).
+	MetricsAddr string
 
 	rawDecisionRetention string
 	rawClientIDMetadata  string
@@ -121,6 +126,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.BoolVar(&cfg.DPoPNonce, "dpop-nonce", env("PORTICO_DPOP_NONCE", "") == "true", "DPoP proofs must carry a server-provided nonce, RFC 9449 §8 (env PORTICO_DPOP_NONCE=true)")
 	fs.StringVar(&cfg.rawAuthzTrusted, "authorizer-trusted", env("PORTICO_AUTHORIZER_TRUSTED", ""), "comma-separated CIDRs of the gateways that may ask the authorizer (env PORTICO_AUTHORIZER_TRUSTED; default PORTICO_TRUSTED_PROXIES, else loopback)")
 	fs.StringVar(&cfg.rawAuthzHeaders, "authorizer-headers", env("PORTICO_AUTHORIZER_HEADERS", ""), "rename the authorizer's identity headers, e.g. subject=X-User,org=X-Tenant,scopes=X-Scopes,groups=X-Groups (env PORTICO_AUTHORIZER_HEADERS)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PORTICO_METRICS_ADDR", ""), "Prometheus metrics: empty serves /metrics on --addr, off turns them off, host:port serves them on a listener of their own (env PORTICO_METRICS_ADDR)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -212,6 +218,11 @@ func (cfg *Config) validate() error {
 		bad("PORTICO_CLIENT_ID_METADATA %q is not allow or deny", cfg.rawClientIDMetadata)
 	}
 	cfg.validateSMTP(bad)
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			bad("PORTICO_METRICS_ADDR %q is not empty, off or host:port", cfg.MetricsAddr)
+		}
+	}
 	if cfg.rawSessionMaxAge == "" {
 		cfg.rawSessionMaxAge = "7d"
 	}

@@ -13,6 +13,7 @@ import (
 
 	"portico/authserver"
 	"portico/handlers"
+	"portico/metrics"
 	"portico/policyeditor"
 	"portico/scim"
 	"portico/store"
@@ -46,8 +47,19 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	log.Info("Portico is listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", store.RedactDSN(cfg.DB))
 	fmt.Fprintf(c.stdout, "Portico is running at %s (database %s). Press Ctrl+C to stop.\n", cfg.Issuer, store.RedactDSN(cfg.DB))
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if app.metrics != nil && cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv := &http.Server{Handler: metricsMux(app.metrics.Handler()), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics are served", "addr", mln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -64,8 +76,13 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // newAuthServer builds the embedded authorization server. The portal's
 // sign-in page is its login UI.
-func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate) (*authserver.Server, error) {
+func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate, m *metrics.Metrics) (*authserver.Server, error) {
+	var tm authserver.TokenMetrics
+	if m != nil {
+		tm = m
+	}
 	return authserver.New(authserver.Config{
+		Metrics:        tm,
 		Issuer:         cfg.Issuer,
 		Store:          st,
 		Sealer:         sealer,
@@ -88,8 +105,28 @@ type app struct {
 	handler http.Handler
 	store   *store.Store
 	oauth   *authserver.Server
+	metrics *metrics.Metrics // nil when PORTICO_METRICS_ADDR=off
 	closers []func()
 }
+
+// metricsMux serves only /metrics on the metrics listener.
+func metricsMux(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
+}
+
+// recorderMetrics feeds the decision recorder's batches to the metrics.
+type recorderMetrics struct{ m *metrics.Metrics }
+
+func (r recorderMetrics) DecisionsWritten(batch []store.Decision, took time.Duration, err error) {
+	r.m.DecisionFlush(took)
+	for _, d := range batch {
+		r.m.Decision(d.Point, d.Action, d.PolicyID)
+	}
+}
+
+func (r recorderMetrics) DecisionDropped() { r.m.DecisionDropped() }
 
 func (a *app) close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
@@ -104,6 +141,10 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{store: st, closers: []func(){func() { st.Close() }}}
+	if cfg.MetricsAddr != "off" {
+		a.metrics = metrics.New()
+		a.metrics.DBPools(st.Pools())
+	}
 	fail := func(err error) (*app, error) { a.close(); return nil, err }
 
 	sealer, err := cfg.sealer()
@@ -120,13 +161,18 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	a.closers = append(a.closers, closeLoc)
 	// One recorder and one engine decide everywhere, the dashboard's launches
 	// and the authorization server's gate; closing flushes the decision log.
-	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
+	ropts := policyeditor.RecorderOptions{Log: log}
+	if a.metrics != nil {
+		ropts.Observer = recorderMetrics{a.metrics}
+	}
+	rec := policyeditor.NewRecorder(st, ropts)
+	a.metrics.DecisionQueue(rec.QueueDepth)
 	a.closers = append(a.closers, func() { rec.Close() })
 	engine := policyeditor.NewEngine(st, rec)
 	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
 
 	pgate := &policyGate{st: st, engine: engine, loc: loc, log: log}
-	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate})
+	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate}, a.metrics)
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
@@ -146,7 +192,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(err)
 	}
-	e, err := handlers.New(ctx, handlers.Config{
+	hcfg := handlers.Config{
 		Store:          st,
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
@@ -162,7 +208,14 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		UpstreamAllow:  cfg.UpstreamAllow,
 		SCIM:           directory,
 		Issuers:        oauth.Issuers(),
-	})
+	}
+	if a.metrics != nil {
+		hcfg.Metrics = a.metrics
+		if cfg.MetricsAddr == "" {
+			hcfg.MetricsHandler = a.metrics.Handler()
+		}
+	}
+	e, err := handlers.New(ctx, hcfg)
 	if err != nil {
 		return fail(err)
 	}
