@@ -21,6 +21,7 @@ var forbidden = map[string][]string{
 	"portico/scim":         {"portico/handlers", "portico/views", "portico/authserver", "portico/policyeditor", "portico/federation", "portico/partners", "portico/cmd", "github.com/labstack/echo", "github.com/a-h/templ"},
 	"portico/static":       {"portico/"},
 	"portico/netguard":     {"portico/"}, // below everyone that fetches upstream URLs
+	"portico/webhooks":     {"portico/handlers", "portico/views", "portico/authserver", "portico/policyeditor", "portico/federation", "portico/partners", "portico/cmd", "github.com/labstack/echo"},
 	"portico/metrics":      {"portico/"}, // consumers declare interfaces; cmd passes *metrics.Metrics
 	"portico/handlers":     {"portico/cmd"},
 	// The Go middleware for resource servers is copied into other modules:

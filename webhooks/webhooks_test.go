@@ -1,0 +1,265 @@
+package webhooks_test
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"portico/netguard"
+	"portico/store"
+	"portico/store/storetest"
+	"portico/webhooks"
+)
+
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+// receiver answers fail times with 500, then 204, and keeps every request.
+type receiver struct {
+	mu   sync.Mutex
+	fail int
+	got  []received
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	b, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, received{req.Header.Clone(), b})
+	if len(r.got) <= r.fail {
+		w.WriteHeader(http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+// verifyIndependently checks a Standard Webhooks signature from the
+// specification, without the package's own Verify.
+func verifyIndependently(t *testing.T, secret string, h http.Header, body []byte) {
+	t.Helper()
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "." + string(body)))
+	want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	if h.Get("webhook-signature") != want {
+		t.Fatalf("signature %q, want %q", h.Get("webhook-signature"), want)
+	}
+	ts, _ := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+	if d := time.Since(time.Unix(ts, 0)); d < -time.Minute || d > time.Minute {
+		t.Fatalf("timestamp %s is %s off", h.Get("webhook-timestamp"), d)
+	}
+}
+
+func setup(t *testing.T) (*store.Store, *webhooks.Service, *store.Sealer) {
+	st := storetest.Open(t)
+	key := make([]byte, 32)
+	key[0] = 1
+	sealer, err := store.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, &webhooks.Service{Store: st, Sealer: sealer}, sealer
+}
+
+func dispatcher(st *store.Store, sealer *store.Sealer) *webhooks.Dispatcher {
+	loop := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	return &webhooks.Dispatcher{Store: st, Sealer: sealer, Backoff: 20 * time.Millisecond,
+		Client: netguard.Guard{Allow: loop}.Client(netguard.ClientOptions{Timeout: 5 * time.Second}),
+		Log:    slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// TestDeliveryRetriedAfterTwoFailures: a suspension committed with its
+// audit event reaches the receiver signed; the receiver fails twice and
+// the third attempt, after backoff, is delivered with the same webhook-id.
+func TestDeliveryRetriedAfterTwoFailures(t *testing.T) {
+	ctx := context.Background()
+	st, svc, sealer := setup(t)
+	rcv := &receiver{fail: 2}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+
+	sub, secret, err := svc.CreateSubscription(ctx, store.Actor{Label: "cli"}, webhooks.SubscriptionInput{URL: srv.URL + "/hook",
+		Events: []string{webhooks.OrgSuspended}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, "whsec_") || strings.Contains(string(sub.SecretSealed), secret) {
+		t.Fatalf("secret %q; stored sealed %q", secret, sub.SecretSealed)
+	}
+	org := store.Organization{Slug: "acme", Name: "Acme", Status: store.OrgActive}
+	if err := st.CreateOrganization(ctx, &org); err != nil {
+		t.Fatal(err)
+	}
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		before, after, err := tx.UpdateOrganization(ctx, org.ID, func(o *store.Organization) error { o.Status = store.OrgSuspended; return nil })
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, store.Actor{Label: "cli"}.Event(org.ID, "org.update", "organization", org.ID), before, after)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d := dispatcher(st, sealer)
+	for deadline := time.Now().Add(10 * time.Second); len(rcv.requests()) < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests after 10s", len(rcv.requests()))
+		}
+		d.RunOnce(ctx)
+	}
+	d.RunOnce(ctx)
+	got := rcv.requests()
+	if len(got) != 3 {
+		t.Fatalf("%d requests, want 3 (two failures, one success)", len(got))
+	}
+	for _, r := range got {
+		verifyIndependently(t, secret, r.header, r.body)
+		if r.header.Get("webhook-id") != got[0].header.Get("webhook-id") {
+			t.Errorf("webhook-id changed between retries: %q, %q", got[0].header.Get("webhook-id"), r.header.Get("webhook-id"))
+		}
+	}
+	var ev webhooks.Event
+	if err := json.Unmarshal(got[2].body, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Type != webhooks.OrgSuspended || ev.Data["org_id"] != org.ID {
+		t.Errorf("event %+v", ev)
+	}
+	log, err := st.WebhookDeliveries(ctx, sub.ID, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || log[0].Status != store.DeliveryDelivered || log[0].Attempts != 3 || log[0].LastStatus != 204 {
+		t.Fatalf("delivery log %+v", log)
+	}
+
+	// Redelivery sends it once more, with the same id.
+	if err := svc.Redeliver(ctx, store.Actor{Label: "cli"}, log[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	d.RunOnce(ctx)
+	d.RunOnce(ctx)
+	if got := rcv.requests(); len(got) != 4 || got[3].header.Get("webhook-id") != log[0].ID {
+		t.Fatalf("after redelivery: %d requests", len(got))
+	}
+}
+
+// TestOneReplicaDelivers: several dispatchers on one database send each
+// delivery once.
+func TestOneReplicaDelivers(t *testing.T) {
+	ctx := context.Background()
+	st, svc, sealer := setup(t)
+	rcv := &receiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	if _, _, err := svc.CreateSubscription(ctx, store.Actor{Label: "cli"}, webhooks.SubscriptionInput{URL: srv.URL,
+		Events: []string{webhooks.OrgCreated}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		org := store.Organization{Slug: "org" + strconv.Itoa(i), Name: "Org", Status: store.OrgActive}
+		err := st.InTx(ctx, func(tx *store.Store) error {
+			if err := tx.CreateOrganization(ctx, &org); err != nil {
+				return err
+			}
+			return tx.Audit(ctx, store.Actor{Label: "cli"}.Event(org.ID, "org.create", "organization", org.ID), nil, org)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := dispatcher(st, sealer)
+			for range 5 {
+				d.RunOnce(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	ids := map[string]int{}
+	for _, r := range rcv.requests() {
+		ids[r.header.Get("webhook-id")]++
+	}
+	if len(ids) != 5 {
+		t.Fatalf("%d distinct deliveries, want 5: %v", len(ids), ids)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", id, n)
+		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	secret := webhooks.NewSecret()
+	body := []byte(`{"a":1}`)
+	now := time.Now()
+	h := http.Header{}
+	if err := webhooks.SetHeaders(h, secret, "msg_1", now, body); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := webhooks.Verify(secret, h, body, now, 5*time.Minute); err != nil || id != "msg_1" {
+		t.Fatalf("valid: %q %v", id, err)
+	}
+	if _, err := webhooks.Verify(secret, h, []byte(`{"a":2}`), now, 5*time.Minute); err == nil {
+		t.Error("a changed body verified")
+	}
+	if _, err := webhooks.Verify(webhooks.NewSecret(), h, body, now, 5*time.Minute); err == nil {
+		t.Error("another secret verified")
+	}
+	if _, err := webhooks.Verify(secret, h, body, now.Add(6*time.Minute), 5*time.Minute); err == nil {
+		t.Error("a stale timestamp verified")
+	}
+	h.Del("webhook-signature")
+	if _, err := webhooks.Verify(secret, h, body, now, 5*time.Minute); err == nil {
+		t.Error("no signature verified")
+	}
+}
+
+func TestSubscriptionInputChecked(t *testing.T) {
+	ctx := context.Background()
+	_, svc, _ := setup(t)
+	for name, in := range map[string]webhooks.SubscriptionInput{
+		"http elsewhere": {URL: "http://example.com/h", Events: []string{webhooks.OrgCreated}},
+		"no events":      {URL: "https://example.com/h"},
+		"unknown event":  {URL: "https://example.com/h", Events: []string{"org.secret"}},
+		"user info":      {URL: "https://u:p@example.com/h", Events: []string{webhooks.OrgCreated}},
+		"sample":         {URL: "https://example.com/h", Events: []string{webhooks.DecisionDenied}, DenySamplePercent: 101},
+	} {
+		if _, _, err := svc.CreateSubscription(ctx, store.Actor{Label: "cli"}, in); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	subs, _ := svc.Store.WebhookSubscriptions(ctx)
+	if len(subs) != 0 {
+		t.Errorf("%d subscriptions stored from bad input", len(subs))
+	}
+}
