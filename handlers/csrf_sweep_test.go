@@ -16,6 +16,7 @@ import (
 	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/scim"
+	"portico/webhooks"
 	"portico/store"
 )
 
@@ -45,6 +46,9 @@ var csrfExempt = map[string]string{
 	// SCIM directories authenticate every call with the organization's
 	// bearer token; no cookie is involved.
 	handlers.SCIMPrefix + "*": "SCIM (bearer token)",
+	// Billing systems sign each call with the hook's secret (Standard
+	// Webhooks); no cookie is involved.
+	handlers.InboundHookPath + ":id": "inbound hook (signed)",
 }
 
 // sweepPath fills in a route's parameters.
@@ -215,6 +219,7 @@ func newOAuthPortal(t *testing.T) (*handlerstest.Harness, *authserver.Server) {
 		if c.SCIM, err = scim.New(t.Context(), c.Store, c.Issuer, c.Now, c.Logger); err != nil {
 			t.Fatal(err)
 		}
+		c.Webhooks = &webhooks.Service{Store: c.Store, Sealer: sealer, Now: c.Now}
 	})
 	return h, srv
 }

@@ -17,6 +17,7 @@ import (
 	"portico/scim"
 	"portico/static"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // Config is everything the web layer needs. cmd/portico fills it in; tests
@@ -62,6 +63,9 @@ type Config struct {
 	// MetricsHandler, when set, is served at /metrics (outside sessions).
 	Metrics        Metrics
 	MetricsHandler http.Handler
+	// Webhooks manages outgoing webhook subscriptions and inbound hooks;
+	// nil leaves the pages and the inbound hook out.
+	Webhooks *webhooks.Service
 }
 
 // Metrics is what the web layer reports (metrics.Metrics implements it).
@@ -215,6 +219,12 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	}
 	if cfg.SCIM != nil {
 		features = append(features, &SCIMPage{Store: cfg.Store, Provider: cfg.SCIM, Pages: pages})
+	}
+	if cfg.Webhooks != nil {
+		wh := &Webhooks{Store: cfg.Store, Service: cfg.Webhooks, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now},
+			Pages: pages, Issuer: strings.TrimRight(cfg.Issuer, "/"), Now: cfg.Now}
+		features = append(features, wh)
+		e.POST(InboundHookPath+":id", wh.inbound) // outside sessions and CSRF: signed
 	}
 	if cfg.Issuers != nil {
 		features = append(features, &Issuers{Store: cfg.Store, Pages: pages, Registry: cfg.Issuers})

@@ -123,6 +123,14 @@ func (d *Dispatcher) RunOnce(ctx context.Context) {
 		if err := d.scanPartnerships(ctx, now); err != nil && ctx.Err() == nil {
 			d.Log.Warn("webhooks: partnership scan", "err", err)
 		}
+		// The delivery log keeps 30 days; seen inbound message IDs only as
+		// long as the timestamp tolerance could accept them again.
+		if _, err := d.Store.DeleteWebhookDeliveriesBefore(ctx, now.Add(-30*24*time.Hour), 1000); err != nil && ctx.Err() == nil {
+			d.Log.Warn("webhooks: purging the delivery log", "err", err)
+		}
+		if err := d.Store.DeleteInboundSeenBefore(ctx, now.Add(-2*InboundTolerance)); err != nil && ctx.Err() == nil {
+			d.Log.Warn("webhooks: purging inbound message IDs", "err", err)
+		}
 	}
 	if err := d.deliverDue(ctx); err != nil && ctx.Err() == nil {
 		d.Log.Warn("webhooks: deliveries", "err", err)
@@ -151,6 +159,10 @@ func (d *Dispatcher) subscriptions(ctx context.Context) ([]store.WebhookSubscrip
 	d.subs, d.subsAt = subs, now
 	return subs, nil
 }
+
+// InboundTolerance is how far an inbound request's webhook-timestamp may
+// be from now.
+const InboundTolerance = 5 * time.Minute
 
 // Event is the JSON body of every delivery.
 type Event struct {

@@ -82,6 +82,16 @@ type Config struct {
 	// nowhere, or host:port for a listener of their own (kept off the
 	// public port).
 	MetricsAddr string
+	// AuditStream sends every audit event as a JSON line to "stdout" or
+	// POSTs batches to an https URL (PORTICO_AUDIT_STREAM); "" is off.
+	// AuditStreamSecret ("whsec_…") signs the POSTs like webhooks.
+	AuditStream       string
+	AuditStreamSecret string
+	// WebhookEndingNotice is how long before a partnership ends the
+	// partnership.ending webhook goes out (PORTICO_WEBHOOK_ENDING_NOTICE).
+	WebhookEndingNotice time.Duration
+
+	rawEndingNotice string
 
 	rawDecisionRetention string
 	rawClientIDMetadata  string
@@ -127,6 +137,9 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawAuthzTrusted, "authorizer-trusted", env("PORTICO_AUTHORIZER_TRUSTED", ""), "comma-separated CIDRs of the gateways that may ask the authorizer (env PORTICO_AUTHORIZER_TRUSTED; default PORTICO_TRUSTED_PROXIES, else loopback)")
 	fs.StringVar(&cfg.rawAuthzHeaders, "authorizer-headers", env("PORTICO_AUTHORIZER_HEADERS", ""), "rename the authorizer's identity headers, e.g. subject=X-User,org=X-Tenant,scopes=X-Scopes,groups=X-Groups (env PORTICO_AUTHORIZER_HEADERS)")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PORTICO_METRICS_ADDR", ""), "Prometheus metrics: empty serves /metrics on --addr, off turns them off, host:port serves them on a listener of their own (env PORTICO_METRICS_ADDR)")
+	fs.StringVar(&cfg.AuditStream, "audit-stream", env("PORTICO_AUDIT_STREAM", ""), "stream audit events as JSON lines: stdout, or an https URL that receives POSTed batches (env PORTICO_AUDIT_STREAM)")
+	fs.StringVar(&cfg.AuditStreamSecret, "audit-stream-secret", env("PORTICO_AUDIT_STREAM_SECRET", ""), "whsec_ secret that signs the audit stream's POSTs like webhooks (env PORTICO_AUDIT_STREAM_SECRET)")
+	fs.StringVar(&cfg.rawEndingNotice, "webhook-ending-notice", env("PORTICO_WEBHOOK_ENDING_NOTICE", "14d"), "how long before a partnership ends the partnership.ending webhook is sent (env PORTICO_WEBHOOK_ENDING_NOTICE)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -218,6 +231,26 @@ func (cfg *Config) validate() error {
 		bad("PORTICO_CLIENT_ID_METADATA %q is not allow or deny", cfg.rawClientIDMetadata)
 	}
 	cfg.validateSMTP(bad)
+	switch {
+	case cfg.AuditStream == "" || cfg.AuditStream == "stdout":
+	case strings.HasPrefix(cfg.AuditStream, "https://"), strings.HasPrefix(cfg.AuditStream, "http://") && isLoopbackURL(cfg.AuditStream):
+		if _, err := url.Parse(cfg.AuditStream); err != nil {
+			bad("PORTICO_AUDIT_STREAM %q is not a URL", cfg.AuditStream)
+		}
+	default:
+		bad("PORTICO_AUDIT_STREAM %q is not stdout or an https URL", cfg.AuditStream)
+	}
+	if cfg.AuditStreamSecret != "" && !strings.HasPrefix(cfg.AuditStreamSecret, "whsec_") {
+		bad("PORTICO_AUDIT_STREAM_SECRET must start with whsec_")
+	}
+	if cfg.rawEndingNotice == "" {
+		cfg.rawEndingNotice = "14d"
+	}
+	if d, err := parseDays(cfg.rawEndingNotice); err != nil || d < time.Hour || d > 365*24*time.Hour {
+		bad("PORTICO_WEBHOOK_ENDING_NOTICE %q must be a duration between 1h and 365d, e.g. 14d", cfg.rawEndingNotice)
+	} else {
+		cfg.WebhookEndingNotice = d
+	}
 	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
 		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
 			bad("PORTICO_METRICS_ADDR %q is not empty, off or host:port", cfg.MetricsAddr)
@@ -269,6 +302,11 @@ func (cfg *Config) mailer() partners.Mailer {
 		return nil
 	}
 	return &partners.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+}
+
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopbackHost(u.Hostname())
 }
 
 func isLoopbackHost(h string) bool {

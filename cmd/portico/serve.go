@@ -14,9 +14,11 @@ import (
 	"portico/authserver"
 	"portico/handlers"
 	"portico/metrics"
+	"portico/netguard"
 	"portico/policyeditor"
 	"portico/scim"
 	"portico/store"
+	"portico/webhooks"
 )
 
 func runServe(ctx context.Context, c *cli, args []string) error {
@@ -106,6 +108,7 @@ type app struct {
 	store   *store.Store
 	oauth   *authserver.Server
 	metrics *metrics.Metrics // nil when PORTICO_METRICS_ADDR=off
+	sealer  *store.Sealer
 	closers []func()
 }
 
@@ -116,17 +119,51 @@ func metricsMux(h http.Handler) http.Handler {
 	return mux
 }
 
-// recorderMetrics feeds the decision recorder's batches to the metrics.
-type recorderMetrics struct{ m *metrics.Metrics }
+// recorderObserver feeds the decision recorder's batches to the metrics
+// (nil: none) and its denies to the decision.denied webhook.
+type recorderObserver struct {
+	m        *metrics.Metrics
+	webhooks *webhooks.Dispatcher
+}
 
-func (r recorderMetrics) DecisionsWritten(batch []store.Decision, took time.Duration, err error) {
-	r.m.DecisionFlush(took)
-	for _, d := range batch {
-		r.m.Decision(d.Point, d.Action, d.PolicyID)
+func (r recorderObserver) DecisionsWritten(batch []store.Decision, took time.Duration, err error) {
+	if r.m != nil {
+		r.m.DecisionFlush(took)
+		for _, d := range batch {
+			r.m.Decision(d.Point, d.Action, d.PolicyID)
+		}
+	}
+	if err == nil {
+		r.webhooks.DecisionsDenied(context.Background(), batch)
 	}
 }
 
-func (r recorderMetrics) DecisionDropped() { r.m.DecisionDropped() }
+func (r recorderObserver) DecisionDropped() { r.m.DecisionDropped() }
+
+// webhookClient sends webhooks and the audit stream through the guarded
+// dialer; a redirect is an answer (a failure), never followed.
+func webhookClient(cfg *Config) *http.Client {
+	c := netguard.Guard{Allow: cfg.UpstreamAllow}.Client(netguard.ClientOptions{Timeout: 10 * time.Second})
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
+
+// newDispatcher builds the webhook dispatcher and, when configured, the
+// audit stream.
+func newDispatcher(cfg *Config, st *store.Store, sealer *store.Sealer, c *cli, log *slog.Logger, m *metrics.Metrics) *webhooks.Dispatcher {
+	d := &webhooks.Dispatcher{Store: st, Sealer: sealer, Log: log, Now: c.now, Client: webhookClient(cfg),
+		EndingNotice: cfg.WebhookEndingNotice}
+	if m != nil {
+		d.Metrics = m
+	}
+	switch {
+	case cfg.AuditStream == "stdout":
+		d.Stream = &webhooks.WriterSink{W: c.stdout}
+	case cfg.AuditStream != "":
+		d.Stream = &webhooks.HTTPSink{URL: cfg.AuditStream, Secret: cfg.AuditStreamSecret, Client: webhookClient(cfg), Now: c.now}
+	}
+	return d
+}
 
 func (a *app) close() {
 	for i := len(a.closers) - 1; i >= 0; i-- {
@@ -151,6 +188,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(err)
 	}
+	a.sealer = sealer
 	if err := ensureFirstAdmin(ctx, st, c.stdout, cfg.Issuer); err != nil {
 		return fail(err)
 	}
@@ -161,12 +199,17 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	a.closers = append(a.closers, closeLoc)
 	// One recorder and one engine decide everywhere, the dashboard's launches
 	// and the authorization server's gate; closing flushes the decision log.
-	ropts := policyeditor.RecorderOptions{Log: log}
-	if a.metrics != nil {
-		ropts.Observer = recorderMetrics{a.metrics}
-	}
+	dispatcher := newDispatcher(cfg, st, sealer, c, log, a.metrics)
+	ropts := policyeditor.RecorderOptions{Log: log, Observer: recorderObserver{m: a.metrics, webhooks: dispatcher}}
 	rec := policyeditor.NewRecorder(st, ropts)
 	a.metrics.DecisionQueue(rec.QueueDepth)
+	a.metrics.WebhookBacklog(func() (int, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return st.PendingWebhookDeliveries(ctx)
+	})
+	// Stopped before the recorder closes (closers run in reverse).
+	a.closers = append(a.closers, dispatcher.Start(ctx))
 	a.closers = append(a.closers, func() { rec.Close() })
 	engine := policyeditor.NewEngine(st, rec)
 	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
@@ -208,6 +251,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		UpstreamAllow:  cfg.UpstreamAllow,
 		SCIM:           directory,
 		Issuers:        oauth.Issuers(),
+		Webhooks:       &webhooks.Service{Store: st, Sealer: sealer, Now: c.now},
 	}
 	if a.metrics != nil {
 		hcfg.Metrics = a.metrics
