@@ -16,8 +16,8 @@ import (
 	"portico/handlers"
 	"portico/handlers/handlerstest"
 	"portico/scim"
-	"portico/webhooks"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // csrfExempt lists every state-changing route the CSRF and Origin rules do
