@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +17,9 @@ import (
 	"time"
 
 	"portico/handlers/handlerstest"
+	"portico/partners"
+	"portico/store"
+	"portico/webhooks"
 )
 
 var demoClient = regexp.MustCompile(`client_id:\s+(\S+)\s+client_secret:\s+(\S+)`)
@@ -29,7 +34,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 	base := "http://" + srv.Listener.Addr().String()
 	var out bytes.Buffer
 	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
-	cfg, err := c.parseConfig(append(dbArgs(t, nil), "--issuer", base, "--demo"))
+	cfg, err := c.parseConfig(append(dbArgs(t, nil), "--issuer", base, "--demo", "--upstream-allow", "127.0.0.1/32"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,13 +50,26 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		t.Fatalf("demo printed no client:\n%s", out.String())
 	}
 
+	// A webhook receiver gets organization.created.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer receiver.Close()
+	ctx := context.Background()
+	hooks := &webhooks.Service{Store: a.store, Sealer: a.sealer}
+	if _, _, err := hooks.CreateSubscription(ctx, store.Actor{Label: "cli"}, webhooks.SubscriptionInput{URL: receiver.URL,
+		Events: []string{webhooks.OrgCreated}}); err != nil {
+		t.Fatal(err)
+	}
+	slug, name := "globex", "Globex"
+	if _, err := (&partners.Service{Store: a.store}).CreateOrg(ctx, store.Actor{Label: "cli"}, partners.OrgInput{Slug: &slug, Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+
 	bad := handlerstest.ClientFor(t, base)
 	if r := bad.Post("/login", url.Values{"email": {"dev@acme.example"}, "password": {"wrong"}}); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrong password: status %d", r.StatusCode)
 	}
 	dev := handlerstest.ClientFor(t, base)
 	dev.Login("dev@acme.example", demoPassword)
-	ctx := context.Background()
 	acme, err := a.store.OrganizationBySlug(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +114,8 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		`portico_decision_log_flush_duration_seconds_count `,
 		`go_sql_open_connections{db_name=`,
 		`portico_lockouts_total{factor="password"} 0`,
+		`portico_webhook_deliveries_total{event="organization.created",result="delivered"} `,
+		`portico_webhook_queue_depth 0`,
 	}
 	// The decision log is written in batches: wait for the flush.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -116,6 +136,20 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 	}
 	if !regexp.MustCompile(`portico_policy_decisions_total\{action="(permit|challenge|deny)",point="launch",policy="[^"]+"\}`).MatchString(body) {
 		t.Errorf("no launch decision by a named policy:\n%s", grepLines(body, "portico_policy_decisions_total"))
+	}
+	// Every series the Grafana dashboard reads exists.
+	dash, err := os.ReadFile(filepath.Join("..", "..", "examples", "grafana", "portico-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`(?:portico|go_sql)_[a-z_]+`).FindAllString(string(dash), -1) {
+		if name == "portico_overview" {
+			continue
+		}
+		family := regexp.MustCompile(`_(bucket|count|sum)$`).ReplaceAllString(name, "")
+		if !strings.Contains(body, "# TYPE "+family+" ") {
+			t.Errorf("the dashboard reads %s, which /metrics does not have", name)
+		}
 	}
 	for _, leak := range []string{"acme.example", "/no/such", wiki, m[2]} {
 		if strings.Contains(body, leak) {
