@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"github.com/labstack/echo/v4/middleware"
 
 	"portico/authserver"
@@ -97,6 +99,14 @@ func requestMetrics(m Metrics) echo.MiddlewareFunc {
 				route = "" // every unknown path would otherwise share a prefix route's label
 			}
 			m.Request(route, c.Request().Method, c.Response().Status, time.Since(start))
+			if span := trace.SpanFromContext(c.Request().Context()); span.IsRecording() {
+				name := route
+				if name == "" {
+					name = "unmatched"
+				}
+				span.SetName(c.Request().Method + " " + name)
+				span.SetAttributes(attribute.String("http.route", name))
+			}
 			return nil
 		}
 	}

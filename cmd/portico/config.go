@@ -91,6 +91,12 @@ type Config struct {
 	// partnership.ending webhook goes out (PORTICO_WEBHOOK_ENDING_NOTICE).
 	WebhookEndingNotice time.Duration
 
+	// OTelTraces exports traces over OTLP/HTTP (PORTICO_OTEL_TRACES=true,
+	// or the standard OTEL_TRACES_EXPORTER=otlp); OTelEndpoint overrides
+	// the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
+	OTelTraces   bool
+	OTelEndpoint string
+
 	rawEndingNotice string
 
 	rawDecisionRetention string
@@ -140,6 +146,8 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.AuditStream, "audit-stream", env("PORTICO_AUDIT_STREAM", ""), "stream audit events as JSON lines: stdout, or an https URL that receives POSTed batches (env PORTICO_AUDIT_STREAM)")
 	fs.StringVar(&cfg.AuditStreamSecret, "audit-stream-secret", env("PORTICO_AUDIT_STREAM_SECRET", ""), "whsec_ secret that signs the audit stream's POSTs like webhooks (env PORTICO_AUDIT_STREAM_SECRET)")
 	fs.StringVar(&cfg.rawEndingNotice, "webhook-ending-notice", env("PORTICO_WEBHOOK_ENDING_NOTICE", "14d"), "how long before a partnership ends the partnership.ending webhook is sent (env PORTICO_WEBHOOK_ENDING_NOTICE)")
+	fs.BoolVar(&cfg.OTelTraces, "otel-traces", env("PORTICO_OTEL_TRACES", "") == "true" || env("OTEL_TRACES_EXPORTER", "") == "otlp", "export OpenTelemetry traces over OTLP/HTTP, configured by the standard OTEL_* variables (env PORTICO_OTEL_TRACES=true or OTEL_TRACES_EXPORTER=otlp)")
+	fs.StringVar(&cfg.OTelEndpoint, "otel-endpoint", "", "OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

@@ -178,11 +178,18 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{store: st, closers: []func(){func() { st.Close() }}}
+	fail := func(err error) (*app, error) { a.close(); return nil, err }
+	if cfg.tracingEnabled() {
+		shutdown, err := setupTracing(ctx, cfg, version)
+		if err != nil {
+			return fail(err)
+		}
+		a.closers = append(a.closers, shutdown) // runs after all but the store: every span is flushed
+	}
 	if cfg.MetricsAddr != "off" {
 		a.metrics = metrics.New()
 		a.metrics.DBPools(st.Pools())
 	}
-	fail := func(err error) (*app, error) { a.close(); return nil, err }
 
 	sealer, err := cfg.sealer()
 	if err != nil {
@@ -264,5 +271,8 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		return fail(err)
 	}
 	a.handler = e
+	if cfg.tracingEnabled() {
+		a.handler = traced(e)
+	}
 	return a, nil
 }
