@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
-		&Decisions{Store: cfg.Store, Pages: pages},
+		&Decisions{Store: cfg.Store, Pages: pages, Now: cfg.Now},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
 	if cfg.SCIM != nil {

@@ -78,11 +78,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // newAuthServer builds the embedded authorization server. The portal's
 // sign-in page is its login UI.
-func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate, m *metrics.Metrics) (*authserver.Server, error) {
-	var tm authserver.TokenMetrics
-	if m != nil {
-		tm = m
-	}
+func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate, tm authserver.TokenMetrics) (*authserver.Server, error) {
 	return authserver.New(authserver.Config{
 		Metrics:        tm,
 		Issuer:         cfg.Issuer,
@@ -222,7 +218,11 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
 
 	pgate := &policyGate{st: st, engine: engine, loc: loc, log: log}
-	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate}, a.metrics)
+	// Counted per day in the database (the platform home) and, when on,
+	// in the Prometheus metrics.
+	act := &activity{m: a.metrics, st: st, now: c.now, log: log}
+	a.closers = append(a.closers, act.start(30*time.Second))
+	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate}, act)
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
@@ -260,8 +260,8 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Issuers:        oauth.Issuers(),
 		Webhooks:       &webhooks.Service{Store: st, Sealer: sealer, Now: c.now},
 	}
+	hcfg.Metrics = act
 	if a.metrics != nil {
-		hcfg.Metrics = a.metrics
 		if cfg.MetricsAddr == "" {
 			hcfg.MetricsHandler = a.metrics.Handler()
 		}
