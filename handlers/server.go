@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}
 	features := []interface{ Mount(*echo.Group) }{
-		&Home{Store: cfg.Store, Pages: pages, Launch: launch},
+		&Home{Store: cfg.Store, Pages: pages, Launch: launch, Now: cfg.Now},
 		launch,
 		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
