@@ -1,6 +1,7 @@
 // Package portico_test keeps the architecture honest: imports point one way,
-// cmd → handlers → (authserver, policyeditor, federation, partners, scim, views) →
-// store, with netguard (the upstream-request guard) below them all, and echo
+// cmd → handlers → (authserver, policyeditor, federation, partners, scim, webhooks,
+// views) → store, with netguard (the upstream-request guard) below them all and
+// metrics standing alone, and echo
 // stays inside handlers so a move to echo v5 stays there too.
 package portico_test
 
