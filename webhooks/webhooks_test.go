@@ -343,3 +343,77 @@ func TestAuditStream(t *testing.T) {
 		t.Errorf("stdout sink wrote %q", buf.String())
 	}
 }
+
+// TestPartnershipAndDenyEvents: partnership.ending and partnership.ended
+// are queued once per organization and end date however many replicas
+// scan; decision.denied follows each subscription's sample and never
+// carries permits.
+func TestPartnershipAndDenyEvents(t *testing.T) {
+	ctx := context.Background()
+	st, svc, sealer := setup(t)
+	all, _, err := svc.CreateSubscription(ctx, store.Actor{Label: "cli"}, webhooks.SubscriptionInput{URL: "https://a.example/h",
+		Events: []string{webhooks.PartnershipEnds, webhooks.PartnershipEnded, webhooks.DecisionDenied}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	few, _, err := svc.CreateSubscription(ctx, store.Actor{Label: "cli"}, webhooks.SubscriptionInput{URL: "https://b.example/h",
+		Events: []string{webhooks.DecisionDenied}, DenySamplePercent: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for slug, until := range map[string]time.Time{"ending": now.Add(72 * time.Hour), "ended": now.Add(-time.Hour),
+		"later": now.Add(60 * 24 * time.Hour)} {
+		o := store.Organization{Slug: slug, Name: slug, Status: store.OrgActive, ValidUntil: until}
+		if err := st.CreateOrganization(ctx, &o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // two replicas, each scanning
+		d := dispatcher(st, sealer)
+		d.Client = &http.Client{Transport: refuseAll{}} // nothing is sent in this test
+		d.RunOnce(ctx)
+	}
+	count := func(sub, event string) int {
+		ds, err := st.WebhookDeliveries(ctx, sub, "", 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range ds {
+			if d.Event == event {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(all.ID, webhooks.PartnershipEnds); n != 1 {
+		t.Errorf("%d partnership.ending deliveries, want 1 (the 60-day one is not due)", n)
+	}
+	if n := count(all.ID, webhooks.PartnershipEnded); n != 1 {
+		t.Errorf("%d partnership.ended deliveries, want 1", n)
+	}
+
+	var batch []store.Decision
+	for i := range 300 {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		action := "deny"
+		if i%3 == 0 {
+			action = "permit"
+		}
+		batch = append(batch, store.Decision{ID: store.NewDecisionID(at), At: at, Point: "launch", Action: action, Reason: "r"})
+	}
+	d := dispatcher(st, sealer)
+	d.DecisionsDenied(ctx, batch)
+	d.DecisionsDenied(ctx, batch) // a repeat queues nothing new
+	if n := count(all.ID, webhooks.DecisionDenied); n != 200 {
+		t.Errorf("the 100%% subscription got %d denies, want 200", n)
+	}
+	if n := count(few.ID, webhooks.DecisionDenied); n < 5 || n > 45 {
+		t.Errorf("the 10%% subscription got %d of 200 denies", n)
+	}
+}
+
+type refuseAll struct{}
+
+func (refuseAll) RoundTrip(*http.Request) (*http.Response, error) { return nil, http.ErrHandlerTimeout }

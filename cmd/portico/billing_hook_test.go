@@ -152,6 +152,21 @@ func TestBillingHookSuspendsAtOnce(t *testing.T) {
 	if code := send(path, hookSecret, "msg_2", time.Now(), `{"type":"organization.update","data":{"organization":"acme","status":"gone"}}`); code != http.StatusBadRequest {
 		t.Errorf("bad status: %d", code)
 	}
+	if code := send(path, hookSecret, "msg_3", time.Now(), `{"type":"organization.update","data":{"organization":"acme","plan":"no-such-plan"}}`); code != http.StatusUnprocessableEntity {
+		t.Errorf("unknown plan: %d", code)
+	}
+	if code := send(path, hookSecret, "msg_4", time.Now(), `{"type":"organization.update","data":{"organization":"nope","status":"active"}}`); code != http.StatusNotFound {
+		t.Errorf("unknown organization: %d", code)
+	}
+	// Paid again: active, no plan, a new end date.
+	renew := `{"type":"organization.update","data":{"organization":"acme","status":"active","plan":"","valid_until":"2099-06-30"}}`
+	if code := send(path, hookSecret, "msg_5", time.Now(), renew); code != http.StatusOK {
+		t.Fatalf("renewal: %d", code)
+	}
+	acme, _ = a.store.OrganizationBySlug(ctx, "acme")
+	if acme.Status != store.OrgActive || acme.PlanID != "" || acme.ValidUntil.Format("2006-01-02") != "2099-06-30" {
+		t.Errorf("after renewal %+v", acme)
+	}
 }
 
 func mustSealer(t *testing.T, a *app) *store.Sealer {

@@ -199,3 +199,24 @@ func grepLines(body, prefix string) string {
 	}
 	return b.String()
 }
+
+// TestOperationsConfigChecked: bad operations settings stop start-up with
+// a message naming each.
+func TestOperationsConfigChecked(t *testing.T) {
+	c := &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	_, err := c.parseConfig(append(dbArgs(t, nil), "--metrics-addr", "nonsense", "--audit-stream", "ftp://siem.example.com",
+		"--audit-stream-secret", "plain", "--webhook-ending-notice", "0"))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"PORTICO_METRICS_ADDR", "PORTICO_AUDIT_STREAM ", "PORTICO_AUDIT_STREAM_SECRET", "PORTICO_WEBHOOK_ENDING_NOTICE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("no %s in %v", want, err)
+		}
+	}
+	for _, ok := range []string{"stdout", "https://siem.example.com/in", "http://127.0.0.1:9/in"} {
+		if _, err := c.parseConfig(append(dbArgs(t, nil), "--audit-stream", ok)); err != nil {
+			t.Errorf("--audit-stream %s: %v", ok, err)
+		}
+	}
+}
