@@ -42,6 +42,18 @@ type RecorderOptions struct {
 	Every time.Duration
 	// Log receives drops and write failures; nil means slog.Default().
 	Log *slog.Logger
+	// Observer, when set, hears of every batch written (metrics, the
+	// decision.denied webhook) from the writer goroutine, never from a
+	// request, and of every drop.
+	Observer RecorderObserver
+}
+
+// RecorderObserver hears what a Recorder does. DecisionsWritten runs on the
+// writer goroutine after each batch (err is the write's error; the batch
+// must not be kept); DecisionDropped runs in Record, so it must be cheap.
+type RecorderObserver interface {
+	DecisionsWritten(batch []store.Decision, took time.Duration, err error)
+	DecisionDropped()
 }
 
 // entry is a decision waiting to be written. The context is kept as the
@@ -86,7 +98,7 @@ func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id strin
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		r.dropped.Add(1)
+		r.drop()
 		return d.ID, false
 	}
 	e := entry{d: d, req: *req, stepUp: stepUp}
@@ -97,10 +109,20 @@ func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id strin
 	case r.ch <- e:
 		return d.ID, true
 	default:
-		r.dropped.Add(1)
+		r.drop()
 		return d.ID, false
 	}
 }
+
+func (r *Recorder) drop() {
+	r.dropped.Add(1)
+	if r.o.Observer != nil {
+		r.o.Observer.DecisionDropped()
+	}
+}
+
+// QueueDepth is how many decisions wait to be written.
+func (r *Recorder) QueueDepth() int { return len(r.ch) }
 
 // Sync waits until every decision queued before the call has been written
 // (or its write has failed). Tests and the CLI use it; requests never do.
@@ -161,8 +183,12 @@ func (r *Recorder) run() {
 		// A fresh context: the batch must be written even while the server
 		// shuts down, and a request's context has long ended.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
 		collided, err := r.st.InsertDecisions(ctx, batch)
 		cancel()
+		if r.o.Observer != nil {
+			r.o.Observer.DecisionsWritten(batch, time.Since(start), err)
+		}
 		switch {
 		case err != nil:
 			r.failed.Add(int64(len(batch)))

@@ -302,6 +302,8 @@ type DecisionListProps struct {
 	Query       string
 	Attribution string
 	Pager       Pager
+	// Charts summarise the viewer's scope over time; nil leaves them out.
+	Charts *DecisionCharts
 }
 
 // DecisionFilterProps are the filter's values as typed. Platform is false

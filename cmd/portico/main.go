@@ -61,6 +61,8 @@ func commands() []command {
 		{"api", "APIs (resource servers) and their scopes: create, list, show, update, delete", runAPI},
 		{"token", "admin API tokens and client grants: create, list, revoke", runToken},
 		{"keys", "token-signing keys: rotate", runKeys},
+		{"webhook", "outgoing webhooks: create, list, delete, deliveries, redeliver, events", runWebhook},
+		{"hook", "inbound hooks (a billing system's): create, list, delete", runHook},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
 		{"db", "the database: copy (SQLite to PostgreSQL), backup (SQLite, online)", runDB},
 		{"bench", "benchmarks over loopback: tokens (client_credentials tokens/s and latency), seed (a large database), pages (admin page times)", runBench},
