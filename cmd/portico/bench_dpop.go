@@ -4,6 +4,8 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -57,8 +59,19 @@ func newProofSource(htu string, presign int, now func() time.Time) (*proofSource
 }
 
 func (p *proofSource) sign() (string, error) {
-	claims, _ := json.Marshal(map[string]any{"jti": store.NewID(), "htm": "POST", "htu": p.htu, "iat": p.now().Unix()})
-	jws, err := p.signer.Sign(claims)
+	return signDPoP(p.signer, "POST", p.htu, "", p.now())
+}
+
+// signDPoP signs a DPoP proof for a request; token, when set, is the
+// access token the proof is bound to (ath).
+func signDPoP(signer jose.Signer, method, htu, token string, iat time.Time) (string, error) {
+	c := map[string]any{"jti": store.NewID(), "htm": method, "htu": htu, "iat": iat.Unix()}
+	if token != "" {
+		sum := sha256.Sum256([]byte(token))
+		c["ath"] = base64.RawURLEncoding.EncodeToString(sum[:])
+	}
+	claims, _ := json.Marshal(c)
+	jws, err := signer.Sign(claims)
 	if err != nil {
 		return "", err
 	}
