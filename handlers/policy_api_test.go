@@ -122,3 +122,40 @@ func TestPolicyAttachToRoute(t *testing.T) {
 		}
 	}
 }
+
+// The editor's value-in-attribute condition can read the organization's
+// attribute; the simulator takes organization attributes, and the saved
+// document says "of": "org".
+func TestPolicyEditorOrgAttribute(t *testing.T) {
+	w := newPolicyWorld(t)
+	f := customersForm("simulate")
+	f.Set("r0.c2.of", "org")
+	f.Set("r0.c2.attr", "key_accounts")
+	f.Set("sim.method", "GET")
+	f.Set("sim.path", "/customers/c-2")
+	f.Set("sim.attributes", "key_accounts=c-2")
+	d := doc(t, w.admin.Post("/admin/policies/new", f).Body)
+	if got := strings.TrimSpace(d.Find("#sim-action").Text()); got != "deny" {
+		t.Fatalf("a user attribute counted for the organization's: %q", got)
+	}
+	f.Set("sim.org_attributes", "key_accounts=c-1,c-2")
+	d = doc(t, w.admin.Post("/admin/policies/new", f).Body)
+	if got := strings.TrimSpace(d.Find("#sim-action").Text()); got != "permit" {
+		t.Fatalf("simulate with the organization's attribute: %q %q", got, d.Find("#sim-result").Text())
+	}
+	if sel := d.Find(`select[name="r0.c2.of"] option[selected]`).AttrOr("value", ""); sel != "org" {
+		t.Fatalf("the form forgot whose attribute: %q", sel)
+	}
+	f.Set("op", "save")
+	if r := w.admin.Post("/admin/policies/new", f); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.StatusCode, r.Body)
+	}
+	ps, err := w.h.Store.Policies(context.Background())
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("saved policies: %v %v", ps, err)
+	}
+	v, err := w.h.Store.PolicyVersion(context.Background(), ps[0].ID, ps[0].CurrentVersion)
+	if err != nil || !strings.Contains(strings.ReplaceAll(string(v.Document), " ", ""), `"of":"org"`) {
+		t.Fatalf("saved document: %v %s", err, v.Document)
+	}
+}

@@ -224,8 +224,10 @@ type DecisionContext struct {
 	SteppedUp   bool                 `json:"stepped_up,omitempty"`
 	Locations   []string             `json:"locations,omitempty"`
 	Attributes  map[string]string    `json:"attributes,omitempty"`
-	Scopes      []string             `json:"scopes,omitempty"`
-	Issuer      string               `json:"issuer,omitempty"`
+	// OrgAttributes are the organization's attributes.
+	OrgAttributes map[string]string `json:"org_attributes,omitempty"`
+	Scopes        []string          `json:"scopes,omitempty"`
+	Issuer        string            `json:"issuer,omitempty"`
 	// The API call of an authorizer decision (never its headers: they carry
 	// the token).
 	Method string `json:"method,omitempty"`
@@ -237,7 +239,7 @@ type DecisionContext struct {
 // ContextOf is the DecisionContext of a request.
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
-		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
+		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, OrgAttributes: req.OrgAttributes, Scopes: req.Client.Scopes,
 		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
