@@ -42,7 +42,7 @@ type Organization struct {
 	// read from the store.
 	Attributes map[string]string
 	CreatedAt  time.Time
-	UpdatedAt      time.Time
+	UpdatedAt  time.Time
 }
 
 // InactiveReason says why the organization may not sign in, launch apps or

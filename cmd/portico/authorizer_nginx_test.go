@@ -196,6 +196,15 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 	if out := tc.mustRun("policy", "list"); !strings.Contains(out, "used by: API requests under /customers") {
 		t.Fatalf("policy list: %s", out)
 	}
+	// An organization-level resource condition: a partner reaches only the
+	// regions its contract names (an organization attribute, set by CLI).
+	regions := filepath.Join(t.TempDir(), "regions.json")
+	os.WriteFile(regions, []byte(`{"name": "Regions API", "kind": "api_request", "default": "deny", "rules": [
+		{"conditions": [{"type": "path", "in": ["/regions/{region}", "/regions/{region}/**"]},
+			{"type": "param_in_attribute", "param": "region", "attribute": "regions", "of": "org"}], "action": "permit"}]}`), 0o600)
+	tc.mustRun("policy", "import", regions)
+	tc.mustRun("policy", "attach", "--policy", "Regions API", "--route", "/regions/")
+	tc.mustRun("org", "set-attribute", "--slug", "initech", "--name", "regions", "--value", "eu,us")
 
 	tokenPost := func(form url.Values, id, secret string) string {
 		t.Helper()
@@ -387,6 +396,21 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 	partner := machineToken(initech)
 	if code, _, body := call("GET", "/status", partner); code != 200 || !strings.Contains(body, "org=initech") {
 		t.Fatalf("partner before suspension: %d %q", code, body)
+	}
+	// The partner's regions: those its organization has, and no other.
+	code, _, _ = call("GET", "/regions/eu/orders", partner)
+	for deadline := time.Now().Add(2 * time.Second); code == 403 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // the CLI's attribute reaches the cache
+		code, _, _ = call("GET", "/regions/eu/orders", partner)
+	}
+	if code != 200 {
+		t.Fatalf("partner in its region: %d", code)
+	}
+	if code, _, _ := call("GET", "/regions/apac/orders", partner); code != 403 {
+		t.Fatalf("partner in another region: %d", code)
+	}
+	if code, _, _ := call("GET", "/regions/eu/orders", machineToken(globex)); code != 403 {
+		t.Fatalf("an organization without the attribute: %d", code)
 	}
 	// Suspending the partner (from another process: the CLI) refuses its
 	// token at once.

@@ -170,11 +170,9 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if *org == "" || *email == "" || *name == "" {
 		return errors.New("--org, --email and --name are required")
 	}
-	if strings.TrimSpace(*name) != *name || strings.ContainsAny(*name, " =") || len(*name) > 64 {
-		return fmt.Errorf("--name %q must be a plain name without spaces or '=' (at most 64 characters)", *name)
-	}
-	if len(*value) > 4096 {
-		return errors.New("--value is longer than 4096 characters")
+	joined, err := attributeValue(*name, *value)
+	if err != nil {
+		return err
 	}
 	st, err := c.openStore(ctx, *f.db)
 	if err != nil {
@@ -193,10 +191,8 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	var items []string
-	for _, v := range strings.Split(*value, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			items = append(items, v)
-		}
+	if joined != "" {
+		items = strings.Split(joined, ",")
 	}
 	err = st.InTx(ctx, func(tx *store.Store) error {
 		before, after, err := tx.UpdateUser(ctx, o.ID, u.ID, func(x *store.User) error {
@@ -218,4 +214,23 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	}
 	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": strings.Join(items, ",")}
 	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
+}
+
+// attributeValue checks an attribute's name and value for the
+// set-attribute commands and returns the value as stored: its
+// comma-separated items trimmed, blank ones dropped ("" removes it).
+func attributeValue(name, value string) (string, error) {
+	if strings.TrimSpace(name) != name || strings.ContainsAny(name, " =") || len(name) > 64 {
+		return "", fmt.Errorf("--name %q must be a plain name without spaces or '=' (at most 64 characters)", name)
+	}
+	if len(value) > 4096 {
+		return "", errors.New("--value is longer than 4096 characters")
+	}
+	var items []string
+	for _, v := range strings.Split(value, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			items = append(items, v)
+		}
+	}
+	return strings.Join(items, ","), nil
 }
