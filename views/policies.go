@@ -66,6 +66,8 @@ type PolicyEditorProps struct {
 	AppPager Pager
 	// RouteAttach offers attaching to an API route (api_request policies).
 	RouteAttach bool
+	// APIs are the registered APIs a route can be for (value: identifier).
+	APIs []Option
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
 }
