@@ -50,7 +50,8 @@ type jtiWait struct {
 var errLead = errors.New("lead the next batch")
 
 // maxSeenJTIs bounds the first-level cache; past it, the oldest half of
-// the time window is dropped (the database still refuses those replays).
+// the time window is dropped, or everything if that is not enough (the
+// database still refuses those replays).
 const maxSeenJTIs = 1 << 17
 
 // use records jti; a jti seen before is store.ErrAlreadyExists.
@@ -142,6 +143,11 @@ func (b *jtiBatcher) remember(jtis []store.DPoPJTI) {
 			if !exp.After(cut) {
 				delete(b.seen, k)
 			}
+		}
+		if len(b.seen) >= maxSeenJTIs*3/4 {
+			// A burst within half a window: start over rather than scan a
+			// full map on every batch.
+			b.seen = make(map[string]time.Time)
 		}
 		b.purged = now
 	}
