@@ -203,7 +203,7 @@ func New(cfg Config) (*Server, error) {
 		m: map[string]*issuerKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
-	s.jtis = &jtiBatcher{st: cfg.Store}
+	s.jtis = &jtiBatcher{st: cfg.Store, now: cfg.Now}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
 	s.endpoint = endpoints{
 		authorize: s.prefix + "/authorize", token: s.prefix + "/token",

@@ -72,6 +72,7 @@ func NewEvaluation(point Point, now time.Time, org store.Organization, plan stri
 	ev := &Evaluation{Point: point, OrgID: org.ID, PlanID: org.PlanID}
 	r := &ev.Request
 	r.Now, r.Org, r.Plan, r.ValidUntil, r.IP, r.Country = now, org.Slug, plan, org.ValidUntil, ip, country
+	r.OrgAttributes = org.Attributes
 	if user != nil {
 		ev.UserID, ev.Subject = user.ID, user.Email
 		r.Attributes, r.User.Groups = user.Attributes, user.Groups()

@@ -251,6 +251,8 @@ type DecisionContext struct {
 	Locations   []string             `json:"locations,omitempty"`
 	Attributes  map[string]string    `json:"attributes,omitempty"`
 	Scopes      []string             `json:"scopes,omitempty"`
+	// OrgAttributes are the organization's attributes.
+	OrgAttributes map[string]string `json:"org_attributes,omitempty"`
 	Issuer      string               `json:"issuer,omitempty"`
 	// Connection, ClientType and ValidUntil (the partnership's end) are
 	// what the connection, client_type and partnership conditions read.
@@ -272,7 +274,7 @@ type DecisionContext struct {
 // ContextOf is the DecisionContext of a request.
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
-		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
+		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, OrgAttributes: req.OrgAttributes, Scopes: req.Client.Scopes,
 		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API,
 		Connection: req.User.ConnectionID, ClientType: req.Client.Type, ValidUntil: utc(req.ValidUntil),
 		TokenIssuedAt: utc(req.Token.IssuedAt), SenderConstrained: req.Token.SenderConstrained, Features: req.Token.Features}

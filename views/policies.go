@@ -66,6 +66,8 @@ type PolicyEditorProps struct {
 	AppPager Pager
 	// RouteAttach offers attaching to an API route (api_request policies).
 	RouteAttach bool
+	// APIs are the registered APIs a route can be for (value: identifier).
+	APIs []Option
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
 	// ReplayDays is the impact preview's window; Replay its result.
@@ -132,8 +134,9 @@ type CondProps struct {
 	// EndsWithin is a partnership condition's "30d".
 	EndsWithin string
 	// Source ("param", "header" or "query") and Key name the request value
-	// of a param_in_attribute condition; Attr is then the user attribute.
-	Source, Key string
+	// of a param_in_attribute condition; Attr is then the attribute, of the
+	// user or, when Of is "org", of the organization.
+	Source, Key, Of string
 	// Errors by field: "" (the condition), "values", "days", "from", "to",
 	// "tz", "within", "ends_within", "attr", "type", "new".
 	Errors map[string][]string
@@ -183,6 +186,8 @@ func (c CondProps) Extra(offered []string) []string {
 // SimProps is the simulator's sample request and its result.
 type SimProps struct {
 	Groups, IP, Country, Time, TZ, MFAAge, Locations, Org, Plan, Client, Scopes, Attributes string
+	// OrgAttributes are the organization's, name=value per line.
+	OrgAttributes string
 	// Method, Path and Host are the API call of an api_request policy.
 	Method, Path, Host string
 	Errors             map[string][]string

@@ -46,7 +46,7 @@ func commands() []command {
 		{"serve", "run the portal (the default)", runServe},
 		{"version", "print the version", runVersion},
 		{"admin", "platform administrators: reset-password", runAdmin},
-		{"org", "organizations: create, update, list, show, client-metadata", runOrg},
+		{"org", "organizations: create, update, list, show, set-attribute, client-metadata", runOrg},
 		{"user", "identity-pool users: create, reset-link, set-attribute", runUser},
 		{"connection", "sign-in connections: create, update, list", runConnection},
 		{"plan", "plans and their features: create, update, list, show", runPlan},
