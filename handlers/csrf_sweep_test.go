@@ -18,6 +18,7 @@ import (
 	"portico/handlers/handlerstest"
 	"portico/scim"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // csrfExempt lists every state-changing route the CSRF and Origin rules do
@@ -50,6 +51,9 @@ var csrfExempt = map[string]string{
 	// cookie, so a cross-site request carries nothing it would accept
 	// (TestAdminAPIIgnoresSessionCookies proves it route by route).
 	adminapi.Prefix + "/*": "admin API (Authorization header only)",
+	// Billing systems sign each call with the hook's secret (Standard
+	// Webhooks); no cookie is involved.
+	handlers.InboundHookPath + ":id": "inbound hook (signed)",
 }
 
 // exempt reports whether a route is listed above, by name or under an
@@ -234,6 +238,7 @@ func newOAuthPortal(t *testing.T) (*handlerstest.Harness, *authserver.Server) {
 		if c.SCIM, err = scim.New(t.Context(), c.Store, c.Issuer, c.Now, c.Logger); err != nil {
 			t.Fatal(err)
 		}
+		c.Webhooks = &webhooks.Service{Store: c.Store, Sealer: sealer, Now: c.Now}
 	})
 	return h, srv
 }

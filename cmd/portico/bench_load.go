@@ -23,6 +23,9 @@ type load struct {
 	// NewRequest builds one request; it is called for every request, as a
 	// body can be read only once.
 	NewRequest func(ctx context.Context) (*http.Request, error)
+	// Want, if set, must appear in every answer's body (the DPoP phase
+	// checks that its tokens came out DPoP-bound).
+	Want string
 }
 
 // loadResult is what a run measured. Latencies are of successful requests.
@@ -120,7 +123,14 @@ func (l load) once(ctx context.Context) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
-	_, err = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+	if l.Want == "" {
+		_, err = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && !strings.Contains(string(b), l.Want) {
+		err = fmt.Errorf("the answer lacks %s", l.Want)
+	}
 	return err
 }
 

@@ -34,6 +34,29 @@ func TestBenchTokens(t *testing.T) {
 	}
 }
 
+// TestBenchTokensDPoP: --dpop adds a phase whose every token request
+// carries a proof; the server accepts them all (a replayed or stale proof
+// would be an error) and the report gives the ratio to bearer.
+func TestBenchTokensDPoP(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	if err := run(context.Background(), c, []string{"bench", "tokens", "--clients", "4", "--requests", "40", "--dpop", "--reference=false", "--json"}); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	d := rep.DPoP
+	if d == nil || d.Requests != 40 || d.Errors != 0 || d.PerSecond <= 0 || d.SignedDuringPhase != 0 || rep.DPoPRatio <= 0 || rep.Reference != nil {
+		t.Fatalf("dpop phase: %+v ratio %v (%s)", d, rep.DPoPRatio, out.String())
+	}
+	c = &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	if err := run(context.Background(), c, []string{"bench", "tokens", "--dpop", "--duration", "2m"}); err == nil {
+		t.Fatal("--dpop with a phase longer than a proof lives was accepted")
+	}
+}
+
 // TestBenchRefusesNonLoopback: the load generator never aims at another
 // machine, and nonsense limits are refused before anything starts.
 func TestBenchRefusesNonLoopback(t *testing.T) {
