@@ -86,6 +86,22 @@ var cliAPIRoutes = map[string][]string{
 	"keys rotate":               {"POST /api/v1/keys/rotate"},
 	"registration-token create": {"POST /api/v1/orgs/:org/registration-tokens"},
 
+	"org set-attribute": {"PUT /api/v1/orgs/:org/attributes/:name"},
+
+	"policy replay":      {"POST /api/v1/policies/:id/replay"},
+	"policy report-only": {"PUT /api/v1/policies/:id/report-only", "DELETE /api/v1/policies/:id/report-only"},
+	"policy promote":     {"POST /api/v1/policies/:id/promote"},
+
+	"webhook create":     {"POST /api/v1/webhooks"},
+	"webhook list":       {"GET /api/v1/webhooks"},
+	"webhook delete":     {"DELETE /api/v1/webhooks/:id"},
+	"webhook deliveries": {"GET /api/v1/webhook-deliveries"},
+	"webhook redeliver":  {"POST /api/v1/webhook-deliveries/:id/redeliver"},
+	"webhook events":     {"GET /api/v1/webhook-events"},
+	"hook create":        {"POST /api/v1/hooks"},
+	"hook list":          {"GET /api/v1/hooks"},
+	"hook delete":        {"DELETE /api/v1/hooks/:name"},
+
 	"token create": {"POST /api/v1/tokens"},
 	"token list":   {"GET /api/v1/tokens"},
 	"token revoke": {"DELETE /api/v1/tokens/:id"},

@@ -296,10 +296,6 @@ func runOrgSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if *slug == "" || *name == "" {
 		return errors.New("--slug and --name are required")
 	}
-	items, err := attributeValue(*name, *value)
-	if err != nil {
-		return err
-	}
 	st, err := c.openStore(ctx, *f.db)
 	if err != nil {
 		return err
@@ -309,27 +305,16 @@ func runOrgSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = st.InTx(ctx, func(tx *store.Store) error {
-		before, after, err := tx.UpdateOrganization(ctx, o.ID, func(x *store.Organization) error {
-			if x.Attributes == nil {
-				x.Attributes = map[string]string{}
-			}
-			if items == "" {
-				delete(x.Attributes, *name)
-			} else {
-				x.Attributes[*name] = items
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		e := store.Actor{Label: cliActor}.Event(o.ID, "org.attribute", "organization", o.ID)
-		return tx.Audit(ctx, e, map[string]string{*name: before.Attributes[*name]}, map[string]string{*name: after.Attributes[*name]})
-	})
+	svc := &partners.Service{Store: st, Now: c.now}
+	after, err := svc.SetOrgAttribute(ctx, store.Actor{Label: cliActor}, o.ID, *name, *value)
 	if err != nil {
+		var fe partners.FieldErrors
+		if errors.As(err, &fe) {
+			return flagProblems("attribute", fe)
+		}
 		return err
 	}
+	items := after.Attributes[*name]
 	j := map[string]string{"org": o.Slug, "name": *name, "value": items}
 	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", o.Slug, *name, items))
 }

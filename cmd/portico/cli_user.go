@@ -195,21 +195,3 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
 }
 
-// attributeValue checks an attribute's name and value for the
-// set-attribute commands and returns the value as stored: its
-// comma-separated items trimmed, blank ones dropped ("" removes it).
-func attributeValue(name, value string) (string, error) {
-	if strings.TrimSpace(name) != name || strings.ContainsAny(name, " =") || len(name) > 64 {
-		return "", fmt.Errorf("--name %q must be a plain name without spaces or '=' (at most 64 characters)", name)
-	}
-	if len(value) > 4096 {
-		return "", errors.New("--value is longer than 4096 characters")
-	}
-	var items []string
-	for _, v := range strings.Split(value, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			items = append(items, v)
-		}
-	}
-	return strings.Join(items, ","), nil
-}

@@ -27,6 +27,8 @@ type Org struct {
 	// InactiveReason says why not.
 	Access         bool   `json:"access"`
 	InactiveReason string `json:"inactive_reason,omitempty"`
+	// Attributes are the organization's facts that policies read.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // OrgBody creates an organization or changes one: absent fields are left
@@ -63,6 +65,9 @@ func (a *API) orgOut(c *call, o store.Organization) (Org, error) {
 		j.Domains = []string{}
 	}
 	j.InactiveReason = o.InactiveReason(a.cfg.Now())
+	if len(o.Attributes) > 0 {
+		j.Attributes = o.Attributes
+	}
 	j.Access = j.InactiveReason == ""
 	if o.PlanID != "" {
 		p, err := a.cfg.Store.Plan(c.ctx(), o.PlanID)
@@ -378,4 +383,20 @@ func (a *API) updatePlan(c *call) error {
 		return err
 	}
 	return c.withETag(out)
+}
+
+func (a *API) setOrgAttribute(c *call) error {
+	var b AttributeBody
+	if err := c.bind(&b); err != nil {
+		return err
+	}
+	o, err := a.partners.SetOrgAttribute(c.ctx(), c.actor(), c.org.ID, c.Param("name"), b.Value)
+	if err != nil {
+		return err
+	}
+	j, err := a.orgOut(c, o)
+	if err != nil {
+		return err
+	}
+	return c.withETag(j)
 }

@@ -14,6 +14,7 @@ import (
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // problem is an RFC 9457 problem detail. Errors holds per-field messages
@@ -41,6 +42,7 @@ func (a *API) toProblem(c *call, err error) problem {
 	var ffe federation.FieldErrors
 	var pfe pool.FieldErrors
 	var pe policyeditor.FieldErrors
+	var we webhooks.FieldErrors
 	var ve *authserver.ValidationError
 	var he *echo.HTTPError
 	switch {
@@ -51,6 +53,8 @@ func (a *API) toProblem(c *call, err error) problem {
 		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: ffe}
 	case errors.As(err, &pfe):
 		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: pfe}
+	case errors.As(err, &we):
+		p = problem{Status: http.StatusUnprocessableEntity, Detail: "The input has problems; see errors.", Errors: we}
 	case errors.As(err, &pe):
 		m := map[string]string{}
 		for _, f := range pe {

@@ -7,6 +7,7 @@ import (
 
 	"portico/authserver"
 	"portico/partners"
+	"portico/policyeditor"
 	"portico/store"
 )
 
@@ -187,6 +188,38 @@ func (a *API) table() []route {
 			Access: platformWrite, In: typ[AttachmentBody](), Out: typ[Attachment](), H: a.attachment(true)},
 		{Method: del, Path: "/policy-attachments", Op: "detachPolicy", Summary: "Remove the policy attached at a point", Tag: "policies",
 			Access: platformWrite, In: typ[AttachmentBody](), Out: typ[Attachment](), H: a.attachment(false)},
+
+		// Outgoing webhooks and inbound (billing) hooks.
+		{Method: get, Path: "/webhooks", Op: "listWebhooks", Summary: "List outgoing webhook subscriptions", Tag: "webhooks",
+			Access: platformRead, Out: typ[Webhook](), List: true, H: a.listWebhooks},
+		{Method: post, Path: "/webhooks", Op: "createWebhook", Summary: "Subscribe a URL to events (the signing secret is shown once)", Tag: "webhooks",
+			Access: platformWrite, In: typ[WebhookBody](), Out: typ[Webhook](), Create: true, Secret: true, H: a.createWebhook},
+		{Method: del, Path: "/webhooks/:id", Op: "deleteWebhook", Summary: "Delete a webhook subscription", Tag: "webhooks",
+			Access: platformWrite, H: a.deleteWebhook},
+		{Method: get, Path: "/webhook-deliveries", Op: "listWebhookDeliveries", Summary: "The delivery log, newest first", Tag: "webhooks",
+			Access: platformRead, Out: typ[Delivery](), List: true, Query: deliveryQuery, H: a.listDeliveries},
+		{Method: post, Path: "/webhook-deliveries/:id/redeliver", Op: "redeliverWebhook", Summary: "Queue a delivery again", Tag: "webhooks",
+			Access: platformWrite, H: a.redeliver},
+		{Method: get, Path: "/webhook-events", Op: "listWebhookEvents", Summary: "The event types a subscription may ask for", Tag: "webhooks",
+			Access: platformRead, Out: typ[string](), List: true, H: a.webhookEvents},
+		{Method: get, Path: "/hooks", Op: "listInboundHooks", Summary: "List inbound hooks (a billing system's)", Tag: "webhooks",
+			Access: platformRead, Out: typ[InboundHook](), List: true, H: a.listInboundHooks},
+		{Method: post, Path: "/hooks", Op: "createInboundHook", Summary: "Make an inbound hook (its signing secret is shown once)", Tag: "webhooks",
+			Access: platformWrite, In: typ[InboundHookBody](), Out: typ[InboundHook](), Create: true, Secret: true, H: a.createInboundHook},
+		{Method: del, Path: "/hooks/:name", Op: "deleteInboundHook", Summary: "Delete an inbound hook", Tag: "webhooks",
+			Access: platformWrite, H: a.deleteInboundHook},
+		{Method: put, Path: "/orgs/:org/attributes/:name", Op: "setOrgAttribute", Summary: "Set (or with an empty value remove) an organization's attribute, which policies read", Tag: "organizations",
+			Access: platformWrite, In: typ[AttributeBody](), Out: typ[Org](), H: a.setOrgAttribute},
+
+		// Rolling a policy out: replay, report-only, promote.
+		{Method: post, Path: "/policies/:id/replay", Op: "replayPolicy", Summary: "Replay the decision log through a version or a draft, enforcing nothing", Tag: "policies",
+			Access: platformRead, In: typ[ReplayBody](), Out: typ[policyeditor.ReplayReport](), H: a.replayPolicy},
+		{Method: put, Path: "/policies/:id/report-only", Op: "attachReportOnly", Summary: "Run a saved version (or a document saved as one) in report-only mode", Tag: "policies",
+			Access: platformWrite, In: typ[ReportOnlyBody](), Out: typ[store.Policy](), H: a.reportOnly(true)},
+		{Method: del, Path: "/policies/:id/report-only", Op: "detachReportOnly", Summary: "End report-only mode", Tag: "policies",
+			Access: platformWrite, H: a.reportOnly(false)},
+		{Method: post, Path: "/policies/:id/promote", Op: "promotePolicy", Summary: "Enforce the report-only version", Tag: "policies",
+			Access: platformWrite, In: typ[PromoteBody](), Out: typ[store.Policy](), H: a.promotePolicy},
 	}
 	return rs
 }

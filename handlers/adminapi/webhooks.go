@@ -1,0 +1,178 @@
+package adminapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"portico/store"
+	"portico/webhooks"
+)
+
+// Webhook is an outgoing webhook subscription; its signing secret appears
+// only in the answer that made it.
+type Webhook struct {
+	ID                string    `json:"id"`
+	URL               string    `json:"url"`
+	Events            []string  `json:"events"`
+	Description       string    `json:"description,omitempty"`
+	DenySamplePercent int       `json:"deny_sample_percent"`
+	Enabled           bool      `json:"enabled"`
+	CreatedAt         time.Time `json:"created_at"`
+	Secret            string    `json:"secret,omitempty"`
+}
+
+// WebhookBody subscribes a URL to events (GET /webhook-events lists them).
+type WebhookBody struct {
+	URL               string   `json:"url"`
+	Events            []string `json:"events"`
+	Description       string   `json:"description,omitempty"`
+	DenySamplePercent int      `json:"deny_sample_percent,omitempty"`
+}
+
+// Delivery is one queued or sent webhook delivery.
+type Delivery struct {
+	ID         string    `json:"id"`
+	Webhook    string    `json:"webhook_id"`
+	Event      string    `json:"event"`
+	Status     string    `json:"status"`
+	Attempts   int       `json:"attempts"`
+	LastStatus int       `json:"last_status,omitempty"`
+	LastError  string    `json:"last_error,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// InboundHook is a signed inbound hook (a billing system's); its secret
+// appears only in the answer that made it.
+type InboundHook struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Secret string `json:"secret,omitempty"`
+}
+
+// InboundHookBody names the calling system.
+type InboundHookBody struct {
+	Name string `json:"name"`
+}
+
+var errNoSealer = problem{Status: http.StatusServiceUnavailable, Detail: "The portal's secret key is not configured."}
+
+func (a *API) webhooks() *webhooks.Service {
+	return &webhooks.Service{Store: a.cfg.Store, Sealer: a.cfg.Sealer, Now: a.cfg.Now}
+}
+
+func webhookOut(s store.WebhookSubscription) Webhook {
+	return Webhook{ID: s.ID, URL: s.URL, Events: s.Events, Description: s.Description, DenySamplePercent: s.DenySamplePercent,
+		Enabled: s.Enabled, CreatedAt: s.CreatedAt}
+}
+
+func (a *API) listWebhooks(c *call) error {
+	subs, err := a.cfg.Store.WebhookSubscriptions(c.ctx())
+	if err != nil {
+		return err
+	}
+	out := make([]Webhook, 0, len(subs))
+	for _, s := range subs {
+		out = append(out, webhookOut(s))
+	}
+	return list(c, out, store.PageInfo{})
+}
+
+func (a *API) createWebhook(c *call) error {
+	if a.cfg.Sealer == nil {
+		return errNoSealer
+	}
+	var b WebhookBody
+	if err := c.bind(&b); err != nil {
+		return err
+	}
+	sub, secret, err := a.webhooks().CreateSubscription(c.ctx(), c.actor(), webhooks.SubscriptionInput{URL: b.URL, Events: b.Events,
+		Description: b.Description, DenySamplePercent: b.DenySamplePercent})
+	if err != nil {
+		return err
+	}
+	out := webhookOut(sub)
+	out.Secret = secret
+	return c.created("/webhooks/"+sub.ID, out)
+}
+
+func (a *API) deleteWebhook(c *call) error {
+	if err := a.webhooks().DeleteSubscription(c.ctx(), c.actor(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+var deliveryQuery = []queryParam{
+	{"webhook_id", "only this subscription's"},
+	{"status", "only pending, delivered or failed"},
+	{"limit", "at most this many, newest first (1-500, default 50)"},
+}
+
+func (a *API) listDeliveries(c *call) error {
+	limit := 50
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return problem{Status: http.StatusBadRequest, Detail: "limit must be a number from 1 to 500."}
+		}
+		limit = n
+	}
+	ds, err := a.cfg.Store.WebhookDeliveries(c.ctx(), c.QueryParam("webhook_id"), c.QueryParam("status"), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]Delivery, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, Delivery{ID: d.ID, Webhook: d.SubscriptionID, Event: d.Event, Status: d.Status, Attempts: d.Attempts,
+			LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt})
+	}
+	return list(c, out, store.PageInfo{})
+}
+
+func (a *API) redeliver(c *call) error {
+	if err := a.webhooks().Redeliver(c.ctx(), c.actor(), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (a *API) webhookEvents(c *call) error {
+	return list(c, append([]string(nil), webhooks.Events...), store.PageInfo{})
+}
+
+func (a *API) listInboundHooks(c *call) error {
+	hs, err := a.cfg.Store.InboundHooks(c.ctx())
+	if err != nil {
+		return err
+	}
+	out := make([]InboundHook, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID})
+	}
+	return list(c, out, store.PageInfo{})
+}
+
+func (a *API) createInboundHook(c *call) error {
+	if a.cfg.Sealer == nil {
+		return errNoSealer
+	}
+	var b InboundHookBody
+	if err := c.bind(&b); err != nil {
+		return err
+	}
+	h, secret, err := a.webhooks().CreateInboundHook(c.ctx(), c.actor(), strings.TrimSpace(b.Name))
+	if err != nil {
+		return err
+	}
+	return c.created("/hooks/"+h.Name, InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID, Secret: secret})
+}
+
+func (a *API) deleteInboundHook(c *call) error {
+	if err := a.webhooks().DeleteInboundHook(c.ctx(), c.actor(), c.Param("name")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
