@@ -162,6 +162,41 @@ func TestAdminAPIDoesWhatTheCLIDoes(t *testing.T) {
 		t.Fatalf("eval: %s", a.Raw)
 	}
 
+	// Rolling the policy out: a report-only version, its replay, promotion.
+	pol2 := strings.Replace(pol, `"default":"deny"`, `"default":"challenge"`, 1)
+	a = call("PUT", "/policies/"+polID+"/report-only", map[string]any{"document": json.RawMessage(pol2)}, 200)
+	call("POST", "/policies/"+polID+"/replay", map[string]any{"since_hours": 24}, 200)
+	shadow := int(a.Body["shadow_version"].(float64))
+	if shadow < 2 {
+		t.Fatalf("report-only: %s", a.Raw)
+	}
+	call("POST", "/policies/"+polID+"/promote", map[string]any{"version": shadow}, 200)
+	if p, _ := w.h.Store.Policy(ctx, polID); p.CurrentVersion != shadow {
+		t.Errorf("promote: current version %d, want %d", p.CurrentVersion, shadow)
+	}
+
+	// Organization attributes, webhooks and inbound hooks.
+	a = call("PUT", "/orgs/acme/attributes/regions", map[string]any{"value": "eu, us"}, 200)
+	if a.Body["attributes"].(map[string]any)["regions"] != "eu,us" {
+		t.Fatalf("org attribute: %s", a.Raw)
+	}
+	a = call("POST", "/webhooks", map[string]any{"url": "https://crm.example/hooks", "events": []string{"organization.created"}}, 201)
+	if !strings.HasPrefix(a.Body["secret"].(string), "whsec_") {
+		t.Fatalf("webhook: %s", a.Raw)
+	}
+	wh := a.Body["id"].(string)
+	if a := call("GET", "/webhooks", nil, 200); strings.Contains(a.Raw, "whsec_") {
+		t.Fatalf("the list shows a secret: %s", a.Raw)
+	}
+	call("GET", "/webhook-deliveries?webhook_id="+wh, nil, 200)
+	call("GET", "/webhook-events", nil, 200)
+	call("DELETE", "/webhooks/"+wh, nil, 204)
+	a = call("POST", "/hooks", map[string]any{"name": "billing"}, 201)
+	if a.Body["secret"] == "" || !strings.HasPrefix(a.Body["path"].(string), "/hooks/inbound/") {
+		t.Fatalf("hook: %s", a.Raw)
+	}
+	call("DELETE", "/hooks/billing", nil, 204)
+
 	// Tokens: list, and the logs show this token's work.
 	a = call("GET", "/tokens", nil, 200)
 	if !strings.Contains(a.Raw, rec.ID) || strings.Contains(a.Raw, tok) {

@@ -99,6 +99,18 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 		{"POST", "/policies", map[string]any{"name": "x"}, 403},
 		{"PUT", "/policy-attachments", map[string]any{"policy": "x", "portal": true}, 403},
 		{"POST", "/policies/eval", map[string]any{}, 403},
+		{"POST", "/policies/x/replay", map[string]any{}, 403},
+		{"POST", "/policies/x/promote", map[string]any{"version": 1}, 403},
+		{"PUT", "/policies/x/report-only", map[string]any{"version": 1}, 403},
+		// Webhooks and inbound hooks are the platform's.
+		{"GET", "/webhooks", nil, 403},
+		{"POST", "/webhooks", map[string]any{"url": "https://evil.example/hook", "events": []string{"organization.created"}}, 403},
+		{"GET", "/webhook-deliveries", nil, 403},
+		{"POST", "/hooks", map[string]any{"name": "evil"}, 403},
+		// An organization's attributes are facts the platform sets about it
+		// (policies read them): not even its own admin changes them.
+		{"PUT", "/orgs/acme/attributes/regions", map[string]any{"value": "everywhere"}, 403},
+		{"PUT", g + "/attributes/regions", map[string]any{"value": "eu"}, 403},
 	}
 }
 
