@@ -194,4 +194,3 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": after.Attributes[*name]}
 	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
 }
-
