@@ -23,6 +23,10 @@ type load struct {
 	// NewRequest builds one request; it is called for every request, as a
 	// body can be read only once.
 	NewRequest func(ctx context.Context) (*http.Request, error)
+	// Do, when set, replaces one request of NewRequest: worker is the
+	// worker's number (0…Clients-1), for paths that keep state per worker
+	// (a session, a refresh token) or take several requests for one result.
+	Do func(ctx context.Context, worker int) error
 }
 
 // loadResult is what a run measured. Latencies are of successful requests.
@@ -60,14 +64,19 @@ func (l load) run(ctx context.Context) loadResult {
 	start := l.Now()
 	for i := range workers {
 		wg.Add(1)
-		go func(w *worker) {
+		go func(w *worker, n int) {
 			defer wg.Done()
 			for !stopped.Load() && ctx.Err() == nil {
 				if l.Requests > 0 && budget.Add(-1) < 0 {
 					return
 				}
 				t0 := l.Now()
-				err := l.once(ctx)
+				var err error
+				if l.Do != nil {
+					err = l.Do(ctx, n)
+				} else {
+					err = l.once(ctx)
+				}
 				d := l.Now().Sub(t0)
 				switch {
 				case err == nil:
@@ -81,7 +90,7 @@ func (l load) run(ctx context.Context) loadResult {
 					}
 				}
 			}
-		}(&workers[i])
+		}(&workers[i], i)
 	}
 	wg.Wait()
 	r := loadResult{Elapsed: l.Now().Sub(start)}
