@@ -617,7 +617,10 @@ func runBenchPaths(ctx context.Context, c *cli, args []string) error {
 	ref := "http://" + refLn.Addr().String()
 
 	base := sq[0].base
-	healthz := func(ctx context.Context, w int) error { _, err := fx.get(ctx, w, base+"/healthz", http.StatusOK); return err }
+	healthz := func(ctx context.Context, w int) error {
+		_, err := fx.get(ctx, w, base+"/healthz", http.StatusOK)
+		return err
+	}
 	memToken := func(form func(w int) url.Values, after func(w int, rt string)) func(ctx context.Context, w int) error {
 		return func(ctx context.Context, w int) error {
 			var tok struct {
@@ -646,7 +649,10 @@ func runBenchPaths(ctx context.Context, c *cli, args []string) error {
 	pairs := []pathPair{
 		{17, "dashboard, 20 apps", "pages/s", "static 20-tile page (the dashboard's bytes)",
 			func(ctx context.Context, w int) error { _, err := fx.get(ctx, w, base+"/", http.StatusOK); return err },
-			func(ctx context.Context, w int) error { _, err := fx.get(ctx, w, ref+"/static", http.StatusOK); return err },
+			func(ctx context.Context, w int) error {
+				_, err := fx.get(ctx, w, ref+"/static", http.StatusOK)
+				return err
+			},
 			"≥ 0.33 of the reference", func(_, ratio, p99 float64, n int) bool { return ratio >= 0.33 && p99Under50(p99, n) }},
 		{17, "authorize → code", "codes/s", "GET /healthz",
 			func(ctx context.Context, w int) error { _, err := fx.code(ctx, w); return err }, healthz,
