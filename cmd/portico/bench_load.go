@@ -120,6 +120,11 @@ func (l load) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return l.do(req)
+}
+
+// do sends req; anything but a 200 is an error.
+func (l load) do(req *http.Request) error {
 	resp, err := l.Client.Do(req)
 	if err != nil {
 		return err
