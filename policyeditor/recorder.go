@@ -49,16 +49,12 @@ type RecorderOptions struct {
 // ErrRecorderClosed is returned by Record after Close.
 var ErrRecorderClosed = errors.New("policyeditor: the decision recorder is closed")
 
-// entry is a decision waiting to be written. The context is kept as the
-// Request and marshalled by the writer goroutine, off the request path.
-// done receives the outcome of the commit that held it; a nil d marks a
-// Sync.
+// entry is a decision waiting to be written; done receives the outcome of
+// the commit that held it. A sync entry only marks a Sync.
 type entry struct {
-	d      store.Decision
-	req    Request
-	stepUp bool
-	sync   bool
-	done   chan error
+	d    store.Decision
+	sync bool
+	done chan error
 }
 
 // NewRecorder starts the writer goroutine; Close stops it.
@@ -89,10 +85,11 @@ func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, s
 		}
 		d.ID = store.NewDecisionID(d.At)
 	}
-	e := &entry{d: d, req: *req, stepUp: stepUp, done: make(chan error, 1)}
-	// The writer must not keep the live request's maps (the headers carry
-	// the token); the context never shows them anyway.
-	e.req.HTTP.Header, e.req.HTTP.Query = nil, nil
+	// The context is marshalled here, on the request's own goroutine: the
+	// request waits for the commit anyway, and the one writer goroutine
+	// then only inserts, which keeps both cores busy under load.
+	d.Context = marshalContext(req, stepUp)
+	e := &entry{d: d, done: make(chan error, 1)}
 	if err := r.enqueue(ctx, e); err != nil {
 		return "", err
 	}
@@ -202,7 +199,6 @@ func (r *Recorder) run() {
 		rows = rows[:0]
 		for _, e := range batch {
 			if !e.sync {
-				e.d.Context = marshalContext(&e.req, e.stepUp)
 				rows = append(rows, e.d)
 			}
 		}
