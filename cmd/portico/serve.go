@@ -166,6 +166,6 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(err)
 	}
-	a.handler = e
+	a.handler = retryAfter(e, log)
 	return a, nil
 }
