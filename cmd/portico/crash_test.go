@@ -127,11 +127,11 @@ type crashFamily struct {
 
 // crashLoad is the load generator and what it saw succeed.
 type crashLoad struct {
-	t                                                  *testing.T
+	t                                                   *testing.T
 	base, tokenURL, authorizeURL, registerURL, introURL string
-	svc, web                                           clientJSON
-	regToken, redirect                                 string
-	jar                                                http.CookieJar
+	svc, web                                            clientJSON
+	regToken, redirect                                  string
+	jar                                                 http.CookieJar
 
 	mu       sync.Mutex
 	ok       map[string]int // successes per decision point
