@@ -805,3 +805,11 @@ func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, batch in
 	}
 	return res.RowsAffected()
 }
+
+// CountDecisions is how many decisions the log holds (the soak test watches
+// it grow).
+func (s *Store) CountDecisions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n)
+	return n, err
+}
