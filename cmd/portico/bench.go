@@ -30,6 +30,7 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 		"seed":   runBenchSeed,
 		"pages":  runBenchPages,
 		"paths":  runBenchPaths,
+		"soak":   runBenchSoak,
 	})
 }
 

@@ -270,9 +270,9 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(err)
 	}
-	a.handler = e
+	a.handler = retryAfter(e, log)
 	if cfg.tracingEnabled() {
-		a.handler = traced(e)
+		a.handler = traced(a.handler)
 	}
 	return a, nil
 }
