@@ -41,6 +41,8 @@ type Apps struct {
 	Pages     *Pages
 	Now       func() time.Time
 	Issuer    string
+	// Sealer holds new secrets for their one-time reveal (reveal.go).
+	Sealer *store.Sealer
 }
 
 // Mount registers the routes, all for developers and org admins.
@@ -78,7 +80,15 @@ func appActor(v *Viewer) authserver.Actor {
 }
 
 func (h *Apps) list(c echo.Context) error {
-	return h.renderList(c, http.StatusOK, views.AppsProps{TokenForm: views.RegTokenForm{TTL: "168h"}})
+	props := views.AppsProps{TokenForm: views.RegTokenForm{TTL: "168h"}}
+	if id := c.QueryParam("reveal"); id != "" {
+		tok, found, err := takeReveal(c, h.Store, h.Sealer, h.Now(), id)
+		if err != nil {
+			return err
+		}
+		props.NewToken, props.RevealGone = tok, !found
+	}
+	return h.renderList(c, http.StatusOK, props)
 }
 
 func (h *Apps) renderList(c echo.Context, status int, props views.AppsProps) error {
@@ -264,6 +274,12 @@ func (h *Apps) create(c echo.Context) error {
 	if secret == "" {
 		return c.Redirect(http.StatusSeeOther, "/apps/"+cl.ClientID+"?done=saved")
 	}
-	// The secret exists nowhere else: show it on the answer to this POST.
+	// The secret exists nowhere else: it is held for this session and
+	// shown once by the page the browser is sent to.
+	if id, ok, err := holdReveal(c, h.Store, h.Sealer, h.Now(), secret); err != nil {
+		return err
+	} else if ok {
+		return c.Redirect(http.StatusSeeOther, "/apps/"+cl.ClientID+"?reveal="+id)
+	}
 	return h.renderApp(c, http.StatusOK, cl, appProps{newSecret: secret})
 }

@@ -159,7 +159,8 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages, Launch: launch},
 		launch,
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer,
+			Sealer: cfg.SignIn.Sealer},
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now, Sessions: sess, Sleep: cfg.SignIn.Sleep},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
