@@ -49,6 +49,8 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 		Confidential:  cl.Type.Confidential() && cl.TokenEndpointAuthMethod != "private_key_jwt",
 		TokenEndpoint: strings.TrimRight(h.Issuer, "/") + "/token", Form: f, Scopes: scopes,
 		NewSecret: extra.newSecret, RevealGone: extra.revealGone, Errors: extra.errors, FirstParty: cl.FirstParty, CanSetFirstParty: v.User.PlatformAdmin}
+	props.QuickStart = views.NewQuickStart(h.Issuer, cl.ClientID, string(cl.Type), cl.RedirectURIs, cl.Scopes,
+		!cl.Type.Confidential() || cl.TokenEndpointAuthMethod == "none")
 	if v.User.PlatformAdmin {
 		props.Profile = &views.AppProfile{FAPI2: cl.FAPI2, RequirePAR: cl.RequirePAR, RequireDPoP: cl.RequireDPoP}
 	}

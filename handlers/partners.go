@@ -12,6 +12,7 @@ import (
 	"portico/authserver"
 	"portico/federation/pool"
 	"portico/partners"
+	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
 )
@@ -55,7 +56,8 @@ func (h *Partners) Mount(g *echo.Group) {
 		f.Mount(g)
 	}
 	if rs, ok := h.OAuth.(registrarSource); ok && rs.Registrar() != nil {
-		(&Apps{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages, Now: h.Now, Issuer: h.Issuer, Sealer: h.Sealer}).Mount(g)
+		(&Apps{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages, Now: h.Now, Issuer: h.Issuer, Sealer: h.Sealer,
+			Policies: &policyeditor.Service{Store: h.Store, Now: h.Now}}).Mount(g)
 		apis := &APIs{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages}
 		if m, ok := h.OAuth.(metadataURLs); ok {
 			apis.Metadata = m
