@@ -20,8 +20,8 @@ type appProps struct {
 	newSecret string
 	// revealGone: the page was opened to show a secret already shown.
 	revealGone bool
-	form      *views.AppForm
-	errors    views.FieldErrors
+	form       *views.AppForm
+	errors     views.FieldErrors
 }
 
 const timeShown = "2006-01-02 15:04"
