@@ -87,7 +87,7 @@ func (q QuickStart) insecure() bool { return strings.HasPrefix(q.Issuer, "http:/
 
 func (q QuickStart) curl() string {
 	var b strings.Builder
-	b.WriteString("export CLIENT_SECRET='the secret shown once when the app was created or rotated'\n")
+	b.WriteString(`: "${CLIENT_SECRET:?set CLIENT_SECRET to the secret shown when the app was created or its secret rotated}"` + "\n")
 	b.WriteString("curl -sS -u " + shellQuote(q.ClientID) + `:"$CLIENT_SECRET" \` + "\n")
 	b.WriteString("  -d grant_type=client_credentials \\\n")
 	if len(q.Scopes) > 0 {
