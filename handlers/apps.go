@@ -118,7 +118,7 @@ func (h *Apps) renderList(c echo.Context, status int, props views.AppsProps) err
 	}
 	props.OrgName = v.Org.Name
 	props.RegistrationURL = strings.TrimRight(h.Issuer, "/") + "/register"
-	p := h.Pages.Page(c, "Apps")
+	p := h.Pages.Page(c, "Manage apps")
 	p.Flash = doneFlash(c, appFlash)
 	return render(c, status, views.Apps(p, props))
 }
