@@ -7,9 +7,9 @@ type Page struct {
 	// NavGroups is Nav grouped by what the viewer is there as (their own
 	// apps and account, developer, organization admin, platform admin).
 	NavGroups []NavGroup
-	User  *Viewer // nil when nobody is signed in
-	CSRF  string  // token for the sign-out form and any other form on the page
-	Flash *Flash
+	User      *Viewer // nil when nobody is signed in
+	CSRF      string  // token for the sign-out form and any other form on the page
+	Flash     *Flash
 	// Narrow centres a small card, for sign-in and error pages.
 	Narrow bool
 }
