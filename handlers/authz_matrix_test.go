@@ -217,7 +217,8 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"GET /invite/:token":  {path: "/invite/" + fx.inviteToken, want: want(ok, ok, ok, ok, ok, ok)},
 		"POST /invite/:token": {path: "/invite/" + fx.inviteToken, form: none, want: want(unpr, unpr, unpr, unpr, unpr, unpr)},
 
-		"GET /audit": {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /audit":            {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /audit/export.csv": {path: "/audit/export.csv", want: want(see, forb, forb, ok, ok, ok)},
 
 		// The authorization server answers on the protocol's terms: a
 		// portal session opens nothing there. Bare requests without
