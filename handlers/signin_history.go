@@ -75,8 +75,8 @@ func signInHistory(ctx context.Context, st *store.Store, userID string) ([]views
 	for _, e := range events {
 		var r signInRecord
 		_ = json.Unmarshal(e.After, &r) // an unreadable record still shows its time and result
-		res := map[string]string{auditSignInOK: "signed in", auditSignInFailed: "wrong password",
-			auditSignInLockout: "locked"}[e.Action]
+		res := map[string]string{auditSignInOK: "signed in", auditSignInFailed: "refused: wrong " + r.Method,
+			auditSignInLockout: "refused and locked: wrong " + r.Method}[e.Action]
 		if res == "" {
 			res = strings.TrimPrefix(e.Action, "signin.")
 		}
