@@ -134,18 +134,18 @@ func (q QuickStart) redirectPath() string {
 }
 
 func (q QuickStart) goWeb() string {
-	secret := `
-		ClientSecret: os.Getenv("CLIENT_SECRET"),`
+	secret, osImport := `
+		ClientSecret: os.Getenv("CLIENT_SECRET"),`, `
+	"os"`
 	if q.Public {
-		secret = ""
+		secret, osImport = "", ""
 	}
 	return `package main
 
 import (
 	"context"
 	"log"
-	"net/http"
-	"os"
+	"net/http"` + osImport + `
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
