@@ -438,8 +438,15 @@ func (h *Launch) steppedUp(c echo.Context, v *Viewer, app store.Client, s views.
 		}
 		out.Action = policyeditor.Permit // AfterStepUp already treats it so; kept for a policy-less path
 	}
-	if len(codes) > 0 && out.Action == policyeditor.Permit {
+	if len(codes) > 0 {
+		// The codes were just made and exist nowhere else: they are shown
+		// whatever the decision. A permit continues to the app; anything
+		// else continues to the launch, which decides again and says why.
 		s.RecoveryCodes, s.Continue = codes, h.initiateLogin(app, v)
+		if out.Action != policyeditor.Permit {
+			s.Continue = "/launch/" + url.PathEscape(app.ClientID)
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
 		return render(c, http.StatusOK, views.StepUpPage(h.Pages.Page(c, "Recovery codes"), s))
 	}
 	return h.act(c, v, app, out)

@@ -46,6 +46,8 @@ type Login struct {
 	Mailer SecurityMailer
 	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
 	RP *webauthn.WebAuthn
+	// BaseURL is the portal's public URL, for links in mail.
+	BaseURL string
 	// Metrics counts sign-ins and lockouts; nil counts nothing.
 	Metrics Metrics
 }
@@ -85,6 +87,8 @@ func (h *Login) Mount(g *echo.Group) {
 	g.POST("/login/passkey", h.passkeySignIn)
 	g.POST("/login/mfa/passkey/begin", h.beginPasskeyFactor)
 	g.POST("/login/mfa/passkey", h.passkeyFactor)
+	g.GET("/login/forgot", h.showForgot)
+	g.POST("/login/forgot", h.submitForgot)
 	g.GET("/login/reset", h.showReset)
 	g.POST("/login/reset", h.submitReset)
 	g.POST("/logout", h.logout)

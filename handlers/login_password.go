@@ -95,6 +95,15 @@ func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string)
 		return err
 	}
 	if !res.OK {
+		if u.ID != "" { // the password was checked against an account
+			action := auditSignInFailed
+			if !res.LockedUntil.IsZero() {
+				action = auditSignInLockout
+			}
+			if err := auditSignIn(c, h.Store, h.Locator, u, action, []string{"pwd"}); err != nil {
+				return err
+			}
+		}
 		return h.failed(c, f, res)
 	}
 	now := h.Now()

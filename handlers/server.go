@@ -214,7 +214,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	// middleware.
 	adminAPI(cfg).Mount(e)
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
-	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
+	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, passwordChangeGate(cfg.Store))
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess}
@@ -227,9 +227,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages, Launch: launch, Now: cfg.Now},
 		launch,
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer,
+			Sealer: cfg.SignIn.Sealer},
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now, Sessions: sess, Sleep: cfg.SignIn.Sleep},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now, ReplayWait: cfg.PolicyReplayWait},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
