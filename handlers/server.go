@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		}
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
-	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
+	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, orgScope(cfg.Store))
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess}
