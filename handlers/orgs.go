@@ -130,6 +130,11 @@ func (h *Orgs) renderEdit(c echo.Context, status int, props views.OrgEditProps, 
 		props.Status = o.InactiveReason(h.Now())
 		props.Active = props.Status == ""
 		props.Suspended = o.Status == store.OrgSuspended
+		hub, err := h.orgHub(ctx, o)
+		if err != nil {
+			return err
+		}
+		props.Hub = hub
 	}
 	p := h.Pages.Page(c, title)
 	p.Flash = doneFlash(c, orgFlash)
