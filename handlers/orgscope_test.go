@@ -105,3 +105,45 @@ func TestOrgParameterDoesNotLetPartnersCrossOrganizations(t *testing.T) {
 		t.Errorf("acme's admin on globex's hub: %d, want 403", r.StatusCode)
 	}
 }
+
+// A platform admin shares a partner's app with every organization and with
+// a plan from the app's page, and withdraws the shares; the app appears on
+// the other organization's dashboard meanwhile.
+func TestPlatformAdminSharesAnAppFromItsPage(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	appID, _ := w.serviceApp(t)
+	pa := w.as(t, platformAdmin)
+	base := "/apps/" + appID
+	r := pa.Get(base + "?org=acme")
+	if !strings.Contains(r.Body, `id="share-form"`) || !strings.Contains(r.Body, `value="plan:gold"`) {
+		t.Fatal("the app page offers no sharing to the platform admin")
+	}
+	if r := w.as(t, orgAdmin).Get(base); strings.Contains(r.Body, `id="share-form"`) {
+		t.Error("a partner admin is offered sharing")
+	}
+	for _, target := range []string{"all", "plan:gold"} {
+		r := pa.Post(base+"/share?org=acme", url.Values{"target": {target}})
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != base+"?done=shared&org=acme" {
+			t.Fatalf("share with %s: %d %q", target, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	shares, err := w.h.Store.ClientShares(ctx, w.acme.ID, appID)
+	if err != nil || len(shares) != 2 || shares[0] != "" || shares[1] != w.gold.ID {
+		t.Fatalf("shares: %v %v", shares, err)
+	}
+	if r := pa.Get(base + "?org=acme"); !strings.Contains(r.Body, "Shared with every organization") {
+		t.Error("the page does not list the share")
+	}
+	if r := pa.Post(base+"/share?org=acme", url.Values{"target": {"plan:nosuch"}}); r.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("an unknown plan: %d, want 422", r.StatusCode)
+	}
+	for _, target := range []string{"all", "plan:gold"} {
+		if r := pa.Post(base+"/unshare?org=acme", url.Values{"target": {target}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("unshare %s: %d", target, r.StatusCode)
+		}
+	}
+	if shares, _ := w.h.Store.ClientShares(ctx, w.acme.ID, appID); len(shares) != 0 {
+		t.Errorf("shares left: %v", shares)
+	}
+}
