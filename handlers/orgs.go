@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -184,9 +185,10 @@ func readOrgForm(c echo.Context) (views.OrgForm, partners.OrgInput, views.FieldE
 func (h *Orgs) create(c echo.Context) error {
 	f, in, errs := readOrgForm(c)
 	if len(errs) == 0 {
-		_, err := h.Partners.CreateOrg(c.Request().Context(), actorOf(viewerFrom(c)), in)
+		o, err := h.Partners.CreateOrg(c.Request().Context(), actorOf(viewerFrom(c)), in)
 		if err == nil {
-			return c.Redirect(http.StatusSeeOther, "/admin/orgs?done=created")
+			// Onboarding goes on from the new organization's own page.
+			return c.Redirect(http.StatusSeeOther, "/admin/orgs/"+url.PathEscape(o.Slug)+"?done=created")
 		}
 		var ok bool
 		if errs, ok = asFieldErrors(err); !ok {
