@@ -238,7 +238,11 @@ func (h *Connections) test(c echo.Context) error {
 		f.TestResult = &views.Flash{Kind: "error", Message: "The connection does not work: " + refused.Error() + "."}
 	case err != nil:
 		h.Log.Info("connection test failed", "connection", x.ID, "err", err)
-		f.TestResult = &views.Flash{Kind: "error", Message: "The connection does not work: Portico could not load or use the identity provider's configuration. Check the URL and credentials."}
+		msg := "The connection does not work: Portico could not load or use the identity provider's configuration. Check the URL and credentials."
+		if why := federation.Explain(err); why != "" {
+			msg = "The connection does not work. " + why
+		}
+		f.TestResult = &views.Flash{Kind: "error", Message: msg}
 	default:
 		f.TestResult = &views.Flash{Kind: "ok", Message: "The identity provider's configuration loaded. Try signing in to finish the test."}
 	}
