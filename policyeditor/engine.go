@@ -93,6 +93,8 @@ type Outcome struct {
 	PolicyID   string
 	PolicyName string
 	Version    int
+	// Blame is what the decision turned on, for people (see Policy.Blame).
+	Blame Blame
 }
 
 // Engine evaluates the policy attached at a point and records the decision.
@@ -154,6 +156,9 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 		out.Decision = pol.AfterStepUp(&ev.Request)
 	default:
 		out.Decision = pol.Evaluate(&ev.Request)
+	}
+	if pol.Kind() == ev.Point.Kind() {
+		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
 	}
 	d := store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
