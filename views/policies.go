@@ -309,6 +309,14 @@ type DecisionFilterProps struct {
 type DecisionRow struct {
 	ID, At, Point, Org, Subject, Client, Action, Reason, Policy, Rule, Context string
 	Version                                                                    int
+	// PolicyID and UserID link the decision to its policy and person.
+	PolicyID, UserID string
+}
+
+// DecisionLinks are the detail page's links: to the policy version, the
+// user and the app (as the viewer may open them), and the replay.
+type DecisionLinks struct {
+	Version, User, App, Replay string
 }
 
 // authMethods are the auth_method condition's checkboxes (RFC 8176 names).
