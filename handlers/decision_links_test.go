@@ -50,6 +50,15 @@ func TestDecisionPageLinksAndReplays(t *testing.T) {
 			t.Errorf("replay fills %s with %q, want %q", name, got, want)
 		}
 	}
+	// The simulator's organization, plan and client are pickers.
+	for _, sel := range []string{`#sim-orgs option[value="acme"]`, `#sim-clients option[value="dev-portal"]`} {
+		if editor.Find(sel).Length() != 1 {
+			t.Errorf("the simulator offers no %s", sel)
+		}
+	}
+	if v, _ := editor.Find(`input[name="sim.client"]`).Attr("list"); v != "sim-clients" {
+		t.Error("the client input is not tied to its picker")
+	}
 	own := doc(t, w.acmeAdmin.Get("/decisions/"+ds[0].ID).Body)
 	if href, _ := own.Find("#decision-app").Attr("href"); href != "/apps/dev-portal" {
 		t.Errorf("acme's admin gets the app link %q", href)

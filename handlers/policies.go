@@ -94,7 +94,7 @@ func (h *Policies) list(c echo.Context) error {
 func usageLabels(u policyeditor.Usage) []string {
 	var out []string
 	for _, a := range u.Apps {
-		out = append(out, fmt.Sprintf("app %s (%s)", a.ClientID, a.OrgSlug))
+		out = append(out, fmt.Sprintf("%s (app %s of %s)", a.Name, a.ClientID, a.OrgSlug))
 	}
 	if u.MoreApps {
 		out = append(out, fmt.Sprintf("… and more applications (the first %d are listed)", policyeditor.UsageApps))
@@ -390,5 +390,12 @@ func (h *Policies) pickers(ctx context.Context, p *views.Pickers) error {
 		p.Plans = append(p.Plans, views.Option{Value: pl.Slug, Label: pl.Name})
 	}
 	sort.Slice(p.Orgs, func(i, j int) bool { return p.Orgs[i].Value < p.Orgs[j].Value })
+	apps, err := h.Store.AppRefs(ctx, orgPickerSize)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		p.Clients = append(p.Clients, views.Option{Value: a.ClientID, Label: a.Name + " (" + a.OrgSlug + ")"})
+	}
 	return nil
 }

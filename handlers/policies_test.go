@@ -152,7 +152,7 @@ func TestPolicyEditorSaveVersionsRestore(t *testing.T) {
 		t.Fatalf("attach: %d %s", r.StatusCode, r.Body)
 	}
 	r = w.admin.Get("/admin/policies/" + id)
-	if !strings.Contains(doc(t, r.Body).Find("#used-by").Text(), "dev-portal") {
+	if got := doc(t, r.Body).Find("#used-by").Text(); !strings.Contains(got, "dev-portal") || !strings.Contains(got, "Dev portal") {
 		t.Fatal("used-by does not list the app")
 	}
 }

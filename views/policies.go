@@ -79,6 +79,8 @@ type Pickers struct {
 	// Groups are the organizations' groups, offered on the group
 	// condition's input (Label says whose and from where).
 	Groups []Option
+	// Clients are apps of every organization, for the simulator.
+	Clients []Option
 }
 
 // SummaryLine is one sentence of the readable chain.
