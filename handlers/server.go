@@ -22,7 +22,10 @@ import (
 // Config is everything the web layer needs. cmd/portico fills it in; tests
 // build it the same way.
 type Config struct {
-	Store *store.Store
+	// DemoApp, when set (the --demo mode), is a sample relying party served
+	// under /demo-app with its own cookie, outside the portal's session.
+	DemoApp http.Handler
+	Store   *store.Store
 	// Issuer is the portal's public base URL; https turns on Secure cookies
 	// and HSTS.
 	Issuer string
@@ -144,6 +147,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		for _, p := range cfg.Authorizer.Paths() {
 			e.Any(p, h)
 		}
+	}
+	if cfg.DemoApp != nil {
+		e.GET("/demo-app", echo.WrapHandler(cfg.DemoApp))
+		e.GET("/demo-app/*", echo.WrapHandler(cfg.DemoApp))
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, orgScope(cfg.Store))
