@@ -60,7 +60,6 @@ func (a *App) now() time.Time {
 	return time.Now()
 }
 
-
 // RedirectURI and LaunchURL are what Portico registers for the app.
 func RedirectURI(issuer string) string { return strings.TrimRight(issuer, "/") + Prefix + "/callback" }
 func LaunchURL(issuer string) string   { return strings.TrimRight(issuer, "/") + Prefix + "/login" }
