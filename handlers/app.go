@@ -53,6 +53,11 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 		!cl.Type.Confidential() || cl.TokenEndpointAuthMethod == "none")
 	if v.User.PlatformAdmin {
 		props.Profile = &views.AppProfile{FAPI2: cl.FAPI2, RequirePAR: cl.RequirePAR, RequireDPoP: cl.RequireDPoP}
+		if _, ok := h.Registrar.(appSharer); ok {
+			if props.Sharing, err = h.sharingProps(c.Request().Context(), cl); err != nil {
+				return err
+			}
+		}
 	}
 	if props.Policy, err = appPolicyProps(c, h.Store, v, cl); err != nil {
 		return err

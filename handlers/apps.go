@@ -66,6 +66,8 @@ func (h *Apps) Mount(g *echo.Group) {
 	a.POST("/:client_id/disable", h.disable)
 	a.POST("/:client_id/delete", h.delete)
 	a.POST("/:client_id/first-party", h.setFirstParty)
+	a.POST("/:client_id/share", h.share)
+	a.POST("/:client_id/unshare", h.unshare)
 }
 
 var appFlash = map[string]string{
@@ -77,6 +79,8 @@ var appFlash = map[string]string{
 	"token_revoked":  "The registration token was revoked.",
 	"first_party":    "The app is first-party: people sign in to it without a consent page.",
 	"third_party":    "The app is third-party: people are asked to allow it before it gets their data.",
+	"shared":         "The app is shared: it is on those organizations' dashboards now.",
+	"unshared":       "The share was withdrawn.",
 }
 
 func appActor(v *Viewer) authserver.Actor {

@@ -55,6 +55,7 @@ func othersMatrix() map[string]routeCase {
 		"POST /connections":                            {path: "/connections", form: none, want: want(unau, forb, forb, unpr, unpr, unpr)},
 		"POST /connections/:id":                        {path: "/connections/nope", form: none, want: want(unau, forb, forb, nf, nf, nf)},
 		"POST /connections/:id/test":                   {path: "/connections/nope/test", form: none, want: want(unau, forb, forb, nf, nf, nf)},
+		"POST /connections/:id/delete":                 {path: "/connections/nope/delete", form: none, want: want(unau, forb, forb, nf, nf, nf)},
 		"POST /login/mfa":                              {path: "/login/mfa", form: none, want: want(bad, bad, bad, bad, bad, bad)},
 		// Passkeys: the matrix's issuer is 127.0.0.1, which cannot be a
 		// WebAuthn relying party, so every ceremony answers "not available"

@@ -284,6 +284,11 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		// So is marking an app first-party (no consent page).
 		"POST /apps/:client_id/first-party": {path: "/apps/" + fx.clientID + "/first-party", form: url.Values{"first_party": {"true"}},
 			want: want(unau, forb, forb, forb, forb, nf)},
+		// And sharing an app with other organizations.
+		"POST /apps/:client_id/share": {path: "/apps/" + fx.clientID + "/share", form: url.Values{"target": {"all"}},
+			want: want(unau, forb, forb, forb, forb, nf)},
+		"POST /apps/:client_id/unshare": {path: "/apps/" + fx.clientID + "/unshare", form: url.Values{"target": {"all"}},
+			want: want(unau, forb, forb, forb, forb, nf)},
 
 		// The consent page needs a session (without one it sends the
 		// browser to sign in) and a pending request; a made-up one is gone.

@@ -152,13 +152,25 @@ func (h *Launch) preview(c echo.Context, v *Viewer, app store.Client, f policyFa
 	if err != nil || !out.Applied {
 		return ""
 	}
-	switch out.Action {
-	case policyeditor.Challenge:
-		return "mfa"
-	case policyeditor.Deny:
+	if out.Action == policyeditor.Challenge {
+		// A challenge the policy would follow with a denial is a denial:
+		// the tile says so instead of promising access after MFA.
+		after, err := h.Preview.Decide(c.Request().Context(), h.evaluation(v, app, f, true))
+		if err != nil || !after.Applied || after.Action != policyeditor.Deny {
+			return "mfa"
+		}
+		out = after
+	}
+	if out.Action != policyeditor.Deny {
+		return ""
+	}
+	switch out.Blame {
+	case policyeditor.BlameGroup:
+		return "group"
+	case policyeditor.BlameNetwork:
 		return "blocked"
 	}
-	return ""
+	return "denied"
 }
 
 // decide evaluates and records a launch decision.

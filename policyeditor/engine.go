@@ -98,6 +98,8 @@ type Outcome struct {
 	// attached (ShadowVersion > 0): logged beside Decision, never enforced.
 	Shadow        Decision
 	ShadowVersion int
+	// Blame is what the decision turned on, for people (see Policy.Blame).
+	Blame Blame
 }
 
 // Engine evaluates the policy attached at a point and records the decision.
@@ -154,6 +156,9 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	}
 	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
 	out.Decision = decideWith(pol, ev)
+	if pol.Kind() == ev.Point.Kind() {
+		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
+	}
 	d := store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
 		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}
