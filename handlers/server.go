@@ -12,6 +12,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"portico/authserver"
+	"portico/federation"
+	"portico/handlers/adminapi"
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/scim"
@@ -148,6 +150,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			e.Any(p, h)
 		}
 	}
+	// The admin API authenticates every call with an Authorization
+	// header and never reads cookies: outside the session and CSRF
+	// middleware.
+	adminAPI(cfg).Mount(e)
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
 	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
@@ -169,6 +175,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now, ReplayWait: cfg.PolicyReplayWait},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages},
+		&APITokens{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages, Now: cfg.Now},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
 	if cfg.SCIM != nil {
@@ -182,6 +189,26 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		f.Mount(root)
 	}
 	return e, nil
+}
+
+// adminAPI builds the admin API on the authorization server's registrar
+// and token verification when it has them.
+func adminAPI(cfg Config) *adminapi.API {
+	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer}
+	if rs, ok := cfg.OAuth.(registrarSource); ok {
+		ac.Registrar = rs.Registrar()
+	}
+	if cfg.SignIn.Registry != nil {
+		ac.Federation = &federation.Service{Store: cfg.Store, Sealer: cfg.SignIn.Sealer, Registry: cfg.SignIn.Registry, Now: cfg.Now}
+	}
+	if ir, ok := cfg.Issuers.(adminapi.IssuerRegistry); ok {
+		ac.Issuers = ir
+	}
+	ac.Locator = cfg.Locator
+	if v, ok := cfg.OAuth.(adminapi.TokenVerifier); ok {
+		ac.Verifier = v
+	}
+	return adminapi.New(ac)
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies; from

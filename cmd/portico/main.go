@@ -59,6 +59,7 @@ func commands() []command {
 		{"issuer", "trusted token issuers (token exchange, JWT bearer): create, list, show, delete, test", runIssuer},
 		{"scope", "portal-wide scopes: create, list", runScope},
 		{"api", "APIs (resource servers) and their scopes: create, list, show, update, delete", runAPI},
+		{"token", "admin API tokens and client grants: create, list, revoke", runToken},
 		{"keys", "token-signing keys: rotate", runKeys},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
 		{"db", "the database: copy (SQLite to PostgreSQL), backup (SQLite, online)", runDB},
