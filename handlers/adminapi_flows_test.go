@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"portico/store"
 )
@@ -160,6 +161,32 @@ func TestAdminAPIDoesWhatTheCLIDoes(t *testing.T) {
 		"request": json.RawMessage(`{"time":"2026-11-23T23:00:00Z","ip":"203.0.113.9","user":{"groups":["contractors"]}}`)}, 200)
 	if a.Body["action"] != "permit" {
 		t.Fatalf("eval: %s", a.Raw)
+	}
+	// Impact preview and report-only mode: a logged contractor's decision,
+	// a stricter draft, then report-only and promote.
+	cxJSON, _ := json.Marshal(map[string]any{"groups": []string{"contractors"}})
+	if _, err := w.h.Store.InsertDecisions(ctx, []store.Decision{{At: time.Now().Add(-time.Minute), Point: "launch", Subject: "c@acme.example", ClientID: "wiki",
+		Context: cxJSON, PolicyID: polID, PolicyVersion: 1, Rule: 1, Action: "permit", Reason: "r"}}); err != nil {
+		t.Fatal(err)
+	}
+	strict := strings.Replace(pol, `"action":"permit"`, `"action":"challenge"`, 1)
+	a = call("POST", "/policies/"+polID+"/replay", map[string]any{"document": json.RawMessage(strict), "days": 1}, 200)
+	if a.Body["replayed"] != float64(1) || a.Body["changed"] != float64(1) || !strings.Contains(a.Raw, `"from":"permit","to":"challenge"`) {
+		t.Fatalf("replay: %s", a.Raw)
+	}
+	call("POST", "/policies/"+polID+"/replay", map[string]any{"days": 0, "version": 1, "document": json.RawMessage(strict)}, 422)
+	a = call("PUT", "/policies/"+polID+"/report-only", map[string]any{"document": json.RawMessage(strict)}, 200)
+	if a.Body["shadow_version"] != float64(2) || a.Body["current_version"] != float64(1) {
+		t.Fatalf("report-only: %s", a.Raw)
+	}
+	call("POST", "/policies/"+polID+"/promote", map[string]any{"version": 1}, 409)
+	a = call("POST", "/policies/"+polID+"/promote", map[string]any{"version": 2}, 200)
+	if a.Body["current_version"] != float64(2) {
+		t.Fatalf("promote: %s", a.Raw)
+	}
+	call("PUT", "/policies/"+polID+"/report-only", map[string]any{"version": 1}, 200)
+	if a = call("DELETE", "/policies/"+polID+"/report-only", nil, 200); a.Body["shadow_version"] != nil {
+		t.Fatalf("detach report-only: %s", a.Raw)
 	}
 
 	// Tokens: list, and the logs show this token's work.

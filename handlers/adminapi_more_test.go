@@ -99,6 +99,10 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 		{"POST", "/policies", map[string]any{"name": "x"}, 403},
 		{"PUT", "/policy-attachments", map[string]any{"policy": "x", "portal": true}, 403},
 		{"POST", "/policies/eval", map[string]any{}, 403},
+		{"POST", "/policies/x/replay", map[string]any{}, 403},
+		{"PUT", "/policies/x/report-only", map[string]any{"version": 1}, 403},
+		{"DELETE", "/policies/x/report-only", nil, 403},
+		{"POST", "/policies/x/promote", map[string]any{"version": 1}, 403},
 	}
 }
 
