@@ -46,6 +46,15 @@ type Login struct {
 	Mailer SecurityMailer
 	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
 	RP *webauthn.WebAuthn
+	// Metrics counts sign-ins and lockouts; nil counts nothing.
+	Metrics Metrics
+}
+
+func (h *Login) metrics() Metrics {
+	if h.Metrics == nil {
+		return noMetrics{}
+	}
+	return h.Metrics
 }
 
 // dummyHash makes a sign-in for an unknown email cost as much as one for a

@@ -42,6 +42,18 @@ type RecorderOptions struct {
 	Every time.Duration
 	// Log receives drops and write failures; nil means slog.Default().
 	Log *slog.Logger
+	// Observer, when set, hears of every batch written (metrics, the
+	// decision.denied webhook) from the writer goroutine, never from a
+	// request, and of every drop.
+	Observer RecorderObserver
+}
+
+// RecorderObserver hears what a Recorder does. DecisionsWritten runs on the
+// writer goroutine after each batch (err is the write's error; the batch
+// must not be kept); DecisionDropped runs in Record, so it must be cheap.
+type RecorderObserver interface {
+	DecisionsWritten(batch []store.Decision, took time.Duration, err error)
+	DecisionDropped()
 }
 
 // entry is a decision waiting to be written. The context is kept as the
@@ -86,7 +98,7 @@ func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id strin
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		r.dropped.Add(1)
+		r.drop()
 		return d.ID, false
 	}
 	e := entry{d: d, req: *req, stepUp: stepUp}
@@ -97,10 +109,20 @@ func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id strin
 	case r.ch <- e:
 		return d.ID, true
 	default:
-		r.dropped.Add(1)
+		r.drop()
 		return d.ID, false
 	}
 }
+
+func (r *Recorder) drop() {
+	r.dropped.Add(1)
+	if r.o.Observer != nil {
+		r.o.Observer.DecisionDropped()
+	}
+}
+
+// QueueDepth is how many decisions wait to be written.
+func (r *Recorder) QueueDepth() int { return len(r.ch) }
 
 // Sync waits until every decision queued before the call has been written
 // (or its write has failed). Tests and the CLI use it; requests never do.
@@ -161,8 +183,12 @@ func (r *Recorder) run() {
 		// A fresh context: the batch must be written even while the server
 		// shuts down, and a request's context has long ended.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		start := time.Now()
 		collided, err := r.st.InsertDecisions(ctx, batch)
 		cancel()
+		if r.o.Observer != nil {
+			r.o.Observer.DecisionsWritten(batch, time.Since(start), err)
+		}
 		switch {
 		case err != nil:
 			r.failed.Add(int64(len(batch)))
@@ -224,10 +250,19 @@ type DecisionContext struct {
 	SteppedUp   bool                 `json:"stepped_up,omitempty"`
 	Locations   []string             `json:"locations,omitempty"`
 	Attributes  map[string]string    `json:"attributes,omitempty"`
+	Scopes      []string             `json:"scopes,omitempty"`
 	// OrgAttributes are the organization's attributes.
 	OrgAttributes map[string]string `json:"org_attributes,omitempty"`
-	Scopes        []string          `json:"scopes,omitempty"`
-	Issuer        string            `json:"issuer,omitempty"`
+	Issuer      string               `json:"issuer,omitempty"`
+	// Connection, ClientType and ValidUntil (the partnership's end) are
+	// what the connection, client_type and partnership conditions read.
+	Connection string    `json:"connection,omitempty"`
+	ClientType string    `json:"client_type,omitempty"`
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+	// The token behind an API call: its issued-at, binding and features.
+	TokenIssuedAt     time.Time `json:"token_iat,omitzero"`
+	SenderConstrained bool      `json:"sender_constrained,omitempty"`
+	Features          []string  `json:"features,omitempty"`
 	// The API call of an authorizer decision (never its headers: they carry
 	// the token).
 	Method string `json:"method,omitempty"`
@@ -240,7 +275,17 @@ type DecisionContext struct {
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
 		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, OrgAttributes: req.OrgAttributes, Scopes: req.Client.Scopes,
-		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API}
+		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API,
+		Connection: req.User.ConnectionID, ClientType: req.Client.Type, ValidUntil: utc(req.ValidUntil),
+		TokenIssuedAt: utc(req.Token.IssuedAt), SenderConstrained: req.Token.SenderConstrained, Features: req.Token.Features}
+	// UTC times are the ones the log keeps inline, in a few bytes.
+	c.MFAAt = utc(c.MFAAt)
+	if len(req.User.AuthMethods) > 0 {
+		c.AuthMethods = make(map[string]time.Time, len(req.User.AuthMethods))
+		for m, at := range req.User.AuthMethods {
+			c.AuthMethods[m] = utc(at)
+		}
+	}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
 		c.Location = LocationOf(req.IP).String()
@@ -249,6 +294,17 @@ func ContextOf(req *Request, stepUp bool) DecisionContext {
 		c.Locations = append(c.Locations, l.String())
 	}
 	return c
+}
+
+// utc is t as the log keeps it: UTC milliseconds, the times it stores
+// inline in a few bytes (a time with finer digits would make every context
+// distinct and be stored whole); a sub-millisecond difference cannot change
+// a decision about minutes.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
 }
 
 func marshalContext(req *Request, stepUp bool) json.RawMessage {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"portico/store/storetest"
 	"strings"
 	"testing"
@@ -120,7 +121,7 @@ func TestBenchSeedAndPages(t *testing.T) {
 		if p.Status != 200 || p.P50MS <= 0 {
 			t.Errorf("%s %s: status %d, %v ms", p.Name, p.Path, p.Status, p.P50MS)
 		}
-		if strings.HasPrefix(p.Path, "/admin/orgs") && !strings.Contains(p.Path, "q=") && p.Rows < 40 {
+		if (p.Path == "/admin/orgs" || strings.HasPrefix(p.Path, "/admin/orgs?")) && !strings.Contains(p.Path, "q=") && p.Rows < 40 {
 			t.Errorf("%s: %d rows, want a full page", p.Path, p.Rows)
 		}
 	}
@@ -140,5 +141,51 @@ func TestBenchSeedAndPages(t *testing.T) {
 	}
 	if _, err := tc.run("org", "list", "--after", "garbage!"); err == nil {
 		t.Fatal("a bad cursor was accepted")
+	}
+}
+
+// TestBenchPathsShort runs `portico bench paths --short`: every path of
+// issues 17 and 12 is measured against its reference and reported, with no
+// failed request. It asserts that the bench measures, not how fast anything
+// is (the machine running tests is not a quiet one). On the PostgreSQL pass
+// it also sets up one and two portals on a throwaway database.
+func TestBenchPathsShort(t *testing.T) {
+	args := []string{"bench", "paths", "--short", "--json", "--out", t.TempDir() + "/paths.md"}
+	if storetest.Engine() == storetest.Postgres {
+		args = append(args, "--postgres", storetest.ServerURL(t))
+	}
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	if err := run(context.Background(), c, args); err != nil {
+		t.Fatalf("bench paths: %v\n%s", err, out.String())
+	}
+	var rep pathsReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	want := []string{"dashboard, 20 apps", "authorize → code", "launch, IBM's policy", "refresh grant, no ID token",
+		"introspection", "client credentials, SQLite"}
+	if storetest.Engine() == storetest.Postgres {
+		want = append(want, "client credentials, PostgreSQL, 1 portal", "client credentials, PostgreSQL, 2 portals",
+			"refresh grant, PostgreSQL, 1 portal", "refresh grant, PostgreSQL, 2 portals")
+	}
+	got := map[string]pathRow{}
+	for _, r := range rep.Rows {
+		got[r.Path] = r
+		if r.Errors != 0 || r.Rate <= 0 || r.P50ms <= 0 || r.P50ms > r.P99ms || len(r.Rates) != 1 {
+			t.Errorf("%s: %+v", r.Path, r)
+		}
+		if r.Reference != "" && (r.RefRate <= 0 || r.Ratio <= 0) {
+			t.Errorf("%s: reference %q measured nothing: %+v", r.Path, r.Reference, r)
+		}
+	}
+	for _, w := range want {
+		if _, ok := got[w]; !ok {
+			t.Errorf("no row for %q", w)
+		}
+	}
+	md, err := os.ReadFile(args[5])
+	if err != nil || !strings.Contains(string(md), "| #17 | dashboard, 20 apps | 4 |") {
+		t.Errorf("--out table: %v\n%s", err, md)
 	}
 }

@@ -170,10 +170,6 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if *org == "" || *email == "" || *name == "" {
 		return errors.New("--org, --email and --name are required")
 	}
-	joined, err := attributeValue(*name, *value)
-	if err != nil {
-		return err
-	}
 	st, err := c.openStore(ctx, *f.db)
 	if err != nil {
 		return err
@@ -190,29 +186,12 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var items []string
-	if joined != "" {
-		items = strings.Split(joined, ",")
-	}
-	err = st.InTx(ctx, func(tx *store.Store) error {
-		before, after, err := tx.UpdateUser(ctx, o.ID, u.ID, func(x *store.User) error {
-			if len(items) == 0 {
-				delete(x.Attributes, *name)
-			} else {
-				x.Attributes[*name] = strings.Join(items, ",")
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		e := store.Actor{Label: cliActor}.Event(o.ID, "user.attribute", "user", u.ID)
-		return tx.Audit(ctx, e, map[string]string{*name: before.Attributes[*name]}, map[string]string{*name: after.Attributes[*name]})
-	})
+	accounts := &pool.Accounts{Store: st, Now: c.now}
+	after, err := accounts.SetAttribute(ctx, store.Actor{Label: cliActor}, o.ID, u.ID, *name, *value)
 	if err != nil {
-		return err
+		return userFieldError(err)
 	}
-	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": strings.Join(items, ",")}
+	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": after.Attributes[*name]}
 	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
 }
 
