@@ -101,8 +101,6 @@ type Authorizer struct {
 	realm   string
 	trusted []netip.Prefix
 	log     *slog.Logger
-	// verified caches signature checks (authorizer_cache.go).
-	verified verifiedTokens
 }
 
 // Authorizer returns the decision endpoint over this server's keys, caches

@@ -212,6 +212,11 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request, v any) bool {
 // writeRegistrationError maps Registrar errors to RFC 7591 §3.2.2.
 func writeRegistrationError(w http.ResponseWriter, err error) {
 	var ve *ValidationError
+	if reason, ok := store.Unavailable(err); ok {
+		w.Header().Set("Retry-After", "2")
+		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", reason+"; retry shortly")
+		return
+	}
 	switch {
 	case errors.As(err, &ve):
 		code := "invalid_client_metadata"

@@ -164,6 +164,9 @@ func (r *Registrar) admit(ctx context.Context, org store.Organization, plan *sto
 	v, err := r.gate.Check(ctx, GateRequest{Point: PointRegistration, Now: now, Org: org, Plan: plan,
 		Registering: c, Scopes: c.Scopes})
 	if err != nil {
+		if _, ok := store.Unavailable(err); ok {
+			return fmt.Errorf("authserver: registration decision: %w", err)
+		}
 		return fmt.Errorf("%w: the access decision failed: %v", ErrRegistrationDenied, err)
 	}
 	if v.Action != Permit {

@@ -113,6 +113,9 @@ func (l Lifetimes) maxSigned() time.Duration { return max(l.AccessToken, l.IDTok
 
 // Server is the authorization server. Create it with New.
 type Server struct {
+	// verified caches signature checks of access tokens for the authorizer,
+	// introspection and userinfo (authorizer_cache.go).
+	verified verifiedTokens
 	cfg      Config
 	issuer   *url.URL
 	prefix   string // the issuer's path, "" at the root

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"portico/store"
 )
@@ -161,18 +162,31 @@ func TestAdminAPIDoesWhatTheCLIDoes(t *testing.T) {
 	if a.Body["action"] != "permit" {
 		t.Fatalf("eval: %s", a.Raw)
 	}
-
-	// Rolling the policy out: a report-only version, its replay, promotion.
-	pol2 := strings.Replace(pol, `"default":"deny"`, `"default":"challenge"`, 1)
-	a = call("PUT", "/policies/"+polID+"/report-only", map[string]any{"document": json.RawMessage(pol2)}, 200)
-	call("POST", "/policies/"+polID+"/replay", map[string]any{"since_hours": 24}, 200)
-	shadow := int(a.Body["shadow_version"].(float64))
-	if shadow < 2 {
+	// Impact preview and report-only mode: a logged contractor's decision,
+	// a stricter draft, then report-only and promote.
+	cxJSON, _ := json.Marshal(map[string]any{"groups": []string{"contractors"}})
+	if _, err := w.h.Store.InsertDecisions(ctx, []store.Decision{{At: time.Now().Add(-time.Minute), Point: "launch", Subject: "c@acme.example", ClientID: "wiki",
+		Context: cxJSON, PolicyID: polID, PolicyVersion: 1, Rule: 1, Action: "permit", Reason: "r"}}); err != nil {
+		t.Fatal(err)
+	}
+	strict := strings.Replace(pol, `"action":"permit"`, `"action":"challenge"`, 1)
+	a = call("POST", "/policies/"+polID+"/replay", map[string]any{"document": json.RawMessage(strict), "days": 1}, 200)
+	if a.Body["replayed"] != float64(1) || a.Body["changed"] != float64(1) || !strings.Contains(a.Raw, `"from":"permit","to":"challenge"`) {
+		t.Fatalf("replay: %s", a.Raw)
+	}
+	call("POST", "/policies/"+polID+"/replay", map[string]any{"days": 0, "version": 1, "document": json.RawMessage(strict)}, 422)
+	a = call("PUT", "/policies/"+polID+"/report-only", map[string]any{"document": json.RawMessage(strict)}, 200)
+	if a.Body["shadow_version"] != float64(2) || a.Body["current_version"] != float64(1) {
 		t.Fatalf("report-only: %s", a.Raw)
 	}
-	call("POST", "/policies/"+polID+"/promote", map[string]any{"version": shadow}, 200)
-	if p, _ := w.h.Store.Policy(ctx, polID); p.CurrentVersion != shadow {
-		t.Errorf("promote: current version %d, want %d", p.CurrentVersion, shadow)
+	call("POST", "/policies/"+polID+"/promote", map[string]any{"version": 1}, 409)
+	a = call("POST", "/policies/"+polID+"/promote", map[string]any{"version": 2}, 200)
+	if a.Body["current_version"] != float64(2) {
+		t.Fatalf("promote: %s", a.Raw)
+	}
+	call("PUT", "/policies/"+polID+"/report-only", map[string]any{"version": 1}, 200)
+	if a = call("DELETE", "/policies/"+polID+"/report-only", nil, 200); a.Body["shadow_version"] != nil {
+		t.Fatalf("detach report-only: %s", a.Raw)
 	}
 
 	// Organization attributes, webhooks and inbound hooks.

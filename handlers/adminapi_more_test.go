@@ -100,8 +100,9 @@ func adminAPIMoreIsolation(t *testing.T, w *world) []attempt {
 		{"PUT", "/policy-attachments", map[string]any{"policy": "x", "portal": true}, 403},
 		{"POST", "/policies/eval", map[string]any{}, 403},
 		{"POST", "/policies/x/replay", map[string]any{}, 403},
-		{"POST", "/policies/x/promote", map[string]any{"version": 1}, 403},
 		{"PUT", "/policies/x/report-only", map[string]any{"version": 1}, 403},
+		{"DELETE", "/policies/x/report-only", nil, 403},
+		{"POST", "/policies/x/promote", map[string]any{"version": 1}, 403},
 		// Webhooks and inbound hooks are the platform's.
 		{"GET", "/webhooks", nil, 403},
 		{"POST", "/webhooks", map[string]any{"url": "https://evil.example/hook", "events": []string{"organization.created"}}, 403},

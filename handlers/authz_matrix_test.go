@@ -117,6 +117,7 @@ const (
 	nf   = http.StatusNotFound
 	unpr = http.StatusUnprocessableEntity
 	bad  = http.StatusBadRequest
+	unav = http.StatusServiceUnavailable
 )
 
 // matrix is the expected table, keyed by "METHOD route" as echo registered
@@ -233,7 +234,8 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"GET /invite/:token":  {path: "/invite/" + fx.inviteToken, want: want(ok, ok, ok, ok, ok, ok)},
 		"POST /invite/:token": {path: "/invite/" + fx.inviteToken, form: none, want: want(unpr, unpr, unpr, unpr, unpr, unpr)},
 
-		"GET /audit": {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /audit":            {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /audit/export.csv": {path: "/audit/export.csv", want: want(see, forb, forb, ok, ok, ok)},
 
 		// The authorization server answers on the protocol's terms: a
 		// portal session opens nothing there. Bare requests without
@@ -262,7 +264,7 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /apps/:client_id": {path: "/apps/" + fx.clientID, form: url.Values{"name": {"Inventory"}, "scopes": {"payments:read"}},
 			want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/:client_id/rotate": {path: "/apps/" + fx.clientID + "/rotate", form: url.Values{"grace": {"1h"}},
-			want: want(unau, forb, ok, ok, nf, nf)},
+			want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/:client_id/secrets/:secret_id/revoke": {path: "/apps/" + fx.clientID + "/secrets/" + fx.secretID + "/revoke",
 			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/:client_id/enable": {path: "/apps/" + fx.clientID + "/enable", form: none,
@@ -272,7 +274,7 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /apps/:client_id/delete": {path: "/apps/" + fx.clientID + "/delete", form: url.Values{"confirm": {fx.clientName}},
 			fresh: true, want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/registration-tokens": {path: "/apps/registration-tokens", form: url.Values{"ttl": {"24h"}},
-			want: want(unau, forb, ok, ok, ok, ok)},
+			want: want(unau, forb, see, see, see, see)},
 		"POST /apps/registration-tokens/:id/revoke": {path: "/apps/registration-tokens/" + fx.regTokenID + "/revoke",
 			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
 		// Choosing an app's policy is for platform admins only; acme's app is
@@ -281,6 +283,11 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 			want: want(unau, forb, forb, forb, forb, nf)},
 		// So is marking an app first-party (no consent page).
 		"POST /apps/:client_id/first-party": {path: "/apps/" + fx.clientID + "/first-party", form: url.Values{"first_party": {"true"}},
+			want: want(unau, forb, forb, forb, forb, nf)},
+		// And sharing an app with other organizations.
+		"POST /apps/:client_id/share": {path: "/apps/" + fx.clientID + "/share", form: url.Values{"target": {"all"}},
+			want: want(unau, forb, forb, forb, forb, nf)},
+		"POST /apps/:client_id/unshare": {path: "/apps/" + fx.clientID + "/unshare", form: url.Values{"target": {"all"}},
 			want: want(unau, forb, forb, forb, forb, nf)},
 
 		// The consent page needs a session (without one it sends the

@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -107,7 +109,7 @@ func (h *Policies) list(c echo.Context) error {
 func usageLabels(u policyeditor.Usage) []string {
 	var out []string
 	for _, a := range u.Apps {
-		out = append(out, fmt.Sprintf("app %s (%s)", a.ClientID, a.OrgSlug))
+		out = append(out, fmt.Sprintf("%s (app %s of %s)", a.Name, a.ClientID, a.OrgSlug))
 	}
 	if u.MoreApps {
 		out = append(out, fmt.Sprintf("… and more applications (the first %d are listed)", policyeditor.UsageApps))
@@ -134,7 +136,36 @@ func (h *Policies) edit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderEditor(c, http.StatusOK, p.ID, v.Version, doc, nil, nil, views.SimProps{})
+	sim := views.SimProps{}
+	if ref := c.QueryParam("replay"); ref != "" {
+		d, err := h.Store.Decision(c.Request().Context(), "", ref)
+		if err != nil {
+			return err
+		}
+		sim = replaySim(d)
+	}
+	return h.renderEditor(c, http.StatusOK, p.ID, v.Version, doc, nil, nil, sim)
+}
+
+// replaySim fills the simulator with what a logged decision looked at, so
+// "Simulate" asks the current draft the same question.
+func replaySim(d store.Decision) views.SimProps {
+	var dc policyeditor.DecisionContext
+	_ = json.Unmarshal(d.Context, &dc) // an unreadable context replays what it can: the time and client
+	s := views.SimProps{Groups: strings.Join(dc.Groups, ", "), IP: dc.IP, Country: dc.Country,
+		Time: d.At.UTC().Format("2006-01-02T15:04"), TZ: "UTC", Locations: strings.Join(dc.Locations, "\n"),
+		Org: dc.Org, Plan: dc.Plan, Client: d.ClientID, Scopes: strings.Join(dc.Scopes, "\n"),
+		Method: dc.Method, Path: dc.Path, Host: dc.Host}
+	if !dc.MFAAt.IsZero() && !d.At.Before(dc.MFAAt) {
+		s.MFAAge = d.At.Sub(dc.MFAAt).Round(time.Second).String()
+	}
+	attrs := make([]string, 0, len(dc.Attributes))
+	for k, v := range dc.Attributes {
+		attrs = append(attrs, k+"="+v)
+	}
+	slices.Sort(attrs)
+	s.Attributes = strings.Join(attrs, "\n")
+	return s
 }
 
 // post handles every button of the editor: editing operations and the
@@ -392,5 +423,12 @@ func (h *Policies) pickers(ctx context.Context, p *views.Pickers) error {
 		p.Plans = append(p.Plans, views.Option{Value: pl.Slug, Label: pl.Name})
 	}
 	sort.Slice(p.Orgs, func(i, j int) bool { return p.Orgs[i].Value < p.Orgs[j].Value })
+	apps, err := h.Store.AppRefs(ctx, orgPickerSize)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		p.Clients = append(p.Clients, views.Option{Value: a.ClientID, Label: a.Name + " (" + a.OrgSlug + ")"})
+	}
 	return nil
 }

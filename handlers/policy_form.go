@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -206,8 +207,14 @@ func (pf *policyForm) applyOp(f url.Values) bool {
 	}
 	switch m[1] {
 	case "add-rule":
+		// A new rule starts with the condition type chosen beside the
+		// button; an unknown or missing choice starts with a group.
+		typ := f.Get("newrule.type")
+		if !slices.Contains(policyeditor.ConditionTypes(), typ) {
+			typ = policyeditor.CondGroup
+		}
 		pf.Doc.Rules = append(rules, policyeditor.Rule{Action: policyeditor.Permit,
-			Conditions: []policyeditor.Condition{newCondition(policyeditor.CondGroup)}})
+			Conditions: []policyeditor.Condition{newCondition(typ)}})
 		return true
 	}
 	if pos < 0 || pos >= len(rules) {

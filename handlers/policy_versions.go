@@ -249,7 +249,7 @@ func (h *Policies) attachProps(ctx context.Context, id string, props *views.Poli
 	}
 	props.Usage = usageLabels(u)
 	for _, a := range u.Apps {
-		props.Detach = append(props.Detach, views.Option{Value: "app:" + a.ClientID, Label: "app " + a.ClientID})
+		props.Detach = append(props.Detach, views.Option{Value: "app:" + a.ClientID, Label: a.Name + " (app " + a.ClientID + ")"})
 	}
 	for _, a := range u.Points {
 		v := string(a.Point)

@@ -27,7 +27,10 @@ import (
 // Config is everything the web layer needs. cmd/portico fills it in; tests
 // build it the same way.
 type Config struct {
-	Store *store.Store
+	// DemoApp, when set (the --demo mode), is a sample relying party served
+	// under /demo-app with its own cookie, outside the portal's session.
+	DemoApp http.Handler
+	Store   *store.Store
 	// Issuer is the portal's public base URL; https turns on Secure cookies
 	// and HSTS.
 	Issuer string
@@ -213,8 +216,12 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	// header and never reads cookies: outside the session and CSRF
 	// middleware.
 	adminAPI(cfg).Mount(e)
+	if cfg.DemoApp != nil {
+		e.GET("/demo-app", echo.WrapHandler(cfg.DemoApp))
+		e.GET("/demo-app/*", echo.WrapHandler(cfg.DemoApp))
+	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
-	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
+	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, passwordChangeGate(cfg.Store), orgScope(cfg.Store))
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess}
@@ -227,9 +234,10 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages, Launch: launch, Now: cfg.Now},
 		launch,
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer,
+			Sealer: cfg.SignIn.Sealer},
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now, Sessions: sess, Sleep: cfg.SignIn.Sleep},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
 		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now, ReplayWait: cfg.PolicyReplayWait},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},

@@ -98,6 +98,8 @@ type Outcome struct {
 	// attached (ShadowVersion > 0): logged beside Decision, never enforced.
 	Shadow        Decision
 	ShadowVersion int
+	// Blame is what the decision turned on, for people (see Policy.Blame).
+	Blame Blame
 }
 
 // Engine evaluates the policy attached at a point and records the decision.
@@ -154,6 +156,9 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	}
 	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
 	out.Decision = decideWith(pol, ev)
+	if pol.Kind() == ev.Point.Kind() {
+		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
+	}
 	d := store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
 		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}
@@ -163,7 +168,11 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 			out.Shadow.Action.String(), out.Shadow.Reason
 	}
 	if e.rec != nil {
-		out.DecisionID, _ = e.rec.Record(d, &ev.Request, ev.StepUp)
+		// The decision is durable before anyone acts on it: an error here
+		// refuses the request rather than issue what the log lacks.
+		if out.DecisionID, err = e.rec.Record(ctx, d, &ev.Request, ev.StepUp); err != nil {
+			return Outcome{}, fmt.Errorf("policyeditor: record decision: %w", err)
+		}
 	}
 	return out, nil
 }
@@ -206,14 +215,14 @@ func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
 
 // Record logs a decision the engine did not make itself — the authorizer's
 // refusal of a token, or a call no policy covers — through the same
-// recorder, and returns its reference ("" when not recording).
-func (e *Engine) Record(ev *Evaluation, d Decision) string {
+// recorder, and returns its reference ("" when not recording) once it is
+// durable.
+func (e *Engine) Record(ctx context.Context, ev *Evaluation, d Decision) (string, error) {
 	if e.rec == nil {
-		return ""
+		return "", nil
 	}
-	id, _ := e.rec.Record(store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
+	return e.rec.Record(ctx, store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, Action: d.Action.String(), Reason: d.Reason}, &ev.Request, false)
-	return id
 }
 
 // policyFor resolves the attachment and returns the compiled current

@@ -639,8 +639,9 @@ func prefixed(prefix, v string) string {
 // InsertDecisions writes a batch of decisions in one transaction: one commit
 // per batch is what keeps the log cheap under token-endpoint load. A
 // decision without an ID (or with one NewDecisionID did not make) gets one,
-// written back into ds; one without a time is stamped now. It returns how
-// many decisions were not written because their ID was already taken.
+// written back into ds; one without a time is stamped now. A decision whose
+// ID is already taken is given a fresh one (written back too); it returns
+// how many decisions still found theirs taken after three fresh tries.
 //
 // Rows go in one prepared single-row INSERT each: a multi-row INSERT needs
 // SQLite's statement journal (a temporary file written per statement),
@@ -681,12 +682,22 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 				return fmt.Errorf("store: insert decisions: %w", err)
 			}
 			shadowRef := sql.NullInt64{Int64: refs[6], Valid: refs[6] != 0}
-			res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra, shadowRef)
-			if err != nil {
-				return fmt.Errorf("store: insert decisions: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				collided++
+			// A taken ID (another replica, the same millisecond and random
+			// bits) gets a fresh one: callers read the written ID back.
+			for attempt := 0; ; attempt++ {
+				res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra, shadowRef)
+				if err != nil {
+					return fmt.Errorf("store: insert decisions: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					break
+				}
+				if attempt == 3 {
+					collided++
+					break
+				}
+				key = newDecisionKey(d.At)
+				d.ID = strconv.FormatInt(key, 36)
 			}
 		}
 		return nil
@@ -952,4 +963,12 @@ func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, batch in
 		return 0, fmt.Errorf("store: delete decisions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// CountDecisions is how many decisions the log holds (the soak test watches
+// it grow).
+func (s *Store) CountDecisions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n)
+	return n, err
 }

@@ -88,6 +88,8 @@ type Pickers struct {
 	// Groups are the organizations' groups, offered on the group
 	// condition's input (Label says whose and from where).
 	Groups []Option
+	// Clients are apps of every organization, for the simulator.
+	Clients []Option
 }
 
 // SummaryLine is one sentence of the readable chain.
@@ -325,6 +327,14 @@ type DecisionRow struct {
 	Version                                                                    int
 	// Shadow is the report-only version's decision, when one was attached.
 	Shadow string
+	// PolicyID and UserID link the decision to its policy and person.
+	PolicyID, UserID string
+}
+
+// DecisionLinks are the detail page's links: to the policy version, the
+// user and the app (as the viewer may open them), and the replay.
+type DecisionLinks struct {
+	Version, User, App, Replay string
 }
 
 // authMethods are the auth_method condition's checkboxes (RFC 8176 names).

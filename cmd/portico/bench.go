@@ -29,6 +29,8 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 		"tokens": runBenchTokens,
 		"seed":   runBenchSeed,
 		"pages":  runBenchPages,
+		"paths":  runBenchPaths,
+		"soak":   runBenchSoak,
 	})
 }
 

@@ -26,6 +26,10 @@ type load struct {
 	// Want, if set, must appear in every answer's body (the DPoP phase
 	// checks that its tokens came out DPoP-bound).
 	Want string
+	// Do, when set, replaces one request of NewRequest: worker is the
+	// worker's number (0…Clients-1), for paths that keep state per worker
+	// (a session, a refresh token) or take several requests for one result.
+	Do func(ctx context.Context, worker int) error
 }
 
 // loadResult is what a run measured. Latencies are of successful requests.
@@ -63,14 +67,19 @@ func (l load) run(ctx context.Context) loadResult {
 	start := l.Now()
 	for i := range workers {
 		wg.Add(1)
-		go func(w *worker) {
+		go func(w *worker, n int) {
 			defer wg.Done()
 			for !stopped.Load() && ctx.Err() == nil {
 				if l.Requests > 0 && budget.Add(-1) < 0 {
 					return
 				}
 				t0 := l.Now()
-				err := l.once(ctx)
+				var err error
+				if l.Do != nil {
+					err = l.Do(ctx, n)
+				} else {
+					err = l.once(ctx)
+				}
 				d := l.Now().Sub(t0)
 				switch {
 				case err == nil:
@@ -84,7 +93,7 @@ func (l load) run(ctx context.Context) loadResult {
 					}
 				}
 			}
-		}(&workers[i])
+		}(&workers[i], i)
 	}
 	wg.Wait()
 	r := loadResult{Elapsed: l.Now().Sub(start)}
@@ -114,6 +123,11 @@ func (l load) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return l.do(req)
+}
+
+// do sends req; anything but a 200 is an error.
+func (l load) do(req *http.Request) error {
 	resp, err := l.Client.Do(req)
 	if err != nil {
 		return err

@@ -74,11 +74,14 @@ var cliAPIRoutes = map[string][]string{
 	"api update": {"PATCH /api/v1/apis/:id"},
 	"api delete": {"DELETE /api/v1/apis/:id"},
 
-	"policy eval":   {"POST /api/v1/policies/eval"},
-	"policy import": {"POST /api/v1/policies"},
-	"policy export": {"GET /api/v1/policies/:id"},
-	"policy attach": {"PUT /api/v1/policy-attachments", "DELETE /api/v1/policy-attachments"},
-	"policy list":   {"GET /api/v1/policies"},
+	"policy eval":        {"POST /api/v1/policies/eval"},
+	"policy import":      {"POST /api/v1/policies"},
+	"policy export":      {"GET /api/v1/policies/:id"},
+	"policy attach":      {"PUT /api/v1/policy-attachments", "DELETE /api/v1/policy-attachments"},
+	"policy list":        {"GET /api/v1/policies"},
+	"policy replay":      {"POST /api/v1/policies/:id/replay"},
+	"policy report-only": {"PUT /api/v1/policies/:id/report-only", "DELETE /api/v1/policies/:id/report-only"},
+	"policy promote":     {"POST /api/v1/policies/:id/promote"},
 
 	"decisions list": {"GET /api/v1/decisions", "GET /api/v1/orgs/:org/decisions"},
 	"audit list":     {"GET /api/v1/audit", "GET /api/v1/orgs/:org/audit"},
@@ -87,10 +90,6 @@ var cliAPIRoutes = map[string][]string{
 	"registration-token create": {"POST /api/v1/orgs/:org/registration-tokens"},
 
 	"org set-attribute": {"PUT /api/v1/orgs/:org/attributes/:name"},
-
-	"policy replay":      {"POST /api/v1/policies/:id/replay"},
-	"policy report-only": {"PUT /api/v1/policies/:id/report-only", "DELETE /api/v1/policies/:id/report-only"},
-	"policy promote":     {"POST /api/v1/policies/:id/promote"},
 
 	"webhook create":     {"POST /api/v1/webhooks"},
 	"webhook list":       {"GET /api/v1/webhooks"},
@@ -117,6 +116,8 @@ var cliNotAPI = map[string]string{
 	"bench tokens":         "a load test run beside a portal",
 	"bench seed":           "fills a throwaway benchmark database",
 	"bench pages":          "a load test run beside a portal",
+	"bench paths":          "a load test run beside a portal",
+	"bench soak":           "a load test run beside a portal",
 }
 
 // cliKnownGaps are CLI actions whose API route is not built yet. Each is a

@@ -212,13 +212,13 @@ func (a *API) table() []route {
 			Access: platformWrite, In: typ[AttributeBody](), Out: typ[Org](), H: a.setOrgAttribute},
 
 		// Rolling a policy out: replay, report-only, promote.
-		{Method: post, Path: "/policies/:id/replay", Op: "replayPolicy", Summary: "Replay the decision log through a version or a draft, enforcing nothing", Tag: "policies",
+		{Method: post, Path: "/policies/:id/replay", Op: "replayPolicy", Summary: "Impact preview: what a draft or saved version would have decided over the decision log", Tag: "policies",
 			Access: platformRead, In: typ[ReplayBody](), Out: typ[policyeditor.ReplayReport](), H: a.replayPolicy},
-		{Method: put, Path: "/policies/:id/report-only", Op: "attachReportOnly", Summary: "Run a saved version (or a document saved as one) in report-only mode", Tag: "policies",
+		{Method: put, Path: "/policies/:id/report-only", Op: "attachReportOnly", Summary: "Run a saved version, or a document saved as one, in report-only mode beside the enforced one", Tag: "policies",
 			Access: platformWrite, In: typ[ReportOnlyBody](), Out: typ[store.Policy](), H: a.reportOnly(true)},
 		{Method: del, Path: "/policies/:id/report-only", Op: "detachReportOnly", Summary: "End report-only mode", Tag: "policies",
-			Access: platformWrite, H: a.reportOnly(false)},
-		{Method: post, Path: "/policies/:id/promote", Op: "promotePolicy", Summary: "Enforce the report-only version", Tag: "policies",
+			Access: platformWrite, Out: typ[store.Policy](), H: a.reportOnly(false)},
+		{Method: post, Path: "/policies/:id/promote", Op: "promotePolicy", Summary: "Enforce the report-only version (audited; restore the old version to undo)", Tag: "policies",
 			Access: platformWrite, In: typ[PromoteBody](), Out: typ[store.Policy](), H: a.promotePolicy},
 	}
 	return rs
