@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,7 @@ import (
 type Decisions struct {
 	Store *store.Store
 	Pages *Pages
+	Now   func() time.Time
 }
 
 func decisionReaders(v *Viewer) bool { return v.User.PlatformAdmin || v.IsOrgAdmin() }
@@ -109,6 +112,9 @@ func (h *Decisions) list(c echo.Context) error {
 	for _, d := range ds {
 		props.Rows = append(props.Rows, decisionRow(d, slugs))
 	}
+	if props.Charts, err = h.charts(c, f.OrgID); err != nil {
+		return err
+	}
 	status := http.StatusOK
 	if len(fp.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
@@ -128,12 +134,19 @@ func (h *Decisions) orgSlugs(ctx context.Context, ds []store.Decision) (map[stri
 func decisionRow(d store.Decision, slugs map[string]string) views.DecisionRow {
 	r := views.DecisionRow{ID: d.ID, At: d.At.UTC().Format("2006-01-02 15:04:05"), Point: d.Point, Org: slugs[d.OrgID],
 		Subject: d.Subject, Client: d.ClientID, Action: d.Action, Reason: d.Reason, Policy: d.PolicyName,
-		Version: d.PolicyVersion, Rule: "default", Context: string(d.Context)}
+		Version: d.PolicyVersion, Rule: "default", Context: string(d.Context), PolicyID: d.PolicyID, UserID: d.UserID}
 	if d.Rule > 0 {
 		r.Rule = "rule " + strconv.Itoa(d.Rule)
 	}
 	if r.Org == "" {
 		r.Org = d.OrgID
+	}
+	if d.ShadowAction != "" {
+		rule := "the default"
+		if d.ShadowRule > 0 {
+			rule = "rule " + strconv.Itoa(d.ShadowRule)
+		}
+		r.Shadow = fmt.Sprintf("version %d would have decided %s (%s): %s", d.ShadowVersion, d.ShadowAction, rule, d.ShadowReason)
 	}
 	return r
 }
@@ -153,7 +166,17 @@ func (h *Decisions) show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.DecisionDetail(h.Pages.Page(c, "Decision "+d.ID), decisionRow(d, slugs),
+	r := decisionRow(d, slugs)
+	// The app may be another organization's, shared: link it on its owner.
+	appOwner := ""
+	if d.ClientID != "" {
+		if cl, err := h.Store.LookupClient(ctx, d.ClientID); err == nil {
+			if owner, err := h.Store.OrgSlugs(ctx, []string{cl.OrgID}); err == nil && (v.User.PlatformAdmin || cl.OrgID == v.Org.ID) {
+				appOwner = owner[cl.OrgID]
+			}
+		}
+	}
+	return render(c, http.StatusOK, views.DecisionDetail(h.Pages.Page(c, "Decision "+d.ID), r, decisionLinks(v, d, slugs[d.OrgID], appOwner),
 		policyeditor.IP2LocationAttributionHTML))
 }
 
@@ -207,4 +230,84 @@ func urlPathEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// charts counts the decisions of the viewer's scope (orgID; "" is every
+// organization, for platform admins) over the last 24 hours by hour or,
+// with ?span=30d, the last 30 days by day.
+func (h *Decisions) charts(c echo.Context, orgID string) (*views.DecisionCharts, error) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	span, bucket, n, label := "24h", time.Hour, 24, "15:04"
+	if c.QueryParam("span") == "30d" {
+		span, bucket, n, label = "30d", 24*time.Hour, 30, "01-02"
+	}
+	until := now().UTC().Truncate(bucket).Add(bucket) // the current bucket included
+	from := until.Add(-time.Duration(n) * bucket)
+	st, err := h.Store.DecisionStats(c.Request().Context(), store.DecisionFilter{OrgID: orgID, From: from, Until: until}, bucket)
+	if err != nil {
+		return nil, err
+	}
+	out := &views.DecisionCharts{Span: span, Timeline: views.BarChart{ID: "decisions-timeline",
+		Title: "Decisions per " + map[string]string{"24h": "hour", "30d": "day"}[span], Series: []string{"permit", "challenge", "deny"}}}
+	for i, b := range st.Buckets {
+		out.Timeline.Bars = append(out.Timeline.Bars, views.ChartBar{Label: b.Start.Format(label), ShowLabel: i%6 == 0,
+			Title:  b.Start.Format("2006-01-02 15:04") + ": " + strconv.Itoa(b.Permit) + " permit, " + strconv.Itoa(b.Challenge) + " challenge, " + strconv.Itoa(b.Deny) + " deny",
+			Permit: b.Permit, Challenge: b.Challenge, Deny: b.Deny})
+	}
+	for _, g := range st.ByPolicy[:min(len(st.ByPolicy), 10)] {
+		name := g.Name
+		if g.Key == "" {
+			name = "no policy"
+		} else if name == "" {
+			name = g.Key
+		}
+		out.ByPolicy = append(out.ByPolicy, views.GroupBar{Name: name, Permit: g.Permit, Challenge: g.Challenge, Deny: g.Deny})
+	}
+	for _, g := range st.ByApp[:min(len(st.ByApp), 10)] {
+		name, href := g.Key, "/decisions?client="+url.QueryEscape(g.Key)
+		if g.Key == "" {
+			name, href = "no app", ""
+		}
+		out.ByApp = append(out.ByApp, views.GroupBar{Name: name, Href: href, Permit: g.Permit, Challenge: g.Challenge, Deny: g.Deny})
+	}
+	for _, r := range st.DenyReasons {
+		p := r.PolicyName
+		if p == "" {
+			p = r.PolicyID
+		}
+		out.DenyReasons = append(out.DenyReasons, views.DenyReasonRow{Reason: r.Reason, Policy: p, Count: r.Count})
+	}
+	return out, nil
+}
+
+// decisionLinks links a decision to what it is about, on the pages the
+// viewer may open: a platform admin reaches the policy version, the
+// replay, and the user and app through the organizations' pages (?org=);
+// an org admin the user and app of their own organization. appOwner is the
+// slug of the app's organization when the viewer may open it, else "".
+func decisionLinks(v *Viewer, d store.Decision, orgSlug, appOwner string) views.DecisionLinks {
+	var l views.DecisionLinks
+	scope := ""
+	if v.User.PlatformAdmin {
+		if orgSlug != "" && orgSlug != v.Org.Slug {
+			scope = "&org=" + url.QueryEscape(orgSlug)
+		}
+		if d.PolicyID != "" {
+			l.Version = "/admin/policies/" + url.PathEscape(d.PolicyID) + "/versions#v" + strconv.Itoa(d.PolicyVersion)
+			l.Replay = "/admin/policies/" + url.PathEscape(d.PolicyID) + "?replay=" + url.QueryEscape(d.ID)
+		}
+	}
+	if d.UserID != "" && d.Subject != "" && (v.User.PlatformAdmin || d.OrgID == v.Org.ID) {
+		l.User = "/org/members?q=" + url.QueryEscape(d.Subject) + scope
+	}
+	if appOwner != "" {
+		l.App = "/apps/" + url.PathEscape(d.ClientID)
+		if appOwner != v.Org.Slug {
+			l.App += "?org=" + url.QueryEscape(appOwner)
+		}
+	}
+	return l
 }

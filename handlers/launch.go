@@ -152,13 +152,25 @@ func (h *Launch) preview(c echo.Context, v *Viewer, app store.Client, f policyFa
 	if err != nil || !out.Applied {
 		return ""
 	}
-	switch out.Action {
-	case policyeditor.Challenge:
-		return "mfa"
-	case policyeditor.Deny:
+	if out.Action == policyeditor.Challenge {
+		// A challenge the policy would follow with a denial is a denial:
+		// the tile says so instead of promising access after MFA.
+		after, err := h.Preview.Decide(c.Request().Context(), h.evaluation(v, app, f, true))
+		if err != nil || !after.Applied || after.Action != policyeditor.Deny {
+			return "mfa"
+		}
+		out = after
+	}
+	if out.Action != policyeditor.Deny {
+		return ""
+	}
+	switch out.Blame {
+	case policyeditor.BlameGroup:
+		return "group"
+	case policyeditor.BlameNetwork:
 		return "blocked"
 	}
-	return ""
+	return "denied"
 }
 
 // decide evaluates and records a launch decision.
@@ -438,8 +450,15 @@ func (h *Launch) steppedUp(c echo.Context, v *Viewer, app store.Client, s views.
 		}
 		out.Action = policyeditor.Permit // AfterStepUp already treats it so; kept for a policy-less path
 	}
-	if len(codes) > 0 && out.Action == policyeditor.Permit {
+	if len(codes) > 0 {
+		// The codes were just made and exist nowhere else: they are shown
+		// whatever the decision. A permit continues to the app; anything
+		// else continues to the launch, which decides again and says why.
 		s.RecoveryCodes, s.Continue = codes, h.initiateLogin(app, v)
+		if out.Action != policyeditor.Permit {
+			s.Continue = "/launch/" + url.PathEscape(app.ClientID)
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
 		return render(c, http.StatusOK, views.StepUpPage(h.Pages.Page(c, "Recovery codes"), s))
 	}
 	return h.act(c, v, app, out)

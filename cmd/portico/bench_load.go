@@ -23,6 +23,9 @@ type load struct {
 	// NewRequest builds one request; it is called for every request, as a
 	// body can be read only once.
 	NewRequest func(ctx context.Context) (*http.Request, error)
+	// Want, if set, must appear in every answer's body (the DPoP phase
+	// checks that its tokens came out DPoP-bound).
+	Want string
 	// Do, when set, replaces one request of NewRequest: worker is the
 	// worker's number (0…Clients-1), for paths that keep state per worker
 	// (a session, a refresh token) or take several requests for one result.
@@ -134,7 +137,14 @@ func (l load) do(req *http.Request) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
-	_, err = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+	if l.Want == "" {
+		_, err = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && !strings.Contains(string(b), l.Want) {
+		err = fmt.Errorf("the answer lacks %s", l.Want)
+	}
 	return err
 }
 

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"portico/store/storetest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"portico/store/storetest"
 )
 
 // TestBenchTokens runs the load command in-process with a tiny request
@@ -32,6 +34,29 @@ func TestBenchTokens(t *testing.T) {
 	}
 	if rep.Reference == nil || rep.Reference.Requests != 40 || rep.Reference.Errors != 0 || rep.Ratio <= 0 {
 		t.Fatalf("reference phase: %+v, ratio %v", rep.Reference, rep.Ratio)
+	}
+}
+
+// TestBenchTokensDPoP: --dpop adds a phase whose every token request
+// carries a proof; the server accepts them all (a replayed or stale proof
+// would be an error) and the report gives the ratio to bearer.
+func TestBenchTokensDPoP(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	if err := run(context.Background(), c, []string{"bench", "tokens", "--clients", "4", "--requests", "40", "--dpop", "--reference=false", "--json"}); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	d := rep.DPoP
+	if d == nil || d.Requests != 40 || d.Errors != 0 || d.PerSecond <= 0 || d.SignedDuringPhase != 0 || rep.DPoPRatio <= 0 || rep.Reference != nil {
+		t.Fatalf("dpop phase: %+v ratio %v (%s)", d, rep.DPoPRatio, out.String())
+	}
+	c = &cli{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }, now: time.Now}
+	if err := run(context.Background(), c, []string{"bench", "tokens", "--dpop", "--duration", "2m"}); err == nil {
+		t.Fatal("--dpop with a phase longer than a proof lives was accepted")
 	}
 }
 
@@ -164,5 +189,37 @@ func TestBenchPathsShort(t *testing.T) {
 	md, err := os.ReadFile(args[5])
 	if err != nil || !strings.Contains(string(md), "| #17 | dashboard, 20 apps | 4 |") {
 		t.Errorf("--out table: %v\n%s", err, md)
+	}
+}
+
+// TestBenchSoakShort is the soak command's short form: a second of peak,
+// three seconds steady at a tenth of it, sampled every second. No request
+// may fail, every token writes a decision, and the samples carry memory,
+// descriptors and the database's size.
+func TestBenchSoakShort(t *testing.T) {
+	var out, errs bytes.Buffer
+	c := &cli{stdout: &out, stderr: &errs, getenv: func(string) string { return "" }, now: time.Now}
+	if err := run(context.Background(), c, []string{"bench", "soak", "--clients", "4", "--peak", "1s", "--duration", "3s",
+		"--interval", "1s", "--fraction", "0.1", "--json"}); err != nil {
+		t.Fatalf("soak: %v\n%s\n%s", err, out.String(), errs.String())
+	}
+	var rep soakReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if rep.PeakPerSecond <= 0 || rep.RatePerSecond <= 0 || rep.Errors != 0 || len(rep.Samples) < 3 {
+		t.Fatalf("report: %+v", rep)
+	}
+	last := rep.Samples[len(rep.Samples)-1]
+	var served int
+	for _, s := range rep.Samples {
+		served += s.Requests
+		if s.HeapMB <= 0 || s.DBMB <= 0 || (s.RSSMB <= 0 || s.FDs <= 0) && runtime.GOOS == "linux" {
+			t.Fatalf("sample without figures: %+v", s)
+		}
+	}
+	// Every token of both phases wrote its decision before it was sent.
+	if served == 0 || last.Decisions < int64(served) {
+		t.Fatalf("%d steady tokens, %d decisions", served, last.Decisions)
 	}
 }
