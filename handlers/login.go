@@ -48,6 +48,15 @@ type Login struct {
 	RP *webauthn.WebAuthn
 	// BaseURL is the portal's public URL, for links in mail.
 	BaseURL string
+	// Metrics counts sign-ins and lockouts; nil counts nothing.
+	Metrics Metrics
+}
+
+func (h *Login) metrics() Metrics {
+	if h.Metrics == nil {
+		return noMetrics{}
+	}
+	return h.Metrics
 }
 
 // dummyHash makes a sign-in for an unknown email cost as much as one for a

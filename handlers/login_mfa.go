@@ -160,7 +160,9 @@ func (h *Login) submitMFA(c echo.Context) error {
 		if m.NoTOTP {
 			m.Error = "That recovery code is not valid."
 		}
+		h.metrics().SignIn("otp", "failure")
 		if !res.LockedUntil.IsZero() {
+			h.metrics().Lockout("second_factor")
 			m.Error = msgFactorLocked(res.LockedUntil)
 			return h.renderMFA(c, http.StatusTooManyRequests, m)
 		}

@@ -168,9 +168,12 @@ func (h *Login) poolAllowed(ctx context.Context, orgID string) (bool, error) {
 func (h *Login) failed(c echo.Context, f views.LoginForm, res passwordResult) error {
 	h.Log.Info("sign-in failed", "ip", c.RealIP(), "locked", !res.LockedUntil.IsZero())
 	if !res.LockedUntil.IsZero() {
+		h.metrics().SignIn("pwd", "locked")
+		h.metrics().Lockout("password")
 		f.Error = msgSignInLocked(res.LockedUntil)
 		return h.render(c, http.StatusTooManyRequests, f)
 	}
+	h.metrics().SignIn("pwd", "failure")
 	f.Error = msgBadCredentials
 	if left := pairLimit.Max - res.Failures; left <= 2 {
 		f.Error += fmt.Sprintf(" %d more failed attempt(s) from this network will pause sign-in for this email for %d minutes.",

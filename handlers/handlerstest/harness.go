@@ -192,3 +192,9 @@ func (c *Client) Login(email, password string) {
 		c.t.Fatalf("sign-in as %s: status %d\n%s", email, r.StatusCode, r.Body)
 	}
 }
+
+// ClientFor returns a new anonymous browser for a portal running at
+// baseURL that this package did not start (the full server of cmd/portico).
+func ClientFor(t testing.TB, baseURL string) *Client {
+	return (&Harness{URL: baseURL}).Client(t)
+}
