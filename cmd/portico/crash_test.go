@@ -420,12 +420,25 @@ func crashRounds(t *testing.T, bin, db string, rounds int) {
 		t.Fatalf("sign-in: %d\n%s", r.StatusCode, r.body)
 	}
 	l.jar = b.c.Jar
+	// The first administrator replaces the printed password first.
+	pw := b.get(base + "/account/password")
+	tok := csrfField.FindStringSubmatch(pw.body)
+	if tok == nil {
+		t.Fatalf("no password form: %d", pw.StatusCode)
+	}
+	if r := b.post(base+"/account/password", url.Values{"current": {password}, "password": {"crash test passphrase"},
+		"confirm": {"crash test passphrase"}, "_csrf": {tok[1]}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("changing the first-run password: %d", r.StatusCode)
+	}
 	apps := b.get(base + "/apps")
 	csrf := csrfField.FindStringSubmatch(apps.body)
 	if csrf == nil {
 		t.Fatalf("no CSRF token on /apps: %d", apps.StatusCode)
 	}
 	r = b.post(base+"/apps/registration-tokens", url.Values{"_csrf": {csrf[1]}, "description": {"crash"}, "ttl": {"168h"}, "max_uses": {"0"}})
+	if r.StatusCode == http.StatusSeeOther { // the token is shown once by the page the form leads to
+		r = b.get(base + r.Header.Get("Location"))
+	}
 	if m := regTokenShown.FindStringSubmatch(r.body); m != nil {
 		l.regToken = m[1]
 	} else {
