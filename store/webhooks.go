@@ -457,6 +457,12 @@ func (s *Store) SeeInboundMessage(ctx context.Context, hookID, messageID string,
 	return n == 1, nil
 }
 
+// ForgetInboundMessage removes a recorded message ID.
+func (s *Store) ForgetInboundMessage(ctx context.Context, hookID, messageID string) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM inbound_hook_seen WHERE hook_id = ? AND message_id = ?`, hookID, messageID)
+	return err
+}
+
 // DeleteInboundSeenBefore forgets message IDs older than t: the timestamp
 // tolerance refuses such messages anyway.
 func (s *Store) DeleteInboundSeenBefore(ctx context.Context, t time.Time) error {
