@@ -62,4 +62,7 @@ func TestBrowserChartsWithoutJavaScript(t *testing.T) {
 		}
 		e2e.Screenshot(t, ctx, filepath.Join(dir, page.shot))
 	}
+	// The webhooks page works without scripts too.
+	e2e.Do(t, ctx, chromedp.Navigate(h.URL+"/admin/webhooks"), chromedp.WaitVisible(chromedp.CSS("#webhook-form")))
+	e2e.Screenshot(t, ctx, filepath.Join(dir, "webhooks.png"))
 }
