@@ -15,6 +15,8 @@ type Field struct {
 	Help      string
 	Required  bool
 	Multiline bool
+	// Bool fields are a yes/no checkbox; their value is "yes" or "no".
+	Bool bool
 }
 
 // Config is a connection type's configuration. It is stored as the row's

@@ -190,3 +190,25 @@ func IsFieldErrors(err error) (FieldErrors, bool) {
 	}
 	return nil, false
 }
+
+// Delete removes a connection of orgID with its linked identities; the
+// accounts stay, and sign in by password, another connection (linked by
+// verified email) or a reset link. The audit event records how many
+// links went. Another organization's connection is store.ErrNotFound.
+func (s *Service) Delete(ctx context.Context, actor store.Actor, orgID, id string) error {
+	return s.Store.InTx(ctx, func(tx *store.Store) error {
+		x, err := tx.Connection(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		impact, err := tx.ConnectionImpact(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteConnection(ctx, orgID, id); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor.Event(orgID, "connection.delete", "connection", id), auditView(x),
+			map[string]int{"identities_unlinked": impact.Linked, "accounts_without_sign_in": impact.Stranded})
+	})
+}

@@ -36,6 +36,7 @@ func (h *Connections) Mount(g *echo.Group) {
 	a.GET("/:id", h.edit)
 	a.POST("/:id", h.update)
 	a.POST("/:id/test", h.test)
+	a.POST("/:id/delete", h.delete)
 	p := g.Group("/platform/connection-types", requireUser, requireRole(platformAdmins))
 	p.GET("/:org", h.showTypes)
 	p.POST("/:org", h.saveTypes)
@@ -66,7 +67,9 @@ func (h *Connections) list(c echo.Context) error {
 	for _, t := range types {
 		props.Types = append(props.Types, views.ConnectionType{Name: t.Name, Label: t.Label})
 	}
-	return render(c, http.StatusOK, views.Connections(h.Pages.Page(c, "Sign-in connections"), props))
+	p := h.Pages.Page(c, "Sign-in connections")
+	p.Flash = doneFlash(c, map[string]string{"deleted": "The connection was deleted, with the links of the accounts that signed in through it."})
+	return render(c, http.StatusOK, views.Connections(p, props))
 }
 
 // formProps builds the form for type t with the current (or submitted)
@@ -76,7 +79,7 @@ func (h *Connections) formProps(t federation.Type, x store.Connection, settings 
 		ShowOnLogin: x.ShowOnLogin, SecretLabel: t.Secret, HasSecret: len(x.Secret) > 0}
 	for _, fl := range t.Fields {
 		f.Fields = append(f.Fields, views.ConnectionField{Key: fl.Key, Label: fl.Label, Help: fl.Help, Required: fl.Required,
-			Multiline: fl.Multiline, Value: settings[fl.Key]})
+			Multiline: fl.Multiline, Bool: fl.Bool, Value: settings[fl.Key]})
 	}
 	if x.ID != "" {
 		u := ConnectionUpstreamURLs(h.BaseURL, x)
@@ -85,8 +88,36 @@ func (h *Connections) formProps(t federation.Type, x store.Connection, settings 
 	return f
 }
 
+// page renders the form with who the connection affects: the password
+// accounts no connection has linked, and for an existing one the accounts
+// linked through it.
 func (h *Connections) page(c echo.Context, status int, f views.ConnectionFormProps) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	f.OrgName = v.Org.Name
+	n, err := h.Store.UnlinkedPasswordUsers(ctx, v.Org.ID)
+	if err != nil {
+		return err
+	}
+	f.PasswordUsers = n
+	if f.ID != "" {
+		impact, err := h.Store.ConnectionImpact(ctx, v.Org.ID, f.ID)
+		if err != nil {
+			return err
+		}
+		f.Linked, f.Stranded = impact.Linked, impact.Stranded
+	}
 	return render(c, status, views.ConnectionForm(h.Pages.Page(c, "Connection"), f))
+}
+
+// delete removes a connection and its links (the page stated what that
+// does to the accounts linked through it).
+func (h *Connections) delete(c echo.Context) error {
+	v := viewerFrom(c)
+	if err := h.Service.Delete(c.Request().Context(), actorOf(v), v.Org.ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/connections?done=deleted")
 }
 
 func (h *Connections) newForm(c echo.Context) error {
@@ -111,6 +142,10 @@ func input(c echo.Context, t federation.Type) federation.Input {
 	in := federation.Input{Type: t.Name, Name: &name, Enabled: &enabled, ShowOnLogin: &show, Settings: map[string]string{}}
 	for _, fl := range t.Fields {
 		in.Settings[fl.Key] = c.FormValue("s_" + fl.Key)
+		if fl.Bool {
+			// An unticked checkbox sends nothing: that is a "no".
+			in.Settings[fl.Key] = map[bool]string{true: "yes", false: "no"}[c.FormValue("s_"+fl.Key) == "on"]
+		}
 	}
 	if s := c.FormValue("secret"); s != "" {
 		in.Secret = &s
@@ -203,7 +238,11 @@ func (h *Connections) test(c echo.Context) error {
 		f.TestResult = &views.Flash{Kind: "error", Message: "The connection does not work: " + refused.Error() + "."}
 	case err != nil:
 		h.Log.Info("connection test failed", "connection", x.ID, "err", err)
-		f.TestResult = &views.Flash{Kind: "error", Message: "The connection does not work: Portico could not load or use the identity provider's configuration. Check the URL and credentials."}
+		msg := "The connection does not work: Portico could not load or use the identity provider's configuration. Check the URL and credentials."
+		if why := federation.Explain(err); why != "" {
+			msg = "The connection does not work. " + why
+		}
+		f.TestResult = &views.Flash{Kind: "error", Message: msg}
 	default:
 		f.TestResult = &views.Flash{Kind: "ok", Message: "The identity provider's configuration loaded. Try signing in to finish the test."}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -146,12 +147,19 @@ func (h *Decisions) orgSlugs(ctx context.Context, ds []store.Decision) (map[stri
 func decisionRow(d store.Decision, slugs map[string]string) views.DecisionRow {
 	r := views.DecisionRow{ID: d.ID, At: d.At.UTC().Format("2006-01-02 15:04:05"), Point: d.Point, Org: slugs[d.OrgID],
 		Subject: d.Subject, Client: d.ClientID, Action: d.Action, Reason: d.Reason, Policy: d.PolicyName,
-		Version: d.PolicyVersion, Rule: "default", Context: string(d.Context)}
+		Version: d.PolicyVersion, Rule: "default", Context: string(d.Context), PolicyID: d.PolicyID, UserID: d.UserID}
 	if d.Rule > 0 {
 		r.Rule = "rule " + strconv.Itoa(d.Rule)
 	}
 	if r.Org == "" {
 		r.Org = d.OrgID
+	}
+	if d.ShadowAction != "" {
+		rule := "the default"
+		if d.ShadowRule > 0 {
+			rule = "rule " + strconv.Itoa(d.ShadowRule)
+		}
+		r.Shadow = fmt.Sprintf("version %d would have decided %s (%s): %s", d.ShadowVersion, d.ShadowAction, rule, d.ShadowReason)
 	}
 	return r
 }
@@ -171,7 +179,17 @@ func (h *Decisions) show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return render(c, http.StatusOK, views.DecisionDetail(h.Pages.Page(c, "Decision "+d.ID), decisionRow(d, slugs),
+	r := decisionRow(d, slugs)
+	// The app may be another organization's, shared: link it on its owner.
+	appOwner := ""
+	if d.ClientID != "" {
+		if cl, err := h.Store.LookupClient(ctx, d.ClientID); err == nil {
+			if owner, err := h.Store.OrgSlugs(ctx, []string{cl.OrgID}); err == nil && (v.User.PlatformAdmin || cl.OrgID == v.Org.ID) {
+				appOwner = owner[cl.OrgID]
+			}
+		}
+	}
+	return render(c, http.StatusOK, views.DecisionDetail(h.Pages.Page(c, "Decision "+d.ID), r, decisionLinks(v, d, slugs[d.OrgID], appOwner),
 		policyeditor.IP2LocationAttributionHTML))
 }
 
@@ -289,4 +307,33 @@ func (h *Decisions) charts(c echo.Context, orgID string) (*views.DecisionCharts,
 	h.chartsCache[key] = cachedCharts{at: now(), charts: out}
 	h.chartsMu.Unlock()
 	return out, nil
+}
+
+// decisionLinks links a decision to what it is about, on the pages the
+// viewer may open: a platform admin reaches the policy version, the
+// replay, and the user and app through the organizations' pages (?org=);
+// an org admin the user and app of their own organization. appOwner is the
+// slug of the app's organization when the viewer may open it, else "".
+func decisionLinks(v *Viewer, d store.Decision, orgSlug, appOwner string) views.DecisionLinks {
+	var l views.DecisionLinks
+	scope := ""
+	if v.User.PlatformAdmin {
+		if orgSlug != "" && orgSlug != v.Org.Slug {
+			scope = "&org=" + url.QueryEscape(orgSlug)
+		}
+		if d.PolicyID != "" {
+			l.Version = "/admin/policies/" + url.PathEscape(d.PolicyID) + "/versions#v" + strconv.Itoa(d.PolicyVersion)
+			l.Replay = "/admin/policies/" + url.PathEscape(d.PolicyID) + "?replay=" + url.QueryEscape(d.ID)
+		}
+	}
+	if d.UserID != "" && d.Subject != "" && (v.User.PlatformAdmin || d.OrgID == v.Org.ID) {
+		l.User = "/org/members?q=" + url.QueryEscape(d.Subject) + scope
+	}
+	if appOwner != "" {
+		l.App = "/apps/" + url.PathEscape(d.ClientID)
+		if appOwner != v.Org.Slug {
+			l.App += "?org=" + url.QueryEscape(appOwner)
+		}
+	}
+	return l
 }

@@ -46,6 +46,8 @@ type Login struct {
 	Mailer SecurityMailer
 	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
 	RP *webauthn.WebAuthn
+	// BaseURL is the portal's public URL, for links in mail.
+	BaseURL string
 	// Metrics counts sign-ins and lockouts; nil counts nothing.
 	Metrics Metrics
 }
@@ -85,6 +87,8 @@ func (h *Login) Mount(g *echo.Group) {
 	g.POST("/login/passkey", h.passkeySignIn)
 	g.POST("/login/mfa/passkey/begin", h.beginPasskeyFactor)
 	g.POST("/login/mfa/passkey", h.passkeyFactor)
+	g.GET("/login/forgot", h.showForgot)
+	g.POST("/login/forgot", h.submitForgot)
 	g.GET("/login/reset", h.showReset)
 	g.POST("/login/reset", h.submitReset)
 	g.POST("/logout", h.logout)
@@ -158,37 +162,51 @@ func (h *Login) identify(c echo.Context, f views.LoginForm) error {
 		f.Error = "Enter your email address."
 		return h.render(c, http.StatusUnprocessableEntity, f)
 	}
-	conns, err := h.orgConnections(ctx, f.Email)
+	orgID, conns, err := h.orgConnections(ctx, f.Email)
 	if err != nil {
 		return err
 	}
-	switch len(conns) {
-	case 0:
+	// People who signed in with a password before the organization added
+	// a connection keep that way in until a federated sign-in links their
+	// account (by verified email): while any of them is left, the page
+	// offers the password beside the connections. The rule is the
+	// organization's, never the address's, so it tells nobody whether an
+	// account exists.
+	keepPasswords := false
+	if len(conns) > 0 {
+		n, err := h.Store.UnlinkedPasswordUsers(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		keepPasswords = n > 0
+	}
+	switch {
+	case len(conns) == 0 || (keepPasswords && c.FormValue("use_password") == "1"):
 		f.Stage = views.StagePassword
 		return h.render(c, http.StatusOK, f)
-	case 1:
+	case len(conns) == 1 && !keepPasswords:
 		return h.begin(c, f, conns[0])
 	}
-	f.Stage = views.StageChoose
+	f.Stage, f.PasswordChoice = views.StageChoose, keepPasswords
 	for _, x := range conns {
 		f.Choices = append(f.Choices, views.LoginChoice{ID: x.ID, Name: x.Name})
 	}
 	return h.render(c, http.StatusOK, f)
 }
 
-// orgConnections returns the enabled connections of the organization that
-// owns the email's domain; none for an unknown domain.
-func (h *Login) orgConnections(ctx context.Context, email string) ([]store.Connection, error) {
+// orgConnections returns the organization that owns the email's domain
+// and its enabled connections; none for an unknown domain.
+func (h *Login) orgConnections(ctx context.Context, email string) (string, []store.Connection, error) {
 	org, err := h.Store.OrganizationByDomain(ctx, domainOf(email))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return "", nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	all, err := h.Store.Connections(ctx, org.ID)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var out []store.Connection
 	for _, x := range all {
@@ -196,7 +214,7 @@ func (h *Login) orgConnections(ctx context.Context, email string) ([]store.Conne
 			out = append(out, x)
 		}
 	}
-	return out, nil
+	return org.ID, out, nil
 }
 
 func domainOf(email string) string {

@@ -124,6 +124,9 @@ func (h *Login) startSession(c echo.Context, u store.User, mfaAt time.Time, conn
 	if err := recordAuth(c, h.Store, s.ID, now, methods); err != nil {
 		return s, err
 	}
+	if err := auditSignIn(c, h.Store, h.Locator, u, auditSignInOK, methods); err != nil {
+		return s, err
+	}
 	h.metrics().SignIn(signInMethod(methods), "success")
 	return s, h.Store.SetSessionReauth(c.Request().Context(), s.ID, now)
 }

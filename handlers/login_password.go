@@ -95,6 +95,15 @@ func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string)
 		return err
 	}
 	if !res.OK {
+		if u.ID != "" { // the password was checked against an account
+			action := auditSignInFailed
+			if !res.LockedUntil.IsZero() {
+				action = auditSignInLockout
+			}
+			if err := auditSignIn(c, h.Store, h.Locator, u, action, []string{"pwd"}); err != nil {
+				return err
+			}
+		}
 		return h.failed(c, f, res)
 	}
 	now := h.Now()
@@ -110,9 +119,9 @@ func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string)
 		f.Error = "You cannot sign in because " + r + "."
 		return h.render(c, http.StatusForbidden, f)
 	}
-	if ok, err := h.poolAllowed(ctx, org.ID); err != nil {
+	if ok, err := h.passwordAllowed(ctx, org.ID, u); err != nil {
 		return err
-	} else if !ok && !u.PlatformAdmin {
+	} else if !ok {
 		f.Error = "Your organization signs in through its identity provider. Start again with your email address."
 		f.Stage = views.StageEmail
 		return h.render(c, http.StatusForbidden, f)
@@ -152,6 +161,22 @@ func (h *Login) poolAllowed(ctx context.Context, orgID string) (bool, error) {
 		}
 	}
 	return enabled == 0, nil
+}
+
+// passwordAllowed applies the rule for passwords once an organization has
+// connections: an account keeps its password until its first sign-in
+// through a connection links it (by verified email); from then on the
+// identity provider decides, and can end access. Platform admins always
+// keep theirs.
+func (h *Login) passwordAllowed(ctx context.Context, orgID string, u store.User) (bool, error) {
+	if u.PlatformAdmin {
+		return true, nil
+	}
+	if ok, err := h.poolAllowed(ctx, orgID); err != nil || ok {
+		return ok, err
+	}
+	linked, err := h.Store.UserLinked(ctx, orgID, u.ID)
+	return !linked, err
 }
 
 // failed answers a refused password: locked (429) or wrong (401), with

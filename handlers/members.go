@@ -63,6 +63,9 @@ func (h *Members) membersPage(c echo.Context, v *Viewer, props views.MembersProp
 	props.InvitePager = pagerNamed(c, "/org/members", "inv_", invInfo)
 	m := managerOf(v)
 	props.OrgName = v.Org.Name
+	if props.Invite.Role == "" {
+		props.Invite.Role = string(store.RoleMember) // the least privileged role unless chosen
+	}
 	for _, r := range m.Grantable() {
 		props.Roles = append(props.Roles, string(r))
 	}

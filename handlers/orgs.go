@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -130,6 +131,11 @@ func (h *Orgs) renderEdit(c echo.Context, status int, props views.OrgEditProps, 
 		props.Status = o.InactiveReason(h.Now())
 		props.Active = props.Status == ""
 		props.Suspended = o.Status == store.OrgSuspended
+		hub, err := h.orgHub(ctx, o)
+		if err != nil {
+			return err
+		}
+		props.Hub = hub
 	}
 	p := h.Pages.Page(c, title)
 	p.Flash = doneFlash(c, orgFlash)
@@ -179,9 +185,10 @@ func readOrgForm(c echo.Context) (views.OrgForm, partners.OrgInput, views.FieldE
 func (h *Orgs) create(c echo.Context) error {
 	f, in, errs := readOrgForm(c)
 	if len(errs) == 0 {
-		_, err := h.Partners.CreateOrg(c.Request().Context(), actorOf(viewerFrom(c)), in)
+		o, err := h.Partners.CreateOrg(c.Request().Context(), actorOf(viewerFrom(c)), in)
 		if err == nil {
-			return c.Redirect(http.StatusSeeOther, "/admin/orgs?done=created")
+			// Onboarding goes on from the new organization's own page.
+			return c.Redirect(http.StatusSeeOther, "/admin/orgs/"+url.PathEscape(o.Slug)+"?done=created")
 		}
 		var ok bool
 		if errs, ok = asFieldErrors(err); !ok {

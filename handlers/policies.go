@@ -2,9 +2,11 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +29,12 @@ type Policies struct {
 	Locator policyeditor.Locator
 	Pages   *Pages
 	Now     func() time.Time
+	// ReplayWait is how long a page waits for an impact preview before
+	// showing its progress instead (0: 2 s).
+	ReplayWait time.Duration
+
+	jobs  replayJobs
+	tally policyeditor.ShadowTally
 }
 
 // Mount registers the routes, all for platform admins only.
@@ -52,15 +60,24 @@ func (h *Policies) Mount(g *echo.Group) {
 	a.GET("/:id/export", h.export)
 	a.POST("/:id/attach", h.attach)
 	a.POST("/:id/detach", h.detach)
+	a.GET("/:id/replay", h.replayVersion)
+	a.GET("/replay-jobs/:job", h.replayJob)
+	a.GET("/:id/shadow", h.shadow)
+	a.POST("/:id/shadow", h.attachShadow)
+	a.POST("/:id/shadow/detach", h.detachShadow)
+	a.POST("/:id/promote", h.promote)
 }
 
 var policyFlash = map[string]string{
-	"saved":    "Saved as a new version. It applies from the next request.",
-	"created":  "The policy was created. Attach it to an app or the portal to make it decide.",
-	"restored": "The old version was restored as a new version.",
-	"imported": "The policy was imported.",
-	"attached": "Attached.",
-	"detached": "Detached.",
+	"saved":           "Saved as a new version. It applies from the next request.",
+	"created":         "The policy was created. Attach it to an app or the portal to make it decide.",
+	"restored":        "The old version was restored as a new version.",
+	"imported":        "The policy was imported.",
+	"attached":        "Attached.",
+	"detached":        "Detached.",
+	"shadowed":        "Attached in report-only mode: every request is decided by both versions, only the enforced one takes effect.",
+	"shadow-detached": "Report-only mode stopped.",
+	"promoted":        "Promoted: the report-only version is now enforced. Restore the previous version to undo.",
 }
 
 func (h *Policies) page(c echo.Context, title string) views.Page {
@@ -92,7 +109,7 @@ func (h *Policies) list(c echo.Context) error {
 func usageLabels(u policyeditor.Usage) []string {
 	var out []string
 	for _, a := range u.Apps {
-		out = append(out, fmt.Sprintf("app %s (%s)", a.ClientID, a.OrgSlug))
+		out = append(out, fmt.Sprintf("%s (app %s of %s)", a.Name, a.ClientID, a.OrgSlug))
 	}
 	if u.MoreApps {
 		out = append(out, fmt.Sprintf("… and more applications (the first %d are listed)", policyeditor.UsageApps))
@@ -112,11 +129,43 @@ func (h *Policies) newForm(c echo.Context) error {
 }
 
 func (h *Policies) edit(c echo.Context) error {
+	if ref := c.QueryParam("decision"); ref != "" {
+		return h.editDecision(c, ref)
+	}
 	p, v, doc, err := h.Service.Current(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return h.renderEditor(c, http.StatusOK, p.ID, v.Version, doc, nil, nil, views.SimProps{})
+	sim := views.SimProps{}
+	if ref := c.QueryParam("replay"); ref != "" {
+		d, err := h.Store.Decision(c.Request().Context(), "", ref)
+		if err != nil {
+			return err
+		}
+		sim = replaySim(d)
+	}
+	return h.renderEditor(c, http.StatusOK, p.ID, v.Version, doc, nil, nil, sim)
+}
+
+// replaySim fills the simulator with what a logged decision looked at, so
+// "Simulate" asks the current draft the same question.
+func replaySim(d store.Decision) views.SimProps {
+	var dc policyeditor.DecisionContext
+	_ = json.Unmarshal(d.Context, &dc) // an unreadable context replays what it can: the time and client
+	s := views.SimProps{Groups: strings.Join(dc.Groups, ", "), IP: dc.IP, Country: dc.Country,
+		Time: d.At.UTC().Format("2006-01-02T15:04"), TZ: "UTC", Locations: strings.Join(dc.Locations, "\n"),
+		Org: dc.Org, Plan: dc.Plan, Client: d.ClientID, Scopes: strings.Join(dc.Scopes, "\n"),
+		Method: dc.Method, Path: dc.Path, Host: dc.Host}
+	if !dc.MFAAt.IsZero() && !d.At.Before(dc.MFAAt) {
+		s.MFAAge = d.At.Sub(dc.MFAAt).Round(time.Second).String()
+	}
+	attrs := make([]string, 0, len(dc.Attributes))
+	for k, v := range dc.Attributes {
+		attrs = append(attrs, k+"="+v)
+	}
+	slices.Sort(attrs)
+	s.Attributes = strings.Join(attrs, "\n")
+	return s
 }
 
 // post handles every button of the editor: editing operations and the
@@ -135,6 +184,9 @@ func (h *Policies) post(c echo.Context) error {
 		return &PageError{Status: http.StatusBadRequest, Message: "The form could not be read.", Err: err}
 	}
 	pf := parsePolicyForm(form)
+	if ref := form.Get("sim_decision"); ref != "" {
+		return h.simulateDecision(c, id, pf, ref)
+	}
 	switch {
 	case pf.applyOp(form):
 		return h.renderEditor(c, http.StatusOK, id, pf.Base, pf.Doc, nil, nil, pf.SimRaw)
@@ -142,6 +194,10 @@ func (h *Policies) post(c echo.Context) error {
 		return h.simulate(c, id, pf)
 	case pf.Op == "save":
 		return h.save(c, id, pf)
+	case pf.Op == "replay":
+		return h.replayDraft(c, id, pf, form.Get("replay_days"))
+	case pf.Op == "shadow":
+		return h.saveShadow(c, id, pf)
 	}
 	return h.renderEditor(c, http.StatusOK, id, pf.Base, pf.Doc, nil, nil, pf.SimRaw)
 }
@@ -312,6 +368,7 @@ func (h *Policies) editorPropsTrace(ctx context.Context, id string, base int, do
 	if id != "" {
 		props.Action = "/admin/policies/" + id
 	}
+	props.ReplayDays = "7"
 	simErrs := sim.Errors
 	props.Sim = sim
 	props.Sim.Errors, props.Sim.Result = simErrs, res
@@ -320,6 +377,13 @@ func (h *Policies) editorPropsTrace(ctx context.Context, id string, base int, do
 	}
 	if id != "" {
 		if err := h.attachProps(ctx, id, &props); err != nil {
+			return props, err
+		}
+		p, err := h.Store.Policy(ctx, id)
+		if err != nil {
+			return props, err
+		}
+		if props.Shadow, err = h.shadowProps(ctx, p); err != nil {
 			return props, err
 		}
 	}
@@ -359,5 +423,12 @@ func (h *Policies) pickers(ctx context.Context, p *views.Pickers) error {
 		p.Plans = append(p.Plans, views.Option{Value: pl.Slug, Label: pl.Name})
 	}
 	sort.Slice(p.Orgs, func(i, j int) bool { return p.Orgs[i].Value < p.Orgs[j].Value })
+	apps, err := h.Store.AppRefs(ctx, orgPickerSize)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		p.Clients = append(p.Clients, views.Option{Value: a.ClientID, Label: a.Name + " (" + a.OrgSlug + ")"})
+	}
 	return nil
 }

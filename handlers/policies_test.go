@@ -152,7 +152,7 @@ func TestPolicyEditorSaveVersionsRestore(t *testing.T) {
 		t.Fatalf("attach: %d %s", r.StatusCode, r.Body)
 	}
 	r = w.admin.Get("/admin/policies/" + id)
-	if !strings.Contains(doc(t, r.Body).Find("#used-by").Text(), "dev-portal") {
+	if got := doc(t, r.Body).Find("#used-by").Text(); !strings.Contains(got, "dev-portal") || !strings.Contains(got, "Dev portal") {
 		t.Fatal("used-by does not list the app")
 	}
 }
@@ -177,9 +177,14 @@ func TestPolicyEditorOpsWithoutJavaScript(t *testing.T) {
 		t.Fatalf("remove rule: %d rules left", d.Find("li.rule").Length())
 	}
 	f = ibmForm("add-rule")
+	f.Set("newrule.type", "country")
 	d = doc(t, w.admin.Post("/admin/policies/new", f).Body)
 	if d.Find("li.rule").Length() != 3 {
 		t.Fatal("add rule")
+	}
+	// The new rule starts with the chosen condition type, not a group.
+	if d.Find("#rule-2 #cond-2-0").Length() != 1 || d.Find(`#rule-2 input[name="r2.c0.values"]`).Length() != 0 {
+		t.Errorf("the new rule does not start with the chosen (country) condition:\n%s", d.Find("#rule-2").Text())
 	}
 	// The page order wins: a drag-and-drop reorder only reorders the fields.
 	f = ibmForm("refresh")

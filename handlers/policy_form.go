@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,10 +67,10 @@ func parsePolicyForm(f url.Values) policyForm {
 	s.Groups, s.IP, s.Country, s.Time, s.TZ = f.Get("sim.groups"), f.Get("sim.ip"), f.Get("sim.country"), f.Get("sim.time"), f.Get("sim.tz")
 	s.MFAAge, s.Locations, s.Org, s.Plan = f.Get("sim.mfa_age"), f.Get("sim.locations"), f.Get("sim.org"), f.Get("sim.plan")
 	s.Client, s.Scopes, s.Attributes = f.Get("sim.client"), f.Get("sim.scopes"), f.Get("sim.attributes")
-	s.Method, s.Path, s.Host = f.Get("sim.method"), f.Get("sim.path"), f.Get("sim.host")
+	s.Method, s.Path, s.Host, s.OrgAttributes = f.Get("sim.method"), f.Get("sim.path"), f.Get("sim.host"), f.Get("sim.org_attributes")
 	pf.Sim = policyeditor.SimInput{Groups: nameList(s.Groups), IP: s.IP, Country: strings.ToUpper(strings.TrimSpace(s.Country)),
 		Time: s.Time, TZ: s.TZ, MFAAge: s.MFAAge, Locations: lines(s.Locations), Org: s.Org, Plan: s.Plan,
-		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes),
+		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes), OrgAttributes: lines(s.OrgAttributes),
 		Method: s.Method, Path: s.Path, Host: s.Host}
 	return pf
 }
@@ -133,6 +134,9 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 			c.Param = key
 		}
 		c.Attribute = strings.TrimSpace(f.Get(p + "attr"))
+		if of := f.Get(p + "of"); of != "" && of != "user" {
+			c.Of = of // anything but "org" is refused by the compiler
+		}
 	}
 	return c
 }
@@ -203,8 +207,14 @@ func (pf *policyForm) applyOp(f url.Values) bool {
 	}
 	switch m[1] {
 	case "add-rule":
+		// A new rule starts with the condition type chosen beside the
+		// button; an unknown or missing choice starts with a group.
+		typ := f.Get("newrule.type")
+		if !slices.Contains(policyeditor.ConditionTypes(), typ) {
+			typ = policyeditor.CondGroup
+		}
 		pf.Doc.Rules = append(rules, policyeditor.Rule{Action: policyeditor.Permit,
-			Conditions: []policyeditor.Condition{newCondition(policyeditor.CondGroup)}})
+			Conditions: []policyeditor.Condition{newCondition(typ)}})
 		return true
 	}
 	if pos < 0 || pos >= len(rules) {

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"portico/authserver"
+	"portico/federation"
+	"portico/handlers/adminapi"
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/scim"
@@ -25,7 +27,10 @@ import (
 // Config is everything the web layer needs. cmd/portico fills it in; tests
 // build it the same way.
 type Config struct {
-	Store *store.Store
+	// DemoApp, when set (the --demo mode), is a sample relying party served
+	// under /demo-app with its own cookie, outside the portal's session.
+	DemoApp http.Handler
+	Store   *store.Store
 	// Issuer is the portal's public base URL; https turns on Secure cookies
 	// and HSTS.
 	Issuer string
@@ -33,6 +38,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// PolicyReplayWait is how long a page waits for an impact preview
+	// before showing its progress (0: 2 s); tests shorten it.
+	PolicyReplayWait time.Duration
 	// OAuth is the embedded authorization server and the paths it serves;
 	// nil until it is wired.
 	OAuth OAuthServer
@@ -204,8 +212,16 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			e.Any(p, h)
 		}
 	}
+	// The admin API authenticates every call with an Authorization
+	// header and never reads cookies: outside the session and CSRF
+	// middleware.
+	adminAPI(cfg).Mount(e)
+	if cfg.DemoApp != nil {
+		e.GET("/demo-app", echo.WrapHandler(cfg.DemoApp))
+		e.GET("/demo-app/*", echo.WrapHandler(cfg.DemoApp))
+	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
-	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware)
+	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, passwordChangeGate(cfg.Store), orgScope(cfg.Store))
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess, Metrics: cfg.Metrics}
@@ -218,13 +234,15 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	features := []interface{ Mount(*echo.Group) }{
 		&Home{Store: cfg.Store, Pages: pages, Launch: launch, Now: cfg.Now},
 		launch,
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer,
+			Sealer: cfg.SignIn.Sealer},
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now, Sessions: sess, Sleep: cfg.SignIn.Sleep},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now, ReplayWait: cfg.PolicyReplayWait},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
 		&Decisions{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&APITokens{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages, Now: cfg.Now},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
 	if cfg.SCIM != nil {
@@ -244,6 +262,26 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		f.Mount(root)
 	}
 	return e, nil
+}
+
+// adminAPI builds the admin API on the authorization server's registrar
+// and token verification when it has them.
+func adminAPI(cfg Config) *adminapi.API {
+	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer}
+	if rs, ok := cfg.OAuth.(registrarSource); ok {
+		ac.Registrar = rs.Registrar()
+	}
+	if cfg.SignIn.Registry != nil {
+		ac.Federation = &federation.Service{Store: cfg.Store, Sealer: cfg.SignIn.Sealer, Registry: cfg.SignIn.Registry, Now: cfg.Now}
+	}
+	if ir, ok := cfg.Issuers.(adminapi.IssuerRegistry); ok {
+		ac.Issuers = ir
+	}
+	ac.Locator = cfg.Locator
+	if v, ok := cfg.OAuth.(adminapi.TokenVerifier); ok {
+		ac.Verifier = v
+	}
+	return adminapi.New(ac)
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies; from

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -89,9 +90,16 @@ func (p *signInPortal) absolute(loc string) string {
 
 // federatedSignIn types the email, follows the portal to the upstream and
 // the upstream back, and returns the callback's response.
+var choiceRE = regexp.MustCompile(`data-connection="([^"]+)"`)
+
 func (p *signInPortal) federatedSignIn(t *testing.T, c *handlerstest.Client, email string) *http.Response {
 	t.Helper()
 	r := c.Post("/login", url.Values{"email": {email}})
+	if m := choiceRE.FindStringSubmatch(r.Body); r.StatusCode == http.StatusOK && m != nil && strings.Contains(r.Body, `id="use-password"`) {
+		// The organization still has password accounts no connection has
+		// linked, so the page offers the connection beside the password.
+		r = c.Post("/login/start", url.Values{"email": {email}, "connection": {m[1]}})
+	}
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("POST /login %s: status %d, want 303\n%s", email, r.StatusCode, r.Body)
 	}

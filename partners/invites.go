@@ -92,6 +92,18 @@ func (s *Service) Invite(ctx context.Context, m Manager, orgID string, in Invite
 	inv := store.Invitation{OrgID: orgID, Email: email, Role: in.Role, TokenHash: hashToken(token),
 		InvitedBy: m.Actor.UserID, ExpiresAt: s.now().Add(ttl)}
 	err = s.Store.InTx(ctx, func(tx *store.Store) error {
+		// A second invitation to the same address replaces the first: only
+		// the newest link works, with the newest role.
+		replaced, err := tx.RevokePendingInvitations(ctx, orgID, email, s.now())
+		if err != nil {
+			return err
+		}
+		if replaced > 0 {
+			if err := tx.Audit(ctx, m.Actor.Event(orgID, "member.invite_replace", "invitation", email), nil,
+				map[string]any{"email": email, "revoked": replaced}); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreateInvitation(ctx, &inv); err != nil {
 			return err
 		}

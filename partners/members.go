@@ -3,6 +3,7 @@ package partners
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"portico/store"
 )
@@ -151,7 +152,17 @@ func (s *Service) RemoveMember(ctx context.Context, m Manager, orgID, userID str
 		if err := tx.DeleteUser(ctx, orgID, userID); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, m.Actor.Event(orgID, "member.remove", "user", userID), MemberOf(u), nil)
+		// Their pending invitations go too: an old link must not bring a
+		// removed member back.
+		revoked, err := tx.RevokePendingInvitations(ctx, orgID, strings.ToLower(u.Email), s.now())
+		if err != nil {
+			return err
+		}
+		var after any // a removed member has no after, unless invitations went with them
+		if revoked > 0 {
+			after = map[string]any{"invitations_revoked": revoked}
+		}
+		return tx.Audit(ctx, m.Actor.Event(orgID, "member.remove", "user", userID), MemberOf(u), after)
 	})
 }
 

@@ -162,3 +162,16 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, id string, now time
 	}
 	return nil
 }
+
+// RevokePendingInvitations withdraws every pending invitation of orgID to
+// email (already lower-case) and returns how many there were: a new
+// invitation replaces the earlier ones, and a removed member's old links
+// must not let them back in.
+func (s *Store) RevokePendingInvitations(ctx context.Context, orgID, email string, now time.Time) (int64, error) {
+	res, err := s.q.ExecContext(ctx, `UPDATE invitations SET revoked_at = ?
+		WHERE org_id = ? AND email = ? AND accepted_at IS NULL AND revoked_at IS NULL`, ms(now), orgID, email)
+	if err != nil {
+		return 0, fmt.Errorf("store: revoke pending invitations: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -145,3 +145,23 @@ type AppRef struct {
 	OrgSlug  string     `json:"org"`
 	PolicyID string     `json:"policy_id,omitempty"`
 }
+
+// AppRefs lists up to limit applications of every organization by name,
+// for the platform admin's pickers (the policy simulator's client).
+func (s *Store) AppRefs(ctx context.Context, limit int) ([]AppRef, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT c.client_id, c.name, c.type, c.org_id, o.slug
+		FROM oauth_clients c JOIN organizations o ON o.id = c.org_id ORDER BY c.name, c.client_id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: app refs: %w", err)
+	}
+	defer rows.Close()
+	var out []AppRef
+	for rows.Next() {
+		var a AppRef
+		if err := rows.Scan(&a.ClientID, &a.Name, &a.Type, &a.OrgID, &a.OrgSlug); err != nil {
+			return nil, fmt.Errorf("store: app refs: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -177,9 +177,23 @@ func TestBrowserIBMExampleEndToEnd(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#continue")))
 	secret = ""
 	signIn("sam@acme.example")
-	// The policy would deny sam even after step-up: denied at once, without
-	// being made to set up an authenticator only to be refused.
-	if launch(office) || inApp() {
+	// The policy would deny sam even after step-up: the tile says why and
+	// offers no launch.
+	if badge := e2e.Text(t, ctx, "#apps .badge"); !strings.Contains(badge, "Not available for your group") {
+		t.Errorf("sam's badge: %q", badge)
+	}
+	if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("launch-wiki").disabled === true`)); err != nil || !disabled {
+		t.Errorf("sam's Launch button is not disabled (%v)", err)
+	}
+	// Going to the launch URL anyway: denied at once, without being made
+	// to set up an authenticator only to be refused.
+	clk.advance(time.Minute)
+	e2e.FromAddress(t, ctx, office)
+	e2e.Do(t, ctx,
+		chromedp.Navigate(base+"/launch/wiki"),
+		chromedp.WaitVisible(chromedp.CSS("#app, #step-up, #launch-denied")),
+	)
+	if strings.Contains(e2e.Location(t, ctx), "/verify") || inApp() {
 		t.Fatal("a user in neither group was challenged (MFA only to be refused), or was let in")
 	}
 	ref := e2e.Text(t, ctx, "#decision-ref")

@@ -128,7 +128,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawSecretKey, "secret-key", env("PORTICO_SECRET_KEY", ""), "base64 of 32 bytes that encrypt secrets at rest (env PORTICO_SECRET_KEY; default: a key file beside the database)")
 	fs.BoolVar(&cfg.Demo, "demo", env("PORTICO_DEMO", "") == "true", "seed sample organizations, users and apps (env PORTICO_DEMO=true)")
 	fs.StringVar(&cfg.GeoIPDB, "geoip", env("PORTICO_GEOIP_DB", ""), "MaxMind .mmdb file for countries (env PORTICO_GEOIP_DB; default: the embedded IP2Location LITE table)")
-	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", env("PORTICO_SMTP_ADDR", ""), "SMTP server host:port that sends invitations (env PORTICO_SMTP_ADDR; default: links are shown to the inviter)")
+	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", env("PORTICO_SMTP_ADDR", ""), "SMTP server host:port that sends invitations and password reset links (env PORTICO_SMTP_ADDR; default: invitation links are shown to the inviter, and nobody can ask for a reset link by mail)")
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
+	"slices"
 
 	"portico/authserver"
+	"portico/demoapp"
 	"portico/federation/pool"
 	"portico/policyeditor"
 	"portico/store"
@@ -68,7 +72,7 @@ func seedDemo(ctx context.Context, st *store.Store, reg *authserver.Registrar, o
 	}
 	fmt.Fprintf(out, `Demo data: organization "acme" (plan gold) with alice@ (org admin), dev@ (developer),
 carl@ (contractor) and sam@ (sales), all @acme.example, password %q.
-Its "Team wiki" is guarded by IBM's example policy (new location: MFA; developers and
+Its "Team wiki" (the demo app at /demo-app, which shows the ID token's claims) is guarded by IBM's example policy (new location: MFA; developers and
 contractors: permit; others: deny). Its service app "Inventory sync" has
     client_id:     %s
     client_secret: %s
@@ -138,3 +142,49 @@ const demoAPIPolicy = `{"name":"Customers API","description":"A sales rep sees o
              {"type":"path","in":["/customers/{id}","/customers/{id}/**"]},
              {"type":"param_in_attribute","param":"id","attribute":"assigned_customers"}],"action":"permit"}],
   "default":"deny"}`
+
+// demoWikiName is the demo web app, served by Portico itself (package
+// demoapp) so a launch in the demo ends on a real relying party.
+const demoWikiName = "Team wiki"
+
+// demoApp returns the demo relying party for the demo organization's web
+// app, registered at this issuer: its redirect and launch URLs follow the
+// issuer (a laptop's port may change between runs), and a fresh secret is
+// set at each start, since a secret is never stored in the clear. Nil
+// when there is no such app.
+func demoApp(ctx context.Context, st *store.Store, reg *authserver.Registrar, issuer string, log *slog.Logger) (http.Handler, error) {
+	acme, err := st.OrganizationBySlug(ctx, "acme")
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	apps, err := st.Clients(ctx, acme.ID)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(apps, func(c store.Client) bool { return c.Name == demoWikiName })
+	if i < 0 {
+		return nil, nil
+	}
+	wiki := apps[i]
+	ra := authserver.Actor{Label: "demo"}
+	scopes := slices.Clone(wiki.Scopes)
+	for _, s := range []string{"openid", "profile", "email", "groups"} {
+		if !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	redirect, launch := demoapp.RedirectURI(issuer), demoapp.LaunchURL(issuer)
+	if !slices.Equal(wiki.RedirectURIs, []string{redirect}) || wiki.LaunchURL != launch || len(scopes) != len(wiki.Scopes) {
+		if _, err := reg.Update(ctx, acme.ID, wiki.ClientID, ra, authserver.RegisterInput{Name: wiki.Name, Type: wiki.Type,
+			RedirectURIs: []string{redirect}, Scopes: scopes, LaunchURL: launch, LogoURL: wiki.LogoURL}); err != nil {
+			return nil, fmt.Errorf("demo app: %w", err)
+		}
+	}
+	_, secret, err := reg.RotateSecret(ctx, acme.ID, wiki.ClientID, ra, 0)
+	if err != nil {
+		return nil, fmt.Errorf("demo app secret: %w", err)
+	}
+	return &demoapp.App{Issuer: issuer, ClientID: wiki.ClientID, ClientSecret: secret, Log: log}, nil
+}

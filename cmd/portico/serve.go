@@ -232,9 +232,13 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Headers: authserver.IdentityHeaders{Subject: h["subject"], Org: h["org"], Scopes: h["scopes"], Groups: h["groups"], Decision: h["decision"]}})
 	a.closers = append(a.closers, housekeeper{OAuth: oauth, Sessions: st, Logs: st,
 		DecisionRetention: cfg.DecisionRetention, AuditRetention: cfg.AuditRetention, Now: c.now, Log: log, Every: housekeepEvery}.start(ctx))
+	var demo http.Handler
 	if cfg.Demo {
 		if err := seedDemo(ctx, st, oauth.Registrar(), c.stdout); err != nil {
 			return fail(fmt.Errorf("demo data: %w", err))
+		}
+		if demo, err = demoApp(ctx, st, oauth.Registrar(), cfg.Issuer, log); err != nil {
+			return fail(err)
 		}
 	}
 	signIn := signInConfig(sealer, oauth)
@@ -254,6 +258,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		SignIn:         signIn,
 		Policies:       engine,
 		Locator:        loc,
+		DemoApp:        demo,
 		Mailer:         cfg.mailer(),
 		UpstreamAllow:  cfg.UpstreamAllow,
 		SCIM:           directory,
@@ -270,9 +275,9 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(err)
 	}
-	a.handler = e
+	a.handler = retryAfter(e, log)
 	if cfg.tracingEnabled() {
-		a.handler = traced(e)
+		a.handler = traced(a.handler)
 	}
 	return a, nil
 }

@@ -29,7 +29,7 @@ func Type() federation.Type {
 			{Key: "claim_email", Label: "Email claim", Help: "Default: email."},
 			{Key: "claim_name", Label: "Name claim", Help: "Default: name."},
 			{Key: "claim_groups", Label: "Groups claim", Help: "Default: groups."},
-			{Key: "trust_email", Label: "Treat emails as verified (yes/no)", Help: "Only for IdPs that never send email_verified but verify every address."},
+			{Key: "trust_email", Label: "Treat emails as verified", Bool: true, Help: "Only for IdPs that never send email_verified but verify every address."},
 		},
 		Secret: "Client secret", SecretRequired: true,
 		New: func() federation.Config { return &Config{} },

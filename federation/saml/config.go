@@ -34,7 +34,7 @@ func Type() federation.Type {
 			{Key: "attr_name", Label: "Name attribute", Help: "Default: displayName, cn."},
 			{Key: "attr_groups", Label: "Groups attribute", Help: "Default: groups, memberOf, eduPersonAffiliation."},
 			{Key: "attr_subject", Label: "Subject attribute", Help: "Default: the NameID (the email when NameIDs are transient)."},
-			{Key: "trust_email", Label: "Treat emails as verified (yes/no)", Help: "Lets a first SAML sign-in take over an existing account with the same email."},
+			{Key: "trust_email", Label: "Treat emails as verified", Bool: true, Help: "Lets a first SAML sign-in take over an existing account with the same email."},
 		},
 		New: func() federation.Config { return &Config{} },
 	}

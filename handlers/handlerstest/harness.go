@@ -150,7 +150,7 @@ func (c *Client) Get(path string) Response {
 // a browser would see it.
 func (c *Client) CSRF() string {
 	c.t.Helper()
-	for _, path := range []string{"/login", "/account"} {
+	for _, path := range []string{"/login", "/account", "/account/password"} {
 		r := c.Get(path)
 		if m := csrfInput.FindStringSubmatch(r.Body); m != nil {
 			return html.UnescapeString(m[1])
