@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"portico/store"
 )
 
 // The authorizer answers a gateway's question "may this API call go
@@ -231,10 +233,18 @@ func (a *Authorizer) decide(r *http.Request, facts *APIFacts, ip netip.Addr) ans
 	v, err := s.gate.Check(ctx, greq)
 	if err != nil {
 		a.log.ErrorContext(ctx, "authorizer: gate", "err", err)
-		return answer{status: http.StatusInternalServerError, verdict: Verdict{Reason: "the access decision failed", DecisionID: v.DecisionID}}
+		status := http.StatusInternalServerError
+		if _, ok := store.Unavailable(err); ok {
+			status = http.StatusServiceUnavailable
+		}
+		return answer{status: status, verdict: Verdict{Reason: "the access decision failed", DecisionID: v.DecisionID}}
 	}
 	if v.DecisionID == "" && a.cfg.Record != nil {
 		v.DecisionID = a.cfg.Record(ctx, greq, v)
+		if v.DecisionID == "" && v.Action == Permit {
+			// No call goes through whose decision the log lacks.
+			return answer{status: http.StatusServiceUnavailable, verdict: Verdict{Reason: "the decision could not be recorded"}}
+		}
 	}
 	if v.Action != Permit {
 		// A Challenge cannot be met at an API: there is no one to step up.

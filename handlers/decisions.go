@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,7 +26,19 @@ type Decisions struct {
 	Store *store.Store
 	Pages *Pages
 	Now   func() time.Time
+
+	// The charts count a day or a month of the log: on a busy portal that
+	// is millions of rows, so each scope's counts are reused for a minute.
+	chartsMu    sync.Mutex
+	chartsCache map[string]cachedCharts
 }
+
+type cachedCharts struct {
+	at     time.Time
+	charts *views.DecisionCharts
+}
+
+const chartsFresh = time.Minute
 
 func decisionReaders(v *Viewer) bool { return v.User.PlatformAdmin || v.IsOrgAdmin() }
 
@@ -244,6 +257,13 @@ func (h *Decisions) charts(c echo.Context, orgID string) (*views.DecisionCharts,
 	if c.QueryParam("span") == "30d" {
 		span, bucket, n, label = "30d", 24*time.Hour, 30, "01-02"
 	}
+	key := orgID + "\x00" + span
+	h.chartsMu.Lock()
+	cached, ok := h.chartsCache[key]
+	h.chartsMu.Unlock()
+	if ok && now().Sub(cached.at) < chartsFresh {
+		return cached.charts, nil
+	}
 	until := now().UTC().Truncate(bucket).Add(bucket) // the current bucket included
 	from := until.Add(-time.Duration(n) * bucket)
 	st, err := h.Store.DecisionStats(c.Request().Context(), store.DecisionFilter{OrgID: orgID, From: from, Until: until}, bucket)
@@ -280,6 +300,12 @@ func (h *Decisions) charts(c echo.Context, orgID string) (*views.DecisionCharts,
 		}
 		out.DenyReasons = append(out.DenyReasons, views.DenyReasonRow{Reason: r.Reason, Policy: p, Count: r.Count})
 	}
+	h.chartsMu.Lock()
+	if h.chartsCache == nil || len(h.chartsCache) > 1000 {
+		h.chartsCache = map[string]cachedCharts{}
+	}
+	h.chartsCache[key] = cachedCharts{at: now(), charts: out}
+	h.chartsMu.Unlock()
 	return out, nil
 }
 

@@ -44,6 +44,14 @@ type Launch struct {
 	Mailer SecurityMailer
 	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
 	RP *webauthn.WebAuthn
+	// Metrics counts step-up lockouts; nil counts nothing.
+	Metrics Metrics
+}
+
+func (h *Launch) lockout() {
+	if h.Metrics != nil {
+		h.Metrics.Lockout("second_factor")
+	}
 }
 
 // Mount registers the routes.
@@ -391,6 +399,7 @@ func (h *Launch) verify(c echo.Context) error {
 	if !res.OK {
 		h.Log.Info("step-up code failed", "user", v.User.ID, "client", app.ClientID, "ip", c.RealIP(), "locked", !res.LockedUntil.IsZero())
 		if !res.LockedUntil.IsZero() {
+			h.lockout()
 			return page(http.StatusTooManyRequests, msgFactorLocked(res.LockedUntil))
 		}
 		return page(http.StatusUnprocessableEntity, "That code is not valid. Check the time on your phone and try the next code.")
@@ -523,6 +532,7 @@ func (h *Launch) verifyPasskey(c echo.Context) error {
 		return err
 	}
 	if !res.LockedUntil.IsZero() {
+		h.lockout()
 		return page(http.StatusTooManyRequests, msgFactorLocked(res.LockedUntil))
 	}
 	if !res.OK {

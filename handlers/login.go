@@ -314,6 +314,7 @@ func safeNext(next string) string {
 // signInError maps a federation error to a fixed message and a status;
 // the details go to the log.
 func (h *Login) signInError(c echo.Context, f views.LoginForm, x store.Connection, err error) error {
+	h.metrics().SignIn("fed", "failure")
 	status, msg := http.StatusBadRequest, ""
 	switch {
 	case errors.Is(err, federation.ErrUpstream):

@@ -67,7 +67,7 @@ var navGroups = []struct {
 }{
 	{"You", []string{"/account"}},
 	{"Developer", []string{"/apps", "/apis"}},
-	{"Organization", []string{"/org/", "/connections", "/issuers", "/decisions", "/audit", "/scim"}},
+	{"Organization", []string{"/org/", "/connections", "/issuers", "/decisions", "/audit", "/scim", "/api-tokens"}},
 	{"Platform", []string{"/admin/", "/platform/"}},
 }
 

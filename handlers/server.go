@@ -224,7 +224,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, passwordChangeGate(cfg.Store), orgScope(cfg.Store))
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
-		Mailer: securityMailer(cfg), Sessions: sess}
+		Mailer: securityMailer(cfg), Sessions: sess, Metrics: cfg.Metrics}
 	if rp, err := newRelyingParty(cfg.Issuer); err == nil {
 		launch.RP = rp
 	}

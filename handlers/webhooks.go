@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -238,7 +239,7 @@ func (h *Webhooks) inbound(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest)
 	}
 	ctx := c.Request().Context()
-	hook, err := h.Service.VerifyInbound(ctx, c.Param("id"), c.Request().Header, body, webhooks.InboundTolerance)
+	hook, msgID, err := h.Service.VerifyInbound(ctx, c.Param("id"), c.Request().Header, body, webhooks.InboundTolerance)
 	switch {
 	case errors.Is(err, webhooks.ErrReplay):
 		return c.JSON(http.StatusConflict, map[string]string{"error": "webhook-id already received"})
@@ -281,6 +282,11 @@ func (h *Webhooks) inbound(c echo.Context) error {
 	case errors.As(err, &fe):
 		return c.JSON(http.StatusUnprocessableEntity, map[string]any{"error": "invalid input", "fields": fe})
 	case err != nil:
+		// Our failure, not the sender's: its retry with the same
+		// webhook-id must be accepted.
+		if ferr := h.Service.ForgetInbound(context.WithoutCancel(ctx), hook.ID, msgID); ferr != nil {
+			return errors.Join(err, ferr)
+		}
 		return err
 	}
 	out := map[string]any{"organization": org.Slug, "status": org.Status, "plan_id": org.PlanID}

@@ -95,6 +95,9 @@ func openSQLite(ctx context.Context, path string) (*engine, error) {
 	wdb.SetConnMaxLifetime(0)
 	if err := wdb.PingContext(ctx); err != nil {
 		wdb.Close()
+		if hint := readOnlyHint(path); hint != "" {
+			return nil, fmt.Errorf("store: open %s: %s: %w", path, hint, err)
+		}
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := migrate(ctx, wdb, false); err != nil {

@@ -5,8 +5,12 @@ import (
 	"database/sql/driver"
 	"errors"
 	"io"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -70,4 +74,32 @@ func Unavailable(err error) (reason string, ok bool) {
 		return "the PostgreSQL server is unreachable or restarting", true
 	}
 	return "", false
+}
+
+// readOnlyHint explains why SQLite could not open path for writing, when the
+// reason is a read-only file, directory or filesystem: SQLite itself only
+// says "unable to open database file". Portico writes the database and, in
+// WAL mode, the -wal and -shm files beside it.
+func readOnlyHint(path string) string {
+	check := func(err error) string {
+		switch {
+		case errors.Is(err, syscall.EROFS):
+			return "the database is on a read-only filesystem; Portico must write it and its -wal and -shm files beside it"
+		case errors.Is(err, fs.ErrPermission):
+			return "the database file or its directory is read-only for this user; Portico must write it and its -wal and -shm files beside it"
+		}
+		return ""
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR, 0); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return check(err)
+	}
+	probe, err := os.CreateTemp(filepath.Dir(path), ".portico-write-probe-")
+	if err != nil {
+		return check(err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return ""
 }

@@ -304,6 +304,14 @@ func (s *Store) FailingWebhooks(ctx context.Context, since time.Time) (map[strin
 // DeleteWebhookDeliveriesBefore deletes at most batch finished deliveries
 // created before t (housekeeping).
 func (s *Store) DeleteWebhookDeliveriesBefore(ctx context.Context, t time.Time, batch int) (int64, error) {
+	// A read first: a DELETE takes the write lock even when nothing matches.
+	var one int
+	switch err := s.q.QueryRowContext(ctx, `SELECT 1 FROM webhook_deliveries WHERE created_at < ? AND status <> 'pending' LIMIT 1`, ms(t)).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("store: delete webhook deliveries: %w", err)
+	}
 	res, err := s.q.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
 		WHERE created_at < ? AND status <> 'pending' ORDER BY created_at LIMIT ?)`, ms(t), batch)
 	if err != nil {
@@ -457,9 +465,22 @@ func (s *Store) SeeInboundMessage(ctx context.Context, hookID, messageID string,
 	return n == 1, nil
 }
 
+// ForgetInboundMessage removes a recorded message ID.
+func (s *Store) ForgetInboundMessage(ctx context.Context, hookID, messageID string) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM inbound_hook_seen WHERE hook_id = ? AND message_id = ?`, hookID, messageID)
+	return err
+}
+
 // DeleteInboundSeenBefore forgets message IDs older than t: the timestamp
 // tolerance refuses such messages anyway.
 func (s *Store) DeleteInboundSeenBefore(ctx context.Context, t time.Time) error {
+	var one int
+	switch err := s.q.QueryRowContext(ctx, `SELECT 1 FROM inbound_hook_seen WHERE at < ? LIMIT 1`, ms(t)).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
 	_, err := s.q.ExecContext(ctx, `DELETE FROM inbound_hook_seen WHERE at < ?`, ms(t))
 	return err
 }

@@ -115,20 +115,28 @@ func (d *Dispatcher) Start(ctx context.Context) (stop func()) {
 // Errors are logged; the next round retries.
 func (d *Dispatcher) RunOnce(ctx context.Context) {
 	d.defaults()
-	if err := d.pumpOutbox(ctx); err != nil && ctx.Err() == nil {
+	// On SQLite the one writer connection is shared with requests: a
+	// background write must not sit out the whole busy timeout on it while
+	// another process holds the lock. Its step gives up after two seconds
+	// and the next round retries.
+	bg, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := d.pumpOutbox(bg); err != nil && ctx.Err() == nil {
 		d.Log.Warn("webhooks: audit outbox", "err", err)
 	}
 	if now := d.Now(); now.Sub(d.lastScan) >= d.ScanEvery {
 		d.lastScan = now
-		if err := d.scanPartnerships(ctx, now); err != nil && ctx.Err() == nil {
+		scan, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := d.scanPartnerships(scan, now); err != nil && ctx.Err() == nil {
 			d.Log.Warn("webhooks: partnership scan", "err", err)
 		}
 		// The delivery log keeps 30 days; seen inbound message IDs only as
 		// long as the timestamp tolerance could accept them again.
-		if _, err := d.Store.DeleteWebhookDeliveriesBefore(ctx, now.Add(-30*24*time.Hour), 1000); err != nil && ctx.Err() == nil {
+		if _, err := d.Store.DeleteWebhookDeliveriesBefore(scan, now.Add(-30*24*time.Hour), 1000); err != nil && ctx.Err() == nil {
 			d.Log.Warn("webhooks: purging the delivery log", "err", err)
 		}
-		if err := d.Store.DeleteInboundSeenBefore(ctx, now.Add(-2*InboundTolerance)); err != nil && ctx.Err() == nil {
+		if err := d.Store.DeleteInboundSeenBefore(scan, now.Add(-2*InboundTolerance)); err != nil && ctx.Err() == nil {
 			d.Log.Warn("webhooks: purging inbound message IDs", "err", err)
 		}
 	}

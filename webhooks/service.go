@@ -209,29 +209,36 @@ func (s *Service) DeleteInboundHook(ctx context.Context, actor store.Actor, name
 
 // VerifyInbound checks a request to inbound hook id: the hook exists, the
 // signature matches its secret, the timestamp is within tolerance, and the
-// webhook-id was not accepted before (replay). It returns the hook.
-func (s *Service) VerifyInbound(ctx context.Context, id string, h map[string][]string, body []byte, tolerance time.Duration) (store.InboundHook, error) {
+// webhook-id was not accepted before (replay). It returns the hook and the
+// webhook-id, now recorded as seen.
+func (s *Service) VerifyInbound(ctx context.Context, id string, h map[string][]string, body []byte, tolerance time.Duration) (store.InboundHook, string, error) {
 	hook, err := s.Store.InboundHook(ctx, id)
 	if err != nil {
-		return hook, err
+		return hook, "", err
 	}
 	secret, err := s.Sealer.Open(hook.SecretSealed, purposeInbound)
 	if err != nil {
-		return hook, err
+		return hook, "", err
 	}
 	now := s.now()
 	msgID, err := Verify(string(secret), h, body, now, tolerance)
 	if err != nil {
-		return hook, err
+		return hook, "", err
 	}
 	fresh, err := s.Store.SeeInboundMessage(ctx, hook.ID, msgID, now)
 	if err != nil {
-		return hook, err
+		return hook, "", err
 	}
 	if !fresh {
-		return hook, ErrReplay
+		return hook, "", ErrReplay
 	}
-	return hook, nil
+	return hook, msgID, nil
+}
+
+// ForgetInbound un-records a webhook-id whose message failed on our side
+// (a database error), so the sender's retry with the same ID is accepted.
+func (s *Service) ForgetInbound(ctx context.Context, hookID, msgID string) error {
+	return s.Store.ForgetInboundMessage(ctx, hookID, msgID)
 }
 
 // ErrReplay is a signed message whose webhook-id was accepted before.

@@ -97,7 +97,11 @@ func (a *activity) start(interval time.Duration) (stop func()) {
 				c()
 				return
 			case <-t.C:
-				a.flush(ctx)
+				// Short: on SQLite the writer connection is shared with
+				// requests; what is not written now is kept for the next try.
+				fctx, c := context.WithTimeout(ctx, 2*time.Second)
+				a.flush(fctx)
+				c()
 			}
 		}
 	}()

@@ -202,7 +202,9 @@ func (l *crashLoad) run(stop <-chan struct{}) {
 	for range 2 {
 		loop(l.clientCredentials)
 	}
-	loop(l.codeFlow)
+	for range 2 {
+		loop(l.codeFlow)
+	}
 	loop(l.refresh)
 	loop(l.launch)
 	loop(l.register)
@@ -284,10 +286,15 @@ func (l *crashLoad) codeFlow(hc *http.Client) {
 func (l *crashLoad) refresh(hc *http.Client) {
 	l.mu.Lock()
 	var f *crashFamily
-	for i := len(l.families) - 1; i >= 0; i-- {
-		if c := l.families[i]; !c.uncertain && !c.busy && len(c.tokens) < 20 {
-			f = c
-			break
+	// A random family, so that a kill mid-refresh (which leaves its family
+	// uncertain) does not always hit the newest.
+	if n := len(l.families); n > 0 {
+		start, _ := rand.Int(rand.Reader, big.NewInt(int64(n)))
+		for i := range n {
+			if c := l.families[(int(start.Int64())+i)%n]; !c.uncertain && !c.busy && len(c.tokens) < 20 {
+				f = c
+				break
+			}
 		}
 	}
 	if f != nil {
@@ -413,12 +420,25 @@ func crashRounds(t *testing.T, bin, db string, rounds int) {
 		t.Fatalf("sign-in: %d\n%s", r.StatusCode, r.body)
 	}
 	l.jar = b.c.Jar
+	// The first administrator replaces the printed password first.
+	pw := b.get(base + "/account/password")
+	tok := csrfField.FindStringSubmatch(pw.body)
+	if tok == nil {
+		t.Fatalf("no password form: %d", pw.StatusCode)
+	}
+	if r := b.post(base+"/account/password", url.Values{"current": {password}, "password": {"crash test passphrase"},
+		"confirm": {"crash test passphrase"}, "_csrf": {tok[1]}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("changing the first-run password: %d", r.StatusCode)
+	}
 	apps := b.get(base + "/apps")
 	csrf := csrfField.FindStringSubmatch(apps.body)
 	if csrf == nil {
 		t.Fatalf("no CSRF token on /apps: %d", apps.StatusCode)
 	}
 	r = b.post(base+"/apps/registration-tokens", url.Values{"_csrf": {csrf[1]}, "description": {"crash"}, "ttl": {"168h"}, "max_uses": {"0"}})
+	if r.StatusCode == http.StatusSeeOther { // the token is shown once by the page the form leads to
+		r = b.get(base + r.Header.Get("Location"))
+	}
 	if m := regTokenShown.FindStringSubmatch(r.body); m != nil {
 		l.regToken = m[1]
 	} else {
@@ -432,8 +452,8 @@ func crashRounds(t *testing.T, bin, db string, rounds int) {
 		stop := make(chan struct{})
 		done := make(chan struct{})
 		go func() { l.run(stop); close(done) }()
-		n, _ := rand.Int(rand.Reader, big.NewInt(1200))
-		time.Sleep(300*time.Millisecond + time.Duration(n.Int64())*time.Millisecond)
+		n, _ := rand.Int(rand.Reader, big.NewInt(1500))
+		time.Sleep(500*time.Millisecond + time.Duration(n.Int64())*time.Millisecond)
 		if round == rounds-1 {
 			// The last round ends with SIGTERM under the same load: the
 			// server drains its requests, flushes the decision log and

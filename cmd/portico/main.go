@@ -65,7 +65,7 @@ func commands() []command {
 		{"hook", "inbound hooks (a billing system's): create, list, delete", runHook},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
 		{"db", "the database: copy (SQLite to PostgreSQL), backup (SQLite, online)", runDB},
-		{"bench", "benchmarks over loopback: tokens (client_credentials tokens/s and latency), seed (a large database), pages (admin page times)", runBench},
+		{"bench", "benchmarks over loopback: tokens (client_credentials tokens/s and latency), seed (a large database), pages (admin page times), paths (every user-facing path against same-run references), soak (steady load: errors, p99, memory, descriptors)", runBench},
 	}
 }
 
