@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
@@ -54,4 +55,73 @@ func TestAdminAPIOrgTokenStopsWithItsOrganization(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantProblem(t, w.api(t, tok, http.MethodGet, "/orgs/globex", nil), http.StatusUnauthorized)
+}
+
+// refreshFamilyOf starts a refresh-token family of user at an app of
+// another organization (as a shared app would hold) and returns the hash
+// of its token.
+func refreshFamilyOf(t *testing.T, w *resetWorld, user store.User, clientID string) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := w.Harness.Store.CreateClient(ctx, &store.Client{OrgID: w.globex.ID, ClientID: clientID, Name: clientID,
+		Type: store.ClientWeb, Enabled: true, TokenEndpointAuthMethod: "client_secret_basic"}); err != nil {
+		t.Fatal(err)
+	}
+	now := w.clock.Now()
+	hash := "rt-" + clientID
+	f := store.RefreshFamily{ClientID: clientID, OrgID: w.globex.ID, UserID: user.ID, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+	if err := w.Harness.Store.CreateRefreshFamily(ctx, &f, store.RefreshToken{Hash: hash, CreatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	return hash
+}
+
+func refreshRevoked(t *testing.T, w *resetWorld, hash string) bool {
+	t.Helper()
+	_, f, err := w.Harness.Store.RefreshToken(context.Background(), hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return !f.RevokedAt.IsZero()
+}
+
+// TestPasswordResetRevokesAppRefreshTokens: a reset link ends not only the
+// account's portal sessions but also every app's refresh tokens of the
+// account (a shared app of another organization included), so whoever had
+// taken the account over keeps no access through an app. Someone else's
+// tokens stay.
+func TestPasswordResetRevokesAppRefreshTokens(t *testing.T) {
+	w := newResetWorld(t)
+	adas := refreshFamilyOf(t, w, w.ada, "wiki")
+	mems := refreshFamilyOf(t, w, w.acmeMem, "wiki-2")
+	link := issue(t, w.as(t, "admin@acme.example"), "/org/users/"+w.ada.ID+"/reset-link")
+	if status, msg := w.useLink(t, link, "a brand new passphrase"); status != http.StatusOK {
+		t.Fatalf("using the link: %d %s", status, msg)
+	}
+	if !refreshRevoked(t, w, adas) {
+		t.Error("ada's app refresh token survived the password reset")
+	}
+	if refreshRevoked(t, w, mems) {
+		t.Error("another user's refresh token was revoked")
+	}
+}
+
+// TestPasswordChangeRevokesAppRefreshTokens: changing the password on the
+// account page revokes the account's app refresh tokens as it ends the
+// other sessions: whoever else knew the old password is out of the apps too.
+func TestPasswordChangeRevokesAppRefreshTokens(t *testing.T) {
+	w := newResetWorld(t)
+	adas := refreshFamilyOf(t, w, w.ada, "wiki")
+	c := w.as(t, "ada@acme.example")
+	pw := "a brand new passphrase"
+	r := c.Post("/account/password", url.Values{"current": {oldPassword}, "password": {pw}, "confirm": {pw}})
+	if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change password: %d %s", r.StatusCode, pageError(r.Body))
+	}
+	if signInStatus(w, t, "ada@acme.example", pw) != http.StatusSeeOther {
+		t.Fatal("the new password does not sign in: the change did not happen")
+	}
+	if !refreshRevoked(t, w, adas) {
+		t.Error("ada's app refresh token survived the password change")
+	}
 }
