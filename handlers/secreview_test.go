@@ -125,3 +125,26 @@ func TestPasswordChangeRevokesAppRefreshTokens(t *testing.T) {
 		t.Error("ada's app refresh token survived the password change")
 	}
 }
+
+// TestAdminAPICreateUserRespectsDomainOwnership: an organization's token
+// cannot make an identity-pool account with an address of a domain another
+// organization owns (the rule invitations follow); its own domain and
+// unowned domains work.
+func TestAdminAPICreateUserRespectsDomainOwnership(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tok, _ := w.apiToken(t, w.acme, store.APIRoleAdmin)
+	pw := "a long enough passphrase"
+	for _, email := range []string{"ceo@globex.example", " CEO2@Globex.Example "} {
+		a := w.api(t, tok, http.MethodPost, "/orgs/acme/users", map[string]any{"email": email, "name": "Fake CEO", "password": pw})
+		wantProblem(t, a, http.StatusUnprocessableEntity)
+	}
+	if us, err := w.h.Store.UsersByEmail(ctx, "ceo@globex.example"); err != nil || len(us) != 0 {
+		t.Fatalf("an account with globex's address was made in acme: %v %v", us, err)
+	}
+	for _, email := range []string{"new@acme.example", "someone@unowned.example"} {
+		if a := w.api(t, tok, http.MethodPost, "/orgs/acme/users", map[string]any{"email": email, "name": "New", "password": pw}); a.Status != http.StatusCreated {
+			t.Fatalf("%s: %d %s", email, a.Status, a.Raw)
+		}
+	}
+}
