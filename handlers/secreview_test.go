@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"testing"
@@ -146,5 +147,30 @@ func TestAdminAPICreateUserRespectsDomainOwnership(t *testing.T) {
 		if a := w.api(t, tok, http.MethodPost, "/orgs/acme/users", map[string]any{"email": email, "name": "New", "password": pw}); a.Status != http.StatusCreated {
 			t.Fatalf("%s: %d %s", email, a.Status, a.Raw)
 		}
+	}
+}
+
+// TestAdminAPIOrgTokenCannotSetAPIAudience: which plans and organizations
+// may use an API is the platform's to set (as on the portal's APIs page);
+// an organization's token that tries is refused, and the lookup does not
+// tell it which other organizations exist. A platform token may.
+func TestAdminAPIOrgTokenCannotSetAPIAudience(t *testing.T) {
+	w := newWorld(t)
+	tok, _ := w.apiToken(t, w.acme, store.APIRoleAdmin)
+	plat, _ := w.apiToken(t, store.Organization{}, store.APIRoleAdmin)
+	body := func(id string, orgs ...string) map[string]any {
+		return map[string]any{"identifier": "https://api.acme.example/" + id, "name": id,
+			"scopes": []map[string]any{{"name": "acme." + id}}, "allowed_orgs": orgs}
+	}
+	known := w.api(t, tok, http.MethodPost, "/apis", body("a", "globex"))
+	unknown := w.api(t, tok, http.MethodPost, "/apis", body("b", "no-such-org"))
+	wantProblem(t, known, http.StatusUnprocessableEntity)
+	wantProblem(t, unknown, http.StatusUnprocessableEntity)
+	if known.Body["errors"] == nil || fmt.Sprint(known.Body["errors"]) != fmt.Sprint(unknown.Body["errors"]) {
+		t.Errorf("an existing and a missing organization answer differently:\n%s\n%s", known.Raw, unknown.Raw)
+	}
+	if a := w.api(t, plat, http.MethodPost, "/apis", map[string]any{"org": "acme", "identifier": "https://api.acme.example/c",
+		"name": "c", "scopes": []map[string]any{{"name": "acme.c"}}, "allowed_orgs": []string{"globex"}}); a.Status != http.StatusCreated {
+		t.Fatalf("platform token: %d %s", a.Status, a.Raw)
 	}
 }
