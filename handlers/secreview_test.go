@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"portico/authserver"
 	"portico/partners"
 	"portico/store"
 )
@@ -172,5 +173,25 @@ func TestAdminAPIOrgTokenCannotSetAPIAudience(t *testing.T) {
 	if a := w.api(t, plat, http.MethodPost, "/apis", map[string]any{"org": "acme", "identifier": "https://api.acme.example/c",
 		"name": "c", "scopes": []map[string]any{{"name": "acme.c"}}, "allowed_orgs": []string{"globex"}}); a.Status != http.StatusCreated {
 		t.Fatalf("platform token: %d %s", a.Status, a.Raw)
+	}
+}
+
+// TestAdminAPIGrantAnswersAlikeForForeignAndMissingClients: an
+// organization's token asking for a grant to another organization's client
+// gets the answer a client that does not exist gets.
+func TestAdminAPIGrantAnswersAlikeForForeignAndMissingClients(t *testing.T) {
+	w := newWorld(t)
+	tok, _ := w.apiToken(t, w.acme, store.APIRoleAdmin)
+	gApp, _, err := w.reg.Register(context.Background(), w.globex.ID, authserver.Actor{Label: "test"},
+		authserver.RegisterInput{Name: "Globex sync", Type: store.ClientService})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := w.api(t, tok, http.MethodPost, "/tokens", map[string]any{"name": "x", "role": "read", "client_id": gApp.ClientID})
+	missing := w.api(t, tok, http.MethodPost, "/tokens", map[string]any{"name": "x", "role": "read", "client_id": "no-such-client"})
+	wantProblem(t, foreign, http.StatusUnprocessableEntity)
+	wantProblem(t, missing, http.StatusUnprocessableEntity)
+	if fmt.Sprint(foreign.Body["errors"]) != fmt.Sprint(missing.Body["errors"]) {
+		t.Errorf("another organization's client and a missing one answer differently:\n%s\n%s", foreign.Raw, missing.Raw)
 	}
 }

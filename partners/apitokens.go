@@ -92,12 +92,14 @@ func (s *Service) CreateAPIToken(ctx context.Context, m Manager, in APITokenInpu
 			errs["client_id"] = "No such client."
 		case err != nil:
 			return out, err
+		case !m.PlatformAdmin && cl.OrgID != m.OrgID:
+			// The same answer as for none: an organization's admin learns
+			// nothing about other organizations' clients.
+			errs["client_id"] = "No such client."
 		case in.OrgID != "" && cl.OrgID != in.OrgID:
 			// An organization's grant goes to its own clients only: another
 			// organization's developers must not hold a key to it.
 			errs["client_id"] = "The client belongs to another organization."
-		case !m.PlatformAdmin && cl.OrgID != m.OrgID:
-			errs["client_id"] = "No such client."
 		}
 	}
 	if err := errs.orNil(); err != nil {
