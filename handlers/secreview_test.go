@@ -195,3 +195,40 @@ func TestAdminAPIGrantAnswersAlikeForForeignAndMissingClients(t *testing.T) {
 		t.Errorf("another organization's client and a missing one answer differently:\n%s\n%s", foreign.Raw, missing.Raw)
 	}
 }
+
+// TestAdminAPITokenNeverOutlivesItsMaker: a token made through the API
+// expires no later than the credential that made it, whatever lifetime was
+// asked for.
+func TestAdminAPITokenNeverOutlivesItsMaker(t *testing.T) {
+	w := newWorld(t)
+	nt, err := (&partners.Service{Store: w.h.Store, Now: w.clock.Now}).CreateAPIToken(context.Background(),
+		partners.CLIManager("test"), partners.APITokenInput{Name: "contractor", OrgID: w.acme.ID, Role: store.APIRoleAdmin, TTL: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []map[string]any{
+		{"name": "long", "role": "admin", "expires_in_days": 300},
+		{"name": "default", "role": "admin"},
+	} {
+		a := w.api(t, nt.Secret, http.MethodPost, "/tokens", body)
+		if a.Status != http.StatusCreated {
+			t.Fatalf("%v: %d %s", body, a.Status, a.Raw)
+		}
+		child, err := w.h.Store.APIToken(context.Background(), "", a.Body["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if child.ExpiresAt.After(nt.Token.ExpiresAt) {
+			t.Errorf("%v: the new token expires %s, after its maker (%s)", body, child.ExpiresAt, nt.Token.ExpiresAt)
+		}
+	}
+	// A maker with a long life still makes what is asked.
+	long, _ := w.apiToken(t, w.acme, store.APIRoleAdmin)
+	a := w.api(t, long, http.MethodPost, "/tokens", map[string]any{"name": "week", "role": "read", "expires_in_days": 7})
+	if a.Status != http.StatusCreated {
+		t.Fatalf("%d %s", a.Status, a.Raw)
+	}
+	if child, _ := w.h.Store.APIToken(context.Background(), "", a.Body["id"].(string)); child.ExpiresAt.Sub(w.clock.Now()) < 7*24*time.Hour-time.Minute {
+		t.Errorf("a 7-day token expires at %s", child.ExpiresAt)
+	}
+}
