@@ -89,6 +89,9 @@ func (h *Account) changePassword(c echo.Context) error {
 		if err := tx.DeleteOtherSessions(ctx, v.User.ID, v.Session.ID); err != nil {
 			return err
 		}
+		if err := tx.RevokeAllUserRefreshFamilies(ctx, v.User.ID, "password changed", now); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "user.password_change", "user", v.User.ID), nil,
 			map[string]any{"ip": c.RealIP(), "other_sessions_ended": true})
 	})

@@ -79,6 +79,11 @@ func (h *Login) submitReset(c echo.Context) error {
 		if err := tx.DeleteUserSessions(ctx, r.UserID); err != nil {
 			return err
 		}
+		// Apps' refresh tokens are sessions too: whoever took the account
+		// over must not keep reaching it through an app.
+		if err := tx.RevokeAllUserRefreshFamilies(ctx, r.UserID, "password reset", h.Now()); err != nil {
+			return err
+		}
 		if err := tx.PasswordChanged(ctx, r.UserID); err != nil {
 			return err
 		}

@@ -63,6 +63,9 @@ var special = []struct {
 	{netip.MustParsePrefix("fec0::/10"), "a site-local address"},
 	{netip.MustParsePrefix("100::/64"), "a discard-only address"},
 	{netip.MustParsePrefix("::ffff:0:0:0/96"), "an IPv4-translated address"},
+	// ::a.b.c.d: a host with the sit module loaded routes these to a.b.c.d
+	// (automatic tunnelling), so ::127.0.0.1 could be loopback.
+	{netip.MustParsePrefix("::/96"), "an IPv4-compatible address (it embeds an IPv4 address)"},
 }
 
 // Classify returns why a is not an ordinary public unicast address ("a

@@ -114,3 +114,16 @@ func TestClientRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusesIPv4Compatible: ::a.b.c.d (deprecated IPv4-compatible form)
+// is refused, since automatic tunnelling would deliver it to a.b.c.d.
+func TestRefusesIPv4Compatible(t *testing.T) {
+	for _, addr := range []string{"::127.0.0.1", "::169.254.169.254", "::10.0.0.1", "::8.8.8.8"} {
+		if err := (Guard{}).Check(netip.MustParseAddr(addr)); err == nil {
+			t.Errorf("%s was allowed", addr)
+		}
+	}
+	if err := (Guard{}).Check(netip.MustParseAddr("::1")); err == nil {
+		t.Error("::1 was allowed")
+	}
+}

@@ -69,6 +69,21 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 		if !t.Usable(now) {
 			return nil, unauthorized("The API token has expired or was revoked.")
 		}
+		// An organization's token stops with its organization, as its
+		// members' sessions and its apps' tokens do (a client grant is
+		// checked through VerifyAccessToken below).
+		if t.OrgID != "" {
+			o, err := a.cfg.Store.Organization(ctx, t.OrgID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, unauthorized("The API token is not valid.")
+			}
+			if err != nil {
+				return nil, err
+			}
+			if r := o.InactiveReason(now); r != "" {
+				return nil, unauthorized("The API token's organization may not use the API now: " + r + ".")
+			}
+		}
 		return &principal{Token: t}, nil
 	}
 	if a.cfg.Verifier == nil {

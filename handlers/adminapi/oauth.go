@@ -147,6 +147,12 @@ func (a *API) apiInput(c *call, b APIBody, in *authserver.APIInput) error {
 		in.TokenLifetime = time.Duration(*b.TokenLifetimeSeconds) * time.Second
 	}
 	errs := partners.FieldErrors{}
+	if c.p.Token.OrgID != "" && (b.AllowedPlans != nil || b.AllowedOrgs != nil) {
+		// As on the portal's APIs page, which plans and organizations may
+		// use an API is the platform's to say; looking names up for a scoped
+		// credential would also tell it which other organizations exist.
+		return partners.FieldErrors{"allowed_orgs": "Only a platform credential sets allowed plans and organizations."}
+	}
 	if b.AllowedPlans != nil {
 		in.AllowedPlans = []string{}
 		for _, v := range *b.AllowedPlans {

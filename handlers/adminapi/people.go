@@ -8,6 +8,7 @@ import (
 
 	"portico/federation"
 	"portico/federation/pool"
+	"portico/partners"
 	"portico/store"
 )
 
@@ -75,6 +76,19 @@ func (a *API) createUser(c *call) error {
 	role := store.Role(b.Role)
 	if role == "" {
 		role = store.RoleMember
+	}
+	// The rule invitations follow: an address in a domain another
+	// organization owns belongs to that organization, so no other one may
+	// make an account carrying it.
+	email := strings.ToLower(strings.TrimSpace(b.Email))
+	if i := strings.LastIndexByte(email, '@'); i >= 0 {
+		owner, err := a.cfg.Store.OrganizationByDomain(c.ctx(), email[i+1:])
+		switch {
+		case err == nil && owner.ID != c.org.ID:
+			return partners.FieldErrors{"email": "The domain " + email[i+1:] + " belongs to another organization; you cannot create its addresses here."}
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return err
+		}
 	}
 	u, err := a.accounts().CreateUser(c.ctx(), c.actor(), c.org.ID, pool.NewUser{Email: b.Email, Name: b.Name,
 		Password: *b.Password, Role: role, Groups: b.Groups})

@@ -64,6 +64,16 @@ func (a *API) createToken(c *call) error {
 		// A scoped credential makes credentials of its own organization.
 		in.OrgID = c.p.Token.OrgID
 	}
+	// A credential made through the API never outlives the one that made
+	// it: a short-lived token handed out must not mint a long-lived one
+	// that survives it.
+	ttl := in.TTL
+	if ttl == 0 {
+		ttl = partners.DefaultAPITokenTTL
+	}
+	if left := c.p.Token.ExpiresAt.Sub(a.cfg.Now()); ttl > left {
+		in.TTL = left
+	}
 	nt, err := a.partners.CreateAPIToken(c.ctx(), c.manager(), in)
 	if err != nil {
 		return err
