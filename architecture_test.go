@@ -1,6 +1,7 @@
 // Package portico_test keeps the architecture honest: imports point one way,
-// cmd → handlers → (authserver, policyeditor, federation, partners, scim, views) →
-// store, with netguard (the upstream-request guard) below them all, and echo
+// cmd → handlers → (authserver, policyeditor, federation, partners, scim, webhooks,
+// views) → store, with netguard (the upstream-request guard) below them all and
+// metrics standing alone, and echo
 // stays inside handlers so a move to echo v5 stays there too.
 package portico_test
 
@@ -21,6 +22,8 @@ var forbidden = map[string][]string{
 	"portico/scim":         {"portico/handlers", "portico/views", "portico/authserver", "portico/policyeditor", "portico/federation", "portico/partners", "portico/cmd", "github.com/labstack/echo", "github.com/a-h/templ"},
 	"portico/static":       {"portico/"},
 	"portico/netguard":     {"portico/"}, // below everyone that fetches upstream URLs
+	"portico/webhooks":     {"portico/handlers", "portico/views", "portico/authserver", "portico/policyeditor", "portico/federation", "portico/partners", "portico/cmd", "github.com/labstack/echo"},
+	"portico/metrics":      {"portico/"}, // consumers declare interfaces; cmd passes *metrics.Metrics
 	"portico/handlers":     {"portico/cmd"},
 	// The Go middleware for resource servers is copied into other modules:
 	// it must stand alone.

@@ -88,6 +88,8 @@ type APIFacts struct {
 	Groups            []string
 	Features          []string
 	SenderConstrained bool
+	// htu is the original URL as a DPoP proof names it (originalURL).
+	htu string
 }
 
 // Authorizer is the decision endpoint's http.Handler. Build it with
@@ -99,8 +101,6 @@ type Authorizer struct {
 	realm   string
 	trusted []netip.Prefix
 	log     *slog.Logger
-	// verified caches signature checks (authorizer_cache.go).
-	verified verifiedTokens
 }
 
 // Authorizer returns the decision endpoint over this server's keys, caches
@@ -125,6 +125,7 @@ func (a *Authorizer) Paths() []string { return []string{a.cfg.Path, a.envoy, a.e
 type answer struct {
 	status    int
 	challenge string // WWW-Authenticate on a 401
+	nonce     string // DPoP-Nonce on a 401 use_dpop_nonce
 	verdict   Verdict
 	claims    *accessClaims
 	org       string
@@ -163,10 +164,14 @@ func (a *Authorizer) decide(r *http.Request, facts *APIFacts, ip netip.Addr) ans
 	}
 	scheme, token := authzToken(r.Header.Get("Authorization"))
 	if token == "" {
-		// RFC 6750 §3.1: no error code when the request had no credentials.
-		return refuse(http.StatusUnauthorized, `Bearer realm="`+a.realm+`"`, "no access token")
+		// RFC 6750 §3.1: no error code when the request had no credentials;
+		// RFC 9449 §7.1: the DPoP scheme is offered beside Bearer.
+		return refuse(http.StatusUnauthorized, `Bearer realm="`+a.realm+`", DPoP realm="`+a.realm+`", algs="`+algList()+`"`, "no access token")
 	}
 	invalid := func(desc string) answer {
+		if scheme == "dpop" {
+			return refuse(http.StatusUnauthorized, a.dpopChallenge(&dpopError{code: "invalid_token", description: desc}), desc)
+		}
 		return refuse(http.StatusUnauthorized, `Bearer realm="`+a.realm+`", error="invalid_token", error_description="`+desc+`"`, desc)
 	}
 	c, err := a.verify(ctx, token)
@@ -180,9 +185,13 @@ func (a *Authorizer) decide(r *http.Request, facts *APIFacts, ip netip.Addr) ans
 	if !a.audienceOK(c, facts.API) {
 		return invalid("the access token is not meant for this API")
 	}
-	bound, err := a.senderConstrained(r, scheme, token, c)
-	if err != nil {
-		return refuse(http.StatusUnauthorized, `DPoP realm="`+a.realm+`", error="invalid_dpop_proof"`, err.Error())
+	bound, derr := a.senderConstrained(ctx, r, facts, scheme, token, c)
+	if derr != nil {
+		ans := refuse(http.StatusUnauthorized, a.dpopChallenge(derr), derr.description)
+		if derr.code == "use_dpop_nonce" {
+			ans.nonce = s.dpopNonce(s.now())
+		}
+		return ans
 	}
 	facts.IssuedAt, facts.Scopes, facts.Groups, facts.Features = unix(c.IssuedAt), c.scopes(), c.Groups, c.Features
 	facts.SenderConstrained = bound
@@ -257,6 +266,9 @@ func (a *Authorizer) write(w http.ResponseWriter, ans answer) {
 	}
 	if ans.challenge != "" {
 		h.Set("WWW-Authenticate", ans.challenge)
+	}
+	if ans.nonce != "" {
+		h.Set("DPoP-Nonce", ans.nonce)
 	}
 	h.Set("Content-Type", "application/json")
 	w.WriteHeader(ans.status)
@@ -347,6 +359,7 @@ func (a *Authorizer) facts(r *http.Request, peer netip.Addr) (*APIFacts, netip.A
 	if u.RawQuery != "" {
 		f.Query = u.Query()
 	}
+	f.htu = originalURL(f.Proto, f.Host, u.EscapedPath())
 	if h, _, err := net.SplitHostPort(f.Host); err == nil {
 		f.Host = h
 	}

@@ -9,9 +9,10 @@ import (
 )
 
 // verifiedTokens remembers access tokens whose signature, type and issuer
-// the authorizer has checked, by their exact text: a gateway sees the same
-// token on every call of a client, and an ECDSA verification is most of
-// the cost of a decision. Expiry and revocation are checked on every call
+// were checked, by their exact text: a gateway (the authorizer) or a
+// resource server (introspection, userinfo) sees the same token on every
+// call of a client, and an ECDSA verification is most of the cost of such
+// a call. Expiry and revocation are checked on every call
 // all the same, and so is that the signing key is still published: a key
 // removed from the key set takes its tokens with it. Bounded: when full it
 // starts over.
@@ -43,12 +44,17 @@ func (v *verifiedTokens) put(token string, e verifiedToken) {
 	v.mu.Unlock()
 }
 
-// verify is verifyAccessToken with the signature check cached. The claims
-// returned are shared: callers only read them.
+// verify is the server's verifyCached.
 func (a *Authorizer) verify(ctx context.Context, token string) (*accessClaims, error) {
-	e, ok := a.verified.get(token)
-	if ok && e.claims.Expiry > a.s.now().Unix() {
-		set, err := a.s.keys.current(ctx, a.s.fresh)
+	return a.s.verifyCached(ctx, token)
+}
+
+// verifyCached is verifyAccessToken with the signature check cached. The
+// claims returned are shared: callers only read them.
+func (s *Server) verifyCached(ctx context.Context, token string) (*accessClaims, error) {
+	e, ok := s.verified.get(token)
+	if ok && e.claims.Expiry > s.now().Unix() {
+		set, err := s.keys.current(ctx, s.fresh)
 		if err != nil {
 			return nil, err
 		}
@@ -59,14 +65,14 @@ func (a *Authorizer) verify(ctx context.Context, token string) (*accessClaims, e
 		ok = false
 	}
 	if !ok {
-		c, err := a.s.verifySignedAccess(ctx, token)
+		c, err := s.verifySignedAccess(ctx, token)
 		if err != nil {
 			return nil, err
 		}
 		e = verifiedToken{claims: c, kid: headerKID(token)}
-		a.verified.put(token, e)
+		s.verified.put(token, e)
 	}
-	return e.claims, a.s.checkRevoked(ctx, e.claims)
+	return e.claims, s.checkRevoked(ctx, e.claims)
 }
 
 // headerKID reads the kid of a compact JWS whose signature was verified.

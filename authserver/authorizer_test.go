@@ -115,7 +115,8 @@ func TestAuthorizerRefusals(t *testing.T) {
 		return m
 	}
 	rec := authzCall(a, "127.0.0.1", "/authz", orig)
-	if rec.Code != 401 || rec.Header().Get("WWW-Authenticate") != `Bearer realm="`+w.issuer+`"` {
+	if rec.Code != 401 || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), `Bearer realm="`+w.issuer+`", DPoP realm=`) ||
+		strings.Contains(rec.Header().Get("WWW-Authenticate"), "error=") {
 		t.Fatalf("no token: %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 	rec = authzCall(a, "127.0.0.1", "/authz", with(map[string]string{"Authorization": "Bearer " + tok + "x"}))
@@ -131,7 +132,7 @@ func TestAuthorizerRefusals(t *testing.T) {
 	}
 	rec = authzCall(a, "127.0.0.1", "/authz", with(map[string]string{"Authorization": "DPoP " + tok}))
 	if rec.Code != 401 || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "DPoP ") {
-		t.Fatalf("DPoP before support: %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+		t.Fatalf("an unbound token under the DPoP scheme: %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
 	}
 	rec = authzCall(a, "127.0.0.1", "/authz", map[string]string{"Authorization": "Bearer " + tok})
 	if rec.Code != 403 {
@@ -148,6 +149,97 @@ func TestAuthorizerRefusals(t *testing.T) {
 	rec = authzCall(a, "127.0.0.1", "/authz", with(map[string]string{"Authorization": "Bearer " + tok, "X-Original-URI": "/open"}))
 	if rec.Code != 401 {
 		t.Fatalf("suspended organization: %d", rec.Code)
+	}
+}
+
+// TestAuthorizerDPoP: a DPoP-bound token passes the authorizer only with
+// a proof for the ORIGINAL call the gateway forwards (its method and URL,
+// not the subrequest's), bound to the token (ath) and from the token's key
+// (cnf.jkt), used once; every failure is a 401 with a DPoP challenge.
+func TestAuthorizerDPoP(t *testing.T) {
+	w, a, g, _ := authorizerWorld(t)
+	svc, secret := w.service("orders:read")
+	k := newDPoPKey(t)
+	r := w.send("/token", ccForm, svc.ClientID, secret, k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{}))
+	tok := r.str("access_token")
+	if r.status != 200 || r.str("token_type") != "DPoP" {
+		t.Fatalf("token: %d %v", r.status, r.body)
+	}
+	const api = "https://api.example:8443/open/customers/c-1"
+	nginx := func(authz, proof string) map[string]string {
+		h := map[string]string{"Authorization": authz, "X-Original-URI": "/open/customers/c-1?page=2", "X-Original-Method": "POST",
+			"X-Forwarded-Host": "api.example:8443", "X-Forwarded-Proto": "https"}
+		if proof != "" {
+			h["DPoP"] = proof
+		}
+		return h
+	}
+	now := w.clock()
+	good := k.proof("POST", api, now, proofOpts{token: tok})
+	rec := authzCall(a, "127.0.0.1", "/authz", nginx("DPoP "+tok, good))
+	if rec.Code != 200 || !g.last.SenderConstrained || rec.Header().Get("X-Portico-Subject") == "" {
+		t.Fatalf("valid proof: %d %s %v", rec.Code, rec.Body, rec.Header())
+	}
+	other := newDPoPKey(t)
+	for _, c := range []struct {
+		name, authz, proof, code string
+	}{
+		{"replayed proof", "DPoP " + tok, good, "invalid_dpop_proof"},
+		{"bound token as bearer", "Bearer " + tok, k.proof("POST", api, now, proofOpts{token: tok}), "invalid_token"},
+		{"no proof", "DPoP " + tok, "", "invalid_dpop_proof"},
+		{"proof for the subrequest", "DPoP " + tok, k.proof("GET", w.issuer+"/authz", now, proofOpts{token: tok}), "invalid_dpop_proof"},
+		{"wrong method", "DPoP " + tok, k.proof("GET", api, now, proofOpts{token: tok}), "invalid_dpop_proof"},
+		{"wrong host", "DPoP " + tok, k.proof("POST", "https://other.example:8443/open/customers/c-1", now, proofOpts{token: tok}), "invalid_dpop_proof"},
+		{"wrong path", "DPoP " + tok, k.proof("POST", "https://api.example:8443/open/customers/c-2", now, proofOpts{token: tok}), "invalid_dpop_proof"},
+		{"no ath", "DPoP " + tok, k.proof("POST", api, now, proofOpts{}), "invalid_dpop_proof"},
+		{"ath of another token", "DPoP " + tok, k.proof("POST", api, now, proofOpts{token: tok + "x"}), "invalid_dpop_proof"},
+		{"another key", "DPoP " + tok, other.proof("POST", api, now, proofOpts{token: tok}), "invalid_dpop_proof"},
+		{"stale proof", "DPoP " + tok, k.proof("POST", api, now.Add(-5*time.Minute), proofOpts{token: tok}), "invalid_dpop_proof"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rec := authzCall(a, "127.0.0.1", "/authz", nginx(c.authz, c.proof))
+			ch := rec.Header().Get("WWW-Authenticate")
+			if rec.Code != 401 || !strings.HasPrefix(ch, "DPoP ") || !strings.Contains(ch, `error="`+c.code+`"`) || !strings.Contains(ch, `algs="ES256`) ||
+				rec.Header().Get("X-Portico-Subject") != "" {
+				t.Fatalf("%d %q", rec.Code, ch)
+			}
+		})
+	}
+	// Envoy's ext_authz: the original method, path and Host arrive as such.
+	req := httptest.NewRequest(http.MethodPut, "/authz/envoy/open/e?q=1", nil)
+	req.RemoteAddr, req.Host = "127.0.0.1:5000", "api.example"
+	req.Header.Set("Authorization", "DPoP "+tok)
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("DPoP", k.proof("PUT", "https://api.example/open/e", now, proofOpts{token: tok}))
+	rec = httptest.NewRecorder()
+	a.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("envoy: %d %s %v", rec.Code, rec.Body, rec.Header())
+	}
+}
+
+// TestAuthorizerDPoPNonce: with server nonces on, a proof without the
+// current nonce gets 401 use_dpop_nonce and a DPoP-Nonce to retry with.
+func TestAuthorizerDPoPNonce(t *testing.T) {
+	w, a, _, _ := authorizerWorldWith(t, func(c *authserver.Config) { c.DPoPNonce = true })
+	svc, secret := w.service("orders:read")
+	k := newDPoPKey(t)
+	nonce := w.send("/token", ccForm, svc.ClientID, secret, k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{})).header.Get("DPoP-Nonce")
+	r := w.send("/token", ccForm, svc.ClientID, secret, k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{nonce: nonce}))
+	tok := r.str("access_token")
+	if r.status != 200 {
+		t.Fatalf("token: %d %v", r.status, r.body)
+	}
+	h := map[string]string{"Authorization": "DPoP " + tok, "X-Forwarded-Uri": "/open/x", "X-Forwarded-Method": "GET",
+		"X-Forwarded-Host": "api.example", "X-Forwarded-Proto": "https",
+		"DPoP": k.proof("GET", "https://api.example/open/x", w.clock(), proofOpts{token: tok})}
+	rec := authzCall(a, "127.0.0.1", "/authz", h)
+	if rec.Code != 401 || !strings.Contains(rec.Header().Get("WWW-Authenticate"), `error="use_dpop_nonce"`) || rec.Header().Get("DPoP-Nonce") == "" {
+		t.Fatalf("without nonce: %d %v", rec.Code, rec.Header())
+	}
+	h["DPoP"] = k.proof("GET", "https://api.example/open/x", w.clock(), proofOpts{token: tok, nonce: rec.Header().Get("DPoP-Nonce")})
+	if rec := authzCall(a, "127.0.0.1", "/authz", h); rec.Code != 200 {
+		t.Fatalf("with nonce: %d %v", rec.Code, rec.Header())
 	}
 }
 

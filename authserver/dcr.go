@@ -25,6 +25,8 @@ type clientMetadata struct {
 	JWKSURI                 string          `json:"jwks_uri,omitempty"`
 	IDTokenSignedAlg        string          `json:"id_token_signed_response_alg,omitempty"`
 	ApplicationType         string          `json:"application_type,omitempty"`
+	// DPoPBound is RFC 9449 §5.2: the client always uses DPoP.
+	DPoPBound bool `json:"dpop_bound_access_tokens,omitempty"`
 }
 
 // registrationResponse is RFC 7591 §3.2.1 / RFC 7592 §3.
@@ -49,7 +51,8 @@ func (m clientMetadata) input() (RegisterInput, error) {
 	}
 	in := RegisterInput{Name: m.ClientName, RedirectURIs: m.RedirectURIs, PostLogoutRedirectURIs: m.PostLogoutRedirectURIs,
 		Scopes: strings.Fields(m.Scope), GrantTypes: m.GrantTypes, LaunchURL: m.InitiateLoginURI, LogoURL: m.LogoURI,
-		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod, JWKSURI: m.JWKSURI, IDTokenSignedAlg: m.IDTokenSignedAlg}
+		TokenEndpointAuthMethod: m.TokenEndpointAuthMethod, JWKSURI: m.JWKSURI, IDTokenSignedAlg: m.IDTokenSignedAlg,
+		DPoPBound: m.DPoPBound}
 	if len(m.JWKS) > 0 && string(m.JWKS) != "null" {
 		in.JWKS = string(m.JWKS)
 	}
@@ -76,7 +79,7 @@ func metadataOf(c store.Client) clientMetadata {
 	m := clientMetadata{RedirectURIs: c.RedirectURIs, PostLogoutRedirectURIs: c.PostLogoutRedirectURIs,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, GrantTypes: c.GrantTypes, ClientName: c.Name,
 		LogoURI: c.LogoURL, InitiateLoginURI: c.LaunchURL, Scope: strings.Join(c.Scopes, " "),
-		JWKSURI: c.JWKSURI, IDTokenSignedAlg: c.IDTokenSignedAlg, ApplicationType: "web"}
+		JWKSURI: c.JWKSURI, IDTokenSignedAlg: c.IDTokenSignedAlg, ApplicationType: "web", DPoPBound: c.RequireDPoP}
 	if c.JWKS != "" {
 		m.JWKS = json.RawMessage(c.JWKS)
 	}
@@ -209,6 +212,11 @@ func decodeMetadata(w http.ResponseWriter, r *http.Request, v any) bool {
 // writeRegistrationError maps Registrar errors to RFC 7591 §3.2.2.
 func writeRegistrationError(w http.ResponseWriter, err error) {
 	var ve *ValidationError
+	if reason, ok := store.Unavailable(err); ok {
+		w.Header().Set("Retry-After", "2")
+		writeOAuthError(w, http.StatusServiceUnavailable, "temporarily_unavailable", reason+"; retry shortly")
+		return
+	}
 	switch {
 	case errors.As(err, &ve):
 		code := "invalid_client_metadata"

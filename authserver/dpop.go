@@ -80,7 +80,13 @@ type dpopClaims struct {
 // endpoint at absolute URL htu; accessToken, when not empty, is the token
 // the proof must be bound to (ath, §7). No header is (nil, nil).
 func (s *Server) verifyDPoP(ctx context.Context, r *http.Request, htu, accessToken string) (*dpopProof, *dpopError) {
-	values := r.Header.Values("DPoP")
+	return s.verifyProof(ctx, r.Header.Values("DPoP"), r.Method, htu, accessToken)
+}
+
+// verifyProof is verifyDPoP for a request described rather than received:
+// the DPoP header's values, the method and the URL the proof must name.
+// The authorizer checks proofs of API calls a gateway forwards this way.
+func (s *Server) verifyProof(ctx context.Context, values []string, method, htu, accessToken string) (*dpopProof, *dpopError) {
 	if len(values) == 0 {
 		return nil, nil
 	}
@@ -114,7 +120,7 @@ func (s *Server) verifyDPoP(ctx context.Context, r *http.Request, htu, accessTok
 	switch {
 	case c.JTI == "" || len(c.JTI) > 256:
 		return nil, badProof("the DPoP proof has no jti")
-	case c.HTM != r.Method:
+	case c.HTM != method:
 		return nil, badProof("the DPoP proof's htm does not match the request method")
 	case normalizeHTU(c.HTU) != htu:
 		return nil, badProof("the DPoP proof's htu does not match the request URL")

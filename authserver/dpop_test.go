@@ -407,3 +407,42 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// TestDCRDPoPBoundAccessTokens: RFC 9449 §5.2's dpop_bound_access_tokens in
+// dynamic registration is stored, echoed, and enforced: the client's token
+// requests without a proof are refused. A later PUT without it does not
+// take the promise back.
+func TestDCRDPoPBoundAccessTokens(t *testing.T) {
+	w := newWorld(t)
+	st, b := w.dcr(w.registrationToken(), map[string]any{"client_name": "agent", "grant_types": []string{"client_credentials"},
+		"scope": "orders:read", "dpop_bound_access_tokens": true})
+	if st != 201 || b["dpop_bound_access_tokens"] != true {
+		t.Fatalf("register: %d %v", st, b)
+	}
+	id, secret := b["client_id"].(string), b["client_secret"].(string)
+	if c, err := w.st.ClientByClientID(w.ctx, w.org.ID, id); err != nil || !c.RequireDPoP {
+		t.Fatalf("stored: %v require_dpop=%v", err, c.RequireDPoP)
+	}
+	wantOAuthError(t, w.send("/token", ccForm, id, secret), 400, "invalid_dpop_proof")
+	k := newDPoPKey(t)
+	if r := w.send("/token", ccForm, id, secret, k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{})); r.status != 200 || r.str("token_type") != "DPoP" {
+		t.Fatalf("with proof: %d %v", r.status, r.body)
+	}
+	body, _ := json.Marshal(map[string]any{"client_id": id, "client_name": "agent", "grant_types": []string{"client_credentials"}, "scope": "orders:read"})
+	req, _ := http.NewRequest(http.MethodPut, b["registration_client_uri"].(string), strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b["registration_access_token"].(string))
+	if r := w.roundTrip(req); r.status != 200 || r.body["dpop_bound_access_tokens"] != true {
+		t.Fatalf("PUT: %d %v", r.status, r.body)
+	}
+	wantOAuthError(t, w.send("/token", ccForm, id, secret), 400, "invalid_dpop_proof")
+
+	// Without the member, a registered client may use bearer tokens.
+	st, b = w.dcr(w.registrationToken(), map[string]any{"client_name": "plain", "grant_types": []string{"client_credentials"}, "scope": "orders:read"})
+	if st != 201 || b["dpop_bound_access_tokens"] != nil {
+		t.Fatalf("register plain: %d %v", st, b)
+	}
+	if r := w.send("/token", ccForm, b["client_id"].(string), b["client_secret"].(string)); r.status != 200 || r.str("token_type") != "Bearer" {
+		t.Fatalf("plain: %d %v", r.status, r.body)
+	}
+}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"portico/store"
 )
 
 // Errors the portal tests for with errors.Is.
@@ -56,7 +58,14 @@ func invalidRequest(description string) error {
 	return oidc.ErrInvalidRequest().WithDescription("%s", description)
 }
 
+// serverError is a 500, or a 503 temporarily_unavailable (with the reason,
+// which names no secret) when the database is unavailable: the client may
+// retry, and nothing was issued.
 func serverError(err error) error {
+	if reason, ok := store.Unavailable(err); ok {
+		return op.NewStatusError(&oidc.Error{ErrorType: "temporarily_unavailable", Description: reason + "; retry shortly", Parent: err},
+			http.StatusServiceUnavailable)
+	}
 	return oidc.ErrServerError().WithDescription("internal error").WithParent(err)
 }
 

@@ -256,6 +256,7 @@ func (s *Server) admitExternal(ctx context.Context, point Point, e *clientEntry,
 	v, err := s.decide(ctx, GateRequest{Point: point, Org: e.org, Plan: e.plan, Client: &e.client, Scopes: scopes, Context: rc})
 	if err != nil {
 		s.log.ErrorContext(ctx, "external subject gate failed", "err", err)
+		return serverError(err)
 	}
 	if v.Action != Permit {
 		return oidc.ErrUnauthorizedClient().WithDescription("%s", sanitize(v.Reason, 200))
@@ -280,6 +281,7 @@ func (s *Server) admitExternal(ctx context.Context, point Point, e *clientEntry,
 			User: externalUser(t.org, ext), Scopes: scopes, Context: rc})
 		if err != nil {
 			s.log.ErrorContext(ctx, "external subject gate failed", "err", err)
+			return serverError(err)
 		}
 		if v.Action != Permit {
 			reason := v.Reason

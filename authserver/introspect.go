@@ -27,7 +27,7 @@ func (s *Server) introspect(ctx context.Context, req *op.IntrospectionRequest) (
 	}
 	inactive := tokenResponse(&oidc.IntrospectionResponse{Active: false})
 	// token_type_hint is only a hint (RFC 7662 §2.1): try both kinds.
-	if c, err := s.verifyAccessToken(ctx, req.Token); err == nil {
+	if c, err := s.verifyCached(ctx, req.Token); err == nil {
 		if c.OrgID != caller.client.OrgID || !s.tokenInGoodStanding(ctx, c.ClientID, c.isUser(), c.Subject) {
 			return inactive, nil
 		}

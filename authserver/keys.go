@@ -125,6 +125,17 @@ func (k *keyring) load(ctx context.Context, ver int64) (*keySet, error) {
 			set.jwks.Keys = append(set.jwks.Keys, twin)
 		}
 		if row.RetiredAt.IsZero() && set.signers[row.Alg] == nil {
+			// Keys never change under their ID: one parsed by the previous
+			// load is reused. Every commit moves SQLite's data version, so
+			// under writes this runs up to every CacheRevalidate, and
+			// unsealing and parsing the private keys (RSA above all) was a
+			// tenth of a refresh grant's CPU.
+			if k.set != nil {
+				if prev := k.set.signers[row.Alg]; prev != nil && prev.id == row.ID {
+					set.signers[row.Alg] = prev
+					continue
+				}
+			}
 			der, err := k.sealer.Open(row.PrivateKey, "signing-key:"+row.ID)
 			if err != nil {
 				return nil, fmt.Errorf("authserver: key %s: %w", row.ID, err)

@@ -146,6 +146,9 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	v, err := s.decide(ctx, req)
 	if err != nil {
 		s.log.ErrorContext(ctx, "authorize gate failed", "err", err, "client_id", e.client.ClientID)
+		// The portal shows an error (503 while the database is
+		// unavailable); the request stays pending for a retry.
+		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
 	if v.Action == Challenge && u.SteppedUp && methodsMet(v.StepUpWith, u.AMR) {
 		v.Action = Permit

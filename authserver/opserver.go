@@ -43,7 +43,7 @@ func (o *opServer) CodeExchange(ctx context.Context, r *op.ClientRequest[oidc.Ac
 	if err != nil {
 		return nil, err
 	}
-	return o.s.codeExchange(ctx, e, r.Data, r.Form["resource"], jkt)
+	return o.s.issued("authorization_code", string(e.client.Type))(o.s.codeExchange(ctx, e, r.Data, r.Form["resource"], jkt))
 }
 
 func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.RefreshTokenRequest]) (*op.Response, error) {
@@ -52,7 +52,7 @@ func (o *opServer) RefreshToken(ctx context.Context, r *op.ClientRequest[oidc.Re
 	if err != nil {
 		return nil, err
 	}
-	return o.s.refresh(ctx, e, r.Data, r.Form["resource"], jkt)
+	return o.s.issued("refresh_token", string(e.client.Type))(o.s.refresh(ctx, e, r.Data, r.Form["resource"], jkt))
 }
 
 func (o *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRequest[oidc.ClientCredentialsRequest]) (*op.Response, error) {
@@ -61,7 +61,7 @@ func (o *opServer) ClientCredentialsExchange(ctx context.Context, r *op.ClientRe
 	if err != nil {
 		return nil, err
 	}
-	return o.s.clientCredentials(ctx, e, r.Data, r.Form["resource"], jkt)
+	return o.s.issued("client_credentials", string(e.client.Type))(o.s.clientCredentials(ctx, e, r.Data, r.Form["resource"], jkt))
 }
 
 func (o *opServer) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.TokenExchangeRequest]) (*op.Response, error) {
@@ -70,11 +70,11 @@ func (o *opServer) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.T
 	if err != nil {
 		return nil, err
 	}
-	return o.s.tokenExchange(ctx, e, r.Data, r.Form, jkt)
+	return o.s.issued("token_exchange", string(e.client.Type))(o.s.tokenExchange(ctx, e, r.Data, r.Form, jkt))
 }
 
 func (o *opServer) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
-	return o.s.jwtBearer(ctx, r)
+	return o.s.issued("jwt_bearer", "")(o.s.jwtBearer(ctx, r))
 }
 
 func (o *opServer) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
@@ -96,4 +96,17 @@ func (o *opServer) EndSession(ctx context.Context, r *op.Request[oidc.EndSession
 // tokenResponse wraps a token response with the headers RFC 6749 §5.1 asks for.
 func tokenResponse(data any) *op.Response {
 	return &op.Response{Header: http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}, Data: data}
+}
+
+// issued counts a token response that succeeded, then passes it on.
+func (s *Server) issued(grant, clientType string) func(*op.Response, error) (*op.Response, error) {
+	return func(resp *op.Response, err error) (*op.Response, error) {
+		if err == nil && s.cfg.Metrics != nil {
+			if clientType == "" {
+				clientType = "unknown"
+			}
+			s.cfg.Metrics.TokenIssued(grant, clientType)
+		}
+		return resp, err
+	}
 }

@@ -1,12 +1,17 @@
 package authserver_test
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"portico/authserver"
 )
@@ -218,8 +223,40 @@ func TestDiscoveryAdvertisesPARAndDPoP(t *testing.T) {
 		algs = append(algs, a.(string))
 	}
 	if meta["pushed_authorization_request_endpoint"] != w.issuer+"/par" || meta["require_pushed_authorization_requests"] != nil ||
-		!slices.Equal(algs, []string{"ES256", "PS256", "EdDSA", "RS256"}) {
+		!slices.Equal(algs, []string{"ES256", "PS256", "EdDSA", "RS256"}) || meta["authorization_response_iss_parameter_supported"] != true {
 		t.Fatalf("metadata %v", meta)
+	}
+	// Each claim holds. PAR: the advertised endpoint takes a push.
+	spa := w.spa("orders:read")
+	_, challenge := pkce()
+	if r := w.push(authParams(spa.ClientID, challenge), "", ""); r.status != 201 || r.str("request_uri") == "" {
+		t.Fatalf("push to the advertised endpoint: %d %v", r.status, r.body)
+	}
+	// iss (RFC 9207): in the authorization response, success and error.
+	if u, _, _ := w.authorize(authParams(spa.ClientID, challenge)); u == nil || u.Query().Get("iss") != w.issuer {
+		t.Fatalf("authorization response without iss: %v", u)
+	}
+	// DPoP: every advertised algorithm is accepted at the advertised token
+	// endpoint (one outside the list is not: TestDPoPProofErrors).
+	// Resource indicators (RFC 8707) have no authorization server metadata
+	// member; an API's protected resource metadata (RFC 9728) names this
+	// issuer instead (TestProtectedResourceMetadata), and an unknown
+	// resource is invalid_target.
+	c, secret := w.service("orders:read")
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	keys := map[string]*dpopKey{"ES256": newDPoPKey(t), "PS256": dpopKeyOf(t, rsaKey, jose.PS256),
+		"EdDSA": dpopKeyOf(t, edKey, jose.EdDSA), "RS256": dpopKeyOf(t, rsaKey, jose.RS256)}
+	for _, alg := range algs {
+		k := keys[alg]
+		if r := w.send("/token", ccForm, c.ClientID, secret, k.proof("POST", meta["token_endpoint"].(string), w.clock(), proofOpts{})); r.status != 200 || r.str("token_type") != "DPoP" {
+			t.Fatalf("DPoP %s at the advertised token endpoint: %d %v", alg, r.status, r.body)
+		}
+	}
+	f := url.Values{"grant_type": {"client_credentials"}, "resource": {"https://unknown.example/api"}}
+	wantOAuthError(t, w.send("/token", f, c.ClientID, secret), 400, "invalid_target")
+	if _, ok := meta["resource_indicators_supported"]; ok {
+		t.Fatal("a made-up metadata member")
 	}
 }
 

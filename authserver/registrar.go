@@ -80,6 +80,11 @@ type RegisterInput struct {
 	// TrustedIssuerID binds the new client to one of the organization's
 	// trusted issuers (JWT bearer). Never read from dynamic registration.
 	TrustedIssuerID string `json:"-"`
+	// DPoPBound is RFC 9449 §5.2's dpop_bound_access_tokens from dynamic
+	// registration: the client always uses DPoP, so its token requests
+	// without a proof are refused (it sets RequireDPoP). A client can turn
+	// it on for itself; only an admin (SetSecurity) turns it off.
+	DPoPBound bool `json:"-"`
 }
 
 // Register creates a client in organization orgID and returns it with the
@@ -159,6 +164,9 @@ func (r *Registrar) admit(ctx context.Context, org store.Organization, plan *sto
 	v, err := r.gate.Check(ctx, GateRequest{Point: PointRegistration, Now: now, Org: org, Plan: plan,
 		Registering: c, Scopes: c.Scopes})
 	if err != nil {
+		if _, ok := store.Unavailable(err); ok {
+			return fmt.Errorf("authserver: registration decision: %w", err)
+		}
 		return fmt.Errorf("%w: the access decision failed: %v", ErrRegistrationDenied, err)
 	}
 	if v.Action != Permit {
@@ -205,6 +213,7 @@ func (r *Registrar) Update(ctx context.Context, orgID, clientID string, actor Ac
 		c.Scopes, c.GrantTypes, c.LaunchURL, c.LogoURL = next.Scopes, next.GrantTypes, next.LaunchURL, next.LogoURL
 		c.TokenEndpointAuthMethod, c.JWKS, c.JWKSURI = next.TokenEndpointAuthMethod, next.JWKS, next.JWKSURI
 		c.IDTokenSignedAlg = next.IDTokenSignedAlg
+		c.RequireDPoP = c.RequireDPoP || next.RequireDPoP
 		return fapiFits(c).err() // a FAPI 2.0 client stays within the profile
 	})
 }

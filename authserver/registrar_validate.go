@@ -38,7 +38,7 @@ var idTokenAlgs = []string{algRS256, algES256, algPS256}
 func (r *Registrar) validate(ctx context.Context, org store.Organization, plan *store.Plan, in RegisterInput, cur *store.Client) (store.Client, error) {
 	var fe fieldErrors
 	c := store.Client{Name: strings.TrimSpace(in.Name), Type: in.Type, LaunchURL: in.LaunchURL, LogoURL: in.LogoURL,
-		JWKS: strings.TrimSpace(in.JWKS), JWKSURI: in.JWKSURI}
+		JWKS: strings.TrimSpace(in.JWKS), JWKSURI: in.JWKSURI, RequireDPoP: in.DPoPBound}
 	if cur != nil {
 		if in.Type == "" {
 			c.Type = cur.Type

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"portico/authserver"
+	"portico/store"
 )
 
 // replica starts a second authorization server on the world's database, as
@@ -102,5 +103,64 @@ func TestConcurrentUsesOfOneProof(t *testing.T) {
 	wg.Wait()
 	if ok.Load() != 1 || refused.Load() != 15 {
 		t.Fatalf("%d tokens, %d refusals", ok.Load(), refused.Load())
+	}
+}
+
+// TestDPoPReplayRefusedAcrossProcesses: replicas that share only the
+// database (each its own store, pool and first-level replay cache) refuse
+// a proof another one accepted, also when the uses race; on SQLite and,
+// with PORTICO_TEST_ENGINE=postgres, on PostgreSQL.
+func TestDPoPReplayRefusedAcrossProcesses(t *testing.T) {
+	w := newWorld(t)
+	st2, err := store.Open(w.ctx, w.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st2.Close() })
+	other := w.replica(func(c *authserver.Config) { c.Store = st2 })
+	c, secret := w.service("orders:read")
+	k := newDPoPKey(t)
+	htu := w.issuer + "/token"
+	at := func(base, proof string) reply {
+		req, _ := http.NewRequest(http.MethodPost, base+"/token", strings.NewReader(ccForm.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(c.ClientID, secret)
+		req.Header.Set("DPoP", proof)
+		return w.roundTrip(req)
+	}
+	for i := range 3 {
+		first, second := w.issuer, other
+		if i%2 == 1 {
+			first, second = other, w.issuer
+		}
+		p := k.proof("POST", htu, w.clock(), proofOpts{})
+		if r := at(first, p); r.status != 200 {
+			t.Fatalf("first use: %d %v", r.status, r.body)
+		}
+		wantOAuthError(t, at(second, p), 400, "invalid_dpop_proof")
+		wantOAuthError(t, at(first, p), 400, "invalid_dpop_proof")
+	}
+	// Races: each proof sent 4 times to each replica at once.
+	for range 5 {
+		p := k.proof("POST", htu, w.clock(), proofOpts{})
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 8 {
+			base := w.issuer
+			if i%2 == 1 {
+				base = other
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if at(base, p).status == 200 {
+					ok.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if ok.Load() != 1 {
+			t.Fatalf("%d tokens for one proof", ok.Load())
+		}
 	}
 }

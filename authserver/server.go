@@ -71,10 +71,18 @@ type Config struct {
 	RequireDPoPFor func(ctx context.Context, clientID string, form url.Values) bool
 	// DPoPNonce makes DPoP proofs carry a server nonce (RFC 9449 §8).
 	DPoPNonce bool
+	// Metrics counts issued tokens; nil counts nothing.
+	Metrics TokenMetrics
 	// Throttle bounds failed client authentication; zero values take the
 	// defaults. The source address is the peer's unless the portal passes
 	// another with WithClientAddr.
 	Throttle Throttle
+}
+
+// TokenMetrics hears of every access token issued: its grant type and the
+// client's type (metrics.Metrics implements it).
+type TokenMetrics interface {
+	TokenIssued(grant, clientType string)
 }
 
 // Lifetimes of what the server issues; zero values take the defaults.
@@ -105,6 +113,9 @@ func (l Lifetimes) maxSigned() time.Duration { return max(l.AccessToken, l.IDTok
 
 // Server is the authorization server. Create it with New.
 type Server struct {
+	// verified caches signature checks of access tokens for the authorizer,
+	// introspection and userinfo (authorizer_cache.go).
+	verified verifiedTokens
 	cfg      Config
 	issuer   *url.URL
 	prefix   string // the issuer's path, "" at the root
@@ -195,7 +206,7 @@ func New(cfg Config) (*Server, error) {
 		m: map[string]*issuerKeys{}}
 	cfg.Throttle.defaults()
 	s.throttle = &authThrottle{cfg: cfg.Throttle, st: cfg.Store, fresh: s.fresh, now: cfg.Now}
-	s.jtis = &jtiBatcher{st: cfg.Store}
+	s.jtis = &jtiBatcher{st: cfg.Store, now: cfg.Now}
 	s.reg = &Registrar{st: cfg.Store, hash: s.hash, gate: cfg.Gate, now: cfg.Now}
 	s.endpoint = endpoints{
 		authorize: s.prefix + "/authorize", token: s.prefix + "/token",

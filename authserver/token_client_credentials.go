@@ -39,6 +39,7 @@ func (s *Server) clientCredentials(ctx context.Context, e *clientEntry, req *oid
 	v, err := s.decide(ctx, GateRequest{Point: PointClientCredentials, Org: e.org, Plan: e.plan, Client: &e.client, Scopes: scopes})
 	if err != nil {
 		s.log.ErrorContext(ctx, "client_credentials gate failed", "err", err)
+		return nil, serverError(err)
 	}
 	if v.Action != Permit {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("%s", sanitize(v.Reason, 200))

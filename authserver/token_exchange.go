@@ -111,6 +111,7 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 		User: user, Scopes: scopes})
 	if err != nil {
 		s.log.ErrorContext(ctx, "token exchange gate failed", "err", err)
+		return nil, serverError(err)
 	}
 	if v.Action != Permit {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("%s", sanitize(v.Reason, 200))
@@ -187,6 +188,7 @@ func (s *Server) audiencesAdmit(ctx context.Context, aud []string, user *store.U
 			User: user, Scopes: scopes, Context: rc})
 		if err != nil {
 			s.log.ErrorContext(ctx, "token exchange audience gate failed", "err", err)
+			return serverError(err)
 		}
 		if v.Action != Permit {
 			reason := v.Reason

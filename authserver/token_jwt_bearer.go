@@ -29,6 +29,12 @@ func (s *Server) jwtBearer(ctx context.Context, r *op.Request[oidc.JWTProfileGra
 	if !hasGrant(e, grantJWTBearer) {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("the client may not use the jwt-bearer grant")
 	}
+	// op routes this grant here before any client check of ours, so the
+	// DPoP binding is decided here, as opServer does for the other grants.
+	jkt, err := s.tokenBinding(ctx, e, r.Form)
+	if err != nil {
+		return nil, err
+	}
 	var bound string
 	if s.ist != nil {
 		if bound, err = s.ist.ClientIssuerBinding(ctx, e.client.ClientID); err != nil {
@@ -64,11 +70,12 @@ func (s *Server) jwtBearer(ctx context.Context, r *op.Request[oidc.JWTProfileGra
 		return nil, err
 	}
 	claims := s.externalClaims(e, ext, scopes, aud)
+	claims.bind(jkt)
 	at, err := s.signAccess(ctx, claims)
 	if err != nil {
 		return nil, serverError(err)
 	}
-	return tokenResponse(&oidc.AccessTokenResponse{AccessToken: at, TokenType: oidc.BearerToken,
+	return tokenResponse(&oidc.AccessTokenResponse{AccessToken: at, TokenType: tokenType(jkt),
 		ExpiresIn: uint64(max(0, claims.Expiry-claims.IssuedAt)), Scope: scopes}), nil
 }
 
@@ -146,7 +153,7 @@ func (s *Server) exchangeExternal(ctx context.Context, e *clientEntry, req *oidc
 		return nil, serverError(err)
 	}
 	return tokenResponse(&oidc.TokenExchangeResponse{AccessToken: at, IssuedTokenType: oidc.AccessTokenType,
-		TokenType: oidc.BearerToken, ExpiresIn: uint64(max(0, claims.Expiry-claims.IssuedAt)), Scopes: scopes}), nil
+		TokenType: tokenType(jkt), ExpiresIn: uint64(max(0, claims.Expiry-claims.IssuedAt)), Scopes: scopes}), nil
 }
 
 // isExternalSubject: an ID token is always a partner's (Portico's own are

@@ -88,6 +88,8 @@ func (s *Server) refresh(ctx context.Context, e *clientEntry, req *oidc.RefreshT
 		Scopes: scopes, Context: RequestContext{AuthTime: fam.AuthTime, AMR: fam.AMR}})
 	if err != nil {
 		s.log.ErrorContext(ctx, "refresh gate failed", "err", err)
+		// Not a Deny: the family stays as it is and the client may retry.
+		return nil, serverError(err)
 	}
 	switch v.Action {
 	case Deny:

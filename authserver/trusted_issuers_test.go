@@ -638,3 +638,41 @@ func TestJWTBearerWithAPartnerPorticosServiceTokens(t *testing.T) {
 		t.Fatalf("after the partner's rotation: %d %v", st, b)
 	}
 }
+
+// TestJWTBearerHonoursDPoP: the jwt-bearer grant binds its token to a DPoP
+// proof's key like the other grants, and a client that requires DPoP gets
+// no bearer token from it.
+func TestJWTBearerHonoursDPoP(t *testing.T) {
+	w := newWorld(t, loopbackAllowed)
+	idp := newPartnerIdP(t)
+	ti, err := w.srv.Issuers().Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: idp.issuer, MaxAge: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, _ := w.client(authserver.RegisterInput{Name: "partner-sync", Type: store.ClientService,
+		GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none", TrustedIssuerID: ti.ID, Scopes: []string{"orders:read"}})
+	form := func() url.Values {
+		return url.Values{"grant_type": {jwtBearerGrant}, "client_id": {bound.ClientID},
+			"assertion": {idp.mint(w.assertion(idp.issuer, "alice", nil))}}
+	}
+	k := newDPoPKey(t)
+	r := w.send("/token", form(), "", "", k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{}))
+	if r.status != 200 || r.str("token_type") != "DPoP" {
+		t.Fatalf("jwt-bearer with DPoP: %d %v", r.status, r.body)
+	}
+	if _, p := claims(t, r.str("access_token")); p["cnf"] == nil || p["cnf"].(map[string]any)["jkt"] != k.jkt {
+		t.Fatalf("cnf %v, want jkt %s", p["cnf"], k.jkt)
+	}
+	// A bad proof is refused, not ignored.
+	r = w.send("/token", form(), "", "", k.proof("GET", w.issuer+"/token", w.clock(), proofOpts{}))
+	wantOAuthError(t, r, 400, "invalid_dpop_proof")
+
+	on := true
+	if _, err := w.reg.SetSecurity(w.ctx, w.org.ID, bound.ClientID, cli, authserver.ClientSecurity{RequireDPoP: &on}); err != nil {
+		t.Fatal(err)
+	}
+	wantOAuthError(t, w.send("/token", form(), "", ""), 400, "invalid_dpop_proof")
+	if r := w.send("/token", form(), "", "", k.proof("POST", w.issuer+"/token", w.clock(), proofOpts{})); r.status != 200 || r.str("token_type") != "DPoP" {
+		t.Fatalf("required DPoP with proof: %d %v", r.status, r.body)
+	}
+}

@@ -11,7 +11,7 @@ import (
 // openid scope, releasing the claims its scopes allow. Bad tokens get
 // invalid_token with 401, as RFC 6750 §3.1 says.
 func (s *Server) userinfo(ctx context.Context, token string) (*op.Response, error) {
-	c, err := s.verifyAccessToken(ctx, token)
+	c, err := s.verifyCached(ctx, token)
 	if err != nil {
 		return nil, errInvalidToken("the access token is invalid, expired or revoked")
 	}

@@ -80,13 +80,27 @@ func Browser(t testing.TB) context.Context {
 // element fails the test instead of hanging it.
 const stepTimeout = 20 * time.Second
 
-// Do runs chromedp steps in order and fails t on the first error.
+// Do runs chromedp steps in order and fails t on the first error. Each step
+// is run on its own so that one that fails on a node the page replaced
+// under its query (a re-render between query and action) is asked again:
+// only that step, so a click or key press before it is never repeated. A
+// stale-node error means the step's action did not reach the page.
 func Do(t testing.TB, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatal(err)
+	for i, step := range steps {
+		for {
+			err := chromedp.Do(ctx, step)
+			if err == nil {
+				break
+			}
+			if staleNode(err) && ctx.Err() == nil {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+			t.Fatalf("step %d: %v", i+1, err)
+		}
 	}
 }
 

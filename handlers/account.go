@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/netip"
@@ -19,6 +20,11 @@ type Account struct {
 	Store *store.Store
 	Pages *Pages
 	Now   func() time.Time
+	// Sessions rotates the session token after a password change; Sleep
+	// waits by the delay schedule after a wrong current password (nil is a
+	// real wait).
+	Sessions *Sessions
+	Sleep    func(ctx context.Context, d time.Duration)
 }
 
 // Mount registers the routes.
@@ -26,6 +32,8 @@ func (h *Account) Mount(g *echo.Group) {
 	h.Pages.AddNav("Account", "/account", anyone)
 	a := g.Group("/account", requireUser)
 	a.GET("", h.show)
+	a.GET("/password", h.showPassword)
+	a.POST("/password", h.changePassword)
 	a.POST("/locations/forget", h.forgetLocation)
 	a.POST("/sessions/:id/end", h.endSession)
 	a.POST("/apps/:client_id/revoke", h.revokeApp)
@@ -43,7 +51,13 @@ func (h *Account) show(c echo.Context) error {
 		return err
 	}
 	props := views.AccountProps{Name: v.User.Name, Email: v.User.Email, OrgName: v.Org.Name, Role: string(v.User.Role),
-		Groups: v.User.Groups(), Attribution: policyeditor.IP2LocationAttributionHTML}
+		Groups: v.User.Groups(), Attribution: policyeditor.IP2LocationAttributionHTML, HasPassword: v.User.PasswordHash != ""}
+	if c.QueryParam("changed") == "password" {
+		props.Notice = "Your password was changed. Your other browsers were signed out."
+	}
+	if props.History, err = signInHistory(ctx, h.Store, v.User.ID); err != nil {
+		return err
+	}
 	if t, err := h.Store.UserTOTP(ctx, v.User.ID); err == nil && !t.ConfirmedAt.IsZero() {
 		props.MFA = true
 		if props.RecoveryLeft, err = h.Store.UnusedRecoveryCodes(ctx, v.User.ID); err != nil {

@@ -18,8 +18,10 @@ import (
 // client: a secret to show once, the form as typed, problems.
 type appProps struct {
 	newSecret string
-	form      *views.AppForm
-	errors    views.FieldErrors
+	// revealGone: the page was opened to show a secret already shown.
+	revealGone bool
+	form       *views.AppForm
+	errors     views.FieldErrors
 }
 
 const timeShown = "2006-01-02 15:04"
@@ -46,7 +48,9 @@ func (h *Apps) renderApp(c echo.Context, status int, cl store.Client, extra appP
 	props := views.AppProps{ClientID: cl.ClientID, Name: cl.Name, Type: string(cl.Type), Enabled: cl.Enabled,
 		Confidential:  cl.Type.Confidential() && cl.TokenEndpointAuthMethod != "private_key_jwt",
 		TokenEndpoint: strings.TrimRight(h.Issuer, "/") + "/token", Form: f, Scopes: scopes,
-		NewSecret: extra.newSecret, Errors: extra.errors, FirstParty: cl.FirstParty, CanSetFirstParty: v.User.PlatformAdmin}
+		NewSecret: extra.newSecret, RevealGone: extra.revealGone, Errors: extra.errors, FirstParty: cl.FirstParty, CanSetFirstParty: v.User.PlatformAdmin}
+	props.QuickStart = views.NewQuickStart(h.Issuer, cl.ClientID, string(cl.Type), cl.RedirectURIs, cl.Scopes,
+		!cl.Type.Confidential() || cl.TokenEndpointAuthMethod == "none")
 	if v.User.PlatformAdmin {
 		props.Profile = &views.AppProfile{FAPI2: cl.FAPI2, RequirePAR: cl.RequirePAR, RequireDPoP: cl.RequireDPoP}
 		if _, ok := h.Registrar.(appSharer); ok {
@@ -91,7 +95,15 @@ func (h *Apps) show(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderApp(c, http.StatusOK, cl, appProps{})
+	var extra appProps
+	if id := c.QueryParam("reveal"); id != "" {
+		secret, found, err := takeReveal(c, h.Store, h.Sealer, h.Now(), id)
+		if err != nil {
+			return err
+		}
+		extra.newSecret, extra.revealGone = secret, !found
+	}
+	return h.renderApp(c, http.StatusOK, cl, extra)
 }
 
 func (h *Apps) update(c echo.Context) error {
@@ -133,6 +145,11 @@ func (h *Apps) rotate(c echo.Context) error {
 			return err
 		}
 		return h.renderApp(c, http.StatusUnprocessableEntity, cl, appProps{errors: views.FieldErrors{"secret": strings.Join(values(errs), "; ")}})
+	}
+	if id, ok, err := holdReveal(c, h.Store, h.Sealer, h.Now(), secret); err != nil {
+		return err
+	} else if ok {
+		return c.Redirect(http.StatusSeeOther, "/apps/"+cl.ClientID+"?reveal="+id)
 	}
 	return h.renderApp(c, http.StatusOK, after, appProps{newSecret: secret})
 }
@@ -239,6 +256,11 @@ func (h *Apps) createRegToken(c echo.Context) error {
 		_, plain, err := h.Registrar.CreateRegistrationToken(c.Request().Context(), v.Org.ID, appActor(v),
 			authserver.RegistrationTokenInput{Description: f.Description, TTL: ttl, MaxUses: uses})
 		if err == nil {
+			if id, ok, err := holdReveal(c, h.Store, h.Sealer, h.Now(), plain); err != nil {
+				return err
+			} else if ok {
+				return c.Redirect(http.StatusSeeOther, "/apps?reveal="+id)
+			}
 			return h.renderList(c, http.StatusOK, views.AppsProps{NewToken: plain, TokenForm: views.RegTokenForm{TTL: "168h"}})
 		}
 		var ok bool

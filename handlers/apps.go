@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"portico/authserver"
+	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
 )
@@ -41,6 +42,11 @@ type Apps struct {
 	Pages     *Pages
 	Now       func() time.Time
 	Issuer    string
+	// Sealer holds new secrets for their one-time reveal (reveal.go).
+	Sealer *store.Sealer
+	// Policies attaches the access policy a platform admin picks at
+	// registration.
+	Policies *policyeditor.Service
 }
 
 // Mount registers the routes, all for developers and org admins.
@@ -82,7 +88,15 @@ func appActor(v *Viewer) authserver.Actor {
 }
 
 func (h *Apps) list(c echo.Context) error {
-	return h.renderList(c, http.StatusOK, views.AppsProps{TokenForm: views.RegTokenForm{TTL: "168h"}})
+	props := views.AppsProps{TokenForm: views.RegTokenForm{TTL: "168h"}}
+	if id := c.QueryParam("reveal"); id != "" {
+		tok, found, err := takeReveal(c, h.Store, h.Sealer, h.Now(), id)
+		if err != nil {
+			return err
+		}
+		props.NewToken, props.RevealGone = tok, !found
+	}
+	return h.renderList(c, http.StatusOK, props)
 }
 
 func (h *Apps) renderList(c echo.Context, status int, props views.AppsProps) error {
@@ -108,7 +122,7 @@ func (h *Apps) renderList(c echo.Context, status int, props views.AppsProps) err
 	}
 	props.OrgName = v.Org.Name
 	props.RegistrationURL = strings.TrimRight(h.Issuer, "/") + "/register"
-	p := h.Pages.Page(c, "Apps")
+	p := h.Pages.Page(c, "Manage apps")
 	p.Flash = doneFlash(c, appFlash)
 	return render(c, status, views.Apps(p, props))
 }
@@ -186,7 +200,29 @@ func (h *Apps) renderNew(c echo.Context, status int, f views.AppForm) error {
 	if f.Type != "" && !slices.ContainsFunc(types, func(t views.AppTypeInfo) bool { return t.Type == f.Type }) {
 		f.Type = "" // an unknown or disallowed type goes back to step one
 	}
-	return render(c, status, views.AppNew(h.Pages.Page(c, "Register an app"), views.AppNewProps{Types: types, Form: f, Scopes: scopes}))
+	props := views.AppNewProps{Types: types, Form: f, Scopes: scopes}
+	if v.User.PlatformAdmin && f.Type != "" {
+		if props.Policies, err = h.policyOptions(c.Request().Context(), store.ClientType(f.Type), f.Policy); err != nil {
+			return err
+		}
+	}
+	return render(c, status, views.AppNew(h.Pages.Page(c, "Register an app"), props))
+}
+
+// policyOptions are the policies an app of type typ can take, "none" first.
+func (h *Apps) policyOptions(ctx context.Context, typ store.ClientType, selected string) ([]views.Option, error) {
+	ps, err := h.Store.Policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	kind := string(policyKindFor(store.Client{Type: typ}))
+	out := []views.Option{{Value: "", Label: "none", Selected: selected == ""}}
+	for _, p := range ps {
+		if p.Kind == kind {
+			out = append(out, views.Option{Value: p.ID, Label: p.Name, Selected: p.ID == selected})
+		}
+	}
+	return out, nil
 }
 
 func (h *Apps) newForm(c echo.Context) error {
@@ -254,9 +290,29 @@ func lineNumber(idx string) string {
 }
 
 func (h *Apps) create(c echo.Context) error {
+	ctx := c.Request().Context()
 	v := viewerFrom(c)
 	f, in := readAppForm(c)
-	cl, secret, err := h.Registrar.Register(c.Request().Context(), v.Org.ID, appActor(v), in)
+	f.Policy = strings.TrimSpace(c.FormValue("policy"))
+	if f.Policy != "" {
+		// Attaching a policy is a platform admin's act (app_policy.go); the
+		// choice is checked before anything is registered.
+		if !v.User.PlatformAdmin || h.Policies == nil {
+			return &PageError{Status: http.StatusForbidden, Message: "Only a platform administrator chooses an app's access policy."}
+		}
+		p, err := h.Store.Policy(ctx, f.Policy)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if err != nil || p.Kind != string(policyKindFor(store.Client{Type: in.Type})) {
+			f.Errors = views.FieldErrors{"policy": "Choose one of the offered policies."}
+			return h.renderNew(c, http.StatusUnprocessableEntity, f)
+		}
+	}
+	cl, secret, err := h.Registrar.Register(ctx, v.Org.ID, appActor(v), in)
+	if err == nil && f.Policy != "" {
+		err = h.Policies.Attach(ctx, actorOf(v), f.Policy, policyeditor.Target{ClientID: cl.ClientID})
+	}
 	if err != nil {
 		errs, ok := registrarErrors(err)
 		if !ok {
@@ -268,6 +324,12 @@ func (h *Apps) create(c echo.Context) error {
 	if secret == "" {
 		return c.Redirect(http.StatusSeeOther, "/apps/"+cl.ClientID+"?done=saved")
 	}
-	// The secret exists nowhere else: show it on the answer to this POST.
+	// The secret exists nowhere else: it is held for this session and
+	// shown once by the page the browser is sent to.
+	if id, ok, err := holdReveal(c, h.Store, h.Sealer, h.Now(), secret); err != nil {
+		return err
+	} else if ok {
+		return c.Redirect(http.StatusSeeOther, "/apps/"+cl.ClientID+"?reveal="+id)
+	}
 	return h.renderApp(c, http.StatusOK, cl, appProps{newSecret: secret})
 }

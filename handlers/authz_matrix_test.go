@@ -11,6 +11,7 @@ import (
 
 	"portico/authserver"
 	"portico/handlers"
+	"portico/handlers/adminapi"
 	"portico/handlers/handlerstest"
 	"portico/partners"
 	"portico/store"
@@ -54,6 +55,7 @@ type fixtures struct {
 	otherSession string
 	apiID        string // an API of acme's
 	issuerID     string // acme's trusted token issuer
+	apiTokenID   string // an admin API token of acme's
 }
 
 func makeFixtures(t *testing.T, w *world) fixtures {
@@ -97,7 +99,12 @@ func makeFixtures(t *testing.T, w *world) fixtures {
 	if err := w.h.Store.CreateAPI(ctx, &api); err != nil {
 		t.Fatal(err)
 	}
-	return fixtures{apiID: api.ID, victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
+	at, err := svc.CreateAPIToken(ctx, partners.CLIManager("test"), partners.APITokenInput{Name: "acme sync", OrgID: w.acme.ID,
+		Role: store.APIRoleRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixtures{apiTokenID: at.Token.ID, apiID: api.ID, victimEmail: victim.Email, groupID: g.ID, planSlug: w.gold.Slug, clientID: cl.ClientID, clientName: cl.Name, secretID: cl.Secrets[0].ID,
 		regTokenID: tok.ID, inviteID: inv.Invitation.ID, inviteToken: inv.Token,
 		victimDevID: dev.ID, victimID: victim.ID, otherSession: sess[0].ID, issuerID: ti.ID}
 }
@@ -110,6 +117,7 @@ const (
 	nf   = http.StatusNotFound
 	unpr = http.StatusUnprocessableEntity
 	bad  = http.StatusBadRequest
+	unav = http.StatusServiceUnavailable
 )
 
 // matrix is the expected table, keyed by "METHOD route" as echo registered
@@ -213,10 +221,21 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /org/scim/token/revoke": {path: "/org/scim/token/revoke", form: none, want: want(unau, forb, forb, see, see, see)},
 		"ANY /scim/v2/*":              {path: "/scim/v2/acme/Users", want: same(unau)},
 
+		// The admin API answers to its own tokens only, never to a portal
+		// session (handlers/adminapi_test.go checks every route).
+		"ANY /api/v1/*": {path: "/api/v1/orgs/acme", want: same(unau)},
+		// API tokens: org admins for their own organization, platform
+		// admins for any; another organization's token is not found.
+		"GET /api-tokens":  {path: "/api-tokens", want: want(see, forb, forb, ok, ok, ok)},
+		"POST /api-tokens": {path: "/api-tokens", form: none, want: want(unau, forb, forb, unpr, unpr, unpr)},
+		"POST /api-tokens/:id/revoke": {path: "/api-tokens/" + fx.apiTokenID + "/revoke", form: none,
+			fresh: true, want: want(unau, forb, forb, see, nf, see)},
+
 		"GET /invite/:token":  {path: "/invite/" + fx.inviteToken, want: want(ok, ok, ok, ok, ok, ok)},
 		"POST /invite/:token": {path: "/invite/" + fx.inviteToken, form: none, want: want(unpr, unpr, unpr, unpr, unpr, unpr)},
 
-		"GET /audit": {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /audit":            {path: "/audit", want: want(see, forb, forb, ok, ok, ok)},
+		"GET /audit/export.csv": {path: "/audit/export.csv", want: want(see, forb, forb, ok, ok, ok)},
 
 		// The authorization server answers on the protocol's terms: a
 		// portal session opens nothing there. Bare requests without
@@ -245,7 +264,7 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /apps/:client_id": {path: "/apps/" + fx.clientID, form: url.Values{"name": {"Inventory"}, "scopes": {"payments:read"}},
 			want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/:client_id/rotate": {path: "/apps/" + fx.clientID + "/rotate", form: url.Values{"grace": {"1h"}},
-			want: want(unau, forb, ok, ok, nf, nf)},
+			want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/:client_id/secrets/:secret_id/revoke": {path: "/apps/" + fx.clientID + "/secrets/" + fx.secretID + "/revoke",
 			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/:client_id/enable": {path: "/apps/" + fx.clientID + "/enable", form: none,
@@ -255,7 +274,7 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /apps/:client_id/delete": {path: "/apps/" + fx.clientID + "/delete", form: url.Values{"confirm": {fx.clientName}},
 			fresh: true, want: want(unau, forb, see, see, nf, nf)},
 		"POST /apps/registration-tokens": {path: "/apps/registration-tokens", form: url.Values{"ttl": {"24h"}},
-			want: want(unau, forb, ok, ok, ok, ok)},
+			want: want(unau, forb, see, see, see, see)},
 		"POST /apps/registration-tokens/:id/revoke": {path: "/apps/registration-tokens/" + fx.regTokenID + "/revoke",
 			form: none, fresh: true, want: want(unau, forb, see, see, nf, nf)},
 		// Choosing an app's policy is for platform admins only; acme's app is
@@ -308,7 +327,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue // the 404 handlers echo adds for groups with middleware
 		}
 		key := r.Method + " " + r.Path
-		if oauth[r.Path] || strings.HasPrefix(r.Path, handlers.SCIMPrefix) {
+		if r.Path == adminapi.Prefix || strings.HasPrefix(r.Path, adminapi.Prefix+"/") {
+			key = "ANY " + adminapi.Prefix + "/*"
+		} else if oauth[r.Path] || strings.HasPrefix(r.Path, handlers.SCIMPrefix) {
 			// The authorization server's paths are mounted for every
 			// method and answer on the protocol's terms, never by session.
 			key = "ANY " + r.Path

@@ -14,9 +14,11 @@ import (
 	"portico/authserver"
 	"portico/federation/builtin"
 	"portico/handlers"
+	"portico/handlers/adminapi"
 	"portico/handlers/handlerstest"
 	"portico/scim"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // csrfExempt lists every state-changing route the CSRF and Origin rules do
@@ -45,6 +47,27 @@ var csrfExempt = map[string]string{
 	// SCIM directories authenticate every call with the organization's
 	// bearer token; no cookie is involved.
 	handlers.SCIMPrefix + "*": "SCIM (bearer token)",
+	// The admin API takes only an Authorization header and never reads a
+	// cookie, so a cross-site request carries nothing it would accept
+	// (TestAdminAPIIgnoresSessionCookies proves it route by route).
+	adminapi.Prefix + "/*": "admin API (Authorization header only)",
+	// Billing systems sign each call with the hook's secret (Standard
+	// Webhooks); no cookie is involved.
+	handlers.InboundHookPath + ":id": "inbound hook (signed)",
+}
+
+// exempt reports whether a route is listed above, by name or under an
+// exempt prefix (an entry ending in /*).
+func exempt(path string) bool {
+	if _, ok := csrfExempt[path]; ok {
+		return true
+	}
+	for p := range csrfExempt {
+		if base, ok := strings.CutSuffix(p, "/*"); ok && (path == base || strings.HasPrefix(path, base+"/")) {
+			return true
+		}
+	}
+	return false
 }
 
 // sweepPath fills in a route's parameters.
@@ -120,7 +143,7 @@ func TestCSRFSweepsEveryStateChangingRoute(t *testing.T) {
 		case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodConnect, http.MethodTrace, "PROPFIND", "REPORT", echo.RouteNotFound:
 			continue
 		}
-		if _, ok := csrfExempt[r.Path]; ok || strings.HasPrefix(r.Path, "/static") {
+		if exempt(r.Path) || strings.HasPrefix(r.Path, "/static") {
 			continue
 		}
 		k := route{r.Method, r.Path}
@@ -215,6 +238,7 @@ func newOAuthPortal(t *testing.T) (*handlerstest.Harness, *authserver.Server) {
 		if c.SCIM, err = scim.New(t.Context(), c.Store, c.Issuer, c.Now, c.Logger); err != nil {
 			t.Fatal(err)
 		}
+		c.Webhooks = &webhooks.Service{Store: c.Store, Sealer: sealer, Now: c.Now}
 	})
 	return h, srv
 }

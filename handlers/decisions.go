@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 type Decisions struct {
 	Store *store.Store
 	Pages *Pages
+	Now   func() time.Time
 }
 
 func decisionReaders(v *Viewer) bool { return v.User.PlatformAdmin || v.IsOrgAdmin() }
@@ -110,6 +112,9 @@ func (h *Decisions) list(c echo.Context) error {
 	for _, d := range ds {
 		props.Rows = append(props.Rows, decisionRow(d, slugs))
 	}
+	if props.Charts, err = h.charts(c, f.OrgID); err != nil {
+		return err
+	}
 	status := http.StatusOK
 	if len(fp.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
@@ -135,6 +140,13 @@ func decisionRow(d store.Decision, slugs map[string]string) views.DecisionRow {
 	}
 	if r.Org == "" {
 		r.Org = d.OrgID
+	}
+	if d.ShadowAction != "" {
+		rule := "the default"
+		if d.ShadowRule > 0 {
+			rule = "rule " + strconv.Itoa(d.ShadowRule)
+		}
+		r.Shadow = fmt.Sprintf("version %d would have decided %s (%s): %s", d.ShadowVersion, d.ShadowAction, rule, d.ShadowReason)
 	}
 	return r
 }
@@ -218,6 +230,57 @@ func urlPathEscape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// charts counts the decisions of the viewer's scope (orgID; "" is every
+// organization, for platform admins) over the last 24 hours by hour or,
+// with ?span=30d, the last 30 days by day.
+func (h *Decisions) charts(c echo.Context, orgID string) (*views.DecisionCharts, error) {
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	span, bucket, n, label := "24h", time.Hour, 24, "15:04"
+	if c.QueryParam("span") == "30d" {
+		span, bucket, n, label = "30d", 24*time.Hour, 30, "01-02"
+	}
+	until := now().UTC().Truncate(bucket).Add(bucket) // the current bucket included
+	from := until.Add(-time.Duration(n) * bucket)
+	st, err := h.Store.DecisionStats(c.Request().Context(), store.DecisionFilter{OrgID: orgID, From: from, Until: until}, bucket)
+	if err != nil {
+		return nil, err
+	}
+	out := &views.DecisionCharts{Span: span, Timeline: views.BarChart{ID: "decisions-timeline",
+		Title: "Decisions per " + map[string]string{"24h": "hour", "30d": "day"}[span], Series: []string{"permit", "challenge", "deny"}}}
+	for i, b := range st.Buckets {
+		out.Timeline.Bars = append(out.Timeline.Bars, views.ChartBar{Label: b.Start.Format(label), ShowLabel: i%6 == 0,
+			Title:  b.Start.Format("2006-01-02 15:04") + ": " + strconv.Itoa(b.Permit) + " permit, " + strconv.Itoa(b.Challenge) + " challenge, " + strconv.Itoa(b.Deny) + " deny",
+			Permit: b.Permit, Challenge: b.Challenge, Deny: b.Deny})
+	}
+	for _, g := range st.ByPolicy[:min(len(st.ByPolicy), 10)] {
+		name := g.Name
+		if g.Key == "" {
+			name = "no policy"
+		} else if name == "" {
+			name = g.Key
+		}
+		out.ByPolicy = append(out.ByPolicy, views.GroupBar{Name: name, Permit: g.Permit, Challenge: g.Challenge, Deny: g.Deny})
+	}
+	for _, g := range st.ByApp[:min(len(st.ByApp), 10)] {
+		name, href := g.Key, "/decisions?client="+url.QueryEscape(g.Key)
+		if g.Key == "" {
+			name, href = "no app", ""
+		}
+		out.ByApp = append(out.ByApp, views.GroupBar{Name: name, Href: href, Permit: g.Permit, Challenge: g.Challenge, Deny: g.Deny})
+	}
+	for _, r := range st.DenyReasons {
+		p := r.PolicyName
+		if p == "" {
+			p = r.PolicyID
+		}
+		out.DenyReasons = append(out.DenyReasons, views.DenyReasonRow{Reason: r.Reason, Policy: p, Count: r.Count})
+	}
+	return out, nil
 }
 
 // decisionLinks links a decision to what it is about, on the pages the

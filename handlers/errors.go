@@ -40,6 +40,10 @@ var statusMessages = map[int]string{
 	http.StatusServiceUnavailable:    "Portico is not ready yet. Please try again shortly.",
 }
 
+// RetryAfterSeconds is the Retry-After of a 503 answered because the
+// database is unavailable.
+const RetryAfterSeconds = "2"
+
 // errorHandler is echo's HTTPErrorHandler: the one place that maps errors to
 // a status and a page.
 func errorHandler(log *slog.Logger, pages *Pages) echo.HTTPErrorHandler {
@@ -59,6 +63,13 @@ func errorHandler(log *slog.Logger, pages *Pages) echo.HTTPErrorHandler {
 			status, msg = http.StatusBadRequest, "That page link is not valid; start again from the first page."
 		case errors.As(err, &he):
 			status = he.Code
+		}
+		if reason, ok := store.Unavailable(err); ok && status >= 500 {
+			// Locked, read-only, full or unreachable: nothing was saved
+			// (the transaction rolled back); the browser may retry.
+			status, msg = http.StatusServiceUnavailable, "Portico cannot save or read data right now. Nothing was changed; please try again in a few seconds."
+			c.Response().Header().Set("Retry-After", RetryAfterSeconds)
+			log.Error("database unavailable", "reason", reason, "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 		}
 		if msg == "" {
 			msg = statusMessages[status]

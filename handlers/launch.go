@@ -24,6 +24,8 @@ import (
 // remembers the location and decides again, Deny shows a page with the
 // decision's reference.
 type Launch struct {
+	// apps caches launchable's answers (launch_cache.go).
+	apps  launchableCache
 	Store *store.Store
 	Pages *Pages
 	// Policies decides and records; Preview decides without recording, for
@@ -57,7 +59,28 @@ func (h *Launch) Mount(g *echo.Group) {
 // launchable lists the apps the viewer's organization may open, by name: its
 // own enabled apps that have a launch URL, and those other organizations
 // (the platform) share with it, with everyone or with its plan.
+//
+// The list is cached per organization and plan while the store's data
+// version is unchanged (any committed change to clients or shares changes
+// it, here or on another replica): reading and decoding every client of the
+// organization was three quarters of the dashboard's own CPU. The version
+// is read before the queries, so a change made meanwhile is seen next time.
 func (h *Launch) launchable(ctx context.Context, v *Viewer) ([]store.Client, error) {
+	key := v.Org.ID + "\x00" + v.Org.PlanID
+	dv, verr := h.Store.DataVersion(ctx)
+	if verr == nil {
+		if apps, ok := h.apps.get(key, dv); ok {
+			return apps, nil
+		}
+	}
+	apps, err := h.loadLaunchable(ctx, v)
+	if err == nil && verr == nil {
+		h.apps.put(key, dv, apps)
+	}
+	return apps, err
+}
+
+func (h *Launch) loadLaunchable(ctx context.Context, v *Viewer) ([]store.Client, error) {
 	own, err := h.Store.OrgClients(ctx, v.Org.ID) // no secrets: the dashboard never shows them
 	if err != nil {
 		return nil, err
@@ -427,8 +450,15 @@ func (h *Launch) steppedUp(c echo.Context, v *Viewer, app store.Client, s views.
 		}
 		out.Action = policyeditor.Permit // AfterStepUp already treats it so; kept for a policy-less path
 	}
-	if len(codes) > 0 && out.Action == policyeditor.Permit {
+	if len(codes) > 0 {
+		// The codes were just made and exist nowhere else: they are shown
+		// whatever the decision. A permit continues to the app; anything
+		// else continues to the launch, which decides again and says why.
 		s.RecoveryCodes, s.Continue = codes, h.initiateLogin(app, v)
+		if out.Action != policyeditor.Permit {
+			s.Continue = "/launch/" + url.PathEscape(app.ClientID)
+		}
+		c.Response().Header().Set("Cache-Control", "no-store")
 		return render(c, http.StatusOK, views.StepUpPage(h.Pages.Page(c, "Recovery codes"), s))
 	}
 	return h.act(c, v, app, out)

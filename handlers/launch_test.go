@@ -298,3 +298,31 @@ func TestSharedAppsAppearForTheOrganizationsTheyAreSharedWith(t *testing.T) {
 		t.Fatalf("launching a shared app with no policy: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}
 }
+
+// TestDashboardSeesAppChangesAtOnce: the dashboard's cached list of apps
+// follows every change to them on the next page, here on this process's
+// store as the CLI or another replica would make it.
+func TestDashboardSeesAppChangesAtOnce(t *testing.T) {
+	lp := newLaunchPortal(t, "127.0.0.1/32")
+	ctx := context.Background()
+	dev := lp.person(t, "dana@acme.example", "developers")
+	if r := from(t, dev, http.MethodGet, lp.URL+"/", "198.51.100.7", nil); !strings.Contains(r.Body, "Team wiki") ||
+		strings.Contains(r.Body, "Release notes") {
+		t.Fatalf("first page:\n%s", r.Body)
+	}
+	notes := store.Client{OrgID: lp.org.ID, ClientID: "notes", Name: "Release notes", Type: store.ClientWeb,
+		RedirectURIs: []string{"https://notes.acme.example/cb"}, LaunchURL: "https://notes.acme.example/", Enabled: true,
+		TokenEndpointAuthMethod: "client_secret_basic", IDTokenSignedAlg: "RS256"}
+	if err := lp.Store.CreateClient(ctx, &notes); err != nil {
+		t.Fatal(err)
+	}
+	if r := from(t, dev, http.MethodGet, lp.URL+"/", "198.51.100.7", nil); !strings.Contains(r.Body, "Release notes") {
+		t.Fatal("a new app is missing from the next dashboard")
+	}
+	if _, _, err := lp.Store.UpdateClient(ctx, lp.org.ID, notes.ID, func(c *store.Client) error { c.Enabled = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if r := from(t, dev, http.MethodGet, lp.URL+"/", "198.51.100.7", nil); strings.Contains(r.Body, "Release notes") {
+		t.Fatal("a disabled app is still on the next dashboard")
+	}
+}

@@ -46,6 +46,17 @@ type Login struct {
 	Mailer SecurityMailer
 	// RP is the WebAuthn relying party (passkeys); nil turns passkeys off.
 	RP *webauthn.WebAuthn
+	// BaseURL is the portal's public URL, for links in mail.
+	BaseURL string
+	// Metrics counts sign-ins and lockouts; nil counts nothing.
+	Metrics Metrics
+}
+
+func (h *Login) metrics() Metrics {
+	if h.Metrics == nil {
+		return noMetrics{}
+	}
+	return h.Metrics
 }
 
 // dummyHash makes a sign-in for an unknown email cost as much as one for a
@@ -76,6 +87,8 @@ func (h *Login) Mount(g *echo.Group) {
 	g.POST("/login/passkey", h.passkeySignIn)
 	g.POST("/login/mfa/passkey/begin", h.beginPasskeyFactor)
 	g.POST("/login/mfa/passkey", h.passkeyFactor)
+	g.GET("/login/forgot", h.showForgot)
+	g.POST("/login/forgot", h.submitForgot)
 	g.GET("/login/reset", h.showReset)
 	g.POST("/login/reset", h.submitReset)
 	g.POST("/logout", h.logout)

@@ -124,7 +124,24 @@ func (h *Login) startSession(c echo.Context, u store.User, mfaAt time.Time, conn
 	if err := recordAuth(c, h.Store, s.ID, now, methods); err != nil {
 		return s, err
 	}
+	if err := auditSignIn(c, h.Store, h.Locator, u, auditSignInOK, methods); err != nil {
+		return s, err
+	}
+	h.metrics().SignIn(signInMethod(methods), "success")
 	return s, h.Store.SetSessionReauth(c.Request().Context(), s.ID, now)
+}
+
+// signInMethod is the metric label of a sign-in: its last factor, from a
+// fixed set so that nothing upstream can add label values.
+func signInMethod(methods []string) string {
+	if len(methods) == 0 {
+		return "other"
+	}
+	switch m := methods[len(methods)-1]; m {
+	case "pwd", "fed", "otp", "hwk", "swk", "mfa", "rec":
+		return m
+	}
+	return "other"
 }
 
 // hasSecondFactor reports whether u has a confirmed TOTP app or a passkey.

@@ -149,11 +149,20 @@ func (h *Login) submitMFA(c echo.Context) error {
 	}
 	if !res.OK {
 		h.Log.Info("second factor failed", "user", u.ID, "ip", c.RealIP(), "locked", !res.LockedUntil.IsZero())
+		action := auditSignInFailed
+		if !res.LockedUntil.IsZero() {
+			action = auditSignInLockout
+		}
+		if err := auditSignIn(c, h.Store, h.Locator, u, action, []string{"otp"}); err != nil {
+			return err
+		}
 		m.Error = "That code is not valid."
 		if m.NoTOTP {
 			m.Error = "That recovery code is not valid."
 		}
+		h.metrics().SignIn("otp", "failure")
 		if !res.LockedUntil.IsZero() {
+			h.metrics().Lockout("second_factor")
 			m.Error = msgFactorLocked(res.LockedUntil)
 			return h.renderMFA(c, http.StatusTooManyRequests, m)
 		}

@@ -125,9 +125,12 @@ func (h *Login) passkeySignIn(c echo.Context) error {
 		return err
 	}
 	if !res.LockedUntil.IsZero() {
+		h.metrics().SignIn("hwk", "locked")
+		h.metrics().Lockout("second_factor")
 		return fail(http.StatusTooManyRequests, msgFactorLocked(res.LockedUntil))
 	}
 	if !res.OK {
+		h.metrics().SignIn("hwk", "failure")
 		return fail(http.StatusUnauthorized, msgPasskeyFailed)
 	}
 	if u.Status != store.UserActive {
@@ -239,7 +242,9 @@ func (h *Login) passkeyFactor(c echo.Context) error {
 		if !res.OK {
 			m.Error = msgPasskeyFailed
 			status := http.StatusUnauthorized
+			h.metrics().SignIn("hwk", "failure")
 			if !res.LockedUntil.IsZero() {
+				h.metrics().Lockout("second_factor")
 				m.Error, status = msgFactorLocked(res.LockedUntil), http.StatusTooManyRequests
 			}
 			return h.renderMFA(c, status, m)

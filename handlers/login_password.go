@@ -95,6 +95,15 @@ func (h *Login) poolPassword(c echo.Context, f views.LoginForm, password string)
 		return err
 	}
 	if !res.OK {
+		if u.ID != "" { // the password was checked against an account
+			action := auditSignInFailed
+			if !res.LockedUntil.IsZero() {
+				action = auditSignInLockout
+			}
+			if err := auditSignIn(c, h.Store, h.Locator, u, action, []string{"pwd"}); err != nil {
+				return err
+			}
+		}
 		return h.failed(c, f, res)
 	}
 	now := h.Now()
@@ -175,9 +184,12 @@ func (h *Login) passwordAllowed(ctx context.Context, orgID string, u store.User)
 func (h *Login) failed(c echo.Context, f views.LoginForm, res passwordResult) error {
 	h.Log.Info("sign-in failed", "ip", c.RealIP(), "locked", !res.LockedUntil.IsZero())
 	if !res.LockedUntil.IsZero() {
+		h.metrics().SignIn("pwd", "locked")
+		h.metrics().Lockout("password")
 		f.Error = msgSignInLocked(res.LockedUntil)
 		return h.render(c, http.StatusTooManyRequests, f)
 	}
+	h.metrics().SignIn("pwd", "failure")
 	f.Error = msgBadCredentials
 	if left := pairLimit.Max - res.Failures; left <= 2 {
 		f.Error += fmt.Sprintf(" %d more failed attempt(s) from this network will pause sign-in for this email for %d minutes.",

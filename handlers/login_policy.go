@@ -69,6 +69,7 @@ func (h *Login) signInDecision(c echo.Context, u store.User, connectionID string
 // signInRefused is the page for a sign-in the portal's policy denies: no
 // session, and the decision's reference for an administrator.
 func (h *Login) signInRefused(c echo.Context, out policyeditor.Outcome, needsMFA bool) error {
+	h.metrics().SignIn("policy", "denied")
 	p := h.Pages.Page(c, "Sign-in refused")
 	p.Narrow = true
 	return render(c, http.StatusForbidden, views.SignInDeniedPage(p, views.SignInDenied{Reference: out.DecisionID, NeedsMFA: needsMFA}))

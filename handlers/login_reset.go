@@ -12,7 +12,7 @@ import (
 	"portico/views"
 )
 
-const msgResetGone = "This password reset link has expired or was already used. Ask your administrator for a new one."
+const msgResetGone = "This password reset link has expired or was already used. Ask for a new one with \"Forgot your password?\" on the sign-in page, or ask your administrator."
 
 func (h *Login) renderReset(c echo.Context, status int, r views.ResetForm) error {
 	p := h.Pages.Page(c, "Choose a new password")
@@ -79,12 +79,19 @@ func (h *Login) submitReset(c echo.Context) error {
 		if err := tx.DeleteUserSessions(ctx, r.UserID); err != nil {
 			return err
 		}
-		// The link also recovers someone who lost their passkeys: they are
-		// removed, and a new one is made at the next sign-in where the
-		// organization requires it, or on the account page.
-		if n, err := tx.CountPasskeys(ctx, r.UserID); err != nil {
+		if err := tx.PasswordChanged(ctx, r.UserID); err != nil {
 			return err
-		} else if n > 0 {
+		}
+		// An admin's link also recovers someone who lost their passkeys:
+		// they are removed, and a new one is made at the next sign-in where
+		// the organization requires it, or on the account page. A link the
+		// person asked for by mail changes only the password: a mailbox
+		// alone must not take away their second factors.
+		n, err := tx.CountPasskeys(ctx, r.UserID)
+		if err != nil {
+			return err
+		}
+		if n > 0 && r.CreatedBy != selfResetCreator {
 			if err := tx.DeleteUserPasskeys(ctx, r.UserID); err != nil {
 				return err
 			}

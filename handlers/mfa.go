@@ -37,6 +37,7 @@ func (h *MFA) Mount(g *echo.Group) {
 	a.GET("", h.show)
 	a.POST("/confirm", h.confirm)
 	a.POST("/disable", h.disable)
+	a.POST("/recovery", h.regenerate)
 }
 
 func (h *MFA) page(c echo.Context, status int, m views.MFAProps) error {
@@ -57,7 +58,51 @@ func (h *MFA) props(c echo.Context) (views.MFAProps, error) {
 		return views.MFAProps{QRDataURL: e.QRDataURL, Secret: e.Secret, Reauth: r}, err
 	}
 	n, err := h.Store.UnusedRecoveryCodes(ctx, v.User.ID)
-	return views.MFAProps{Enrolled: true, Remaining: n}, err
+	if err != nil {
+		return views.MFAProps{}, err
+	}
+	r, err := reauthProps(c, h.Store, v, "/account/mfa", h.Now())
+	return views.MFAProps{Enrolled: true, Remaining: n, Reauth: r}, err
+}
+
+// regenerate replaces the recovery codes with a new set shown once. It
+// needs the first factor again (as enrolling does): a session alone must
+// not be able to read out fresh codes that pass every step-up.
+func (h *MFA) regenerate(c echo.Context) error {
+	ctx := c.Request().Context()
+	v := viewerFrom(c)
+	m, err := h.props(c)
+	if err != nil {
+		return err
+	}
+	if !m.Enrolled {
+		return c.Redirect(http.StatusSeeOther, "/account/mfa")
+	}
+	now := h.Now()
+	if fail, err := checkReauth(c, h.Store, h.sleep(), v, now); err != nil {
+		return err
+	} else if fail != nil {
+		if m, err = h.props(c); err != nil {
+			return err
+		}
+		m.Error = fail.Message
+		return h.page(c, fail.Status, m)
+	}
+	codes, hashes := newRecoveryCodes()
+	err = h.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.ReplaceRecoveryCodes(ctx, v.User.ID, hashes); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actorOf(v).Event(v.User.OrgID, "mfa.recovery_regenerate", "user", v.User.ID), nil,
+			map[string]any{"ip": c.RealIP(), "codes": len(codes)})
+	})
+	if err != nil {
+		return err
+	}
+	h.Log.Info("recovery codes regenerated", "user", v.User.ID, "ip", c.RealIP())
+	c.Response().Header().Set("Cache-Control", "no-store") // the codes are in this page only
+	m.RecoveryCodes, m.Remaining, m.Reauth.Fresh = codes, len(codes), true
+	return h.page(c, http.StatusOK, m)
 }
 
 // totpEnrollment reports whether u has a confirmed TOTP authenticator and,

@@ -12,6 +12,7 @@ import (
 	"portico/authserver"
 	"portico/federation/pool"
 	"portico/partners"
+	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
 )
@@ -31,6 +32,9 @@ type Partners struct {
 	// OAuth is the authorization server; when it offers client
 	// registration, the Apps pages are mounted on it.
 	OAuth OAuthServer
+	// Sealer seals secrets held for their one-time reveal; nil shows them
+	// on the answer to the form instead.
+	Sealer *store.Sealer
 }
 
 // registrarSource is the optional ability of an OAuthServer to register
@@ -52,7 +56,8 @@ func (h *Partners) Mount(g *echo.Group) {
 		f.Mount(g)
 	}
 	if rs, ok := h.OAuth.(registrarSource); ok && rs.Registrar() != nil {
-		(&Apps{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages, Now: h.Now, Issuer: h.Issuer}).Mount(g)
+		(&Apps{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages, Now: h.Now, Issuer: h.Issuer, Sealer: h.Sealer,
+			Policies: &policyeditor.Service{Store: h.Store, Now: h.Now}}).Mount(g)
 		apis := &APIs{Store: h.Store, Registrar: rs.Registrar(), Pages: h.Pages}
 		if m, ok := h.OAuth.(metadataURLs); ok {
 			apis.Metadata = m

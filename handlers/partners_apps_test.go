@@ -10,16 +10,40 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"portico/handlers/handlerstest"
 )
 
 var secretRE = regexp.MustCompile(`id="client-secret">([^<]+)<`)
 var clientIDRE = regexp.MustCompile(`id="client-id">([^<]+)<`)
 
+// revealed follows a create's redirect to the page that shows its secret
+// once (post/redirect/get), and checks that a reload does not show it again
+// nor create anything.
+func revealed(t *testing.T, c *handlerstest.Client, r handlerstest.Response) handlerstest.Response {
+	t.Helper()
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "reveal=") {
+		t.Fatalf("a create answered %d (Location %q), want a redirect to a one-time reveal", r.StatusCode, loc)
+	}
+	shown := c.Get(loc)
+	if cc := shown.Header.Get("Cache-Control"); !strings.Contains(cc, "no-store") {
+		t.Errorf("the reveal may be cached: Cache-Control %q", cc)
+	}
+	again := c.Get(loc)
+	if again.StatusCode != http.StatusOK || !strings.Contains(again.Body, `id="reveal-gone"`) ||
+		strings.Contains(again.Body, `id="client-secret"`) || strings.Contains(again.Body, `id="reg-token"`) {
+		t.Errorf("a reload of %s shows the secret again or fails: %d", loc, again.StatusCode)
+	}
+	return shown
+}
+
 // registerService registers a service app through the wizard's form and
 // returns its client ID and the secret shown once.
 func registerService(t *testing.T, w *world, name string) (string, string) {
 	t.Helper()
-	r := w.as(t, developer).Post("/apps", url.Values{"type": {"service"}, "name": {name}, "scopes": {"payments:read"}})
+	dev := w.as(t, developer)
+	r := revealed(t, dev, dev.Post("/apps", url.Values{"type": {"service"}, "name": {name}, "scopes": {"payments:read"}}))
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("register: %d %s", r.StatusCode, errorMessage(r.Body))
 	}
@@ -112,7 +136,7 @@ func TestSecretRotationWithGrace(t *testing.T) {
 		t.Fatalf("token with the first secret: %d %s", st, body)
 	}
 
-	r := dev.Post("/apps/"+clientID+"/rotate", url.Values{"grace": {"1h"}})
+	r := revealed(t, dev, dev.Post("/apps/"+clientID+"/rotate", url.Values{"grace": {"1h"}}))
 	m := secretRE.FindStringSubmatch(r.Body)
 	if r.StatusCode != http.StatusOK || m == nil {
 		t.Fatalf("rotate: %d %s", r.StatusCode, errorMessage(r.Body))
@@ -142,7 +166,7 @@ func TestSecretRotationWithGrace(t *testing.T) {
 	}
 
 	// Rotate without grace, then revoke the newest: no secret works.
-	r = dev.Post("/apps/"+clientID+"/rotate", url.Values{"grace": {"0"}})
+	r = revealed(t, dev, dev.Post("/apps/"+clientID+"/rotate", url.Values{"grace": {"0"}}))
 	third := secretRE.FindStringSubmatch(r.Body)[1]
 	if st, _ := w.token(t, clientID, second); st == http.StatusOK {
 		t.Error("rotation without grace left the previous secret working")
@@ -194,7 +218,7 @@ func TestDisableEnableAndDeleteByName(t *testing.T) {
 func TestRegistrationTokenRegistersIntoTheOrganization(t *testing.T) {
 	w := newWorld(t)
 	dev := w.as(t, developer)
-	r := dev.Post("/apps/registration-tokens", url.Values{"description": {"CI"}, "ttl": {"24h"}, "max_uses": {"0"}})
+	r := revealed(t, dev, dev.Post("/apps/registration-tokens", url.Values{"description": {"CI"}, "ttl": {"24h"}, "max_uses": {"0"}}))
 	m := regexp.MustCompile(`id="reg-token">([^<]+)<`).FindStringSubmatch(r.Body)
 	if r.StatusCode != http.StatusOK || m == nil {
 		t.Fatalf("create token: %d %s", r.StatusCode, errorMessage(r.Body))

@@ -261,7 +261,7 @@ func TestPartnerLifecycleEndToEnd(t *testing.T) {
 	}
 	dev := w.h.Client(t)
 	dev.Login("newdev@acme.example", pw)
-	r := dev.Post("/apps", url.Values{"type": {"service"}, "name": {"Billing"}, "scopes": {"payments:read"}})
+	r := revealed(t, dev, dev.Post("/apps", url.Values{"type": {"service"}, "name": {"Billing"}, "scopes": {"payments:read"}}))
 	secret, id := secretRE.FindStringSubmatch(r.Body), clientIDRE.FindStringSubmatch(r.Body)
 	if r.StatusCode != http.StatusOK || secret == nil || id == nil {
 		t.Fatalf("register: %d %s", r.StatusCode, errorMessage(r.Body))

@@ -29,6 +29,12 @@ type Policies struct {
 	Locator policyeditor.Locator
 	Pages   *Pages
 	Now     func() time.Time
+	// ReplayWait is how long a page waits for an impact preview before
+	// showing its progress instead (0: 2 s).
+	ReplayWait time.Duration
+
+	jobs  replayJobs
+	tally policyeditor.ShadowTally
 }
 
 // Mount registers the routes, all for platform admins only.
@@ -54,15 +60,24 @@ func (h *Policies) Mount(g *echo.Group) {
 	a.GET("/:id/export", h.export)
 	a.POST("/:id/attach", h.attach)
 	a.POST("/:id/detach", h.detach)
+	a.GET("/:id/replay", h.replayVersion)
+	a.GET("/replay-jobs/:job", h.replayJob)
+	a.GET("/:id/shadow", h.shadow)
+	a.POST("/:id/shadow", h.attachShadow)
+	a.POST("/:id/shadow/detach", h.detachShadow)
+	a.POST("/:id/promote", h.promote)
 }
 
 var policyFlash = map[string]string{
-	"saved":    "Saved as a new version. It applies from the next request.",
-	"created":  "The policy was created. Attach it to an app or the portal to make it decide.",
-	"restored": "The old version was restored as a new version.",
-	"imported": "The policy was imported.",
-	"attached": "Attached.",
-	"detached": "Detached.",
+	"saved":           "Saved as a new version. It applies from the next request.",
+	"created":         "The policy was created. Attach it to an app or the portal to make it decide.",
+	"restored":        "The old version was restored as a new version.",
+	"imported":        "The policy was imported.",
+	"attached":        "Attached.",
+	"detached":        "Detached.",
+	"shadowed":        "Attached in report-only mode: every request is decided by both versions, only the enforced one takes effect.",
+	"shadow-detached": "Report-only mode stopped.",
+	"promoted":        "Promoted: the report-only version is now enforced. Restore the previous version to undo.",
 }
 
 func (h *Policies) page(c echo.Context, title string) views.Page {
@@ -114,6 +129,9 @@ func (h *Policies) newForm(c echo.Context) error {
 }
 
 func (h *Policies) edit(c echo.Context) error {
+	if ref := c.QueryParam("decision"); ref != "" {
+		return h.editDecision(c, ref)
+	}
 	p, v, doc, err := h.Service.Current(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -166,6 +184,9 @@ func (h *Policies) post(c echo.Context) error {
 		return &PageError{Status: http.StatusBadRequest, Message: "The form could not be read.", Err: err}
 	}
 	pf := parsePolicyForm(form)
+	if ref := form.Get("sim_decision"); ref != "" {
+		return h.simulateDecision(c, id, pf, ref)
+	}
 	switch {
 	case pf.applyOp(form):
 		return h.renderEditor(c, http.StatusOK, id, pf.Base, pf.Doc, nil, nil, pf.SimRaw)
@@ -173,6 +194,10 @@ func (h *Policies) post(c echo.Context) error {
 		return h.simulate(c, id, pf)
 	case pf.Op == "save":
 		return h.save(c, id, pf)
+	case pf.Op == "replay":
+		return h.replayDraft(c, id, pf, form.Get("replay_days"))
+	case pf.Op == "shadow":
+		return h.saveShadow(c, id, pf)
 	}
 	return h.renderEditor(c, http.StatusOK, id, pf.Base, pf.Doc, nil, nil, pf.SimRaw)
 }
@@ -348,6 +373,7 @@ func (h *Policies) editorPropsTrace(ctx context.Context, id string, base int, do
 	if id != "" {
 		props.Action = "/admin/policies/" + id
 	}
+	props.ReplayDays = "7"
 	simErrs := sim.Errors
 	props.Sim = sim
 	props.Sim.Errors, props.Sim.Result = simErrs, res
@@ -356,6 +382,13 @@ func (h *Policies) editorPropsTrace(ctx context.Context, id string, base int, do
 	}
 	if id != "" {
 		if err := h.attachProps(ctx, id, &props); err != nil {
+			return props, err
+		}
+		p, err := h.Store.Policy(ctx, id)
+		if err != nil {
+			return props, err
+		}
+		if props.Shadow, err = h.shadowProps(ctx, p); err != nil {
 			return props, err
 		}
 	}

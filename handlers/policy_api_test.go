@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"portico/store"
 )
 
 // customersForm is the seed's sales-rep rule as the editor posts it.
@@ -120,5 +122,77 @@ func TestPolicyAttachToRoute(t *testing.T) {
 				t.Fatalf("route for a user-access policy: %d", r.StatusCode)
 			}
 		}
+	}
+}
+
+// The editor's value-in-attribute condition can read the organization's
+// attribute; the simulator takes organization attributes, and the saved
+// document says "of": "org".
+func TestPolicyEditorOrgAttribute(t *testing.T) {
+	w := newPolicyWorld(t)
+	f := customersForm("simulate")
+	f.Set("r0.c2.of", "org")
+	f.Set("r0.c2.attr", "key_accounts")
+	f.Set("sim.method", "GET")
+	f.Set("sim.path", "/customers/c-2")
+	f.Set("sim.attributes", "key_accounts=c-2")
+	d := doc(t, w.admin.Post("/admin/policies/new", f).Body)
+	if got := strings.TrimSpace(d.Find("#sim-action").Text()); got != "deny" {
+		t.Fatalf("a user attribute counted for the organization's: %q", got)
+	}
+	f.Set("sim.org_attributes", "key_accounts=c-1,c-2")
+	d = doc(t, w.admin.Post("/admin/policies/new", f).Body)
+	if got := strings.TrimSpace(d.Find("#sim-action").Text()); got != "permit" {
+		t.Fatalf("simulate with the organization's attribute: %q %q", got, d.Find("#sim-result").Text())
+	}
+	if sel := d.Find(`select[name="r0.c2.of"] option[selected]`).AttrOr("value", ""); sel != "org" {
+		t.Fatalf("the form forgot whose attribute: %q", sel)
+	}
+	f.Set("op", "save")
+	if r := w.admin.Post("/admin/policies/new", f); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.StatusCode, r.Body)
+	}
+	ps, err := w.h.Store.Policies(context.Background())
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("saved policies: %v %v", ps, err)
+	}
+	v, err := w.h.Store.PolicyVersion(context.Background(), ps[0].ID, ps[0].CurrentVersion)
+	if err != nil || !strings.Contains(strings.ReplaceAll(string(v.Document), " ", ""), `"of":"org"`) {
+		t.Fatalf("saved document: %v %s", err, v.Document)
+	}
+}
+
+// An API request policy is attached to a registered API (from the APIs the
+// platform registered, offered in a select), for the whole API or under a
+// prefix; an identifier no API has is refused and nothing is stored.
+func TestPolicyAttachToRegisteredAPI(t *testing.T) {
+	w := newPolicyWorld(t)
+	ctx := context.Background()
+	inv := store.API{Identifier: "https://inventory.example/api", Name: "Inventory", Scopes: []store.APIScope{{Name: "inv:read"}}}
+	if err := w.h.Store.CreateAPI(ctx, &inv); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.admin.Post("/admin/policies/new", customersForm("save")); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	ps, _ := w.h.Store.Policies(ctx)
+	page := "/admin/policies/" + ps[0].ID
+	d := doc(t, w.admin.Get(page).Body)
+	if d.Find(`#attach-route select[name="api"] option[value="https://inventory.example/api"]`).Length() != 1 {
+		t.Fatal("the registered API is not offered")
+	}
+	if r := w.admin.Post(page+"/attach", url.Values{"target": {"route"}, "api": {"https://inventory.example/api"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("attach to the API: %d %s", r.StatusCode, r.Body)
+	}
+	r := w.admin.Post(page+"/attach", url.Values{"target": {"route"}, "api": {"https://nope.example/api"}, "path_prefix": {"/x"}})
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "No API is registered") {
+		t.Fatalf("unknown API: %d", r.StatusCode)
+	}
+	routes, _ := w.h.Store.APIRoutes(ctx, ps[0].ID)
+	if len(routes) != 1 || routes[0].API != inv.Identifier || routes[0].PathPrefix != "/" {
+		t.Fatalf("routes: %+v", routes)
+	}
+	if !strings.Contains(doc(t, w.admin.Get(page).Body).Find("#used-by").Text(), "API requests to / of API https://inventory.example/api") {
+		t.Fatal("the API route is not listed under Used by")
 	}
 }

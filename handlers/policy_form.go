@@ -72,10 +72,10 @@ func parsePolicyForm(f url.Values) policyForm {
 	s.Groups, s.IP, s.Country, s.Time, s.TZ = f.Get("sim.groups"), f.Get("sim.ip"), f.Get("sim.country"), f.Get("sim.time"), f.Get("sim.tz")
 	s.MFAAge, s.Locations, s.Org, s.Plan = f.Get("sim.mfa_age"), f.Get("sim.locations"), f.Get("sim.org"), f.Get("sim.plan")
 	s.Client, s.Scopes, s.Attributes = f.Get("sim.client"), f.Get("sim.scopes"), f.Get("sim.attributes")
-	s.Method, s.Path, s.Host = f.Get("sim.method"), f.Get("sim.path"), f.Get("sim.host")
+	s.Method, s.Path, s.Host, s.OrgAttributes = f.Get("sim.method"), f.Get("sim.path"), f.Get("sim.host"), f.Get("sim.org_attributes")
 	pf.Sim = policyeditor.SimInput{Groups: nameList(s.Groups), IP: s.IP, Country: strings.ToUpper(strings.TrimSpace(s.Country)),
 		Time: s.Time, TZ: s.TZ, MFAAge: s.MFAAge, Locations: lines(s.Locations), Org: s.Org, Plan: s.Plan,
-		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes),
+		ClientID: s.Client, Scopes: lines(s.Scopes), Attributes: lines(s.Attributes), OrgAttributes: lines(s.OrgAttributes),
 		Method: s.Method, Path: s.Path, Host: s.Host}
 	return pf
 }
@@ -139,6 +139,9 @@ func parseCondition(f url.Values, p string) policyeditor.Condition {
 			c.Param = key
 		}
 		c.Attribute = strings.TrimSpace(f.Get(p + "attr"))
+		if of := f.Get(p + "of"); of != "" && of != "user" {
+			c.Of = of // anything but "org" is refused by the compiler
+		}
 	}
 	return c
 }

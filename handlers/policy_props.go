@@ -34,7 +34,7 @@ var condTypeLabels = map[string]string{
 	policyeditor.CondPath:              "API call: path pattern",
 	policyeditor.CondHost:              "API call: host",
 	policyeditor.CondAPI:               "API call: registered API",
-	policyeditor.CondParamInAttribute:  "API call: value is in a user attribute",
+	policyeditor.CondParamInAttribute:  "API call: value is in a user or organization attribute",
 	policyeditor.CondFeature:           "Plan has a feature",
 	policyeditor.CondTokenAge:          "Token issued recently",
 	policyeditor.CondSenderConstrained: "Token is sender-constrained",
@@ -178,7 +178,7 @@ func editorProps(doc policyeditor.Document, errs policyeditor.FieldErrors, sim *
 				list = c.AnyOf
 			}
 			if c.Type == policyeditor.CondParamInAttribute {
-				cp.Attr, cp.Source, cp.Key = c.Attribute, "param", c.Param
+				cp.Attr, cp.Source, cp.Key, cp.Of = c.Attribute, "param", c.Param, c.Of
 				if c.Header != "" {
 					cp.Source, cp.Key = "header", c.Header
 				} else if c.Query != "" {

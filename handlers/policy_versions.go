@@ -160,6 +160,9 @@ func (h *Policies) attach(c echo.Context) error {
 		if errors.Is(err, policyeditor.ErrWrongKind) {
 			return &PageError{Status: http.StatusUnprocessableEntity, Message: "Only API request policies can be attached to API routes.", Err: err}
 		}
+		if errors.Is(err, policyeditor.ErrUnknownAPI) {
+			return &PageError{Status: http.StatusUnprocessableEntity, Message: "No API is registered with that identifier.", Err: err}
+		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return &PageError{Status: http.StatusUnprocessableEntity, Message: "The route needs a plain path prefix such as /customers, and a host without port.", Err: err}
 		}
@@ -259,6 +262,15 @@ func (h *Policies) attachProps(ctx context.Context, id string, props *views.Poli
 		props.Detach = append(props.Detach, views.Option{Value: "route:" + r.ID, Label: policyeditor.RouteString(r)})
 	}
 	props.RouteAttach = policyeditor.Kind(p.Kind) == policyeditor.KindAPIRequest
+	if props.RouteAttach {
+		apis, err := h.Store.APIs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range apis {
+			props.APIs = append(props.APIs, views.Option{Value: a.Identifier, Label: a.Name + " — " + a.Identifier})
+		}
+	}
 	switch policyeditor.Kind(p.Kind) {
 	case policyeditor.KindUserAccess:
 		props.Attach = append(props.Attach, views.Option{Value: "portal", Label: "the portal's sign-in"})

@@ -55,7 +55,48 @@ func (p *Pages) Page(c echo.Context, title string) views.Page {
 		active := path == n.href || (n.href != "/" && strings.HasPrefix(path, n.href+"/"))
 		pg.Nav = append(pg.Nav, views.NavItem{Label: n.label, Href: n.href, Active: active})
 	}
+	pg.NavGroups = groupNav(pg.Nav)
 	return pg
+}
+
+// The navigation is grouped by what the viewer is there as, in this order.
+// A page is placed by its path, so a feature's AddNav needs no group.
+var navGroups = []struct {
+	label    string
+	prefixes []string
+}{
+	{"You", []string{"/account"}},
+	{"Developer", []string{"/apps", "/apis"}},
+	{"Organization", []string{"/org/", "/connections", "/issuers", "/decisions", "/audit", "/scim"}},
+	{"Platform", []string{"/admin/", "/platform/"}},
+}
+
+// groupNav sorts items into navGroups; the dashboard ("/") and anything
+// unplaced go first, with the viewer's own pages.
+func groupNav(items []views.NavItem) []views.NavGroup {
+	out := make([]views.NavGroup, len(navGroups))
+	for i, g := range navGroups {
+		out[i].Label = g.label
+	}
+	for _, it := range items {
+		placed := 0
+		for i, g := range navGroups {
+			for _, pre := range g.prefixes {
+				if it.Href == strings.TrimSuffix(pre, "/") || strings.HasPrefix(it.Href, pre) {
+					placed = i
+				}
+			}
+		}
+		out[placed].Items = append(out[placed].Items, it)
+		out[placed].Active = out[placed].Active || it.Active
+	}
+	groups := out[:0]
+	for _, g := range out {
+		if len(g.Items) > 0 {
+			groups = append(groups, g)
+		}
+	}
+	return groups
 }
 
 // wantsJSON reports whether the client asked for JSON rather than a page.

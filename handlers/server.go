@@ -10,13 +10,18 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"portico/authserver"
+	"portico/federation"
+	"portico/handlers/adminapi"
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/scim"
 	"portico/static"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // Config is everything the web layer needs. cmd/portico fills it in; tests
@@ -33,6 +38,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// PolicyReplayWait is how long a page waits for an impact preview
+	// before showing its progress (0: 2 s); tests shorten it.
+	PolicyReplayWait time.Duration
 	// OAuth is the embedded authorization server and the paths it serves;
 	// nil until it is wired.
 	OAuth OAuthServer
@@ -61,6 +69,55 @@ type Config struct {
 	SessionMaxAge time.Duration
 	// SCIM is the directory-sync service provider; nil turns it off.
 	SCIM SCIMProvider
+	// Metrics counts requests, sign-ins and lockouts; nil counts nothing.
+	// MetricsHandler, when set, is served at /metrics (outside sessions).
+	Metrics        Metrics
+	MetricsHandler http.Handler
+	// Webhooks manages outgoing webhook subscriptions and inbound hooks;
+	// nil leaves the pages and the inbound hook out.
+	Webhooks *webhooks.Service
+}
+
+// Metrics is what the web layer reports (metrics.Metrics implements it).
+type Metrics interface {
+	Request(route, method string, code int, d time.Duration)
+	SignIn(method, result string)
+	Lockout(factor string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Request(string, string, int, time.Duration) {}
+func (noMetrics) SignIn(string, string)                      {}
+func (noMetrics) Lockout(string)                             {}
+
+// requestMetrics counts each request by its route template (never the raw
+// path: the label set stays bounded) once the error handler has set the
+// final status.
+func requestMetrics(m Metrics) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Error(err)
+			}
+			route := c.Path()
+			if c.Response().Status == http.StatusNotFound && (route == "" || strings.HasSuffix(route, "*")) {
+				route = "" // every unknown path would otherwise share a prefix route's label
+			}
+			m.Request(route, c.Request().Method, c.Response().Status, time.Since(start))
+			if span := trace.SpanFromContext(c.Request().Context()); span.IsRecording() {
+				name := route
+				if name == "" {
+					name = "unmatched"
+				}
+				span.SetName(c.Request().Method + " " + name)
+				span.SetAttributes(attribute.String("http.route", name))
+			}
+			return nil
+		}
+	}
 }
 
 // OAuthServer is the authorization server as the web layer sees it: a plain
@@ -100,14 +157,21 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 
 	skipCSRF := func(c echo.Context) bool {
 		p := c.Request().URL.Path
-		return p == "/healthz" || p == SAMLACSPath // SAML responses arrive by cross-site POST
+		return p == "/healthz" || p == "/metrics" || p == SAMLACSPath // SAML responses arrive by cross-site POST
 	}
 
 	e.Use(middleware.RequestID())
 	e.Use(recoverer(cfg.Logger))
 	e.Use(securityHeaders(secure))
 	e.Use(middleware.BodyLimit("2M"))
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
+	e.Use(requestMetrics(cfg.Metrics))
 	e.Use(requestLog(cfg.Logger))
+	if cfg.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(cfg.MetricsHandler))
+	}
 
 	// The authorization server's routes go on e itself; the portal's on a
 	// group that adds the session and CSRF middleware. Which applies is
@@ -148,12 +212,16 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 			e.Any(p, h)
 		}
 	}
+	// The admin API authenticates every call with an Authorization
+	// header and never reads cookies: outside the session and CSRF
+	// middleware.
+	adminAPI(cfg).Mount(e)
 	if cfg.DemoApp != nil {
 		e.GET("/demo-app", echo.WrapHandler(cfg.DemoApp))
 		e.GET("/demo-app/*", echo.WrapHandler(cfg.DemoApp))
 	}
 	e.StaticFS("/static", echo.MustSubFS(static.FS, ""))
-	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, orgScope(cfg.Store))
+	root := e.Group("", sess.middleware, newCSRF(secure, csrfMAC, cfg.Issuer, skipCSRF).middleware, passwordChangeGate(cfg.Store), orgScope(cfg.Store))
 	launch := &Launch{Store: cfg.Store, Pages: pages, Policies: cfg.Policies, Locator: cfg.Locator,
 		Sealer: cfg.SignIn.Sealer, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sleep: cfg.SignIn.Sleep,
 		Mailer: securityMailer(cfg), Sessions: sess}
@@ -164,19 +232,27 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		launch.Preview = policyeditor.NewEngine(cfg.Store, nil) // badges are previews, not decisions
 	}
 	features := []interface{ Mount(*echo.Group) }{
-		&Home{Store: cfg.Store, Pages: pages, Launch: launch},
+		&Home{Store: cfg.Store, Pages: pages, Launch: launch, Now: cfg.Now},
 		launch,
-		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer},
+		&Partners{Store: cfg.Store, Pages: pages, Now: cfg.Now, Issuer: cfg.Issuer, Log: cfg.Logger, OAuth: cfg.OAuth, Mailer: cfg.Mailer,
+			Sealer: cfg.SignIn.Sealer},
 		&Groups{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Account{Store: cfg.Store, Pages: pages, Now: cfg.Now, Sessions: sess, Sleep: cfg.SignIn.Sleep},
 		&OrgSecurity{Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages},
-		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&Policies{Store: cfg.Store, Pages: pages, Now: cfg.Now, ReplayWait: cfg.PolicyReplayWait},
 		&AppPolicy{Store: cfg.Store, Service: &policyeditor.Service{Store: cfg.Store, Now: cfg.Now}},
-		&Decisions{Store: cfg.Store, Pages: pages},
+		&Decisions{Store: cfg.Store, Pages: pages, Now: cfg.Now},
+		&APITokens{Store: cfg.Store, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now}, Pages: pages, Now: cfg.Now},
 		&Logout{Sessions: sess, Pages: pages, Redirects: logoutRedirects(cfg.OAuth)},
 	}
 	if cfg.SCIM != nil {
 		features = append(features, &SCIMPage{Store: cfg.Store, Provider: cfg.SCIM, Pages: pages})
+	}
+	if cfg.Webhooks != nil {
+		wh := &Webhooks{Store: cfg.Store, Service: cfg.Webhooks, Partners: &partners.Service{Store: cfg.Store, Now: cfg.Now},
+			Pages: pages, Issuer: strings.TrimRight(cfg.Issuer, "/"), Now: cfg.Now}
+		features = append(features, wh)
+		e.POST(InboundHookPath+":id", wh.inbound) // outside sessions and CSRF: signed
 	}
 	if cfg.Issuers != nil {
 		features = append(features, &Issuers{Store: cfg.Store, Pages: pages, Registry: cfg.Issuers})
@@ -186,6 +262,26 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		f.Mount(root)
 	}
 	return e, nil
+}
+
+// adminAPI builds the admin API on the authorization server's registrar
+// and token verification when it has them.
+func adminAPI(cfg Config) *adminapi.API {
+	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer}
+	if rs, ok := cfg.OAuth.(registrarSource); ok {
+		ac.Registrar = rs.Registrar()
+	}
+	if cfg.SignIn.Registry != nil {
+		ac.Federation = &federation.Service{Store: cfg.Store, Sealer: cfg.SignIn.Sealer, Registry: cfg.SignIn.Registry, Now: cfg.Now}
+	}
+	if ir, ok := cfg.Issuers.(adminapi.IssuerRegistry); ok {
+		ac.Issuers = ir
+	}
+	ac.Locator = cfg.Locator
+	if v, ok := cfg.OAuth.(adminapi.TokenVerifier); ok {
+		ac.Verifier = v
+	}
+	return adminapi.New(ac)
 }
 
 // ipExtractor believes X-Forwarded-For only from the trusted proxies; from

@@ -66,6 +66,8 @@ type Sessions struct {
 	// cookie is the cookie's name: on https it carries the __Host- prefix,
 	// so only this host, over https, at Path=/ can set it.
 	cookie string
+	// tokens caches what a cookie's exact value decodes to (cookie_cache.go).
+	tokens cookieTokens
 }
 
 // NewSessions loads or generates the cookie keys, kept sealed under the
@@ -203,16 +205,24 @@ func (e errSessionEnded) Error() string { return e.reason }
 // load finds the request's session, user and organization. No cookie, an
 // unknown or expired token: (nil, nil).
 func (m *Sessions) load(c echo.Context) (*Viewer, error) {
-	cs, err := m.Cookies.Get(c.Request(), m.cookie)
+	ck, err := c.Request().Cookie(m.cookie)
 	if err != nil {
-		return nil, nil // tampered or from old keys: treat as signed out
-	}
-	token, _ := cs.Values["t"].(string)
-	if token == "" {
 		return nil, nil
 	}
-	ctx := c.Request().Context()
 	now := m.Now()
+	token, ok := m.tokens.get(ck.Value, now)
+	if !ok {
+		cs, err := m.Cookies.Get(c.Request(), m.cookie)
+		if err != nil {
+			return nil, nil // tampered or from old keys: treat as signed out
+		}
+		token, _ = cs.Values["t"].(string)
+		if token == "" {
+			return nil, nil
+		}
+		m.tokens.put(ck.Value, token, now)
+	}
+	ctx := c.Request().Context()
 	s, err := m.Store.SessionByTokenHash(ctx, hashToken(token), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil

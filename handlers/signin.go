@@ -134,7 +134,7 @@ func signInFeatures(cfg Config, sess *Sessions, pages *Pages) []interface{ Mount
 	mailer := securityMailer(cfg)
 	login := &Login{Store: cfg.Store, Sessions: sess, Pages: pages, Log: log, Now: cfg.Now, Sealer: sc.Sealer,
 		Connectors: cache, Completer: sc.Completer, Policies: cfg.Policies, Locator: cfg.Locator,
-		Provisioner: &federation.Provisioner{Store: cfg.Store, Now: cfg.Now}, Sleep: sc.Sleep, Mailer: mailer}
+		Provisioner: &federation.Provisioner{Store: cfg.Store, Now: cfg.Now}, Sleep: sc.Sleep, Mailer: mailer, Metrics: cfg.Metrics, BaseURL: base}
 	if cfg.Policies != nil {
 		login.Preview = policyeditor.NewEngine(cfg.Store, nil)
 	}

@@ -144,3 +144,53 @@ func TestTokenConditions(t *testing.T) {
 		}
 	}
 }
+
+// TestParamInOrgAttribute: "of": "org" compares the request value with the
+// organization's attribute, not the user's; the same policy in Rego reads
+// input.user.org_attributes and decides alike.
+func TestParamInOrgAttribute(t *testing.T) {
+	rules := mustCompileJSON(t, `{"name":"regions","kind":"api_request","default":"deny","rules":[{"conditions":[
+		{"type":"path","in":["/regions/{region}/**"]},
+		{"type":"param_in_attribute","param":"region","attribute":"regions","of":"org"}],"action":"permit"}]}`)
+	rego := mustCompileJSON(t, string(regoDoc(t, KindAPIRequest, `package portico
+import rego.v1
+decision := {"action": "permit"} if {
+	parts := split(input.request.path, "/")
+	count(parts) >= 3
+	parts[1] == "regions"
+	parts[2] in [trim_space(r) | some r in split(input.user.org_attributes.regions, ",")]
+}`)))
+	for _, c := range []struct {
+		name     string
+		org      map[string]string
+		user     map[string]string
+		path     string
+		want     Action
+		inReason string
+	}{
+		{"the organization's region", map[string]string{"regions": "eu, us"}, nil, "/regions/us/orders", Permit, "in the organization's regions"},
+		{"another region", map[string]string{"regions": "eu,us"}, nil, "/regions/apac/orders", Deny, ""},
+		{"the user's attribute does not count", nil, map[string]string{"regions": "apac"}, "/regions/apac/orders", Deny, ""},
+		{"no attribute", map[string]string{}, nil, "/regions/eu", Deny, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			req := Request{Now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC), Org: "acme", Attributes: c.user, OrgAttributes: c.org,
+				HTTP: HTTPRequest{Method: "GET", Path: c.path}}
+			d := rules.Evaluate(&req)
+			if d.Action != c.want || !strings.Contains(d.Reason, c.inReason) {
+				t.Fatalf("rules: %s %q, want %s", d.Action, d.Reason, c.want)
+			}
+			if d := rego.Evaluate(&req); d.Action != c.want {
+				t.Fatalf("rego: %s %q, want %s", d.Action, d.Reason, c.want)
+			}
+		})
+	}
+	_, err := CompileJSON([]byte(`{"name":"x","kind":"api_request","default":"deny","rules":[{"conditions":[{"type":"path","in":["/r/{id}"]},
+		{"type":"param_in_attribute","param":"id","attribute":"a","of":"team"}],"action":"permit"}]}`))
+	if err == nil || !strings.Contains(err.Error(), `rules[0].conditions[1].of: must be "user" or "org"`) {
+		t.Fatalf("of team: %v", err)
+	}
+	if s := DescribeCondition(Condition{Type: CondParamInAttribute, Param: "region", Attribute: "regions", Of: "org"}); !strings.Contains(s, "organization's regions") {
+		t.Fatalf("described as %q", s)
+	}
+}

@@ -2,6 +2,7 @@ package policyeditor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -89,6 +90,15 @@ func (s *Service) AttachRoute(ctx context.Context, actor store.Actor, policyID s
 		}
 		if Kind(p.Kind) != KindAPIRequest {
 			return fmt.Errorf("%w: an API route needs an api_request policy, and %q is %s", ErrWrongKind, p.Name, p.Kind)
+		}
+		// A route for an API names a registered one (oauth_apis), so a typo
+		// cannot leave the API without its policy.
+		if route.API != "" {
+			if _, err := tx.APIByIdentifier(ctx, route.API); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("%w: %q", ErrUnknownAPI, route.API)
+			} else if err != nil {
+				return err
+			}
 		}
 		route.PolicyID = policyID
 		before, err := tx.AttachAPIRoute(ctx, route)

@@ -40,6 +40,9 @@ func (t Target) String() string {
 // machine-to-machine policy on a web app would never see a user.
 var ErrWrongKind = errors.New("policyeditor: the policy's kind does not fit this attachment")
 
+// ErrUnknownAPI: a route names an API identifier that is not registered.
+var ErrUnknownAPI = errors.New("policyeditor: no API is registered with this identifier")
+
 // wantKind is the kind of policy a target evaluates.
 func wantKind(t Target, app *store.AppRef) Kind {
 	switch {

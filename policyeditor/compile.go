@@ -76,6 +76,7 @@ type condition struct {
 	patterns  []pathPattern // path; param_in_attribute: those naming its parameter
 	from      uint8         // param_in_attribute: fromParam, fromHeader or fromQuery
 	key       string        // param_in_attribute: the parameter, header or query name
+	ofOrg     bool          // param_in_attribute: the organization's attribute, not the user's
 }
 
 // Name is the document's name.

@@ -9,11 +9,17 @@ import (
 // CondParamInAttribute is resource-level access: it holds when a value of
 // the request — a path parameter named by a path condition of the same rule
 // ("param"), a header ("header") or a query parameter ("query") — is one of
-// the comma-separated values of the user's attribute "attribute". The seed's
-// sales rep who sees only their own customers is
+// the comma-separated values of the user's attribute "attribute", or, with
+// "of": "org", of the organization's. The seed's sales rep who sees only
+// their own customers is
 //
 //	{"type": "path", "in": ["/customers/{id}"]},
 //	{"type": "param_in_attribute", "param": "id", "attribute": "assigned_customers"}
+//
+// and a partner limited to the regions its contract names is
+//
+//	{"type": "path", "in": ["/regions/{region}/*"]},
+//	{"type": "param_in_attribute", "param": "region", "attribute": "regions", "of": "org"}
 const CondParamInAttribute = "param_in_attribute"
 
 const (
@@ -23,7 +29,7 @@ const (
 )
 
 var _ = registerCond(&condSpec{
-	typ: CondParamInAttribute, fields: []string{"param", "header", "query", "attribute"}, kinds: apiOnly,
+	typ: CondParamInAttribute, fields: []string{"param", "header", "query", "attribute", "of"}, kinds: apiOnly,
 	say: func(c Condition) string {
 		what := "path parameter {" + orDots(c.Param) + "}"
 		if c.Header != "" {
@@ -35,16 +41,24 @@ var _ = registerCond(&condSpec{
 		if c.Negate {
 			not = "not "
 		}
-		return fmt.Sprintf("the %s is %sone of the user's %s", what, not, orDots(c.Attribute))
+		return fmt.Sprintf("the %s is %sone of the %s %s", what, not, whose(c.Of == "org"), orDots(c.Attribute))
 	},
 	got: func(c *condition, req *Request) string {
-		return fmt.Sprintf("the user's %s is %q (path %q)", c.attr, req.Attributes[c.attr], req.HTTP.Path)
+		attrs := req.Attributes
+		if c.ofOrg {
+			attrs = req.OrgAttributes
+		}
+		return fmt.Sprintf("the %s %s is %q (path %q)", whose(c.ofOrg), c.attr, attrs[c.attr], req.HTTP.Path)
 	},
 	compile: func(cc *condCompiler, c Condition, out *condition) (string, string) {
-		out.kind, out.attr = kParamInAttribute, c.Attribute
+		out.kind, out.attr, out.ofOrg = kParamInAttribute, c.Attribute, c.Of == "org"
 		if strings.TrimSpace(c.Attribute) == "" {
 			cc.add("attribute", "required")
 		}
+		if c.Of != "" && c.Of != "user" && c.Of != "org" {
+			cc.add("of", `must be "user" or "org"`)
+		}
+		who := whose(out.ofOrg)
 		n := 0
 		for _, s := range []string{c.Param, c.Header, c.Query} {
 			if s != "" {
@@ -63,8 +77,12 @@ var _ = registerCond(&condSpec{
 		default:
 			out.from, out.key, what = fromQuery, c.Query, "query parameter "+c.Query
 		}
-		out.missing = fmt.Sprintf("the request has no %s or the user no attribute %q", what, c.Attribute)
-		return fmt.Sprintf("%s is in the user's %s", what, c.Attribute), fmt.Sprintf("%s is not in the user's %s", what, c.Attribute)
+		owner := "the user"
+		if out.ofOrg {
+			owner = "the organization"
+		}
+		out.missing = fmt.Sprintf("the request has no %s or %s no attribute %q", what, owner, c.Attribute)
+		return fmt.Sprintf("%s is in the %s %s", what, who, c.Attribute), fmt.Sprintf("%s is not in the %s %s", what, who, c.Attribute)
 	},
 	// A path parameter is defined by the rule's path condition: keep the
 	// patterns that name it, so evaluation can read its value.
@@ -107,7 +125,11 @@ func evalParamInAttribute(c *condition, req *Request) (bool, bool) {
 			v = vs[0]
 		}
 	}
-	attr, ok := req.Attributes[c.attr]
+	attrs := req.Attributes
+	if c.ofOrg {
+		attrs = req.OrgAttributes
+	}
+	attr, ok := attrs[c.attr]
 	if v == "" || !ok {
 		return false, false
 	}
@@ -129,4 +151,11 @@ func listHas(list, v string) bool {
 		}
 	}
 	return false
+}
+
+func whose(org bool) string {
+	if org {
+		return "organization's"
+	}
+	return "user's"
 }

@@ -63,6 +63,9 @@ type Condition struct {
 	Header    string `json:"header,omitempty"`
 	Query     string `json:"query,omitempty"`
 	Attribute string `json:"attribute,omitempty"`
+	// Of is whose attribute a param_in_attribute condition reads: "user"
+	// (the default) or "org", the organization the request acts for.
+	Of string `json:"of,omitempty"`
 }
 
 // The condition types of the document's "type" field.
@@ -162,6 +165,7 @@ func (c *Condition) setFields() []string {
 	add(c.Header != "", "header")
 	add(c.Query != "", "query")
 	add(c.Attribute != "", "attribute")
+	add(c.Of != "", "of")
 	return out
 }
 
@@ -184,6 +188,8 @@ func (c *Condition) stringField(f string) *string {
 		return &c.Header
 	case "query":
 		return &c.Query
+	case "of":
+		return &c.Of
 	}
 	return &c.Attribute
 }

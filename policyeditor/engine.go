@@ -72,6 +72,7 @@ func NewEvaluation(point Point, now time.Time, org store.Organization, plan stri
 	ev := &Evaluation{Point: point, OrgID: org.ID, PlanID: org.PlanID}
 	r := &ev.Request
 	r.Now, r.Org, r.Plan, r.ValidUntil, r.IP, r.Country = now, org.Slug, plan, org.ValidUntil, ip, country
+	r.OrgAttributes = org.Attributes
 	if user != nil {
 		ev.UserID, ev.Subject = user.ID, user.Email
 		r.Attributes, r.User.Groups = user.Attributes, user.Groups()
@@ -93,6 +94,10 @@ type Outcome struct {
 	PolicyID   string
 	PolicyName string
 	Version    int
+	// Shadow is the report-only version's decision when the policy has one
+	// attached (ShadowVersion > 0): logged beside Decision, never enforced.
+	Shadow        Decision
+	ShadowVersion int
 	// Blame is what the decision turned on, for people (see Policy.Blame).
 	Blame Blame
 }
@@ -116,6 +121,7 @@ type Engine struct {
 	loadedAt  int64
 	loaded    bool
 	heads     map[string]int
+	shadows   map[string]int // policy ID -> report-only version
 	attached  map[attachKey]string
 	routes    []store.APIRoute // most specific first
 	compiled  map[versionKey]*Policy
@@ -144,29 +150,43 @@ func NewEngine(st *store.Store, rec *Recorder) *Engine {
 // Decide evaluates the policy that applies to ev and records the decision.
 // A policy whose kind does not fit the point denies (fail closed).
 func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
-	pol, id, version, err := e.policyFor(ctx, ev)
+	pol, id, version, shadow, shadowVersion, err := e.policyFor(ctx, ev)
 	if err != nil || pol == nil {
 		return Outcome{}, err
 	}
 	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
-	switch {
-	case pol.Kind() != ev.Point.Kind():
-		out.Decision = Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), ev.Point)}
-	case ev.StepUp:
-		out.Decision = pol.AfterStepUp(&ev.Request)
-	default:
-		out.Decision = pol.Evaluate(&ev.Request)
-	}
+	out.Decision = decideWith(pol, ev)
 	if pol.Kind() == ev.Point.Kind() {
 		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
 	}
 	d := store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
 		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}
+	if shadow != nil {
+		out.Shadow, out.ShadowVersion = decideWith(shadow, ev), shadowVersion
+		d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason = shadowVersion, out.Shadow.Rule,
+			out.Shadow.Action.String(), out.Shadow.Reason
+	}
 	if e.rec != nil {
-		out.DecisionID, _ = e.rec.Record(d, &ev.Request, ev.StepUp)
+		// The decision is durable before anyone acts on it: an error here
+		// refuses the request rather than issue what the log lacks.
+		if out.DecisionID, err = e.rec.Record(ctx, d, &ev.Request, ev.StepUp); err != nil {
+			return Outcome{}, fmt.Errorf("policyeditor: record decision: %w", err)
+		}
 	}
 	return out, nil
+}
+
+// decideWith is one policy's answer to ev; a policy whose kind does not
+// fit the point denies.
+func decideWith(pol *Policy, ev *Evaluation) Decision {
+	switch {
+	case pol.Kind() != ev.Point.Kind():
+		return Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), ev.Point)}
+	case ev.StepUp:
+		return pol.AfterStepUp(&ev.Request)
+	}
+	return pol.Evaluate(&ev.Request)
 }
 
 // checkedKey marks a context under which e has already revalidated.
@@ -195,19 +215,20 @@ func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
 
 // Record logs a decision the engine did not make itself — the authorizer's
 // refusal of a token, or a call no policy covers — through the same
-// recorder, and returns its reference ("" when not recording).
-func (e *Engine) Record(ev *Evaluation, d Decision) string {
+// recorder, and returns its reference ("" when not recording) once it is
+// durable.
+func (e *Engine) Record(ctx context.Context, ev *Evaluation, d Decision) (string, error) {
 	if e.rec == nil {
-		return ""
+		return "", nil
 	}
-	id, _ := e.rec.Record(store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
+	return e.rec.Record(ctx, store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, Action: d.Action.String(), Reason: d.Reason}, &ev.Request, false)
-	return id
 }
 
-// policyFor resolves the attachment and returns the compiled current version,
-// or a nil Policy when nothing is attached.
-func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string, int, error) {
+// policyFor resolves the attachment and returns the compiled current
+// version, or a nil Policy when nothing is attached, and the compiled
+// report-only version when the policy has one.
+func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (pol *Policy, id string, version int, shadow *Policy, shadowVersion int, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	// A wall-clock read here only paces cache checks; decisions use ev's clock.
@@ -216,42 +237,56 @@ func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (*Policy, string
 	if !e.loaded || (!checked && (e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate)) {
 		dv, err := e.st.DataVersion(ctx)
 		if err != nil {
-			return nil, "", 0, fmt.Errorf("policyeditor: data version: %w", err)
+			return nil, "", 0, nil, 0, fmt.Errorf("policyeditor: data version: %w", err)
 		}
 		e.checkedAt = now
 		if !e.loaded || dv != e.loadedAt {
 			if err := e.reload(ctx); err != nil {
-				return nil, "", 0, err
+				return nil, "", 0, nil, 0, err
 			}
 			e.loaded, e.loadedAt = true, dv
 		}
 	}
-	id := e.resolve(ev)
+	id = e.resolve(ev)
 	if id == "" {
-		return nil, "", 0, nil
+		return nil, "", 0, nil, 0, nil
 	}
 	version, ok := e.heads[id]
 	if !ok {
 		// The client names a policy that no longer exists: fail closed.
-		return nil, "", 0, fmt.Errorf("policyeditor: attached policy %s: %w", id, store.ErrNotFound)
+		return nil, "", 0, nil, 0, fmt.Errorf("policyeditor: attached policy %s: %w", id, store.ErrNotFound)
 	}
+	if pol, err = e.compiledVersion(ctx, id, version); err != nil {
+		return nil, "", 0, nil, 0, err
+	}
+	if sv := e.shadows[id]; sv != 0 && sv != version {
+		// A shadow that cannot be read must not stop the enforced decision.
+		if shadow, err = e.compiledVersion(ctx, id, sv); err == nil {
+			shadowVersion = sv
+		}
+	}
+	return pol, id, version, shadow, shadowVersion, nil
+}
+
+// compiledVersion returns version of policy id compiled, from the cache.
+func (e *Engine) compiledVersion(ctx context.Context, id string, version int) (*Policy, error) {
 	key := versionKey{id, version}
 	if pol, ok := e.compiled[key]; ok {
-		return pol, id, version, nil
+		return pol, nil
 	}
 	v, err := e.st.PolicyVersion(ctx, id, version)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	pol, err := CompileJSON(v.Document)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("policyeditor: stored policy %s version %d: %w", id, version, err)
+		return nil, fmt.Errorf("policyeditor: stored policy %s version %d: %w", id, version, err)
 	}
 	if len(e.compiled) >= maxCompiled {
 		clear(e.compiled)
 	}
 	e.compiled[key] = pol
-	return pol, id, version, nil
+	return pol, nil
 }
 
 // resolve picks the policy for ev: the application's own, else the portal's
@@ -289,8 +324,12 @@ func (e *Engine) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	shadows, err := e.st.PolicyShadows(ctx)
+	if err != nil {
+		return err
+	}
 	sortRoutes(routes)
-	e.heads, e.routes = heads, routes
+	e.heads, e.routes, e.shadows = heads, routes, shadows
 	e.attached = make(map[attachKey]string, len(as))
 	for _, a := range as {
 		e.attached[attachKey{a.Point, a.Target}] = a.PolicyID

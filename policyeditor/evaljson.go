@@ -52,7 +52,9 @@ type requestDoc struct {
 		Org        string            `json:"org"`
 		Plan       string            `json:"plan"`
 		Attributes map[string]string `json:"attributes"`
-		MFAAt      string            `json:"mfa_at"`
+		// OrgAttributes are the organization's attributes.
+		OrgAttributes map[string]string `json:"org_attributes"`
+		MFAAt         string            `json:"mfa_at"`
 		// AuthMethods maps RFC 8176 methods to when they were used (RFC 3339).
 		AuthMethods map[string]string `json:"auth_methods"`
 		Locations   []string          `json:"locations"`
@@ -100,12 +102,13 @@ func ParseRequest(data []byte, loc Locator) (Request, error) {
 	}
 	var pr problems
 	req := Request{
-		Org:        doc.User.Org,
-		Plan:       doc.User.Plan,
-		Attributes: doc.User.Attributes,
-		User:       User{Groups: doc.User.Groups, ConnectionID: doc.User.Connection},
-		Client:     Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes, Type: doc.Client.Type},
-		Issuer:     doc.Issuer,
+		Org:           doc.User.Org,
+		Plan:          doc.User.Plan,
+		Attributes:    doc.User.Attributes,
+		OrgAttributes: doc.User.OrgAttributes,
+		User:          User{Groups: doc.User.Groups, ConnectionID: doc.User.Connection},
+		Client:        Client{ID: doc.Client.ID, Scopes: doc.Client.Scopes, Type: doc.Client.Type},
+		Issuer:        doc.Issuer,
 	}
 	rq := doc.Request
 	req.HTTP = HTTPRequest{Method: strings.ToUpper(rq.Method), Path: rq.Path, Host: strings.ToLower(rq.Host), API: rq.API, Query: rq.Query}

@@ -283,7 +283,7 @@ func parseCondition(path string, raw json.RawMessage, p *problems) Condition {
 			o.get(f, &c.Within, `a duration such as "15m"`)
 		case "name":
 			o.get(f, &c.Name, "a string")
-		case "param", "header", "query", "attribute":
+		case "param", "header", "query", "attribute", "of":
 			o.get(f, c.stringField(f), "a string")
 		case "ends_within":
 			o.get(f, &c.EndsWithin, `a number of days such as "30d"`)

@@ -3,6 +3,8 @@ package policyeditor
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -11,12 +13,15 @@ import (
 	"portico/store"
 )
 
-// Recorder writes decisions to the log asynchronously, in batches: Record
-// never waits on the database, so the token endpoint does not either. One
-// goroutine drains a bounded queue and commits a batch every Every or every
-// Batch decisions, whichever comes first (SQLite commits, not rows, are the
-// cost). When the queue is full a decision is dropped and counted rather
-// than slowing the request down; drops are logged once per flush.
+// Recorder writes decisions to the log by group commit: Record queues a
+// decision and waits until the transaction that holds it has committed, so
+// no token, code, launch or refusal page that cites a decision is sent
+// before the decision is durable — a crash loses no decision a response
+// relied on. Throughput is kept by sharing transactions: one goroutine
+// takes everything that queued up while the previous batch was committing
+// (up to Batch decisions) and commits it as one transaction, so a request
+// waits for about one commit (a few milliseconds) however many arrive at
+// once, and SQLite pays one commit per batch rather than per decision.
 type Recorder struct {
 	st  *store.Store
 	log *slog.Logger
@@ -24,32 +29,44 @@ type Recorder struct {
 
 	mu     sync.RWMutex // guards closed against Record racing Close
 	closed bool
-	ch     chan entry
-	syncCh chan chan struct{}
+	ch     chan *entry
 	done   chan struct{}
 
-	written, dropped, failed atomic.Int64
+	written, failed, batches atomic.Int64
 }
 
 // RecorderOptions tune a Recorder; zero values take the defaults.
 type RecorderOptions struct {
-	// Queue is how many decisions may wait to be written (default 8192).
+	// Queue is how many decisions may wait for the writer (default 8192);
+	// past it Record waits for room, as it waits for its commit anyway.
 	Queue int
 	// Batch is how many decisions one transaction writes at most (default 512).
 	Batch int
-	// Every is the longest a decision waits before its batch is written
-	// (default 100 ms).
-	Every time.Duration
-	// Log receives drops and write failures; nil means slog.Default().
+	// Log receives write failures; nil means slog.Default().
 	Log *slog.Logger
+	// Observer, when set, hears of every batch written (metrics, the
+	// decision.denied webhook) from the writer goroutine, never from a
+	// request, and of every drop.
+	Observer RecorderObserver
 }
 
-// entry is a decision waiting to be written. The context is kept as the
-// Request and marshalled by the writer goroutine, off the request path.
+// RecorderObserver hears what a Recorder does. DecisionsWritten runs on the
+// writer goroutine after each batch (err is the write's error; the batch
+// must not be kept); DecisionDropped runs in Record, so it must be cheap.
+type RecorderObserver interface {
+	DecisionsWritten(batch []store.Decision, took time.Duration, err error)
+	DecisionDropped()
+}
+
+// ErrRecorderClosed is returned by Record after Close.
+var ErrRecorderClosed = errors.New("policyeditor: the decision recorder is closed")
+
+// entry is a decision waiting to be written; done receives the outcome of
+// the commit that held it. A sync entry only marks a Sync.
 type entry struct {
-	d      store.Decision
-	req    Request
-	stepUp bool
+	d    store.Decision
+	sync bool
+	done chan error
 }
 
 // NewRecorder starts the writer goroutine; Close stops it.
@@ -60,69 +77,107 @@ func NewRecorder(st *store.Store, o RecorderOptions) *Recorder {
 	if o.Batch <= 0 {
 		o.Batch = 512
 	}
-	if o.Every <= 0 {
-		o.Every = 100 * time.Millisecond
-	}
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	r := &Recorder{st: st, log: o.Log, o: o, ch: make(chan entry, o.Queue),
-		syncCh: make(chan chan struct{}), done: make(chan struct{})}
+	r := &Recorder{st: st, log: o.Log, o: o, ch: make(chan *entry, o.Queue), done: make(chan struct{})}
 	go r.run()
 	return r
 }
 
-// Record queues d (with the request it decided, for the context column) and
-// returns its ID at once, assigning one if d has none, so a Deny page can
-// cite it before it is written. ok is false when the decision was dropped
-// because the queue was full or the recorder closed.
-func (r *Recorder) Record(d store.Decision, req *Request, stepUp bool) (id string, ok bool) {
+// Record writes d (with the request it decided, for the context column) and
+// returns its ID once the decision is durable. An error means it was not
+// written, or that ctx ended before the commit was known: the caller must
+// then not act on the decision. The decision may still be written after
+// ctx ends; it is never written twice.
+func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, stepUp bool) (string, error) {
 	if d.ID == "" {
 		if d.At.IsZero() {
 			d.At = time.Now()
 		}
 		d.ID = store.NewDecisionID(d.At)
 	}
+	// The context is marshalled here, on the request's own goroutine: the
+	// request waits for the commit anyway, and the one writer goroutine
+	// then only inserts, which keeps both cores busy under load.
+	d.Context = marshalContext(req, stepUp)
+	e := &entry{d: d, done: make(chan error, 1)}
+	if err := r.enqueue(ctx, e); err != nil {
+		return "", err
+	}
+	select {
+	case err := <-e.done:
+		if err != nil {
+			return "", err
+		}
+		// The store gives a colliding ID (another replica, the same
+		// millisecond) a fresh one; the written one is the reference.
+		return e.d.ID, nil
+	case <-ctx.Done():
+		return "", fmt.Errorf("policyeditor: waiting for the decision log: %w", ctx.Err())
+	}
+}
+
+func (r *Recorder) enqueue(ctx context.Context, e *entry) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
-		r.dropped.Add(1)
-		return d.ID, false
+		if !e.sync {
+			r.drop()
+		}
+		return ErrRecorderClosed
 	}
-	e := entry{d: d, req: *req, stepUp: stepUp}
-	// The writer must not keep the live request's maps (the headers carry
-	// the token); the context never shows them anyway.
-	e.req.HTTP.Header, e.req.HTTP.Query = nil, nil
 	select {
 	case r.ch <- e:
-		return d.ID, true
+		return nil
 	default:
-		r.dropped.Add(1)
-		return d.ID, false
+	}
+	// The queue is full: wait for room (Close waits for the write lock, so
+	// it cannot close the channel under this send).
+	select {
+	case r.ch <- e:
+		return nil
+	case <-ctx.Done():
+		if !e.sync {
+			r.drop()
+		}
+		return fmt.Errorf("policyeditor: decision log queue full: %w", ctx.Err())
 	}
 }
+
+// drop tells the observer of a decision that was refused (the recorder
+// closed, or the request gave up waiting for room in the queue).
+func (r *Recorder) drop() {
+	if r.o.Observer != nil {
+		r.o.Observer.DecisionDropped()
+	}
+}
+
+// QueueDepth is how many decisions wait to be written.
+func (r *Recorder) QueueDepth() int { return len(r.ch) }
 
 // Sync waits until every decision queued before the call has been written
-// (or its write has failed). Tests and the CLI use it; requests never do.
+// (or its write has failed). Record already waits for its own decision;
+// Sync is for tests and tools that hold no Record call.
 func (r *Recorder) Sync(ctx context.Context) error {
-	ack := make(chan struct{})
-	select {
-	case r.syncCh <- ack:
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	e := &entry{sync: true, done: make(chan error, 1)}
+	if err := r.enqueue(ctx, e); err != nil {
+		if errors.Is(err, ErrRecorderClosed) {
+			return nil // Close wrote everything
+		}
+		return err
 	}
 	select {
-	case <-ack:
+	case <-e.done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// Close writes what is queued and stops the writer. Later Records are
-// dropped.
+// Close writes what is queued and stops the writer. Later Records fail
+// with ErrRecorderClosed. The server closes the recorder only after its
+// HTTP server has drained, so no request is waiting then.
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	if !r.closed {
@@ -136,77 +191,84 @@ func (r *Recorder) Close() error {
 
 // RecorderStats counts what a Recorder did since it started.
 type RecorderStats struct {
-	Written, Dropped, Failed int64
+	// Written and Failed count decisions; Batches counts transactions
+	// (Written/Batches is how many decisions shared a commit).
+	Written, Failed, Batches int64
 }
 
 // Stats returns the counters.
 func (r *Recorder) Stats() RecorderStats {
-	return RecorderStats{Written: r.written.Load(), Dropped: r.dropped.Load(), Failed: r.failed.Load()}
+	return RecorderStats{Written: r.written.Load(), Failed: r.failed.Load(), Batches: r.batches.Load()}
 }
 
 func (r *Recorder) run() {
 	defer close(r.done)
-	tick := time.NewTicker(r.o.Every)
-	defer tick.Stop()
-	batch := make([]store.Decision, 0, min(r.o.Batch, 1024)) // grows if a huge Batch is configured
-	var reportedDrops int64
-	flush := func() {
-		if n := r.dropped.Load(); n > reportedDrops {
-			r.log.Warn("decision log queue full: decisions dropped", "dropped", n-reportedDrops, "dropped_total", n)
-			reportedDrops = n
-		}
-		if len(batch) == 0 {
+	batch := make([]*entry, 0, min(r.o.Batch, 1024)) // grows if a huge Batch is configured
+	rows := make([]store.Decision, 0, cap(batch))
+	for {
+		e, ok := <-r.ch
+		if !ok {
 			return
 		}
-		// A fresh context: the batch must be written even while the server
-		// shuts down, and a request's context has long ended.
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		collided, err := r.st.InsertDecisions(ctx, batch)
-		cancel()
-		switch {
-		case err != nil:
-			r.failed.Add(int64(len(batch)))
-			r.log.Error("writing decisions failed", "count", len(batch), "err", err)
-		case collided > 0:
-			// Another replica took the same ID in the same millisecond.
-			r.failed.Add(int64(collided))
-			r.written.Add(int64(len(batch) - collided))
-			r.log.Error("decisions not written: their ID was taken", "count", collided)
-		default:
-			r.written.Add(int64(len(batch)))
-		}
-		batch = batch[:0]
-	}
-	add := func(e entry) {
-		e.d.Context = marshalContext(&e.req, e.stepUp)
-		batch = append(batch, e.d)
-		if len(batch) >= r.o.Batch {
-			flush()
-		}
-	}
-	for {
-		select {
-		case e, ok := <-r.ch:
-			if !ok {
-				flush()
-				return
-			}
-			add(e)
-		case <-tick.C:
-			flush()
-		case ack := <-r.syncCh:
-			// Everything queued before Sync was called is in the channel now.
-			for n := len(r.ch); n > 0; n-- {
-				e, ok := <-r.ch
+		batch = append(batch[:0], e)
+		// Group commit: take whatever queued while the last batch was
+		// being committed, without waiting for more.
+	gather:
+		for len(batch) < r.o.Batch {
+			select {
+			case e, ok := <-r.ch:
 				if !ok {
-					break
+					break gather
 				}
-				add(e)
+				batch = append(batch, e)
+			default:
+				break gather
 			}
-			flush()
-			close(ack)
 		}
+		rows = rows[:0]
+		for _, e := range batch {
+			if !e.sync {
+				rows = append(rows, e.d)
+			}
+		}
+		err := r.write(rows)
+		i := 0
+		for _, e := range batch {
+			if !e.sync {
+				e.d.ID = rows[i].ID
+				i++
+			}
+			e.done <- err
+		}
+		clear(batch) // drop the requests' data until the next batch
 	}
+}
+
+// write commits rows in one transaction.
+func (r *Recorder) write(rows []store.Decision) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	// A fresh context: the batch must be written even while the server
+	// shuts down, whatever became of the requests that wait on it.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	collided, err := r.st.InsertDecisions(ctx, rows)
+	if r.o.Observer != nil {
+		r.o.Observer.DecisionsWritten(rows, time.Since(start), err)
+	}
+	if err == nil && collided > 0 {
+		err = fmt.Errorf("policyeditor: %d decision IDs were taken", collided)
+	}
+	if err != nil {
+		r.failed.Add(int64(len(rows)))
+		r.log.Error("writing decisions failed; the requests that wait on them are refused", "count", len(rows), "err", err)
+		return err
+	}
+	r.written.Add(int64(len(rows)))
+	r.batches.Add(1)
+	return nil
 }
 
 // DecisionContext is what a decision looked at, as the log keeps it: enough
@@ -225,7 +287,18 @@ type DecisionContext struct {
 	Locations   []string             `json:"locations,omitempty"`
 	Attributes  map[string]string    `json:"attributes,omitempty"`
 	Scopes      []string             `json:"scopes,omitempty"`
-	Issuer      string               `json:"issuer,omitempty"`
+	// OrgAttributes are the organization's attributes.
+	OrgAttributes map[string]string `json:"org_attributes,omitempty"`
+	Issuer        string            `json:"issuer,omitempty"`
+	// Connection, ClientType and ValidUntil (the partnership's end) are
+	// what the connection, client_type and partnership conditions read.
+	Connection string    `json:"connection,omitempty"`
+	ClientType string    `json:"client_type,omitempty"`
+	ValidUntil time.Time `json:"valid_until,omitzero"`
+	// The token behind an API call: its issued-at, binding and features.
+	TokenIssuedAt     time.Time `json:"token_iat,omitzero"`
+	SenderConstrained bool      `json:"sender_constrained,omitempty"`
+	Features          []string  `json:"features,omitempty"`
 	// The API call of an authorizer decision (never its headers: they carry
 	// the token).
 	Method string `json:"method,omitempty"`
@@ -237,8 +310,18 @@ type DecisionContext struct {
 // ContextOf is the DecisionContext of a request.
 func ContextOf(req *Request, stepUp bool) DecisionContext {
 	c := DecisionContext{Country: req.Country, Org: req.Org, Plan: req.Plan, Groups: req.User.Groups,
-		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, Scopes: req.Client.Scopes,
-		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API}
+		MFAAt: req.User.MFAAt, AuthMethods: req.User.AuthMethods, SteppedUp: stepUp, Attributes: req.Attributes, OrgAttributes: req.OrgAttributes, Scopes: req.Client.Scopes,
+		Issuer: req.Issuer, Method: req.HTTP.Method, Path: req.HTTP.Path, Host: req.HTTP.Host, API: req.HTTP.API,
+		Connection: req.User.ConnectionID, ClientType: req.Client.Type, ValidUntil: utc(req.ValidUntil),
+		TokenIssuedAt: utc(req.Token.IssuedAt), SenderConstrained: req.Token.SenderConstrained, Features: req.Token.Features}
+	// UTC times are the ones the log keeps inline, in a few bytes.
+	c.MFAAt = utc(c.MFAAt)
+	if len(req.User.AuthMethods) > 0 {
+		c.AuthMethods = make(map[string]time.Time, len(req.User.AuthMethods))
+		for m, at := range req.User.AuthMethods {
+			c.AuthMethods[m] = utc(at)
+		}
+	}
 	if req.IP.IsValid() {
 		c.IP = req.IP.String()
 		c.Location = LocationOf(req.IP).String()
@@ -247,6 +330,17 @@ func ContextOf(req *Request, stepUp bool) DecisionContext {
 		c.Locations = append(c.Locations, l.String())
 	}
 	return c
+}
+
+// utc is t as the log keeps it: UTC milliseconds, the times it stores
+// inline in a few bytes (a time with finer digits would make every context
+// distinct and be stored whole); a sub-millisecond difference cannot change
+// a decision about minutes.
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Millisecond)
 }
 
 func marshalContext(req *Request, stepUp bool) json.RawMessage {

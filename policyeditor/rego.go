@@ -162,6 +162,10 @@ func regoInput(req *Request, stepUp bool) ast.Value {
 	for k, v := range req.Attributes {
 		attrs.Insert(str(k), str(v))
 	}
+	orgAttrs := ast.NewObject()
+	for k, v := range req.OrgAttributes {
+		orgAttrs.Insert(str(k), str(v))
+	}
 	locs := make([]string, len(req.User.Locations))
 	for i, l := range req.User.Locations {
 		locs[i] = l.String()
@@ -177,7 +181,7 @@ func regoInput(req *Request, stepUp bool) ast.Value {
 	items := [][2]*ast.Term{
 		optTime("time", req.Now), opt("ip", ip), opt("country", req.Country),
 		kv("user", obj(kv("groups", strs(req.User.Groups)), opt("org", req.Org), opt("plan", req.Plan),
-			kv("attributes", ast.NewTerm(attrs)), optTime("mfa_at", mfaAt), kv("locations", strs(locs)),
+			kv("attributes", ast.NewTerm(attrs)), kv("org_attributes", ast.NewTerm(orgAttrs)), optTime("mfa_at", mfaAt), kv("locations", strs(locs)),
 			opt("connection", req.User.ConnectionID), optTime("partnership_ends", req.ValidUntil))),
 		kv("client", obj(opt("id", req.Client.ID), kv("scopes", strs(req.Client.Scopes)), opt("type", req.Client.Type))),
 		kv("stepped_up", ast.BooleanTerm(stepUp)),

@@ -32,6 +32,9 @@ type Request struct {
 	ValidUntil time.Time
 	// Attributes are user or client attributes and token claims, by name.
 	Attributes map[string]string
+	// OrgAttributes are the organization's attributes (store.Organization's),
+	// which param_in_attribute conditions with "of": "org" read.
+	OrgAttributes map[string]string
 
 	// User is who signs in; empty for a machine client.
 	User User

@@ -3,10 +3,12 @@ package policyeditor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,35 +250,44 @@ func TestEngineSeesCLIChangeAndRecords(t *testing.T) {
 	rec.Close()
 }
 
-func TestRecorderBatchesAndCloseDrains(t *testing.T) {
+func TestRecorderGroupCommit(t *testing.T) {
 	ctx := context.Background()
 	st, _ := openStore(t)
-	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Every: time.Hour, Batch: 100, Log: quiet()})
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Batch: 100, Log: quiet()})
 	req := policyeditor.Request{Now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	for i := 0; i < 250; i++ {
-		action := "permit"
-		if i%5 == 0 {
-			action = "deny"
+	// 250 requests at once: each returns only once its decision is
+	// committed, and they share transactions.
+	ids := make([]string, 250)
+	errs := make([]error, 250)
+	var wg sync.WaitGroup
+	for i := range 250 {
+		wg.Go(func() {
+			action := "permit"
+			if i%5 == 0 {
+				action = "deny"
+			}
+			ids[i], errs[i] = rec.Record(ctx, store.Decision{At: req.Now, Point: "authorize", OrgID: "o", Action: action}, &req, false)
+			if errs[i] == nil {
+				// Durable on return: another connection sees it at once.
+				if _, err := st.Decision(ctx, "o", ids[i]); err != nil {
+					errs[i] = fmt.Errorf("not in the log on return: %w", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil || ids[i] == "" {
+			t.Fatalf("decision %d: %q %v", i, ids[i], err)
 		}
-		if _, ok := rec.Record(store.Decision{At: req.Now, Point: "authorize", OrgID: "o", Action: action}, &req, false); !ok {
-			t.Fatalf("dropped decision %d", i)
-		}
 	}
-	// Two full batches go out on their own; the rest waits for the hour…
-	deadline := time.Now().Add(5 * time.Second)
-	for rec.Stats().Written < 200 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	s := rec.Stats()
+	if s.Written != 250 || s.Failed != 0 || s.Batches >= 250 || s.Batches < 3 {
+		t.Fatalf("stats %+v: want 250 written in fewer than 250 and at least 3 (Batch 100) transactions", s)
 	}
-	if w := rec.Stats().Written; w != 200 {
-		t.Fatalf("full batches: written %d, want 200", w)
-	}
-	// …until Close drains it.
 	rec.Close()
-	if s := rec.Stats(); s.Written != 250 || s.Dropped != 0 {
-		t.Fatalf("after close: %+v", s)
-	}
-	if _, ok := rec.Record(store.Decision{Action: "deny"}, &req, false); ok {
-		t.Fatal("recorded after close")
+	if _, err := rec.Record(ctx, store.Decision{Action: "deny"}, &req, false); !errors.Is(err, policyeditor.ErrRecorderClosed) {
+		t.Fatalf("recorded after close: %v", err)
 	}
 	denies, _ := st.Decisions(ctx, store.DecisionFilter{Action: "deny", Limit: 1000})
 	if len(denies) != 50 {
@@ -284,23 +295,35 @@ func TestRecorderBatchesAndCloseDrains(t *testing.T) {
 	}
 }
 
-func TestRecorderDropsWhenFull(t *testing.T) {
+// A decision that cannot be written fails the Record, and the engine's
+// Decide with it: nobody acts on a decision the log does not hold.
+func TestRecorderWriteFailureFailsDecide(t *testing.T) {
+	ctx := context.Background()
 	st, _ := openStore(t)
-	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Queue: 1, Every: time.Hour, Batch: 1000, Log: quiet()})
-	defer rec.Close()
-	req := policyeditor.Request{}
-	dropped := 0
-	for i := 0; i < 1000; i++ {
-		start := time.Now()
-		if _, ok := rec.Record(store.Decision{Action: "permit"}, &req, false); !ok {
-			dropped++
-		}
-		if time.Since(start) > 50*time.Millisecond {
-			t.Fatal("Record blocked")
-		}
+	svc := &policyeditor.Service{Store: st}
+	s, err := svc.Save(ctx, admin, "", 0, ibmDoc(t), "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if dropped == 0 || rec.Stats().Dropped != int64(dropped) {
-		t.Fatalf("dropped %d, stats %+v", dropped, rec.Stats())
+	if err := svc.Attach(ctx, admin, s.Policy.ID, policyeditor.Target{Point: store.AttachPortal}); err != nil {
+		t.Fatal(err)
+	}
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: quiet()})
+	defer rec.Close()
+	eng := policyeditor.NewEngine(st, rec)
+	ev := &policyeditor.Evaluation{Point: policyeditor.PointSignIn, OrgID: "org", Request: benchRequest()}
+	if out, err := eng.Decide(ctx, ev); err != nil || out.DecisionID == "" {
+		t.Fatalf("healthy: %v %+v", err, out)
+	}
+	// The engine has the policy cached; now the database goes away.
+	eng.Revalidate = time.Hour
+	st.Close()
+	out, err := eng.Decide(ctx, ev)
+	if err == nil || out.Applied || out.DecisionID != "" {
+		t.Fatalf("decided without a record: %v %+v", err, out)
+	}
+	if s := rec.Stats(); s.Failed != 1 || s.Written != 1 {
+		t.Fatalf("stats %+v", s)
 	}
 }
 

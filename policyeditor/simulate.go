@@ -21,8 +21,9 @@ type SimInput struct {
 	Plan      string
 	ClientID  string
 	Scopes    []string
-	// Attributes are "name=value" lines.
-	Attributes []string
+	// Attributes are "name=value" lines; OrgAttributes the organization's.
+	Attributes    []string
+	OrgAttributes []string
 	// Method, Path and Host describe an API call (api_request policies).
 	Method, Path, Host string
 }
@@ -115,20 +116,8 @@ func (in SimInput) Request(now time.Time, loc Locator) (Request, error) {
 		req.User.Locations = append(req.User.Locations, p)
 	}
 	// One attribute per line: a value may be a comma-separated list.
-	for i, s := range in.Attributes {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(s, "=")
-		if !ok || strings.TrimSpace(k) == "" {
-			pr.add(fmt.Sprintf("attributes[%d]", i), fmt.Sprintf("%q is not name=value", s))
-			continue
-		}
-		if req.Attributes == nil {
-			req.Attributes = map[string]string{}
-		}
-		req.Attributes[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
+	req.Attributes = attributeLines(&pr, "attributes", in.Attributes)
+	req.OrgAttributes = attributeLines(&pr, "org_attributes", in.OrgAttributes)
 	return req, pr.err()
 }
 
@@ -142,6 +131,27 @@ func clean(xs []string) []string {
 				out = append(out, p)
 			}
 		}
+	}
+	return out
+}
+
+// attributeLines reads "name=value" lines into a map (nil when there are
+// none), reporting bad lines under field.
+func attributeLines(pr *problems, field string, in []string) map[string]string {
+	var out map[string]string
+	for i, s := range in {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			pr.add(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("%q is not name=value", s))
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out
 }

@@ -54,6 +54,12 @@ func (s *Store) RecordAudit(ctx context.Context, e *AuditEvent) error {
 	if err != nil {
 		return fmt.Errorf("store: audit: %w", err)
 	}
+	// The outbox row commits with the event (and the change it describes):
+	// webhooks and the SIEM stream see every change that committed and none
+	// that did not.
+	if _, err := s.q.ExecContext(ctx, `INSERT INTO audit_outbox (audit_id, at) VALUES (?, ?)`, e.ID, ms(e.At)); err != nil {
+		return fmt.Errorf("store: audit outbox: %w", err)
+	}
 	return nil
 }
 

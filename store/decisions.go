@@ -38,6 +38,13 @@ type Decision struct {
 	Rule          int             `json:"rule,omitempty"` // 1-based; 0 when the default decided
 	Action        string          `json:"action"`
 	Reason        string          `json:"reason"`
+	// The report-only (shadow) version's outcome, when the policy had one
+	// attached: evaluated beside the enforced version, never enforced.
+	// ShadowAction is "" when there was none.
+	ShadowVersion int    `json:"shadow_version,omitempty"`
+	ShadowRule    int    `json:"shadow_rule,omitempty"`
+	ShadowAction  string `json:"shadow_action,omitempty"`
+	ShadowReason  string `json:"shadow_reason,omitempty"`
 }
 
 // The decision log is the one table that grows with traffic rather than
@@ -350,8 +357,11 @@ func parseOutcome(v string) outcome {
 // context object is shared by reference. The inline encoding (column
 // extra) is: a flags byte, then the ip (4 or 16 bytes) when flagIP, the
 // location's prefix length (1 byte, the location being the ip masked) when
-// flagLoc, and mfa_at as a uvarint of milliseconds before the decision (or
-// after it, flagMFAAfter) when flagMFA.
+// flagLoc, mfa_at as a uvarint of milliseconds before the decision (or
+// after it, flagMFAAfter) when flagMFA, then with flagAuth one varint of
+// milliseconds before the decision per auth method (the method names, sorted,
+// stay in the shared part as a list), and with flagToken the token's
+// issued-at as a varint of milliseconds before the decision.
 const (
 	flagIP = 1 << iota
 	flagIP6
@@ -359,7 +369,19 @@ const (
 	flagMFA
 	flagMFAAfter
 	flagSteppedUp
+	flagAuth
+	flagToken
 )
+
+// msTime reads a JSON time that survives a round trip through Unix
+// milliseconds in UTC, the only ones kept inline.
+func msTime(v json.RawMessage) (time.Time, bool) {
+	var t time.Time
+	if json.Unmarshal(v, &t) != nil || !t.Equal(fromMS(t.UnixMilli())) || string(v) != `"`+t.UTC().Format(time.RFC3339Nano)+`"` {
+		return t, false
+	}
+	return t, true
+}
 
 // splitContext separates the per-request part of a context object from the
 // part that repeats. Anything it cannot encode compactly stays shared.
@@ -416,6 +438,35 @@ func splitContext(raw json.RawMessage, at time.Time) (shared string, extra []byt
 		flags |= flagSteppedUp
 		delete(m, "stepped_up")
 	}
+	if v, ok := m["auth_methods"]; ok {
+		var raw map[string]json.RawMessage
+		if json.Unmarshal(v, &raw) == nil && len(raw) > 0 {
+			names := slices.Sorted(maps.Keys(raw))
+			deltas := make([]int64, 0, len(names))
+			for _, n := range names {
+				t, ok := msTime(raw[n])
+				if !ok {
+					deltas = nil
+					break
+				}
+				deltas = append(deltas, at.UnixMilli()-t.UnixMilli())
+			}
+			if deltas != nil {
+				flags |= flagAuth
+				for _, d := range deltas {
+					buf = binary.AppendVarint(buf, d)
+				}
+				m["auth_methods"], _ = json.Marshal(names)
+			}
+		}
+	}
+	if v, ok := m["token_iat"]; ok {
+		if t, ok := msTime(v); ok {
+			flags |= flagToken
+			buf = binary.AppendVarint(buf, at.UnixMilli()-t.UnixMilli())
+			delete(m, "token_iat")
+		}
+	}
 	if len(m) > 0 {
 		b, _ := json.Marshal(m) // sorted keys: equal contexts share one row
 		shared = refContext + string(b)
@@ -465,12 +516,110 @@ func joinContext(shared string, extra []byte, at time.Time) json.RawMessage {
 		if flags&flagSteppedUp != 0 {
 			m["stepped_up"] = json.RawMessage("true")
 		}
+		var x ContextExtra
+		decodeExtra(extra, at, sharedAuthNames(m["auth_methods"]), &x)
+		if flags&flagAuth != 0 {
+			am := make(map[string]time.Time, len(x.AuthNames))
+			for i, n := range x.AuthNames {
+				am[n] = x.AuthAt[i]
+			}
+			m["auth_methods"], _ = json.Marshal(am)
+		}
+		if flags&flagToken != 0 {
+			m["token_iat"], _ = json.Marshal(x.TokenIssuedAt)
+		}
 	}
 	if len(m) == 0 {
 		return json.RawMessage("{}")
 	}
 	b, _ := json.Marshal(m)
 	return b
+}
+
+func sharedAuthNames(v json.RawMessage) []string {
+	var names []string
+	if len(v) > 0 && v[0] == '[' {
+		json.Unmarshal(v, &names)
+	}
+	return names
+}
+
+// ContextExtra is the per-request part of a decision's context (column
+// extra) decoded, for readers that parse the shared part once per distinct
+// value (replay). AuthNames are the auth methods' names from the shared
+// part and AuthAt their times, in the same order.
+type ContextExtra struct {
+	IP            netip.Addr
+	MFAAt         time.Time
+	SteppedUp     bool
+	AuthNames     []string
+	AuthAt        []time.Time
+	TokenIssuedAt time.Time
+}
+
+// DecodeContextExtra decodes extra of a decision made at at into x,
+// reusing x's slices; authNames are the sorted method names the shared part
+// lists under "auth_methods" (see AuthMethodNames).
+func DecodeContextExtra(extra []byte, at time.Time, authNames []string, x *ContextExtra) {
+	decodeExtra(extra, at, authNames, x)
+}
+
+// AuthMethodNames reads the method names a shared context part lists under
+// "auth_methods" when their times are inline; nil otherwise.
+func AuthMethodNames(v json.RawMessage) []string { return sharedAuthNames(v) }
+
+func decodeExtra(extra []byte, at time.Time, authNames []string, x *ContextExtra) {
+	*x = ContextExtra{AuthNames: x.AuthNames[:0], AuthAt: x.AuthAt[:0]}
+	if len(extra) == 0 {
+		return
+	}
+	flags, b := extra[0], extra[1:]
+	if flags&flagIP != 0 {
+		n := 4
+		if flags&flagIP6 != 0 {
+			n = 16
+		}
+		if len(b) < n {
+			return
+		}
+		x.IP, _ = netip.AddrFromSlice(b[:n])
+		b = b[n:]
+	}
+	if flags&flagLoc != 0 {
+		if len(b) < 1 {
+			return
+		}
+		b = b[1:]
+	}
+	if flags&flagMFA != 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 {
+			return
+		}
+		b = b[n:]
+		v := int64(d)
+		if flags&flagMFAAfter != 0 {
+			v = -v
+		}
+		x.MFAAt = fromMS(at.UnixMilli() - v)
+	}
+	x.SteppedUp = flags&flagSteppedUp != 0
+	if flags&flagAuth != 0 {
+		for _, name := range authNames {
+			d, n := binary.Varint(b)
+			if n <= 0 {
+				return
+			}
+			b = b[n:]
+			x.AuthNames = append(x.AuthNames, name)
+			x.AuthAt = append(x.AuthAt, fromMS(at.UnixMilli()-d))
+		}
+	}
+	if flags&flagToken != 0 {
+		if d, n := binary.Varint(b); n > 0 {
+			x.TokenIssuedAt = fromMS(at.UnixMilli() - d)
+		}
+	}
 }
 
 func whoRef(d *Decision) string {
@@ -490,8 +639,9 @@ func prefixed(prefix, v string) string {
 // InsertDecisions writes a batch of decisions in one transaction: one commit
 // per batch is what keeps the log cheap under token-endpoint load. A
 // decision without an ID (or with one NewDecisionID did not make) gets one,
-// written back into ds; one without a time is stamped now. It returns how
-// many decisions were not written because their ID was already taken.
+// written back into ds; one without a time is stamped now. A decision whose
+// ID is already taken is given a fresh one (written back too); it returns
+// how many decisions still found theirs taken after three fresh tries.
 //
 // Rows go in one prepared single-row INSERT each: a multi-row INSERT needs
 // SQLite's statement journal (a temporary file written per statement),
@@ -505,7 +655,7 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 	err = s.InTx(ctx, func(tx *Store) error {
 		collided = 0
 		const q = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
-			action, context_ref, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+			action, context_ref, extra, shadow_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 		// The transaction's querier runs q through the statement prepared
 		// once on the writer (SQLite), so each row costs no parse.
 		exec := tx.q.ExecContext
@@ -522,17 +672,32 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 			}
 			shared, extra := splitContext(d.Context, d.At)
 			out := outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}
+			shadow := ""
+			if d.ShadowAction != "" {
+				shadow = outcome{d.PolicyID, d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason}.ref()
+			}
 			refs, err := tx.refIDs(ctx, w, []string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID),
-				whoRef(d), prefixed(refClient, d.ClientID), out.ref(), shared})
+				whoRef(d), prefixed(refClient, d.ClientID), out.ref(), shared, shadow})
 			if err != nil {
 				return fmt.Errorf("store: insert decisions: %w", err)
 			}
-			res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra)
-			if err != nil {
-				return fmt.Errorf("store: insert decisions: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				collided++
+			shadowRef := sql.NullInt64{Int64: refs[6], Valid: refs[6] != 0}
+			// A taken ID (another replica, the same millisecond and random
+			// bits) gets a fresh one: callers read the written ID back.
+			for attempt := 0; ; attempt++ {
+				res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra, shadowRef)
+				if err != nil {
+					return fmt.Errorf("store: insert decisions: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					break
+				}
+				if attempt == 3 {
+					collided++
+					break
+				}
+				key = newDecisionKey(d.At)
+				d.ID = strconv.FormatInt(key, 36)
 			}
 		}
 		return nil
@@ -557,7 +722,7 @@ type DecisionFilter struct {
 }
 
 const decisionColumns = `d.point_ref, d.org_ref, d.who_ref, d.client_ref, d.outcome_ref, d.action,
-	d.context_ref, d.extra`
+	d.context_ref, d.extra, d.shadow_ref`
 
 // decisionRow is a stored row before its references are resolved.
 type decisionRow struct {
@@ -565,11 +730,12 @@ type decisionRow struct {
 	point, org, who, client, outcome, cxref int64
 	action                                  string
 	extra                                   []byte
+	shadow                                  sql.NullInt64
 }
 
 func scanDecisionRow(row interface{ Scan(...any) error }) (decisionRow, error) {
 	var r decisionRow
-	err := row.Scan(&r.point, &r.org, &r.who, &r.client, &r.outcome, &r.action, &r.cxref, &r.extra)
+	err := row.Scan(&r.point, &r.org, &r.who, &r.client, &r.outcome, &r.action, &r.cxref, &r.extra, &r.shadow)
 	return r, err
 }
 
@@ -578,7 +744,7 @@ func scanDecisionRow(row interface{ Scan(...any) error }) (decisionRow, error) {
 func (s *Store) resolveDecisions(ctx context.Context, rows []decisionRow) ([]Decision, error) {
 	var ids []int64
 	for _, r := range rows {
-		ids = append(ids, r.point, r.org, r.who, r.client, r.outcome, r.cxref)
+		ids = append(ids, r.point, r.org, r.who, r.client, r.outcome, r.cxref, r.shadow.Int64)
 	}
 	names, err := s.refNames(ctx, ids)
 	if err != nil {
@@ -596,6 +762,10 @@ func (s *Store) resolveDecisions(ctx context.Context, rows []decisionRow) ([]Dec
 		o := parseOutcome(names[r.outcome])
 		d.PolicyID, d.PolicyVersion, d.Rule, d.Reason = o.PolicyID, o.Version, o.Rule, o.Reason
 		d.Context = joinContext(names[r.cxref], r.extra, d.At)
+		if r.shadow.Valid {
+			sh := parseOutcome(names[r.shadow.Int64])
+			d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason = sh.Version, sh.Rule, sh.Action, sh.Reason
+		}
 		if d.PolicyID != "" {
 			policies[d.PolicyID] = ""
 		}
@@ -793,4 +963,12 @@ func (s *Store) DeleteDecisionsBefore(ctx context.Context, t time.Time, batch in
 		return 0, fmt.Errorf("store: delete decisions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// CountDecisions is how many decisions the log holds (the soak test watches
+// it grow).
+func (s *Store) CountDecisions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM decisions`).Scan(&n)
+	return n, err
 }

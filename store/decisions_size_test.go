@@ -34,6 +34,13 @@ func sampleDecisions(n int, t0 time.Time) []store.Decision {
 			"scopes":    []string{"openid", "profile", "email"},
 			"locations": []string{fmt.Sprintf("203.0.%d.0/24", u%200)},
 			"mfa_at":    at.Add(-time.Duration(r.IntN(3600)) * time.Second).Truncate(time.Millisecond).UTC(),
+			// What replay needs besides: the session's auth methods with
+			// per-session times, the connection and the client's type.
+			"auth_methods": map[string]time.Time{
+				"pwd": at.Add(-time.Duration(r.IntN(8*3600)) * time.Second).Truncate(time.Millisecond).UTC(),
+				"otp": at.Add(-time.Duration(r.IntN(3600)) * time.Second).Truncate(time.Millisecond).UTC()},
+			"connection":  fmt.Sprintf("conn-%02d", org),
+			"client_type": "web",
 		}
 		var a, b, c, d int
 		fmt.Sscanf(ctx["ip"].(string), "%d.%d.%d.%d", &a, &b, &c, &d)

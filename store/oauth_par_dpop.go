@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -60,23 +61,72 @@ type DPoPJTI struct {
 	Expires time.Time
 }
 
-// UseDPoPJTIs records several proofs in one transaction and reports, for
-// each, whether this was its first use (a later duplicate in the same batch
-// is not). One commit for many requests is what keeps DPoP cheap under
-// load: SQLite has one writer at a time.
+// maxJTIBatch bounds the rows of one UseDPoPJTIs statement; each size is
+// a distinct (prepared, cached) statement.
+const maxJTIBatch = 32
+
+// UseDPoPJTIs records several proofs and reports, for each, whether this
+// was its first use (a later duplicate in the same batch is not). It is one
+// multi-row INSERT … ON CONFLICT DO NOTHING RETURNING per 32 proofs, in
+// autocommit: the rows returned are the proofs seen for the first time, on
+// any replica, since the key is the table's primary key. One statement for
+// many requests is what keeps DPoP cheap under load: SQLite has one
+// writer at a time, and a transaction around it would cost a BEGIN and a
+// COMMIT more.
 func (s *Store) UseDPoPJTIs(ctx context.Context, jtis []DPoPJTI) ([]bool, error) {
 	fresh := make([]bool, len(jtis))
-	err := s.InTx(ctx, func(tx *Store) error {
-		for i, j := range jtis {
-			res, err := tx.q.ExecContext(ctx, `INSERT INTO oauth_dpop_jtis (key, expires_at) VALUES (?, ?)
-				ON CONFLICT (key) DO NOTHING`, j.Key, ms(j.Expires))
-			if err != nil {
+	first := make(map[string]int, len(jtis)) // key -> index of its first occurrence
+	var q strings.Builder
+	args := make([]any, 0, 2*maxJTIBatch)
+	var idx []int
+	flush := func() error {
+		if len(idx) == 0 {
+			return nil
+		}
+		q.Reset()
+		q.WriteString("INSERT INTO oauth_dpop_jtis (key, expires_at) VALUES ")
+		for n := range idx {
+			if n > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?)")
+		}
+		q.WriteString(" ON CONFLICT (key) DO NOTHING RETURNING key")
+		rows, err := s.q.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return fmt.Errorf("store: dpop jtis: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
 				return fmt.Errorf("store: dpop jtis: %w", err)
 			}
-			n, _ := res.RowsAffected()
-			fresh[i] = n == 1
+			if i, ok := first[k]; ok {
+				fresh[i] = true
+			}
 		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: dpop jtis: %w", err)
+		}
+		args, idx = args[:0], idx[:0]
 		return nil
-	})
-	return fresh, err
+	}
+	for i, j := range jtis {
+		if _, dup := first[j.Key]; dup {
+			continue // a replay inside the batch: not fresh
+		}
+		first[j.Key] = i
+		args = append(args, j.Key, ms(j.Expires))
+		idx = append(idx, i)
+		if len(idx) == maxJTIBatch {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return fresh, nil
 }

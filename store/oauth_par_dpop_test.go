@@ -3,11 +3,13 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"portico/store"
+	"portico/store/storetest"
 )
 
 // TestPushedRequestsAreSingleUseAndBound: the DELETE decides; another
@@ -61,4 +63,36 @@ func TestDPoPJTIsFirstUseOnly(t *testing.T) {
 	if err != nil || !slices.Equal(fresh, []bool{false, true, false}) {
 		t.Fatalf("batch: %v %v", fresh, err)
 	}
+}
+
+// TestDPoPJTIsAcrossReplicas: two stores on one database (two replicas)
+// record proofs in batches larger than one statement; a key is fresh on
+// exactly one of them, on both engines.
+func TestDPoPJTIsAcrossReplicas(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		dsn := e.DSN(t)
+		a, b := storetest.OpenDSN(t, dsn), storetest.OpenDSN(t, dsn)
+		exp := time.Now().Add(time.Minute)
+		batch := func(prefix string, n int) []store.DPoPJTI {
+			out := make([]store.DPoPJTI, n)
+			for i := range out {
+				out[i] = store.DPoPJTI{Key: fmt.Sprintf("%s-%d", prefix, i), Expires: exp}
+			}
+			return out
+		}
+		first := batch("k", 70) // three statements: 32, 32, 6
+		fresh, err := a.UseDPoPJTIs(ctx, first)
+		if err != nil || slices.Contains(fresh, false) {
+			t.Fatalf("first use on replica a: %v %v", fresh, err)
+		}
+		mixed := append(batch("k", 40)[35:], batch("new", 3)...) // 5 replays, 3 new
+		fresh, err = b.UseDPoPJTIs(ctx, mixed)
+		if err != nil || !slices.Equal(fresh, []bool{false, false, false, false, false, true, true, true}) {
+			t.Fatalf("replayed on replica b: %v %v", fresh, err)
+		}
+		if err := a.UseDPoPJTI(ctx, "new-1", exp); !errors.Is(err, store.ErrAlreadyExists) {
+			t.Fatalf("replica b's key on replica a: %v", err)
+		}
+	})
 }

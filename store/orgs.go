@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -35,8 +37,12 @@ type Organization struct {
 	// RequirePasskey makes passkeys the only second factor its members may
 	// use and sign-in without one impossible (docs/PASSKEYS.md).
 	RequirePasskey bool
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Attributes are the organization's own facts by name (a list is
+	// comma-separated), for param_in_attribute conditions; never nil when
+	// read from the store.
+	Attributes map[string]string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // InactiveReason says why the organization may not sign in, launch apps or
@@ -54,15 +60,18 @@ func (o Organization) InactiveReason(now time.Time) string {
 	return ""
 }
 
-const orgColumns = `id, slug, name, status, valid_from, valid_until, COALESCE(plan_id, ''), require_mfa, require_passkey, created_at, updated_at`
+const orgColumns = `id, slug, name, status, valid_from, valid_until, COALESCE(plan_id, ''), require_mfa, require_passkey, attributes, created_at, updated_at`
 
 func scanOrg(row interface{ Scan(...any) error }) (Organization, error) {
 	var o Organization
 	var from, until sql.NullInt64
 	var created, updated int64
-	var status string
-	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &status, &from, &until, &o.PlanID, &o.RequireMFA, &o.RequirePasskey, &created, &updated); err != nil {
+	var status, attrs string
+	if err := row.Scan(&o.ID, &o.Slug, &o.Name, &status, &from, &until, &o.PlanID, &o.RequireMFA, &o.RequirePasskey, &attrs, &created, &updated); err != nil {
 		return o, err
+	}
+	if err := json.Unmarshal([]byte(attrs), &o.Attributes); err != nil || o.Attributes == nil {
+		o.Attributes = map[string]string{}
 	}
 	o.Status = OrgStatus(status)
 	o.ValidFrom, o.ValidUntil = fromNullMS(from), fromNullMS(until)
@@ -154,10 +163,10 @@ func (s *Store) CreateOrganization(ctx context.Context, o *Organization) error {
 		}
 		o.CreatedAt, o.UpdatedAt = now, now
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO organizations
-			(id, slug, name, status, valid_from, valid_until, plan_id, require_mfa, require_passkey, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?)`,
+			(id, slug, name, status, valid_from, valid_until, plan_id, require_mfa, require_passkey, attributes, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?)`,
 			o.ID, o.Slug, o.Name, string(o.Status), nullMS(o.ValidFrom), nullMS(o.ValidUntil), o.PlanID, o.RequireMFA, o.RequirePasskey,
-			ms(now), ms(now))
+			attrsJSON(o.Attributes), ms(now), ms(now))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("store: organization %q: %w", o.Slug, ErrAlreadyExists)
 		}
@@ -200,14 +209,16 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, update func(*
 		}
 		after = before
 		after.Domains = slices.Clone(before.Domains)
+		after.Attributes = maps.Clone(before.Attributes)
 		if err := update(&after); err != nil {
 			return err
 		}
 		after.ID, after.CreatedAt, after.UpdatedAt = before.ID, before.CreatedAt, tx.Now()
 		_, err := tx.q.ExecContext(ctx, `UPDATE organizations SET slug = ?, name = ?, status = ?,
-			valid_from = ?, valid_until = ?, plan_id = NULLIF(?, ''), require_mfa = ?, require_passkey = ?, updated_at = ? WHERE id = ?`,
+			valid_from = ?, valid_until = ?, plan_id = NULLIF(?, ''), require_mfa = ?, require_passkey = ?, attributes = ?,
+			updated_at = ? WHERE id = ?`,
 			after.Slug, after.Name, string(after.Status), nullMS(after.ValidFrom), nullMS(after.ValidUntil),
-			after.PlanID, after.RequireMFA, after.RequirePasskey, ms(after.UpdatedAt), id)
+			after.PlanID, after.RequireMFA, after.RequirePasskey, attrsJSON(after.Attributes), ms(after.UpdatedAt), id)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("store: organization %q: %w", after.Slug, ErrAlreadyExists)
 		}
@@ -217,4 +228,13 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, update func(*
 		return tx.setDomains(ctx, &after)
 	})
 	return before, after, err
+}
+
+// attrsJSON is an attributes map as the column stores it ("{}" for none).
+func attrsJSON(m map[string]string) string {
+	if m == nil {
+		return "{}"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }

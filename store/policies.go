@@ -12,13 +12,17 @@ import (
 // Policy is an access policy's identity and which of its versions is
 // current. The rules themselves are in its PolicyVersions.
 type Policy struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	Kind           string    `json:"kind"`
-	Description    string    `json:"description,omitempty"`
-	CurrentVersion int       `json:"current_version"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Kind           string `json:"kind"`
+	Description    string `json:"description,omitempty"`
+	CurrentVersion int    `json:"current_version"`
+	// ShadowVersion is the version attached in report-only mode beside the
+	// current one (0: none): evaluated and logged, never enforced.
+	ShadowVersion int       `json:"shadow_version,omitempty"`
+	ShadowSince   time.Time `json:"shadow_since,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // PolicyVersion is one immutable saved state of a policy: the document as
@@ -33,13 +37,16 @@ type PolicyVersion struct {
 	CreatedAt time.Time       `json:"created_at"`
 }
 
-const policyColumns = `id, name, kind, description, current_version, created_at, updated_at`
+const policyColumns = `id, name, kind, description, current_version, created_at, updated_at, shadow_version, shadow_since`
 
 func scanPolicy(row interface{ Scan(...any) error }) (Policy, error) {
 	var p Policy
-	var created, updated int64
-	err := row.Scan(&p.ID, &p.Name, &p.Kind, &p.Description, &p.CurrentVersion, &created, &updated)
+	var created, updated, since int64
+	err := row.Scan(&p.ID, &p.Name, &p.Kind, &p.Description, &p.CurrentVersion, &created, &updated, &p.ShadowVersion, &since)
 	p.CreatedAt, p.UpdatedAt = fromMS(created), fromMS(updated)
+	if since != 0 {
+		p.ShadowSince = fromMS(since)
+	}
 	return p, err
 }
 
@@ -89,7 +96,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *Policy, v *PolicyVersion) e
 			p.ID = NewID()
 		}
 		p.CurrentVersion, p.CreatedAt, p.UpdatedAt = 1, now, now
-		_, err := tx.q.ExecContext(ctx, `INSERT INTO policies (`+policyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.q.ExecContext(ctx, `INSERT INTO policies (`+policyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0)`,
 			p.ID, p.Name, p.Kind, p.Description, p.CurrentVersion, ms(now), ms(now))
 		if isUniqueViolation(err) {
 			return fmt.Errorf("store: policy %q: %w", p.Name, ErrAlreadyExists)
@@ -116,8 +123,13 @@ func (s *Store) AddPolicyVersion(ctx context.Context, p *Policy, base int, v *Po
 		if base != 0 && base != cur.CurrentVersion {
 			return fmt.Errorf("store: policy %q is at version %d, not %d: %w", cur.Name, cur.CurrentVersion, base, ErrConflict)
 		}
+		next, err := tx.nextPolicyVersion(ctx, p.ID)
+		if err != nil {
+			return err
+		}
 		now := tx.Now()
-		p.CurrentVersion, p.CreatedAt, p.UpdatedAt = cur.CurrentVersion+1, cur.CreatedAt, now
+		p.CurrentVersion, p.CreatedAt, p.UpdatedAt = next, cur.CreatedAt, now
+		p.ShadowVersion, p.ShadowSince = cur.ShadowVersion, cur.ShadowSince
 		_, err = tx.q.ExecContext(ctx, `UPDATE policies SET name = ?, kind = ?, description = ?, current_version = ?,
 			updated_at = ? WHERE id = ?`, p.Name, p.Kind, p.Description, p.CurrentVersion, ms(now), p.ID)
 		if isUniqueViolation(err) {
@@ -129,6 +141,108 @@ func (s *Store) AddPolicyVersion(ctx context.Context, p *Policy, base int, v *Po
 		v.PolicyID, v.Version, v.CreatedAt = p.ID, p.CurrentVersion, now
 		return tx.insertPolicyVersion(ctx, v)
 	})
+}
+
+// nextPolicyVersion is the number the next saved version of a policy
+// takes: a report-only version may be newer than the current one.
+func (s *Store) nextPolicyVersion(ctx context.Context, policyID string) (int, error) {
+	var n int
+	if err := s.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM policy_versions WHERE policy_id = ?`, policyID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: policy versions: %w", err)
+	}
+	return n + 1, nil
+}
+
+// AddShadowVersion stores v as the next version of policy policyID without
+// making it current, and attaches it in report-only mode (replacing any
+// shadow attached before).
+func (s *Store) AddShadowVersion(ctx context.Context, policyID string, v *PolicyVersion) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		if _, err := tx.Policy(ctx, policyID); err != nil {
+			return err
+		}
+		next, err := tx.nextPolicyVersion(ctx, policyID)
+		if err != nil {
+			return err
+		}
+		v.PolicyID, v.Version, v.CreatedAt = policyID, next, tx.Now()
+		if err := tx.insertPolicyVersion(ctx, v); err != nil {
+			return err
+		}
+		return tx.SetPolicyShadow(ctx, policyID, next)
+	})
+}
+
+// SetPolicyShadow attaches version n of a policy in report-only mode, or
+// detaches the shadow when n is 0. The current version cannot be its own
+// shadow (ErrConflict); a version that does not exist is ErrNotFound.
+func (s *Store) SetPolicyShadow(ctx context.Context, policyID string, n int) error {
+	return s.InTx(ctx, func(tx *Store) error {
+		p, err := tx.Policy(ctx, policyID)
+		if err != nil {
+			return err
+		}
+		since := int64(0)
+		if n != 0 {
+			if n == p.CurrentVersion {
+				return fmt.Errorf("store: version %d of %q is already enforced: %w", n, p.Name, ErrConflict)
+			}
+			if _, err := tx.PolicyVersion(ctx, policyID, n); err != nil {
+				return err
+			}
+			since = ms(tx.Now())
+		}
+		_, err = tx.q.ExecContext(ctx, `UPDATE policies SET shadow_version = ?, shadow_since = ?, updated_at = ? WHERE id = ?`,
+			n, since, ms(tx.Now()), policyID)
+		if err != nil {
+			return fmt.Errorf("store: set policy shadow: %w", err)
+		}
+		return nil
+	})
+}
+
+// PromoteShadow makes the report-only version of a policy the enforced one
+// and detaches it; only when version is still the shadow (a second click,
+// or someone else's change meanwhile, is ErrConflict). It returns the
+// policy as it was before.
+func (s *Store) PromoteShadow(ctx context.Context, policyID string, version int) (Policy, error) {
+	var before Policy
+	err := s.InTx(ctx, func(tx *Store) error {
+		var err error
+		if before, err = tx.Policy(ctx, policyID); err != nil {
+			return err
+		}
+		res, err := tx.q.ExecContext(ctx, `UPDATE policies SET current_version = shadow_version, shadow_version = 0,
+			shadow_since = 0, updated_at = ? WHERE id = ? AND shadow_version = ? AND shadow_version <> 0`, ms(tx.Now()), policyID, version)
+		if err != nil {
+			return fmt.Errorf("store: promote shadow: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("store: promote: version %d of %q is not in report-only mode: %w", version, before.Name, ErrConflict)
+		}
+		return nil
+	})
+	return before, err
+}
+
+// PolicyShadows maps the ID of every policy with a report-only version to
+// that version.
+func (s *Store) PolicyShadows(ctx context.Context) (map[string]int, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT id, shadow_version FROM policies WHERE shadow_version <> 0`)
+	if err != nil {
+		return nil, fmt.Errorf("store: policy shadows: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) insertPolicyVersion(ctx context.Context, v *PolicyVersion) error {

@@ -145,6 +145,15 @@ func (s *Store) Close() error { return s.e.close() }
 // need it directly. On SQLite it is the read-only pool.
 func (s *Store) DB() *sql.DB { return s.e.rdb }
 
+// Pools names the connection pools for metrics: one on PostgreSQL, a
+// read pool and a single-writer pool on SQLite.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.e.pg {
+		return map[string]*sql.DB{"postgres": s.e.rdb}
+	}
+	return map[string]*sql.DB{"sqlite_read": s.e.rdb, "sqlite_write": s.e.wdb}
+}
+
 // Postgres reports whether the store runs on PostgreSQL.
 func (s *Store) Postgres() bool { return s.e.pg }
 

@@ -4,11 +4,21 @@ package views
 type Page struct {
 	Title string
 	Nav   []NavItem
-	User  *Viewer // nil when nobody is signed in
-	CSRF  string  // token for the sign-out form and any other form on the page
-	Flash *Flash
+	// NavGroups is Nav grouped by what the viewer is there as (their own
+	// apps and account, developer, organization admin, platform admin).
+	NavGroups []NavGroup
+	User      *Viewer // nil when nobody is signed in
+	CSRF      string  // token for the sign-out form and any other form on the page
+	Flash     *Flash
 	// Narrow centres a small card, for sign-in and error pages.
 	Narrow bool
+}
+
+// NavGroup is one heading of the navigation and its links.
+type NavGroup struct {
+	Label  string
+	Items  []NavItem
+	Active bool // the current page is one of Items
 }
 
 // NavItem is one link of the top navigation.

@@ -68,8 +68,17 @@ type PolicyEditorProps struct {
 	AppPager Pager
 	// RouteAttach offers attaching to an API route (api_request policies).
 	RouteAttach bool
+	// APIs are the registered APIs a route can be for (value: identifier).
+	APIs []Option
 	// Attribution is trusted HTML crediting the geolocation data.
 	Attribution string
+	// ReplayDays is the impact preview's window; Replay its result.
+	ReplayDays string
+	Replay     *ReplayProps
+	// ReplayProgress is set instead of Replay's result while it runs.
+	ReplayProgress *ReplayProgress
+	// Shadow is the report-only section of a saved policy.
+	Shadow *ShadowProps
 }
 
 // Pickers are the choices of the picker inputs.
@@ -129,8 +138,9 @@ type CondProps struct {
 	// EndsWithin is a partnership condition's "30d".
 	EndsWithin string
 	// Source ("param", "header" or "query") and Key name the request value
-	// of a param_in_attribute condition; Attr is then the user attribute.
-	Source, Key string
+	// of a param_in_attribute condition; Attr is then the attribute, of the
+	// user or, when Of is "org", of the organization.
+	Source, Key, Of string
 	// Errors by field: "" (the condition), "values", "days", "from", "to",
 	// "tz", "within", "ends_within", "attr", "type", "new".
 	Errors map[string][]string
@@ -180,6 +190,8 @@ func (c CondProps) Extra(offered []string) []string {
 // SimProps is the simulator's sample request and its result.
 type SimProps struct {
 	Groups, IP, Country, Time, TZ, MFAAge, Locations, Org, Plan, Client, Scopes, Attributes string
+	// OrgAttributes are the organization's, name=value per line.
+	OrgAttributes string
 	// Method, Path and Host are the API call of an api_request policy.
 	Method, Path, Host string
 	Errors             map[string][]string
@@ -299,6 +311,8 @@ type DecisionListProps struct {
 	Query       string
 	Attribution string
 	Pager       Pager
+	// Charts summarise the viewer's scope over time; nil leaves them out.
+	Charts *DecisionCharts
 }
 
 // DecisionFilterProps are the filter's values as typed. Platform is false
@@ -313,6 +327,8 @@ type DecisionFilterProps struct {
 type DecisionRow struct {
 	ID, At, Point, Org, Subject, Client, Action, Reason, Policy, Rule, Context string
 	Version                                                                    int
+	// Shadow is the report-only version's decision, when one was attached.
+	Shadow string
 	// PolicyID and UserID link the decision to its policy and person.
 	PolicyID, UserID string
 }
@@ -325,3 +341,65 @@ type DecisionLinks struct {
 
 // authMethods are the auth_method condition's checkboxes (RFC 8176 names).
 func authMethods() []string { return []string{"pwd", "otp", "hwk", "swk", "user", "pin", "mfa", "fed"} }
+
+func i64toa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// ReplayProps is an impact preview's result.
+type ReplayProps struct {
+	// Error is shown instead of a result (the draft has problems).
+	Error             string
+	Replayed, Changed int
+	// Window says over what ("over the last 7 days").
+	Window, Elapsed string
+	Limit           int
+	Truncated       bool
+	StoppedAt       string
+	Cells           []ReplayCellProps
+	People, Apps    []AffectedProps
+}
+
+// ReplayCellProps is one (was, would be) cell of the matrix.
+type ReplayCellProps struct {
+	From, To string
+	Count    int
+	Changed  bool
+	Samples  []ReplaySampleProps
+}
+
+// ReplaySampleProps is one decision that would change.
+type ReplaySampleProps struct {
+	ID, At, Point, Who, Client, Before, After string
+}
+
+// AffectedProps is a person or app with how many of their decisions change.
+type AffectedProps struct {
+	Key     string
+	Changed int
+}
+
+// ShadowProps is the report-only section of a policy's page.
+type ShadowProps struct {
+	Version          int
+	Since            string
+	Total, Disagreed int64
+	Cells            []ShadowCellProps
+	Where            []ShadowCellProps
+	// Versions are the saved versions that can be attached in report-only mode.
+	Versions []Option
+}
+
+// ShadowCellProps counts disagreements by action pair or by place.
+type ShadowCellProps struct {
+	Enforced, Shadow, Point, ClientID string
+	Count                             int64
+}
+
+// ReplayProgress is a running impact preview, which the page polls.
+type ReplayProgress struct {
+	Job     string
+	SimBase string
+	// Replayed decisions so far, through that time, Percent of the window.
+	Replayed int
+	Through  string
+	Percent  int
+}

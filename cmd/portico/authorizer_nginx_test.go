@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -19,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
 
 	"portico/authserver"
 	"portico/examples/gomiddleware"
@@ -191,6 +196,15 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 	if out := tc.mustRun("policy", "list"); !strings.Contains(out, "used by: API requests under /customers") {
 		t.Fatalf("policy list: %s", out)
 	}
+	// An organization-level resource condition: a partner reaches only the
+	// regions its contract names (an organization attribute, set by CLI).
+	regions := filepath.Join(t.TempDir(), "regions.json")
+	os.WriteFile(regions, []byte(`{"name": "Regions API", "kind": "api_request", "default": "deny", "rules": [
+		{"conditions": [{"type": "path", "in": ["/regions/{region}", "/regions/{region}/**"]},
+			{"type": "param_in_attribute", "param": "region", "attribute": "regions", "of": "org"}], "action": "permit"}]}`), 0o600)
+	tc.mustRun("policy", "import", regions)
+	tc.mustRun("policy", "attach", "--policy", "Regions API", "--route", "/regions/")
+	tc.mustRun("org", "set-attribute", "--slug", "initech", "--name", "regions", "--value", "eu,us")
 
 	tokenPost := func(form url.Values, id, secret string) string {
 		t.Helper()
@@ -269,7 +283,15 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 	if code, body := goCall("/customers/c-1", goTok); code != 200 || body != rep.ID+" acme" {
 		t.Fatalf("Go middleware, assigned customer: %d %q", code, body)
 	}
-	if code, _ := goCall("/customers/c-3", goTok); code != 403 {
+	// The route was attached by another process (the CLI): this server's
+	// caches see it on their next revalidation (every 20 ms), so the
+	// first calls may still find no route, where a valid token suffices.
+	code, _ := goCall("/customers/c-3", goTok)
+	for deadline := time.Now().Add(2 * time.Second); code == 200 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		code, _ = goCall("/customers/c-3", goTok)
+	}
+	if code != 403 {
 		t.Fatalf("Go middleware, another customer: %d", code)
 	}
 
@@ -317,10 +339,78 @@ func TestAuthorizerBehindNginx(t *testing.T) {
 	if code, _, _ := call("DELETE", "/customers/c-2", tok); code != 403 {
 		t.Fatalf("rep deletes a customer: %d", code)
 	}
+	// A DPoP-bound token (RFC 9449) through nginx: the proof names the
+	// URL the client called at the gateway, is good once, and the bound
+	// token is no bearer token.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+	proof := func(method, htu, token string) string {
+		p, err := signDPoP(signer, method, htu, token, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	dpopCall := func(scheme, token, p string) (int, http.Header) {
+		req, _ := http.NewRequest("GET", gw+"/status", nil)
+		req.Header.Set("Authorization", scheme+" "+token)
+		req.Header.Set("DPoP", p)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	acmeID, acmeSecret := service(acme)
+	tokReq, _ := http.NewRequest(http.MethodPost, base+"/token", strings.NewReader("grant_type=client_credentials&scope=customers%3Aread"))
+	tokReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	tokReq.SetBasicAuth(url.QueryEscape(acmeID), url.QueryEscape(acmeSecret))
+	tokReq.Header.Set("DPoP", proof("POST", base+"/token", ""))
+	tokResp, err := http.DefaultClient.Do(tokReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bound struct {
+		AccessToken string `json:"access_token"`
+		TokenType   string `json:"token_type"`
+	}
+	json.NewDecoder(tokResp.Body).Decode(&bound)
+	tokResp.Body.Close()
+	if bound.TokenType != "DPoP" {
+		t.Fatalf("DPoP token: %+v", bound)
+	}
+	used := proof("GET", gw+"/status", bound.AccessToken)
+	if code, h := dpopCall("DPoP", bound.AccessToken, used); code != 200 {
+		t.Fatalf("DPoP call through nginx: %d %v", code, h)
+	}
+	if code, h := dpopCall("DPoP", bound.AccessToken, used); code != 401 || !strings.Contains(h.Get("WWW-Authenticate"), `DPoP realm=`) ||
+		!strings.Contains(h.Get("WWW-Authenticate"), `error="invalid_dpop_proof"`) {
+		t.Fatalf("replayed proof through nginx: %d %q", code, h.Get("WWW-Authenticate"))
+	}
+	if code, _ := dpopCall("Bearer", bound.AccessToken, proof("GET", gw+"/status", bound.AccessToken)); code != 401 {
+		t.Fatalf("bound token as a bearer token through nginx: %d", code)
+	}
+
 	// Outside every route a valid token suffices.
 	partner := machineToken(initech)
 	if code, _, body := call("GET", "/status", partner); code != 200 || !strings.Contains(body, "org=initech") {
 		t.Fatalf("partner before suspension: %d %q", code, body)
+	}
+	// The partner's regions: those its organization has, and no other.
+	code, _, _ = call("GET", "/regions/eu/orders", partner)
+	for deadline := time.Now().Add(2 * time.Second); code == 403 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond) // the CLI's attribute reaches the cache
+		code, _, _ = call("GET", "/regions/eu/orders", partner)
+	}
+	if code != 200 {
+		t.Fatalf("partner in its region: %d", code)
+	}
+	if code, _, _ := call("GET", "/regions/apac/orders", partner); code != 403 {
+		t.Fatalf("partner in another region: %d", code)
+	}
+	if code, _, _ := call("GET", "/regions/eu/orders", machineToken(globex)); code != 403 {
+		t.Fatalf("an organization without the attribute: %d", code)
 	}
 	// Suspending the partner (from another process: the CLI) refuses its
 	// token at once.

@@ -29,6 +29,8 @@ func runBench(ctx context.Context, c *cli, args []string) error {
 		"tokens": runBenchTokens,
 		"seed":   runBenchSeed,
 		"pages":  runBenchPages,
+		"paths":  runBenchPaths,
+		"soak":   runBenchSoak,
 	})
 }
 
@@ -40,6 +42,7 @@ type benchFlags struct {
 	duration  time.Duration
 	requests  int
 	reference bool
+	dpop      bool
 	asJSON    bool
 }
 
@@ -52,6 +55,7 @@ func (c *cli) parseBenchFlags(args []string) (benchFlags, error) {
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long each phase runs at most (it also bounds --requests)")
 	fs.IntVar(&f.requests, "requests", 0, "stop each phase after this many requests (0: --duration alone)")
 	fs.BoolVar(&f.reference, "reference", true, "also measure GET /healthz with the same clients, for a same-run ratio")
+	fs.BoolVar(&f.dpop, "dpop", false, "also measure client_credentials with a DPoP proof (ES256) on every request, right after the bearer phase, and report the ratio")
 	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	if err := parseArgs(fs, args); err != nil {
 		return f, err
@@ -68,6 +72,9 @@ func (c *cli) parseBenchFlags(args []string) (benchFlags, error) {
 	}
 	if f.requests < 0 {
 		problems = append(problems, "--requests must not be negative")
+	}
+	if f.dpop && f.duration > maxDPoPPhase {
+		problems = append(problems, fmt.Sprintf("--dpop needs --duration of at most %s: proofs are signed before the phase and are accepted for 60 s", maxDPoPPhase))
 	}
 	if len(problems) > 0 {
 		return f, errors.New("bench tokens:\n  - " + strings.Join(problems, "\n  - "))
@@ -169,6 +176,38 @@ func runBenchTokens(ctx context.Context, c *cli, args []string) error {
 	}
 	rep := benchReport{Target: tokenURL, Clients: f.clients, DurationLimit: f.duration.String(), RequestLimit: f.requests}
 	rep.Tokens = phaseOf("/token", tokens.run(ctx))
+	if f.dpop && ctx.Err() == nil {
+		need := f.requests
+		if need == 0 {
+			// Enough for the bearer rate plus a margin; past it, proofs are
+			// signed during the phase (and the figure says less).
+			need = min(int(rep.Tokens.PerSecond*f.duration.Seconds()*1.5)+f.clients, maxPresigned)
+		}
+		proofs, err := newProofSource(tokenURL, need, c.now)
+		if err != nil {
+			return err
+		}
+		dp := tokens
+		dp.Want = `"token_type":"DPoP"`
+		dp.NewRequest = func(ctx context.Context) (*http.Request, error) {
+			req, err := tokens.NewRequest(ctx)
+			if err != nil {
+				return nil, err
+			}
+			p, err := proofs.next()
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set("DPoP", p)
+			return req, nil
+		}
+		p := phaseOf("/token (DPoP)", dp.run(ctx))
+		p.SignedDuringPhase = proofs.onTheFly()
+		rep.DPoP = &p
+		if rep.Tokens.PerSecond > 0 {
+			rep.DPoPRatio = round(p.PerSecond/rep.Tokens.PerSecond, 3)
+		}
+	}
 	if f.reference && ctx.Err() == nil {
 		ref := tokens
 		ref.NewRequest = func(ctx context.Context) (*http.Request, error) {

@@ -23,6 +23,13 @@ type load struct {
 	// NewRequest builds one request; it is called for every request, as a
 	// body can be read only once.
 	NewRequest func(ctx context.Context) (*http.Request, error)
+	// Want, if set, must appear in every answer's body (the DPoP phase
+	// checks that its tokens came out DPoP-bound).
+	Want string
+	// Do, when set, replaces one request of NewRequest: worker is the
+	// worker's number (0…Clients-1), for paths that keep state per worker
+	// (a session, a refresh token) or take several requests for one result.
+	Do func(ctx context.Context, worker int) error
 }
 
 // loadResult is what a run measured. Latencies are of successful requests.
@@ -60,14 +67,19 @@ func (l load) run(ctx context.Context) loadResult {
 	start := l.Now()
 	for i := range workers {
 		wg.Add(1)
-		go func(w *worker) {
+		go func(w *worker, n int) {
 			defer wg.Done()
 			for !stopped.Load() && ctx.Err() == nil {
 				if l.Requests > 0 && budget.Add(-1) < 0 {
 					return
 				}
 				t0 := l.Now()
-				err := l.once(ctx)
+				var err error
+				if l.Do != nil {
+					err = l.Do(ctx, n)
+				} else {
+					err = l.once(ctx)
+				}
 				d := l.Now().Sub(t0)
 				switch {
 				case err == nil:
@@ -81,7 +93,7 @@ func (l load) run(ctx context.Context) loadResult {
 					}
 				}
 			}
-		}(&workers[i])
+		}(&workers[i], i)
 	}
 	wg.Wait()
 	r := loadResult{Elapsed: l.Now().Sub(start)}
@@ -111,6 +123,11 @@ func (l load) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return l.do(req)
+}
+
+// do sends req; anything but a 200 is an error.
+func (l load) do(req *http.Request) error {
 	resp, err := l.Client.Do(req)
 	if err != nil {
 		return err
@@ -120,7 +137,14 @@ func (l load) once(ctx context.Context) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		return fmt.Errorf("status %d: %s", resp.StatusCode, strings.TrimSpace(string(b)))
 	}
-	_, err = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+	if l.Want == "" {
+		_, err = io.Copy(io.Discard, resp.Body) // read to the end, so the connection is reused
+		return err
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err == nil && !strings.Contains(string(b), l.Want) {
+		err = fmt.Errorf("the answer lacks %s", l.Want)
+	}
 	return err
 }
 

@@ -257,6 +257,10 @@ func benchPageList(ctx context.Context, st *store.Store) ([][]string, error) {
 		{"policies", "/admin/policies"},
 		{"members (bench org)", "/org/members"},
 		{"apps (bench org)", "/apps"},
+		{"groups (bench org)", "/org/groups"},
+		{"sign-in connections (bench org)", "/connections"},
+		{"trusted issuers (bench org)", "/issuers"},
+		{"APIs", "/apis"},
 	}
 	ds, err := st.Decisions(ctx, store.DecisionFilter{Limit: 1})
 	if err != nil {
@@ -274,6 +278,7 @@ func benchPageList(ctx context.Context, st *store.Store) ([][]string, error) {
 			[]string{"decisions by organization", "/decisions?org=" + url.QueryEscape(slugs[d.OrgID]), "next"},
 			[]string{"decisions by organization and action", "/decisions?org=" + url.QueryEscape(slugs[d.OrgID]) + "&action=deny"},
 			[]string{"audit log of an organization", "/audit?org=" + url.QueryEscape(slugs[d.OrgID])},
+			[]string{"an organization's page", "/admin/orgs/" + url.PathEscape(slugs[d.OrgID])},
 		)
 	}
 	if p, err := st.PolicyByName(ctx, seedPolicyName); err == nil {

@@ -18,6 +18,10 @@ type benchReport struct {
 	// Ratio is tokens/s over the reference's requests/s in the same run: on
 	// a shared, noisy machine it compares better across runs than either.
 	Ratio float64 `json:"ratio,omitempty"`
+	// DPoP is the same load with a DPoP proof on every request (--dpop);
+	// DPoPRatio its tokens/s over the bearer phase's.
+	DPoP      *benchPhase `json:"dpop,omitempty"`
+	DPoPRatio float64     `json:"dpop_ratio,omitempty"`
 }
 
 // benchPhase is one measured phase in the report's units.
@@ -32,6 +36,10 @@ type benchPhase struct {
 	P99ms      float64 `json:"p99_ms"`
 	MaxMs      float64 `json:"max_ms"`
 	FirstError string  `json:"first_error,omitempty"`
+	// SignedDuringPhase counts DPoP proofs the load generator had to sign
+	// while the phase ran, on the same cores, because the pre-signed ones
+	// ran out.
+	SignedDuringPhase int `json:"signed_during_phase,omitempty"`
 }
 
 func phaseOf(path string, r loadResult) benchPhase {
@@ -61,6 +69,13 @@ func (r benchReport) human() string {
 		}
 	}
 	line("client_credentials /token", "tokens/s", r.Tokens)
+	if r.DPoP != nil {
+		line("same with DPoP (ES256)", "tokens/s", *r.DPoP)
+		fmt.Fprintf(&b, "ratio DPoP/bearer            %.3f\n", r.DPoPRatio)
+		if r.DPoP.SignedDuringPhase > 0 {
+			fmt.Fprintf(&b, "  %d proofs were signed during the phase (the pre-signed ones ran out)\n", r.DPoP.SignedDuringPhase)
+		}
+	}
 	if r.Reference != nil {
 		line("reference GET /healthz", "req/s   ", *r.Reference)
 		fmt.Fprintf(&b, "ratio tokens/reference       %.3f\n", r.Ratio)

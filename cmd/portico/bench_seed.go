@@ -259,7 +259,10 @@ func (s *seeder) plansAndPolicy(ctx context.Context) error {
 var seedPolicy = strings.Replace(demoPolicy, `"name":"Development portal access"`, `"name":"`+seedPolicyName+`"`, 1)
 
 // decisions adds decisions the way the recorder writes them (through
-// InsertDecisions, in batches), spread over the last decision-days.
+// InsertDecisions, in batches), spread over the last decision-days. The rows
+// are built on one goroutine while the previous batch is written on another,
+// and the store's writer gets a large page cache for the duration: millions
+// of decisions are then minutes, not an hour.
 func (s *seeder) decisions(ctx context.Context) error {
 	f := s.f
 	if f.decisions == 0 {
@@ -268,32 +271,57 @@ func (s *seeder) decisions(ctx context.Context) error {
 	if len(s.userIDs) == 0 || len(s.clientIDs) == 0 {
 		return errors.New("seed decisions: needs --users and --clients")
 	}
+	if err := s.st.TuneForBulkLoad(ctx); err != nil {
+		return err
+	}
 	t0 := time.Now()
 	span := int64(f.decisionDays) * 24 * 3600 * 1000
 	first := s.now.UnixMilli() - span
 	step := span / int64(f.decisions)
 	actions := []string{"permit", "permit", "permit", "permit", "challenge", "deny"}
 	points := []string{"authorize", "refresh", "launch", "token"}
-	batch := make([]store.Decision, 0, 5000)
-	for i := range f.decisions {
-		u := s.r.IntN(len(s.userIDs))
-		cl := s.r.IntN(len(s.clientIDs))
-		at := time.UnixMilli(first + int64(i)*step + s.r.Int64N(max(step, 1))).UTC()
-		rule := s.r.IntN(2)
-		ctxJSON, _ := json.Marshal(map[string]any{
-			"ip": fmt.Sprintf("198.51.%d.%d", s.r.IntN(256), 1+s.r.IntN(254)), "country": []string{"US", "BR", "DE", "IN", "FR"}[u%5],
-			"org": fmt.Sprintf("org-%06d", s.start+u%f.orgs), "plan": []string{"bronze", "silver", "gold"}[(u%f.orgs)%3],
-			"groups": []string{"staff", fmt.Sprintf("team-%d", u%9)}, "scopes": []string{"openid", "profile", "email"},
-		})
-		batch = append(batch, store.Decision{At: at, Point: points[s.r.IntN(len(points))], OrgID: s.userOrgs[u], UserID: s.userIDs[u],
-			Subject: s.userEmails[u], ClientID: s.clientIDs[cl], Context: ctxJSON, PolicyID: s.policyID, PolicyVersion: 1, Rule: rule,
-			Action: actions[s.r.IntN(len(actions))], Reason: fmt.Sprintf("rule %d decided", rule)})
-		if len(batch) == cap(batch) || i == f.decisions-1 {
-			if _, err := s.st.InsertDecisions(ctx, batch); err != nil {
-				return err
+	size := min(max(f.batch, 512), 20000)
+	batches := make(chan []store.Decision, 2)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		batch := make([]store.Decision, 0, size)
+		for i := range f.decisions {
+			u := s.r.IntN(len(s.userIDs))
+			cl := s.r.IntN(len(s.clientIDs))
+			at := time.UnixMilli(first + int64(i)*step + s.r.Int64N(max(step, 1))).UTC()
+			rule := s.r.IntN(2)
+			ctxJSON, _ := json.Marshal(map[string]any{
+				"ip": fmt.Sprintf("198.51.%d.%d", s.r.IntN(256), 1+s.r.IntN(254)), "country": []string{"US", "BR", "DE", "IN", "FR"}[u%5],
+				"org": fmt.Sprintf("org-%06d", s.start+u%f.orgs), "plan": []string{"bronze", "silver", "gold"}[(u%f.orgs)%3],
+				"groups": []string{"staff", fmt.Sprintf("team-%d", u%9)}, "scopes": []string{"openid", "profile", "email"},
+			})
+			batch = append(batch, store.Decision{At: at, Point: points[s.r.IntN(len(points))], OrgID: s.userOrgs[u], UserID: s.userIDs[u],
+				Subject: s.userEmails[u], ClientID: s.clientIDs[cl], Context: ctxJSON, PolicyID: s.policyID, PolicyVersion: 1, Rule: rule,
+				Action: actions[s.r.IntN(len(actions))], Reason: fmt.Sprintf("rule %d decided", rule)})
+			if len(batch) == size || i == f.decisions-1 {
+				select {
+				case batches <- batch:
+				case <-ctx.Done():
+					return
+				}
+				batch = make([]store.Decision, 0, size)
 			}
-			batch = batch[:0]
 		}
+	}()
+	done, next := 0, 500000
+	for batch := range batches {
+		if _, err := s.st.InsertDecisions(ctx, batch); err != nil {
+			return err
+		}
+		if done += len(batch); done >= next && done < f.decisions {
+			s.logf("%-12s %9d rows so far, %v", "decisions", done, time.Since(t0).Round(time.Second))
+			next += 500000
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	s.logf("%-12s %9d rows in %v", "decisions", f.decisions, time.Since(t0).Round(time.Millisecond))
 	return nil

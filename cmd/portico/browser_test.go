@@ -88,6 +88,17 @@ func TestBrowserFirstRunAdminSignsInAndOut(t *testing.T) {
 		// The email is kept after a failed attempt; only the password is typed again.
 		chromedp.SendKeys(chromedp.CSS("#password"), m[1]),
 		chromedp.Click(chromedp.CSS("#sign-in")),
+		// A password printed on a console is replaced before anything else.
+		chromedp.WaitVisible(chromedp.CSS("#password-required")),
+	)
+	e2e.Do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("#password-required")))
+	e2e.Do(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#current"), m[1]),
+		chromedp.SendKeys(chromedp.CSS("#password"), "my own admin passphrase"),
+		chromedp.SendKeys(chromedp.CSS("#confirm"), "my own admin passphrase"),
+		chromedp.Click(chromedp.CSS("#save-password")),
+		chromedp.WaitVisible(chromedp.CSS("#account-notice")),
+		chromedp.Navigate(base+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#welcome")),
 	)
 	if got := e2e.Text(t, ctx, "#welcome"); !strings.Contains(got, "Platform admin") {

@@ -63,13 +63,16 @@ func runAdminResetPassword(ctx context.Context, c *cli, args []string) error {
 		if err := tx.DeleteUserSessions(ctx, target.ID); err != nil {
 			return err
 		}
+		if err := tx.RequirePasswordChange(ctx, target.ID); err != nil { // printed on a console: replaced at sign-in
+			return err
+		}
 		return tx.Audit(ctx, store.Actor{Label: cliActor}.Event(target.OrgID, "user.reset_password", "user", target.ID), nil, nil)
 	})
 	if err != nil {
 		return err
 	}
 	return c.output(*asJSON, map[string]string{"email": target.Email, "password": password},
-		fmt.Sprintf("New password for %s: %s\nIt is shown only once; the account's sessions were ended.", target.Email, password))
+		fmt.Sprintf("New password for %s: %s\nIt is shown only once and must be changed at the next sign-in; the account's sessions were ended.", target.Email, password))
 }
 
 func orgSlugOf(ctx context.Context, st *store.Store, orgID string) string {

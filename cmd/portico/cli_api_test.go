@@ -63,3 +63,26 @@ func TestOrgClientMetadataCommand(t *testing.T) {
 		t.Fatal("no audit event")
 	}
 }
+
+// TestPolicyAttachToAPI: `policy attach --api` attaches an api_request
+// policy to a registered API (the whole API, or under --route); an
+// identifier no API has is refused.
+func TestPolicyAttachToAPI(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.mustRun("api", "create", "--identifier", "https://inventory.example/api", "--name", "Inventory", "--scope", "inv:read")
+	tc.mustRun("policy", "import", "../../policyeditor/testdata/api_customers.json")
+	tc.mustRun("policy", "attach", "--policy", "Customers API", "--api", "https://inventory.example/api")
+	tc.mustRun("policy", "attach", "--policy", "Customers API", "--api", "https://inventory.example/api", "--route", "/customers")
+	out := tc.mustRun("policy", "list")
+	if !strings.Contains(out, "API requests under / for https://inventory.example/api") ||
+		!strings.Contains(out, "API requests under /customers for https://inventory.example/api") {
+		t.Fatalf("policy list: %s", out)
+	}
+	if _, err := tc.run("policy", "attach", "--policy", "Customers API", "--api", "https://typo.example/api"); err == nil {
+		t.Fatal("an unregistered API was accepted")
+	}
+	tc.mustRun("policy", "attach", "--api", "https://inventory.example/api", "--detach")
+	if out := tc.mustRun("policy", "list"); strings.Contains(out, "API requests under / for") {
+		t.Fatalf("after detach: %s", out)
+	}
+}

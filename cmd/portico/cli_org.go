@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ func runOrg(ctx context.Context, c *cli, args []string) error {
 		"client-metadata": runOrgClientMetadata,
 		"list":            runOrgList,
 		"show":            runOrgShow,
+		"set-attribute":   runOrgSetAttribute,
 	})
 }
 
@@ -33,13 +36,18 @@ type orgJSON struct {
 	ValidUntil *time.Time `json:"valid_until,omitempty"`
 	RequireMFA bool       `json:"require_mfa"`
 	// RequirePasskey: members must sign in with a passkey.
-	RequirePasskey bool      `json:"require_passkey"`
-	CreatedAt      time.Time `json:"created_at"`
+	RequirePasskey bool `json:"require_passkey"`
+	// Attributes are what param_in_attribute conditions with "of": "org" read.
+	Attributes map[string]string `json:"attributes"`
+	CreatedAt  time.Time         `json:"created_at"`
 }
 
 func toOrgJSON(o store.Organization, planSlugs map[string]string) orgJSON {
 	j := orgJSON{ID: o.ID, Slug: o.Slug, Name: o.Name, Domains: o.Domains, Status: string(o.Status), CreatedAt: o.CreatedAt,
-		Plan: planSlugs[o.PlanID], RequireMFA: o.RequireMFA, RequirePasskey: o.RequirePasskey}
+		Plan: planSlugs[o.PlanID], RequireMFA: o.RequireMFA, RequirePasskey: o.RequirePasskey, Attributes: o.Attributes}
+	if j.Attributes == nil {
+		j.Attributes = map[string]string{}
+	}
 	if j.Domains == nil {
 		j.Domains = []string{}
 	}
@@ -77,6 +85,9 @@ func (j orgJSON) human() string {
 	}
 	if j.ValidUntil != nil {
 		fmt.Fprintf(&b, " valid_until=%s", j.ValidUntil.Format(time.RFC3339))
+	}
+	for _, k := range slices.Sorted(maps.Keys(j.Attributes)) {
+		fmt.Fprintf(&b, " attr.%s=%s", k, j.Attributes[k])
 	}
 	if j.RequireMFA {
 		b.WriteString(" require_mfa=true")
@@ -268,4 +279,57 @@ func runOrgShow(ctx context.Context, c *cli, args []string) error {
 		return fmt.Errorf("no organization %q", *slug)
 	}
 	return showOrg(ctx, c, st, *cmd.asJSON, o)
+}
+
+// runOrgSetAttribute sets (or, with an empty --value, removes) one of an
+// organization's attributes: what param_in_attribute conditions with
+// "of": "org" read. A list is comma-separated: --value eu,us.
+func runOrgSetAttribute(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("org set-attribute")
+	f := c.fedFlags(fs)
+	slug := fs.String("slug", "", "organization slug (required)")
+	name := fs.String("name", "", "attribute name, e.g. regions (required)")
+	value := fs.String("value", "", "value; a list is comma-separated (a,b); empty removes the attribute")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if *slug == "" || *name == "" {
+		return errors.New("--slug and --name are required")
+	}
+	items, err := attributeValue(*name, *value)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, *f.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	o, err := orgBySlug(ctx, st, *slug)
+	if err != nil {
+		return err
+	}
+	err = st.InTx(ctx, func(tx *store.Store) error {
+		before, after, err := tx.UpdateOrganization(ctx, o.ID, func(x *store.Organization) error {
+			if x.Attributes == nil {
+				x.Attributes = map[string]string{}
+			}
+			if items == "" {
+				delete(x.Attributes, *name)
+			} else {
+				x.Attributes[*name] = items
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		e := store.Actor{Label: cliActor}.Event(o.ID, "org.attribute", "organization", o.ID)
+		return tx.Audit(ctx, e, map[string]string{*name: before.Attributes[*name]}, map[string]string{*name: after.Attributes[*name]})
+	})
+	if err != nil {
+		return err
+	}
+	j := map[string]string{"org": o.Slug, "name": *name, "value": items}
+	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", o.Slug, *name, items))
 }

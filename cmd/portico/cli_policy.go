@@ -11,11 +11,14 @@ import (
 
 func runPolicy(ctx context.Context, c *cli, args []string) error {
 	return c.subcommand(ctx, "policy", args, map[string]func(context.Context, *cli, []string) error{
-		"eval":   runPolicyEval,
-		"import": runPolicyImport,
-		"export": runPolicyExport,
-		"attach": runPolicyAttach,
-		"list":   runPolicyList,
+		"eval":        runPolicyEval,
+		"import":      runPolicyImport,
+		"export":      runPolicyExport,
+		"attach":      runPolicyAttach,
+		"list":        runPolicyList,
+		"replay":      runPolicyReplay,
+		"report-only": runPolicyReportOnly,
+		"promote":     runPolicyPromote,
 	})
 }
 

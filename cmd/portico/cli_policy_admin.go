@@ -125,8 +125,8 @@ func runPolicyAttach(ctx context.Context, c *cli, args []string) error {
 	reg := fs.Bool("registration", false, "client registration (with --plan: for one plan)")
 	plan := fs.String("plan", "", "plan slug, with --registration")
 	route := fs.String("route", "", "API requests under this path prefix (an api_request policy; see --host, --api)")
-	host := fs.String("host", "", "with --route: only on this host")
-	api := fs.String("api", "", "with --route: only for this registered API identifier")
+	host := fs.String("host", "", "with --route or --api: only on this host")
+	api := fs.String("api", "", "API requests for this registered API (its identifier); with --route only under that prefix")
 	detach := fs.Bool("detach", false, "remove the policy attached there instead")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if _, err := parseWithArgs(fs, args); err != nil {
@@ -134,20 +134,20 @@ func runPolicyAttach(ctx context.Context, c *cli, args []string) error {
 	}
 	var t policyeditor.Target
 	n := 0
-	for _, set := range []bool{*client != "", *portal, *m2m, *reg, *route != ""} {
+	for _, set := range []bool{*client != "", *portal, *m2m, *reg, *route != "" || *api != ""} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return errors.New("name exactly one of --client, --portal, --m2m, --registration, --route")
+		return errors.New("name exactly one of --client, --portal, --m2m, --registration, --route/--api")
 	}
 	st, err := c.openStore(ctx, *db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if *route != "" {
+	if *route != "" || *api != "" {
 		return attachRoute(ctx, c, st, *name, store.APIRoute{PathPrefix: *route, Host: *host, API: *api}, *detach, *asJSON)
 	}
 	switch {

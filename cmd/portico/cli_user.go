@@ -170,12 +170,6 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if *org == "" || *email == "" || *name == "" {
 		return errors.New("--org, --email and --name are required")
 	}
-	if strings.TrimSpace(*name) != *name || strings.ContainsAny(*name, " =") || len(*name) > 64 {
-		return fmt.Errorf("--name %q must be a plain name without spaces or '=' (at most 64 characters)", *name)
-	}
-	if len(*value) > 4096 {
-		return errors.New("--value is longer than 4096 characters")
-	}
 	st, err := c.openStore(ctx, *f.db)
 	if err != nil {
 		return err
@@ -192,30 +186,30 @@ func runUserSetAttribute(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	accounts := &pool.Accounts{Store: st, Now: c.now}
+	after, err := accounts.SetAttribute(ctx, store.Actor{Label: cliActor}, o.ID, u.ID, *name, *value)
+	if err != nil {
+		return userFieldError(err)
+	}
+	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": after.Attributes[*name]}
+	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
+}
+
+// attributeValue checks an attribute's name and value for the
+// set-attribute commands and returns the value as stored: its
+// comma-separated items trimmed, blank ones dropped ("" removes it).
+func attributeValue(name, value string) (string, error) {
+	if strings.TrimSpace(name) != name || strings.ContainsAny(name, " =") || len(name) > 64 {
+		return "", fmt.Errorf("--name %q must be a plain name without spaces or '=' (at most 64 characters)", name)
+	}
+	if len(value) > 4096 {
+		return "", errors.New("--value is longer than 4096 characters")
+	}
 	var items []string
-	for _, v := range strings.Split(*value, ",") {
+	for _, v := range strings.Split(value, ",") {
 		if v = strings.TrimSpace(v); v != "" {
 			items = append(items, v)
 		}
 	}
-	err = st.InTx(ctx, func(tx *store.Store) error {
-		before, after, err := tx.UpdateUser(ctx, o.ID, u.ID, func(x *store.User) error {
-			if len(items) == 0 {
-				delete(x.Attributes, *name)
-			} else {
-				x.Attributes[*name] = strings.Join(items, ",")
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		e := store.Actor{Label: cliActor}.Event(o.ID, "user.attribute", "user", u.ID)
-		return tx.Audit(ctx, e, map[string]string{*name: before.Attributes[*name]}, map[string]string{*name: after.Attributes[*name]})
-	})
-	if err != nil {
-		return err
-	}
-	j := map[string]string{"email": u.Email, "org": o.Slug, "name": *name, "value": strings.Join(items, ",")}
-	return c.output(*f.asJSON, j, fmt.Sprintf("%s: %s=%s", u.Email, *name, j["value"]))
+	return strings.Join(items, ","), nil
 }

@@ -77,6 +77,27 @@ type Config struct {
 	// PORTICO_AUDIT_RETENTION, default 365d); 0 keeps them forever.
 	DecisionRetention time.Duration
 	AuditRetention    time.Duration
+	// MetricsAddr is where Prometheus metrics are served
+	// (PORTICO_METRICS_ADDR): "" at /metrics of the main listener, "off"
+	// nowhere, or host:port for a listener of their own (kept off the
+	// public port).
+	MetricsAddr string
+	// AuditStream sends every audit event as a JSON line to "stdout" or
+	// POSTs batches to an https URL (PORTICO_AUDIT_STREAM); "" is off.
+	// AuditStreamSecret ("whsec_…") signs the POSTs like webhooks.
+	AuditStream       string
+	AuditStreamSecret string
+	// WebhookEndingNotice is how long before a partnership ends the
+	// partnership.ending webhook goes out (PORTICO_WEBHOOK_ENDING_NOTICE).
+	WebhookEndingNotice time.Duration
+
+	// OTelTraces exports traces over OTLP/HTTP (PORTICO_OTEL_TRACES=true,
+	// or the standard OTEL_TRACES_EXPORTER=otlp); OTelEndpoint overrides
+	// the standard OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT.
+	OTelTraces   bool
+	OTelEndpoint string
+
+	rawEndingNotice string
 
 	rawDecisionRetention string
 	rawClientIDMetadata  string
@@ -107,7 +128,7 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.StringVar(&cfg.rawSecretKey, "secret-key", env("PORTICO_SECRET_KEY", ""), "base64 of 32 bytes that encrypt secrets at rest (env PORTICO_SECRET_KEY; default: a key file beside the database)")
 	fs.BoolVar(&cfg.Demo, "demo", env("PORTICO_DEMO", "") == "true", "seed sample organizations, users and apps (env PORTICO_DEMO=true)")
 	fs.StringVar(&cfg.GeoIPDB, "geoip", env("PORTICO_GEOIP_DB", ""), "MaxMind .mmdb file for countries (env PORTICO_GEOIP_DB; default: the embedded IP2Location LITE table)")
-	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", env("PORTICO_SMTP_ADDR", ""), "SMTP server host:port that sends invitations (env PORTICO_SMTP_ADDR; default: links are shown to the inviter)")
+	fs.StringVar(&cfg.SMTPAddr, "smtp-addr", env("PORTICO_SMTP_ADDR", ""), "SMTP server host:port that sends invitations and password reset links (env PORTICO_SMTP_ADDR; default: invitation links are shown to the inviter, and nobody can ask for a reset link by mail)")
 	fs.StringVar(&cfg.SMTPFrom, "smtp-from", env("PORTICO_SMTP_FROM", ""), "sender of invitation mail, e.g. 'Portico <portal@example.com>' (env PORTICO_SMTP_FROM)")
 	fs.StringVar(&cfg.SMTPUsername, "smtp-username", env("PORTICO_SMTP_USERNAME", ""), "SMTP user name; empty sends without authentication (env PORTICO_SMTP_USERNAME)")
 	fs.StringVar(&cfg.SMTPPassword, "smtp-password", env("PORTICO_SMTP_PASSWORD", ""), "SMTP password (env PORTICO_SMTP_PASSWORD; prefer the variable, since a flag shows in the process list)")
@@ -121,6 +142,12 @@ func (c *cli) parseConfig(args []string) (*Config, error) {
 	fs.BoolVar(&cfg.DPoPNonce, "dpop-nonce", env("PORTICO_DPOP_NONCE", "") == "true", "DPoP proofs must carry a server-provided nonce, RFC 9449 §8 (env PORTICO_DPOP_NONCE=true)")
 	fs.StringVar(&cfg.rawAuthzTrusted, "authorizer-trusted", env("PORTICO_AUTHORIZER_TRUSTED", ""), "comma-separated CIDRs of the gateways that may ask the authorizer (env PORTICO_AUTHORIZER_TRUSTED; default PORTICO_TRUSTED_PROXIES, else loopback)")
 	fs.StringVar(&cfg.rawAuthzHeaders, "authorizer-headers", env("PORTICO_AUTHORIZER_HEADERS", ""), "rename the authorizer's identity headers, e.g. subject=X-User,org=X-Tenant,scopes=X-Scopes,groups=X-Groups (env PORTICO_AUTHORIZER_HEADERS)")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env("PORTICO_METRICS_ADDR", ""), "Prometheus metrics: empty serves /metrics on --addr, off turns them off, host:port serves them on a listener of their own (env PORTICO_METRICS_ADDR)")
+	fs.StringVar(&cfg.AuditStream, "audit-stream", env("PORTICO_AUDIT_STREAM", ""), "stream audit events as JSON lines: stdout, or an https URL that receives POSTed batches (env PORTICO_AUDIT_STREAM)")
+	fs.StringVar(&cfg.AuditStreamSecret, "audit-stream-secret", env("PORTICO_AUDIT_STREAM_SECRET", ""), "whsec_ secret that signs the audit stream's POSTs like webhooks (env PORTICO_AUDIT_STREAM_SECRET)")
+	fs.StringVar(&cfg.rawEndingNotice, "webhook-ending-notice", env("PORTICO_WEBHOOK_ENDING_NOTICE", "14d"), "how long before a partnership ends the partnership.ending webhook is sent (env PORTICO_WEBHOOK_ENDING_NOTICE)")
+	fs.BoolVar(&cfg.OTelTraces, "otel-traces", env("PORTICO_OTEL_TRACES", "") == "true" || env("OTEL_TRACES_EXPORTER", "") == "otlp", "export OpenTelemetry traces over OTLP/HTTP, configured by the standard OTEL_* variables (env PORTICO_OTEL_TRACES=true or OTEL_TRACES_EXPORTER=otlp)")
+	fs.StringVar(&cfg.OTelEndpoint, "otel-endpoint", "", "OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces (default: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318)")
 	fs.StringVar(&cfg.rawLogLevel, "log-level", env("PORTICO_LOG_LEVEL", "info"), "debug, info, warn or error (env PORTICO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -212,6 +239,31 @@ func (cfg *Config) validate() error {
 		bad("PORTICO_CLIENT_ID_METADATA %q is not allow or deny", cfg.rawClientIDMetadata)
 	}
 	cfg.validateSMTP(bad)
+	switch {
+	case cfg.AuditStream == "" || cfg.AuditStream == "stdout":
+	case strings.HasPrefix(cfg.AuditStream, "https://"), strings.HasPrefix(cfg.AuditStream, "http://") && isLoopbackURL(cfg.AuditStream):
+		if _, err := url.Parse(cfg.AuditStream); err != nil {
+			bad("PORTICO_AUDIT_STREAM %q is not a URL", cfg.AuditStream)
+		}
+	default:
+		bad("PORTICO_AUDIT_STREAM %q is not stdout or an https URL", cfg.AuditStream)
+	}
+	if cfg.AuditStreamSecret != "" && !strings.HasPrefix(cfg.AuditStreamSecret, "whsec_") {
+		bad("PORTICO_AUDIT_STREAM_SECRET must start with whsec_")
+	}
+	if cfg.rawEndingNotice == "" {
+		cfg.rawEndingNotice = "14d"
+	}
+	if d, err := parseDays(cfg.rawEndingNotice); err != nil || d < time.Hour || d > 365*24*time.Hour {
+		bad("PORTICO_WEBHOOK_ENDING_NOTICE %q must be a duration between 1h and 365d, e.g. 14d", cfg.rawEndingNotice)
+	} else {
+		cfg.WebhookEndingNotice = d
+	}
+	if cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			bad("PORTICO_METRICS_ADDR %q is not empty, off or host:port", cfg.MetricsAddr)
+		}
+	}
 	if cfg.rawSessionMaxAge == "" {
 		cfg.rawSessionMaxAge = "7d"
 	}
@@ -258,6 +310,11 @@ func (cfg *Config) mailer() partners.Mailer {
 		return nil
 	}
 	return &partners.SMTPMailer{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword}
+}
+
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && isLoopbackHost(u.Hostname())
 }
 
 func isLoopbackHost(h string) bool {

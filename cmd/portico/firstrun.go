@@ -54,6 +54,11 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, out io.Writer, issue
 		if err := tx.CreateUser(ctx, &u); err != nil {
 			return err
 		}
+		// The password went through a console (and maybe a log): the
+		// administrator chooses their own at the first sign-in.
+		if err := tx.RequirePasswordChange(ctx, u.ID); err != nil {
+			return err
+		}
 		return tx.Audit(ctx, store.Actor{Label: "first-run"}.Event(org.ID, "user.create", "user", u.ID), nil,
 			map[string]any{"email": u.Email, "platform_admin": true})
 	})
@@ -67,7 +72,8 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, out io.Writer, issue
 First run: a platform administrator was created. Sign in at %s/login with
     email:    %s
     password: %s
-This password is shown only once; "portico admin reset-password" issues a new one.
+This password is shown only once and must be changed at the first sign-in;
+"portico admin reset-password" issues a new one.
 
 `, issuer, firstAdmin, password)
 	return nil

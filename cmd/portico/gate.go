@@ -175,5 +175,9 @@ func (g *policyGate) recordAPI(ctx context.Context, req authserver.GateRequest, 
 	if v.Action == authserver.Permit {
 		d.Action, d.Reason = policyeditor.Permit, "no API request policy covers this call; a valid token suffices"
 	}
-	return g.engine.Record(ev, d)
+	id, err := g.engine.Record(ctx, ev, d)
+	if err != nil {
+		g.log.ErrorContext(ctx, "authorizer: record decision", "err", err)
+	}
+	return id
 }

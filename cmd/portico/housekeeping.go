@@ -117,6 +117,11 @@ func (h housekeeper) runOnce(ctx context.Context) {
 			h.Log.Warn("housekeeping: purging stale sign-in throttles", "err", err)
 		}
 	}
+	if ip, ok := h.Sessions.(idempotencyPurger); ok {
+		if _, err := ip.DeleteExpiredIdempotencyKeys(ctx, h.Now()); err != nil && ctx.Err() == nil {
+			h.Log.Warn("housekeeping: purging expired idempotency keys", "err", err)
+		}
+	}
 	if h.Logs == nil {
 		return
 	}
@@ -166,4 +171,10 @@ type challengePurger interface {
 // locked nor touched for a day: an optional ability of Sessions.
 type throttlePurger interface {
 	DeleteStaleThrottles(ctx context.Context, now, before time.Time) error
+}
+
+// idempotencyPurger is the store's purge of the admin API's expired
+// idempotency keys: an optional ability of Sessions.
+type idempotencyPurger interface {
+	DeleteExpiredIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 }

@@ -81,6 +81,16 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in on replica 1: %d\n%s", r.StatusCode, r.body)
 	}
+	// The first administrator replaces the printed password first.
+	pw := b.get(r1 + "/account/password")
+	tok := csrfField.FindStringSubmatch(pw.body)
+	if tok == nil {
+		t.Fatalf("no password form: %d\n%s", pw.StatusCode, pw.body)
+	}
+	if r := b.post(r1+"/account/password", url.Values{"current": {password}, "password": {"replicas admin passphrase"},
+		"confirm": {"replicas admin passphrase"}, "_csrf": {tok[1]}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("changing the first-run password: %d\n%s", r.StatusCode, r.body)
+	}
 	if r := b.get(r2 + "/"); r.StatusCode != http.StatusOK {
 		t.Fatalf("replica 2 does not know replica 1's session: %d %s", r.StatusCode, r.Header.Get("Location"))
 	}

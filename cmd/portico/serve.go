@@ -13,9 +13,12 @@ import (
 
 	"portico/authserver"
 	"portico/handlers"
+	"portico/metrics"
+	"portico/netguard"
 	"portico/policyeditor"
 	"portico/scim"
 	"portico/store"
+	"portico/webhooks"
 )
 
 func runServe(ctx context.Context, c *cli, args []string) error {
@@ -46,8 +49,19 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	log.Info("Portico is listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "db", store.RedactDSN(cfg.DB))
 	fmt.Fprintf(c.stdout, "Portico is running at %s (database %s). Press Ctrl+C to stop.\n", cfg.Issuer, store.RedactDSN(cfg.DB))
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if app.metrics != nil && cfg.MetricsAddr != "" && cfg.MetricsAddr != "off" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv := &http.Server{Handler: metricsMux(app.metrics.Handler()), ReadHeaderTimeout: 10 * time.Second}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics are served", "addr", mln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -64,8 +78,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 
 // newAuthServer builds the embedded authorization server. The portal's
 // sign-in page is its login UI.
-func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate) (*authserver.Server, error) {
+func newAuthServer(cfg *Config, st *store.Store, sealer *store.Sealer, now func() time.Time, log *slog.Logger, gate authserver.Gate, tm authserver.TokenMetrics) (*authserver.Server, error) {
 	return authserver.New(authserver.Config{
+		Metrics:        tm,
 		Issuer:         cfg.Issuer,
 		Store:          st,
 		Sealer:         sealer,
@@ -88,7 +103,62 @@ type app struct {
 	handler http.Handler
 	store   *store.Store
 	oauth   *authserver.Server
+	metrics *metrics.Metrics // nil when PORTICO_METRICS_ADDR=off
+	sealer  *store.Sealer
 	closers []func()
+}
+
+// metricsMux serves only /metrics on the metrics listener.
+func metricsMux(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	return mux
+}
+
+// recorderObserver feeds the decision recorder's batches to the metrics
+// (nil: none) and its denies to the decision.denied webhook.
+type recorderObserver struct {
+	m        *metrics.Metrics
+	webhooks *webhooks.Dispatcher
+}
+
+func (r recorderObserver) DecisionsWritten(batch []store.Decision, took time.Duration, err error) {
+	if r.m != nil {
+		r.m.DecisionFlush(took)
+		for _, d := range batch {
+			r.m.Decision(d.Point, d.Action, d.PolicyID)
+		}
+	}
+	if err == nil {
+		r.webhooks.DecisionsDenied(context.Background(), batch)
+	}
+}
+
+func (r recorderObserver) DecisionDropped() { r.m.DecisionDropped() }
+
+// webhookClient sends webhooks and the audit stream through the guarded
+// dialer; a redirect is an answer (a failure), never followed.
+func webhookClient(cfg *Config) *http.Client {
+	c := netguard.Guard{Allow: cfg.UpstreamAllow}.Client(netguard.ClientOptions{Timeout: 10 * time.Second})
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
+}
+
+// newDispatcher builds the webhook dispatcher and, when configured, the
+// audit stream.
+func newDispatcher(cfg *Config, st *store.Store, sealer *store.Sealer, c *cli, log *slog.Logger, m *metrics.Metrics) *webhooks.Dispatcher {
+	d := &webhooks.Dispatcher{Store: st, Sealer: sealer, Log: log, Now: c.now, Client: webhookClient(cfg),
+		EndingNotice: cfg.WebhookEndingNotice}
+	if m != nil {
+		d.Metrics = m
+	}
+	switch {
+	case cfg.AuditStream == "stdout":
+		d.Stream = &webhooks.WriterSink{W: c.stdout}
+	case cfg.AuditStream != "":
+		d.Stream = &webhooks.HTTPSink{URL: cfg.AuditStream, Secret: cfg.AuditStreamSecret, Client: webhookClient(cfg), Now: c.now}
+	}
+	return d
 }
 
 func (a *app) close() {
@@ -105,11 +175,23 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	}
 	a := &app{store: st, closers: []func(){func() { st.Close() }}}
 	fail := func(err error) (*app, error) { a.close(); return nil, err }
+	if cfg.tracingEnabled() {
+		shutdown, err := setupTracing(ctx, cfg, version)
+		if err != nil {
+			return fail(err)
+		}
+		a.closers = append(a.closers, shutdown) // runs after all but the store: every span is flushed
+	}
+	if cfg.MetricsAddr != "off" {
+		a.metrics = metrics.New()
+		a.metrics.DBPools(st.Pools())
+	}
 
 	sealer, err := cfg.sealer()
 	if err != nil {
 		return fail(err)
 	}
+	a.sealer = sealer
 	if err := ensureFirstAdmin(ctx, st, c.stdout, cfg.Issuer); err != nil {
 		return fail(err)
 	}
@@ -120,13 +202,27 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	a.closers = append(a.closers, closeLoc)
 	// One recorder and one engine decide everywhere, the dashboard's launches
 	// and the authorization server's gate; closing flushes the decision log.
-	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: log})
+	dispatcher := newDispatcher(cfg, st, sealer, c, log, a.metrics)
+	ropts := policyeditor.RecorderOptions{Log: log, Observer: recorderObserver{m: a.metrics, webhooks: dispatcher}}
+	rec := policyeditor.NewRecorder(st, ropts)
+	a.metrics.DecisionQueue(rec.QueueDepth)
+	a.metrics.WebhookBacklog(func() (int, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		return st.PendingWebhookDeliveries(ctx)
+	})
+	// Stopped before the recorder closes (closers run in reverse).
+	a.closers = append(a.closers, dispatcher.Start(ctx))
 	a.closers = append(a.closers, func() { rec.Close() })
 	engine := policyeditor.NewEngine(st, rec)
 	engine.Revalidate = 20 * time.Millisecond // CLI changes are seen within 20 ms
 
 	pgate := &policyGate{st: st, engine: engine, loc: loc, log: log}
-	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate})
+	// Counted per day in the database (the platform home) and, when on,
+	// in the Prometheus metrics.
+	act := &activity{m: a.metrics, st: st, now: c.now, log: log}
+	a.closers = append(a.closers, act.start(30*time.Second))
+	oauth, err := newAuthServer(cfg, st, sealer, c.now, log, authserver.Chain{authserver.DefaultGate{}, pgate}, act)
 	if err != nil {
 		return fail(fmt.Errorf("authorization server: %w", err))
 	}
@@ -150,7 +246,7 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return fail(err)
 	}
-	e, err := handlers.New(ctx, handlers.Config{
+	hcfg := handlers.Config{
 		Store:          st,
 		Issuer:         cfg.Issuer,
 		TrustedProxies: cfg.TrustedProxies,
@@ -167,10 +263,21 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		UpstreamAllow:  cfg.UpstreamAllow,
 		SCIM:           directory,
 		Issuers:        oauth.Issuers(),
-	})
+		Webhooks:       &webhooks.Service{Store: st, Sealer: sealer, Now: c.now},
+	}
+	hcfg.Metrics = act
+	if a.metrics != nil {
+		if cfg.MetricsAddr == "" {
+			hcfg.MetricsHandler = a.metrics.Handler()
+		}
+	}
+	e, err := handlers.New(ctx, hcfg)
 	if err != nil {
 		return fail(err)
 	}
-	a.handler = e
+	a.handler = retryAfter(e, log)
+	if cfg.tracingEnabled() {
+		a.handler = traced(a.handler)
+	}
 	return a, nil
 }

@@ -150,7 +150,7 @@ func (c *Client) Get(path string) Response {
 // a browser would see it.
 func (c *Client) CSRF() string {
 	c.t.Helper()
-	for _, path := range []string{"/login", "/account"} {
+	for _, path := range []string{"/login", "/account", "/account/password"} {
 		r := c.Get(path)
 		if m := csrfInput.FindStringSubmatch(r.Body); m != nil {
 			return html.UnescapeString(m[1])
@@ -191,4 +191,10 @@ func (c *Client) Login(email, password string) {
 	if r.StatusCode != http.StatusSeeOther {
 		c.t.Fatalf("sign-in as %s: status %d\n%s", email, r.StatusCode, r.Body)
 	}
+}
+
+// ClientFor returns a new anonymous browser for a portal running at
+// baseURL that this package did not start (the full server of cmd/portico).
+func ClientFor(t testing.TB, baseURL string) *Client {
+	return (&Harness{URL: baseURL}).Client(t)
 }

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"portico/store"
+	"portico/webhooks"
+)
+
+var cliWebhookActor = store.Actor{Label: "cli"}
+
+func runWebhook(ctx context.Context, c *cli, args []string) error {
+	return c.subcommand(ctx, "webhook", args, map[string]func(context.Context, *cli, []string) error{
+		"create":     runWebhookCreate,
+		"list":       runWebhookList,
+		"delete":     runWebhookDelete,
+		"deliveries": runWebhookDeliveries,
+		"redeliver":  runWebhookRedeliver,
+		"events":     runWebhookEvents,
+	})
+}
+
+func webhookService(env *oauthEnv, c *cli) *webhooks.Service {
+	return &webhooks.Service{Store: env.st, Sealer: env.sealer, Now: c.now}
+}
+
+func runWebhookCreate(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook create")
+	f := c.oauthFlags(fs)
+	u := fs.String("url", "", "https URL that receives the events (required)")
+	desc := fs.String("description", "", "what the receiver is")
+	var events multiFlag
+	fs.Var(&events, "event", "an event type (repeatable; `portico webhook events` lists them)")
+	sample := fs.Int("deny-sample", 100, "share of decision.denied events sent, 1-100 (percent)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	var list []string
+	for _, e := range events {
+		list = append(list, strings.Split(e, ",")...)
+	}
+	sub, secret, err := webhookService(env, c).CreateSubscription(ctx, cliWebhookActor,
+		webhooks.SubscriptionInput{URL: *u, Events: list, Description: *desc, DenySamplePercent: *sample})
+	if err != nil {
+		return err
+	}
+	return c.output(*f.asJSON, map[string]any{"id": sub.ID, "url": sub.URL, "events": sub.Events, "secret": secret},
+		fmt.Sprintf("created webhook %s for %s\nsigning secret (shown only now): %s", sub.ID, sub.URL, secret))
+}
+
+func runWebhookList(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook list")
+	f := c.oauthFlags(fs)
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	subs, err := env.st.WebhookSubscriptions(ctx)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		ID          string   `json:"id"`
+		URL         string   `json:"url"`
+		Events      []string `json:"events"`
+		Description string   `json:"description,omitempty"`
+		DenySample  int      `json:"deny_sample_percent"`
+	}
+	out := []row{}
+	var lines []string
+	for _, s := range subs {
+		out = append(out, row{s.ID, s.URL, s.Events, s.Description, s.DenySamplePercent})
+		lines = append(lines, fmt.Sprintf("%s  %s  %s", s.ID, s.URL, strings.Join(s.Events, ",")))
+	}
+	if len(lines) == 0 {
+		lines = []string{"no webhooks"}
+	}
+	return c.output(*f.asJSON, out, strings.Join(lines, "\n"))
+}
+
+func runWebhookDelete(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook delete")
+	f := c.oauthFlags(fs)
+	id := fs.String("id", "", "subscription ID (required)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	if err := webhookService(env, c).DeleteSubscription(ctx, cliWebhookActor, *id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no webhook %q", *id)
+		}
+		return err
+	}
+	return c.output(*f.asJSON, map[string]string{"deleted": *id}, "deleted webhook "+*id)
+}
+
+func runWebhookDeliveries(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook deliveries")
+	f := c.oauthFlags(fs)
+	id := fs.String("id", "", "subscription ID (default: all)")
+	status := fs.String("status", "", "pending, delivered or failed (default: all)")
+	limit := fs.Int("limit", 50, "at most this many, newest first (max 500)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	ds, err := env.st.WebhookDeliveries(ctx, *id, *status, *limit)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		ID         string    `json:"id"`
+		Webhook    string    `json:"webhook_id"`
+		Event      string    `json:"event"`
+		Status     string    `json:"status"`
+		Attempts   int       `json:"attempts"`
+		LastStatus int       `json:"last_status,omitempty"`
+		LastError  string    `json:"last_error,omitempty"`
+		CreatedAt  time.Time `json:"created_at"`
+	}
+	out := []row{}
+	var lines []string
+	for _, d := range ds {
+		out = append(out, row{d.ID, d.SubscriptionID, d.Event, d.Status, d.Attempts, d.LastStatus, d.LastError, d.CreatedAt})
+		lines = append(lines, fmt.Sprintf("%s  %-28s %-9s attempts=%d %s", d.ID, d.Event, d.Status, d.Attempts, d.LastError))
+	}
+	if len(lines) == 0 {
+		lines = []string{"no deliveries"}
+	}
+	return c.output(*f.asJSON, out, strings.Join(lines, "\n"))
+}
+
+func runWebhookRedeliver(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook redeliver")
+	f := c.oauthFlags(fs)
+	id := fs.String("delivery", "", "delivery ID, msg_… (required)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	if err := webhookService(env, c).Redeliver(ctx, cliWebhookActor, *id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no delivery %q", *id)
+		}
+		return err
+	}
+	return c.output(*f.asJSON, map[string]string{"queued": *id}, "queued "+*id+" again")
+}
+
+func runWebhookEvents(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook events")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	return c.output(*asJSON, webhooks.Events, strings.Join(webhooks.Events, "\n"))
+}
+
+func runHook(ctx context.Context, c *cli, args []string) error {
+	return c.subcommand(ctx, "hook", args, map[string]func(context.Context, *cli, []string) error{
+		"create": runHookCreate,
+		"list":   runHookList,
+		"delete": runHookDelete,
+	})
+}
+
+func runHookCreate(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("hook create")
+	f := c.oauthFlags(fs)
+	name := fs.String("name", "", "name of the calling system, e.g. billing (required)")
+	issuer := fs.String("issuer", c.getenv("PORTICO_ISSUER"), "the portal's public URL, to print the hook's URL (env PORTICO_ISSUER)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	h, secret, err := webhookService(env, c).CreateInboundHook(ctx, cliWebhookActor, *name)
+	if err != nil {
+		return err
+	}
+	path := "/hooks/inbound/" + h.ID
+	return c.output(*f.asJSON, map[string]string{"id": h.ID, "name": h.Name, "path": path, "secret": secret},
+		fmt.Sprintf("created inbound hook %s: POST %s%s\nsigning secret (shown only now): %s", h.Name, strings.TrimRight(*issuer, "/"), path, secret))
+}
+
+func runHookList(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("hook list")
+	f := c.oauthFlags(fs)
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	hooks, err := env.st.InboundHooks(ctx)
+	if err != nil {
+		return err
+	}
+	out := []map[string]string{}
+	var lines []string
+	for _, h := range hooks {
+		out = append(out, map[string]string{"id": h.ID, "name": h.Name, "path": "/hooks/inbound/" + h.ID})
+		lines = append(lines, fmt.Sprintf("%-20s /hooks/inbound/%s", h.Name, h.ID))
+	}
+	if len(lines) == 0 {
+		lines = []string{"no inbound hooks"}
+	}
+	return c.output(*f.asJSON, out, strings.Join(lines, "\n"))
+}
+
+func runHookDelete(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("hook delete")
+	f := c.oauthFlags(fs)
+	name := fs.String("name", "", "inbound hook name (required)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	if err := webhookService(env, c).DeleteInboundHook(ctx, cliWebhookActor, *name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no inbound hook %q", *name)
+		}
+		return err
+	}
+	return c.output(*f.asJSON, map[string]string{"deleted": *name}, "deleted inbound hook "+*name)
+}

@@ -1,0 +1,31 @@
+package handlers
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestCookieTokensExpireAndStayBounded: an entry answers for its exact
+// cookie value only, until its minute is over, and the cache never grows
+// past its bound.
+func TestCookieTokensExpireAndStayBounded(t *testing.T) {
+	var c cookieTokens
+	now := time.Unix(1_700_000_000, 0)
+	c.put("cookie-a", "token-a", now)
+	if tok, ok := c.get("cookie-a", now.Add(59*time.Second)); !ok || tok != "token-a" {
+		t.Fatalf("fresh entry: %q %v", tok, ok)
+	}
+	if _, ok := c.get("cookie-a ", now); ok {
+		t.Fatal("another cookie value answered")
+	}
+	if _, ok := c.get("cookie-a", now.Add(cookieTokenTTL)); ok {
+		t.Fatal("an entry outlived its minute")
+	}
+	for i := range 3 * maxCookieTokens {
+		c.put(fmt.Sprint(i), "t", now)
+	}
+	if n := len(c.m); n > maxCookieTokens {
+		t.Fatalf("%d entries, bound %d", n, maxCookieTokens)
+	}
+}

@@ -1,0 +1,149 @@
+package partners
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"portico/store"
+)
+
+// Admin API credentials: the portal's token page, `portico token` and the
+// API's own /api/v1/tokens all create and revoke them here.
+
+// APITokenPrefix starts every admin API token, so that secret scanners and
+// people recognize one.
+const APITokenPrefix = "ptc_"
+
+// Bounds of an admin API credential's lifetime.
+const (
+	DefaultAPITokenTTL = 90 * 24 * time.Hour
+	MaxAPITokenTTL     = 366 * 24 * time.Hour
+)
+
+// APITokenInput is a credential as a form, the CLI or the API gives it.
+// ClientID set makes a client grant instead of a bearer token.
+type APITokenInput struct {
+	Name     string
+	OrgID    string // "" for the platform
+	Role     store.APITokenRole
+	TTL      time.Duration // 0: DefaultAPITokenTTL
+	ClientID string
+}
+
+// NewAPIToken is a created credential and, for a bearer token, its secret,
+// which exists nowhere else.
+type NewAPIToken struct {
+	Token  store.APIToken
+	Secret string
+}
+
+// HashAPIToken is how a token's secret is stored and looked up. The secret
+// is 256 random bits, so a plain SHA-256 is enough.
+func HashAPIToken(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// CreateAPIToken makes an admin API credential. Platform-wide credentials
+// only a platform admin makes; an organization's admin makes them for their
+// own organization, never with a role above the manager's own authority
+// (org admins may make admin tokens of their organization).
+func (s *Service) CreateAPIToken(ctx context.Context, m Manager, in APITokenInput) (NewAPIToken, error) {
+	var out NewAPIToken
+	if in.OrgID == "" && !m.PlatformAdmin {
+		return out, ErrNotAllowed
+	}
+	if in.OrgID != "" && !m.canManage(in.OrgID) {
+		return out, ErrNotAllowed
+	}
+	errs := FieldErrors{}
+	name := strings.TrimSpace(in.Name)
+	switch {
+	case name == "":
+		errs["name"] = "Give the token a name that says what uses it."
+	case len(name) > 100:
+		errs["name"] = "Use at most 100 characters."
+	}
+	if !in.Role.Valid() {
+		errs["role"] = "Choose read or admin."
+	}
+	ttl := in.TTL
+	if ttl == 0 {
+		ttl = DefaultAPITokenTTL
+	}
+	if ttl < time.Hour || ttl > MaxAPITokenTTL {
+		errs["expires_in"] = "Choose between 1 hour and 366 days."
+	}
+	if in.OrgID != "" {
+		if _, err := s.Store.Organization(ctx, in.OrgID); errors.Is(err, store.ErrNotFound) {
+			errs["org"] = "No such organization."
+		} else if err != nil {
+			return out, err
+		}
+	}
+	if in.ClientID != "" {
+		cl, err := s.Store.LookupClient(ctx, in.ClientID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			errs["client_id"] = "No such client."
+		case err != nil:
+			return out, err
+		case in.OrgID != "" && cl.OrgID != in.OrgID:
+			// An organization's grant goes to its own clients only: another
+			// organization's developers must not hold a key to it.
+			errs["client_id"] = "The client belongs to another organization."
+		case !m.PlatformAdmin && cl.OrgID != m.OrgID:
+			errs["client_id"] = "No such client."
+		}
+	}
+	if err := errs.orNil(); err != nil {
+		return out, err
+	}
+	t := store.APIToken{Name: name, OrgID: in.OrgID, Role: in.Role, ClientID: in.ClientID,
+		CreatedBy: m.Actor.Label, ExpiresAt: s.now().Add(ttl).Truncate(time.Millisecond)}
+	if in.ClientID == "" {
+		out.Secret = APITokenPrefix + newToken()
+		t.TokenHash = HashAPIToken(out.Secret)
+		t.Hint = out.Secret[:len(APITokenPrefix)+4] + "…"
+	}
+	err := s.Store.InTx(ctx, func(tx *store.Store) error {
+		if err := tx.CreateAPIToken(ctx, &t); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				return FieldErrors{"client_id": "This client already has a grant; revoke it first."}
+			}
+			return err
+		}
+		return tx.Audit(ctx, m.Actor.Event(t.OrgID, "api_token.create", "api_token", t.ID), nil, t)
+	})
+	out.Token = t
+	return out, err
+}
+
+// RevokeAPIToken ends a credential. An organization's admin revokes only
+// their organization's.
+func (s *Service) RevokeAPIToken(ctx context.Context, m Manager, id string) (store.APIToken, error) {
+	scope := ""
+	if !m.PlatformAdmin {
+		if m.Role != store.RoleAdmin || m.OrgID == "" {
+			return store.APIToken{}, ErrNotAllowed
+		}
+		scope = m.OrgID
+	}
+	return s.Store.RevokeAPIToken(ctx, m.Actor, scope, id)
+}
+
+// APITokens lists the credentials m may see: every one for a platform
+// admin, their organization's for an org admin.
+func (s *Service) APITokens(ctx context.Context, m Manager, orgID string) ([]store.APIToken, error) {
+	if orgID == "" && !m.PlatformAdmin {
+		return nil, ErrNotAllowed
+	}
+	if orgID != "" && !m.canManage(orgID) {
+		return nil, ErrNotAllowed
+	}
+	return s.Store.APITokens(ctx, orgID)
+}
