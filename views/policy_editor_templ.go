@@ -488,7 +488,7 @@ func policyEditorForm(p Page, e PolicyEditorProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</ol><div class=\"row add-rule\"><label class=\"inline\">New rule starting with <select name=\"newrule.type\" id=\"new-rule-type\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</ol><div class=\"row add-rule\"><label>New rule starting with <select name=\"newrule.type\" id=\"new-rule-type\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
