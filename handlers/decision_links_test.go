@@ -70,3 +70,23 @@ func TestDecisionPageLinksAndReplays(t *testing.T) {
 		t.Errorf("globex's admin opening acme's decision: %d", r.StatusCode)
 	}
 }
+
+// A saved version keeps the note typed beside "Save", and the versions
+// page shows it.
+func TestPolicyVersionNote(t *testing.T) {
+	w := newPolicyWorld(t)
+	f := ibmForm("save")
+	f.Set("note", "first cut, from IBM's example")
+	r := w.admin.Post("/admin/policies/new", f)
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", r.StatusCode)
+	}
+	id := strings.TrimPrefix(strings.SplitN(r.Header.Get("Location"), "?", 2)[0], "/admin/policies/")
+	vs, err := w.h.Store.PolicyVersions(context.Background(), id)
+	if err != nil || len(vs) != 1 || vs[0].Note != "first cut, from IBM's example" {
+		t.Fatalf("versions: %+v %v", vs, err)
+	}
+	if got := doc(t, w.admin.Get("/admin/policies/"+id+"/versions").Body).Find("#v1").Text(); !strings.Contains(got, "first cut") {
+		t.Errorf("the versions page shows %q", got)
+	}
+}

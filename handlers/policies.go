@@ -213,7 +213,7 @@ func (h *Policies) save(c echo.Context, id string, pf policyForm) error {
 		}
 		return h.renderEditor(c, http.StatusUnprocessableEntity, id, pf.Base, pf.Doc, errs, nil, pf.SimRaw)
 	}
-	saved, err := h.Service.Save(ctx, actorOf(viewerFrom(c)), id, pf.Base, pf.Doc, "")
+	saved, err := h.Service.Save(ctx, actorOf(viewerFrom(c)), id, pf.Base, pf.Doc, pf.Note)
 	var fe policyeditor.FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -242,6 +242,7 @@ func (h *Policies) renderConflict(c echo.Context, id string, pf policyForm) erro
 		return err
 	}
 	props.Conflict = true
+	props.Note = pf.Note
 	return render(c, http.StatusConflict, views.PolicyEditor(h.page(c, pf.Doc.Name), props))
 }
 
@@ -336,6 +337,7 @@ func (h *Policies) renderEditorTrace(c echo.Context, id string, pf policyForm, r
 	if err != nil {
 		return err
 	}
+	props.Note = pf.Note
 	return render(c, http.StatusOK, views.PolicyEditor(h.page(c, titleOf(pf.Doc, id)), props))
 }
 
@@ -351,6 +353,9 @@ func (h *Policies) renderEditor(c echo.Context, status int, id string, base int,
 	props, err := h.editorProps(withAppPicker(c), id, base, doc, errs, res, sim)
 	if err != nil {
 		return err
+	}
+	if c.Request().Method == http.MethodPost {
+		props.Note = strings.TrimSpace(c.FormValue("note")) // kept while the draft is edited
 	}
 	return render(c, status, views.PolicyEditor(h.page(c, titleOf(doc, id)), props))
 }

@@ -22,6 +22,8 @@ type policyForm struct {
 	// SimRaw keeps the sample as typed, to show it again.
 	SimRaw views.SimProps
 	Op     string
+	// Note is the note for the version a save makes.
+	Note string
 	// parseErrs are problems the form itself has (an unknown action), by
 	// document path, merged with Compile's.
 	parseErrs policyeditor.FieldErrors
@@ -32,7 +34,10 @@ type policyForm struct {
 // the page's order: a drag-and-drop reorder only moves elements, and the
 // next post carries the new order.
 func parsePolicyForm(f url.Values) policyForm {
-	pf := policyForm{Op: f.Get("op")}
+	pf := policyForm{Op: f.Get("op"), Note: strings.TrimSpace(f.Get("note"))}
+	if len(pf.Note) > 500 {
+		pf.Note = pf.Note[:500]
+	}
 	pf.Base, _ = strconv.Atoi(f.Get("base"))
 	pf.Doc = policyeditor.Document{
 		Name:        strings.TrimSpace(f.Get("name")),

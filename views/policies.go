@@ -32,6 +32,8 @@ type PolicyRow struct {
 type PolicyEditorProps struct {
 	// ID is empty for a policy not saved yet.
 	ID string
+	// Note is the note typed for the next version, kept across re-renders.
+	Note string
 	// Action is where the form posts.
 	Action      string
 	Base        int
