@@ -64,7 +64,7 @@ func FuzzDPoPProof(f *testing.F) {
 	f.Add("eyJhbGciOiJub25lIn0.e30.")
 	f.Add("")
 	s := &Server{now: func() time.Time { return now }, hash: &hasher{key: make([]byte, 32)},
-		jtis: &jtiBatcher{st: &memJTIs{seen: map[string]bool{}}}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		jtis: &jtiBatcher{st: &memJTIs{seen: map[string]bool{}}, now: func() time.Time { return now }}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	f.Fuzz(func(t *testing.T, header string) {
 		r := httptest.NewRequest("POST", htu, nil)
 		r.Header.Set("DPoP", header)
