@@ -267,7 +267,8 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 // adminAPI builds the admin API on the authorization server's registrar
 // and token verification when it has them.
 func adminAPI(cfg Config) *adminapi.API {
-	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer}
+	ac := adminapi.Config{Store: cfg.Store, Issuer: cfg.Issuer, Now: cfg.Now, Log: cfg.Logger, Sealer: cfg.SignIn.Sealer,
+		Webhooks: cfg.Webhooks}
 	if rs, ok := cfg.OAuth.(registrarSource); ok {
 		ac.Registrar = rs.Registrar()
 	}

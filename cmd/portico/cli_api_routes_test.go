@@ -89,10 +89,10 @@ var cliAPIRoutes = map[string][]string{
 	"keys rotate":               {"POST /api/v1/keys/rotate"},
 	"registration-token create": {"POST /api/v1/orgs/:org/registration-tokens"},
 
-	"org set-attribute": {"PUT /api/v1/orgs/:org/attributes/:name"},
+	"org set-attribute": {"PUT /api/v1/orgs/:org/attributes/:name", "DELETE /api/v1/orgs/:org/attributes/:name"},
 
 	"webhook create":     {"POST /api/v1/webhooks"},
-	"webhook list":       {"GET /api/v1/webhooks"},
+	"webhook list":       {"GET /api/v1/webhooks", "GET /api/v1/webhooks/:id"},
 	"webhook delete":     {"DELETE /api/v1/webhooks/:id"},
 	"webhook deliveries": {"GET /api/v1/webhook-deliveries"},
 	"webhook redeliver":  {"POST /api/v1/webhook-deliveries/:id/redeliver"},

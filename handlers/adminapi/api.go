@@ -19,6 +19,7 @@ import (
 	"portico/partners"
 	"portico/policyeditor"
 	"portico/store"
+	"portico/webhooks"
 )
 
 // Prefix is where the API lives.
@@ -50,9 +51,13 @@ type Config struct {
 	Locator policyeditor.Locator
 	// Sealer encrypts new signing keys; nil answers key rotation with 503.
 	Sealer *store.Sealer
-	Issuer string
-	Now    func() time.Time
-	Log    *slog.Logger
+	// Webhooks is the service the portal's webhook pages use; nil builds
+	// one on Store and Sealer (without a Sealer, creating a webhook or an
+	// inbound hook answers 503).
+	Webhooks *webhooks.Service
+	Issuer   string
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // API is the mounted admin API.

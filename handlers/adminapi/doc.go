@@ -3,11 +3,11 @@
 // systems and provisioning scripts.
 //
 // Every route calls the same domain functions as the portal and the CLI
-// (partners.Service, authserver.Registrar, the store's org-scoped getters),
-// so validation, authorization rules and audit events are not copied here;
-// this package only parses JSON, checks the caller's credential against the
-// route and turns results into JSON and errors into RFC 9457 problem
-// details.
+// (partners.Service, authserver.Registrar, webhooks.Service, the store's
+// org-scoped getters), so validation, authorization rules and audit events
+// are not copied here; this package only parses JSON, checks the caller's
+// credential against the route and turns results into JSON and errors into
+// RFC 9457 problem details.
 //
 // The OpenAPI 3.1 document (/api/v1/openapi.json) is generated from the
 // route table in routes.go, by reflecting over each route's request and

@@ -390,7 +390,15 @@ func (a *API) setOrgAttribute(c *call) error {
 	if err := c.bind(&b); err != nil {
 		return err
 	}
-	o, err := a.partners.SetOrgAttribute(c.ctx(), c.actor(), c.org.ID, c.Param("name"), b.Value)
+	return a.orgAttribute(c, b.Value)
+}
+
+// removeOrgAttribute is setOrgAttribute with an empty value, as the CLI's
+// `org set-attribute --value ""`.
+func (a *API) removeOrgAttribute(c *call) error { return a.orgAttribute(c, "") }
+
+func (a *API) orgAttribute(c *call, value string) error {
+	o, err := a.partners.SetOrgAttribute(c.ctx(), c.actor(), c.org.ID, c.Param("name"), value)
 	if err != nil {
 		return err
 	}

@@ -194,7 +194,9 @@ func (a *API) table() []route {
 			Access: platformRead, Out: typ[Webhook](), List: true, H: a.listWebhooks},
 		{Method: post, Path: "/webhooks", Op: "createWebhook", Summary: "Subscribe a URL to events (the signing secret is shown once)", Tag: "webhooks",
 			Access: platformWrite, In: typ[WebhookBody](), Out: typ[Webhook](), Create: true, Secret: true, H: a.createWebhook},
-		{Method: del, Path: "/webhooks/:id", Op: "deleteWebhook", Summary: "Delete a webhook subscription", Tag: "webhooks",
+		{Method: get, Path: "/webhooks/:id", Op: "getWebhook", Summary: "Show a webhook subscription (never its secret)", Tag: "webhooks",
+			Access: platformRead, Out: typ[Webhook](), H: a.getWebhook},
+		{Method: del, Path: "/webhooks/:id", Op: "deleteWebhook", Summary: "Delete a webhook subscription and its delivery log", Tag: "webhooks",
 			Access: platformWrite, H: a.deleteWebhook},
 		{Method: get, Path: "/webhook-deliveries", Op: "listWebhookDeliveries", Summary: "The delivery log, newest first", Tag: "webhooks",
 			Access: platformRead, Out: typ[Delivery](), List: true, Query: deliveryQuery, H: a.listDeliveries},
@@ -210,6 +212,8 @@ func (a *API) table() []route {
 			Access: platformWrite, H: a.deleteInboundHook},
 		{Method: put, Path: "/orgs/:org/attributes/:name", Op: "setOrgAttribute", Summary: "Set (or with an empty value remove) an organization's attribute, which policies read", Tag: "organizations",
 			Access: platformWrite, In: typ[AttributeBody](), Out: typ[Org](), H: a.setOrgAttribute},
+		{Method: del, Path: "/orgs/:org/attributes/:name", Op: "removeOrgAttribute", Summary: "Remove an organization's attribute", Tag: "organizations",
+			Access: platformWrite, Out: typ[Org](), H: a.removeOrgAttribute},
 
 		// Rolling a policy out: replay, report-only, promote.
 		{Method: post, Path: "/policies/:id/replay", Op: "replayPolicy", Summary: "Impact preview: what a draft or saved version would have decided over the decision log", Tag: "policies",

@@ -59,8 +59,21 @@ type InboundHookBody struct {
 
 var errNoSealer = problem{Status: http.StatusServiceUnavailable, Detail: "The portal's secret key is not configured."}
 
+// webhooks is the service behind the portal's webhook pages and the CLI's
+// webhook and hook commands: validation and audit live there.
 func (a *API) webhooks() *webhooks.Service {
+	if a.cfg.Webhooks != nil {
+		return a.cfg.Webhooks
+	}
 	return &webhooks.Service{Store: a.cfg.Store, Sealer: a.cfg.Sealer, Now: a.cfg.Now}
+}
+
+// canSeal reports whether new secrets can be sealed.
+func (a *API) canSeal() bool {
+	if a.cfg.Webhooks != nil {
+		return a.cfg.Webhooks.Sealer != nil
+	}
+	return a.cfg.Sealer != nil
 }
 
 func webhookOut(s store.WebhookSubscription) Webhook {
@@ -80,8 +93,16 @@ func (a *API) listWebhooks(c *call) error {
 	return list(c, out, store.PageInfo{})
 }
 
+func (a *API) getWebhook(c *call) error {
+	s, err := a.cfg.Store.WebhookSubscription(c.ctx(), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, webhookOut(s))
+}
+
 func (a *API) createWebhook(c *call) error {
-	if a.cfg.Sealer == nil {
+	if !a.canSeal() {
 		return errNoSealer
 	}
 	var b WebhookBody
@@ -112,6 +133,13 @@ var deliveryQuery = []queryParam{
 }
 
 func (a *API) listDeliveries(c *call) error {
+	switch c.QueryParam("status") {
+	case "", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
+	default:
+		// An unknown status would match nothing: say so rather than answer
+		// an empty log that looks like "no failures".
+		return problem{Status: http.StatusBadRequest, Detail: "status must be pending, delivered or failed."}
+	}
 	limit := 50
 	if v := c.QueryParam("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -156,7 +184,7 @@ func (a *API) listInboundHooks(c *call) error {
 }
 
 func (a *API) createInboundHook(c *call) error {
-	if a.cfg.Sealer == nil {
+	if !a.canSeal() {
 		return errNoSealer
 	}
 	var b InboundHookBody
