@@ -60,7 +60,7 @@ func (w *world) dispatchOnce(t *testing.T) {
 	d.RunOnce(context.Background())
 }
 
-func items(t *testing.T, a apiAnswer) []map[string]any {
+func apiItems(t *testing.T, a apiAnswer) []map[string]any {
 	t.Helper()
 	raw, ok := a.Body["items"].([]any)
 	if !ok {
@@ -119,7 +119,7 @@ func TestAdminAPIWebhookDeliveries(t *testing.T) {
 	}
 
 	// An organization made through the API reaches the receiver, signed.
-	call("POST", "/orgs", map[string]any{"slug": "initech", "name": "Initech"}, 201)
+	call("POST", "/orgs", map[string]any{"slug": "initech", "name": "Initech", "domains": []string{"initech.example"}}, 201)
 	w.dispatchOnce(t)
 	reqs := got.all()
 	if len(reqs) != 1 || !strings.Contains(string(reqs[0].body), "initech") {
@@ -131,18 +131,18 @@ func TestAdminAPIWebhookDeliveries(t *testing.T) {
 	}
 
 	// The delivery log, with the CLI's filters.
-	ds := items(t, call("GET", "/webhook-deliveries?webhook_id="+wh, nil, 200))
+	ds := apiItems(t, call("GET", "/webhook-deliveries?webhook_id="+wh, nil, 200))
 	if len(ds) != 1 || ds[0]["id"] != msgID || ds[0]["event"] != "organization.created" || ds[0]["status"] != "delivered" ||
 		ds[0]["attempts"] != float64(1) || ds[0]["webhook_id"] != wh {
 		t.Fatalf("deliveries: %+v", ds)
 	}
-	if ds := items(t, call("GET", "/webhook-deliveries?status=delivered&limit=1", nil, 200)); len(ds) != 1 {
+	if ds := apiItems(t, call("GET", "/webhook-deliveries?status=delivered&limit=1", nil, 200)); len(ds) != 1 {
 		t.Fatalf("status=delivered: %+v", ds)
 	}
-	if ds := items(t, call("GET", "/webhook-deliveries?status=failed", nil, 200)); len(ds) != 0 {
+	if ds := apiItems(t, call("GET", "/webhook-deliveries?status=failed", nil, 200)); len(ds) != 0 {
 		t.Fatalf("status=failed: %+v", ds)
 	}
-	if ds := items(t, call("GET", "/webhook-deliveries?webhook_id=wh_other", nil, 200)); len(ds) != 0 {
+	if ds := apiItems(t, call("GET", "/webhook-deliveries?webhook_id=wh_other", nil, 200)); len(ds) != 0 {
 		t.Fatalf("another webhook's: %+v", ds)
 	}
 	for _, q := range []string{"status=bogus", "limit=0", "limit=501", "limit=x"} {
@@ -170,7 +170,7 @@ func TestAdminAPIWebhookDeliveries(t *testing.T) {
 	call("DELETE", "/webhooks/"+wh, nil, 204)
 	wantProblem(t, w.api(t, tok, "DELETE", "/webhooks/"+wh, nil), http.StatusNotFound)
 	wantProblem(t, w.api(t, tok, "GET", "/webhooks/"+wh, nil), http.StatusNotFound)
-	if ds := items(t, call("GET", "/webhook-deliveries?webhook_id="+wh, nil, 200)); len(ds) != 0 {
+	if ds := apiItems(t, call("GET", "/webhook-deliveries?webhook_id="+wh, nil, 200)); len(ds) != 0 {
 		t.Fatalf("the deleted webhook's log: %+v", ds)
 	}
 }
@@ -294,7 +294,7 @@ func TestAdminAPIWebhookSecretsAreNotKept(t *testing.T) {
 	wantProblem(t, w.api(t, tok, "POST", "/hooks", map[string]any{"name": "billing"}), http.StatusUnprocessableEntity)
 	wantProblem(t, w.api(t, tok, "POST", "/hooks", map[string]any{"name": "has space"}), http.StatusUnprocessableEntity)
 	a := must(t, w.api(t, tok, "GET", "/hooks", nil), 200, "list hooks")
-	if hs := items(t, a); len(hs) != 1 || hs[0]["name"] != "billing" || !strings.HasPrefix(hs[0]["path"].(string), "/hooks/inbound/") ||
+	if hs := apiItems(t, a); len(hs) != 1 || hs[0]["name"] != "billing" || !strings.HasPrefix(hs[0]["path"].(string), "/hooks/inbound/") ||
 		strings.Contains(a.Raw, "whsec_") {
 		t.Fatalf("hooks: %s", a.Raw)
 	}
