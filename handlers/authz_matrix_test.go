@@ -195,7 +195,7 @@ func ownMatrix(fx fixtures) map[string]routeCase {
 		"POST /org/members/:id/remove": {path: "/org/members/" + fx.victimID + "/remove", form: none,
 			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
 		"POST /org/invitations": {path: "/org/invitations", form: url.Values{"email": {"fresh@example.com"}, "role": {"member"}},
-			want: want(unau, forb, forb, ok, ok, ok)},
+			want: want(unau, forb, forb, see, see, see)},
 		"POST /org/invitations/:id/revoke": {path: "/org/invitations/" + fx.inviteID + "/revoke", form: none,
 			fresh: true, want: want(unau, forb, forb, see, nf, nf)},
 

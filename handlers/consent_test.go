@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -299,5 +300,30 @@ func TestFirstPartyAppSkipsConsentAndOnlyPlatformAdminsMarkIt(t *testing.T) {
 	r, _ := p.authorize(t, b, "openid profile", nil)
 	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "code=") {
 		t.Fatalf("first-party app: %d %s", r.StatusCode, loc)
+	}
+}
+
+// TestPasswordChangeGateHoldsForApps: a person whose password must be
+// replaced (first run, an admin's reset) cannot sign in to an app with it
+// before replacing it: the sign-in ends on the change form, and no code
+// reaches the app.
+func TestPasswordChangeGateHoldsForApps(t *testing.T) {
+	p := newConsentPortal(t)
+	ctx := context.Background()
+	if _, err := p.srv.Registrar().SetFirstParty(ctx, p.app.OrgID, p.app.ClientID, authserver.Actor{Label: "test"}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.h.Store.RequirePasswordChange(ctx, p.user.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := p.h.Client(t)
+	r, _ := p.authorize(t, b, "openid", nil)
+	m := regexp.MustCompile(`name="auth_request" value="([^"]+)"`).FindStringSubmatch(r.Body)
+	if r.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("no sign-in page for the app: %d", r.StatusCode)
+	}
+	r = b.Post("/login", url.Values{"email": {p.user.Email}, "password": {pw}, "auth_request": {m[1]}})
+	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || loc != "/account/password" {
+		t.Fatalf("sign-in for the app with a password to replace: %d %q, want the change form", r.StatusCode, loc)
 	}
 }

@@ -194,6 +194,19 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 		return c.Redirect(http.StatusSeeOther, safeNext(next))
 	}
 	ctx := c.Request().Context()
+	if u.PasswordHash != "" {
+		// A password someone else chose (first run, an admin's reset) is
+		// replaced before it opens anything, an app included: the portal's
+		// pages have the same gate (passwordChangeGate). The app's request
+		// is dropped; the person opens the app again afterwards.
+		required, err := h.Store.PasswordChangeRequired(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if required {
+			return c.Redirect(http.StatusSeeOther, passwordPath)
+		}
+	}
 	ip, _ := netip.ParseAddr(c.RealIP())
 	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap()}
 	auth, err := loadSessionAuth(ctx, h.Store, s)

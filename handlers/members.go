@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -27,6 +28,9 @@ type Members struct {
 	// Mailer sends invitation links; nil shows them to the inviter only.
 	Mailer partners.Mailer
 	Log    *slog.Logger
+	// Sealer holds a new invitation's link for its one-time reveal
+	// (reveal.go); nil shows it on the answer to the POST.
+	Sealer *store.Sealer
 }
 
 // Mount registers the routes, all for org admins.
@@ -94,7 +98,18 @@ func (h *Members) render(c echo.Context, status int, props views.MembersProps) e
 }
 
 func (h *Members) list(c echo.Context) error {
-	return h.render(c, http.StatusOK, views.MembersProps{})
+	props := views.MembersProps{}
+	if id := c.QueryParam("reveal"); id != "" {
+		held, found, err := takeReveal(c, h.Store, h.Sealer, h.Now(), id)
+		if err != nil {
+			return err
+		}
+		if found && json.Unmarshal([]byte(held), &props.NewInvitation) != nil {
+			found = false
+		}
+		props.RevealGone = !found
+	}
+	return h.render(c, http.StatusOK, props)
 }
 
 // memberResult turns a membership change's outcome into a response:
@@ -153,7 +168,7 @@ func (h *Members) invite(c echo.Context) error {
 		inv, err := h.Partners.Invite(ctx, managerOf(v), v.Org.ID, in)
 		if err == nil {
 			link := strings.TrimRight(h.Issuer, "/") + "/invite/" + inv.Token
-			props := views.MembersProps{NewLink: link, NewEmail: inv.Invitation.Email}
+			props := views.MembersProps{NewInvitation: views.NewInvitation{Link: link, Email: inv.Invitation.Email}}
 			if h.Mailer != nil {
 				if err := h.Mailer.SendInvitation(ctx, partners.InvitationMail{To: inv.Invitation.Email,
 					OrgName: v.Org.Name, InvitedBy: v.User.Name, Role: inv.Invitation.Role, Link: link,
@@ -162,13 +177,24 @@ func (h *Members) invite(c echo.Context) error {
 					h.Log.Error("sending invitation failed", "err", err, "invitation", inv.Invitation.ID)
 					props.MailFailed = true
 				} else {
-					props.Mailed, props.NewLink = true, ""
+					props.Mailed, props.Link = true, ""
 					// Only now, with the link in the invitee's mailbox and
 					// nowhere else, does accepting it prove the address.
 					if err := h.Partners.InvitationMailed(ctx, managerOf(v), inv.Invitation); err != nil {
 						h.Log.Error("recording the mailed invitation failed", "err", err, "invitation", inv.Invitation.ID)
 					}
 				}
+			}
+			// Post/redirect/get: a reload shows the page again instead of
+			// inviting again (which would replace the invitation and void
+			// the link just shown). The link is held for this session once.
+			held, _ := json.Marshal(props.NewInvitation)
+			id, ok, err := holdReveal(c, h.Store, h.Sealer, h.Now(), string(held))
+			if err != nil {
+				return err
+			}
+			if ok {
+				return c.Redirect(http.StatusSeeOther, "/org/members?reveal="+id)
 			}
 			// The link, when shown, is in this page only: nothing may keep a copy.
 			c.Response().Header().Set("Cache-Control", "no-store")

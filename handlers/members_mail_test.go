@@ -65,7 +65,7 @@ var mailedLinkRE = regexp.MustCompile(`https?://[^/\s]+(/invite/[A-Za-z0-9_-]+)`
 func TestInvitationIsMailedAndNotShownWhenSMTPIsConfigured(t *testing.T) {
 	addr, got := partnerstest.FakeSMTP(t)
 	h, admin, _ := mailPortal(t, &partners.SMTPMailer{Addr: addr, From: "Portico <portal@example.com>"})
-	r := admin.Post("/org/invitations", url.Values{"email": {"dev@partner.example"}, "role": {"developer"}, "ttl": {"24h"}})
+	r := inviteShown(t, admin, admin.Post("/org/invitations", url.Values{"email": {"dev@partner.example"}, "role": {"developer"}, "ttl": {"24h"}}))
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("invite: %d %s", r.StatusCode, pageError(r.Body))
 	}
@@ -128,7 +128,7 @@ func TestInvitationLinkIsShownWhenMailFails(t *testing.T) {
 	dead := l.Addr().String()
 	l.Close() // nothing listens here now: connecting fails at once
 	h, admin, logs := mailPortal(t, &partners.SMTPMailer{Addr: dead, From: "portal@example.com"})
-	r := admin.Post("/org/invitations", url.Values{"email": {"dev@partner.example"}, "role": {"member"}, "ttl": {"24h"}})
+	r := inviteShown(t, admin, admin.Post("/org/invitations", url.Values{"email": {"dev@partner.example"}, "role": {"member"}, "ttl": {"24h"}}))
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("invite: %d %s", r.StatusCode, pageError(r.Body))
 	}

@@ -34,7 +34,9 @@ func TestPlatformAdminWorksOnAPartnerFromItsPage(t *testing.T) {
 	if !strings.Contains(r.Body, `action="/org/invitations?org=acme"`) {
 		t.Error("the invitation form does not stay on acme")
 	}
-	if r := pa.Post("/org/invitations?org=acme", url.Values{"email": {"new@acme.example"}, "role": {"member"}}); r.StatusCode != http.StatusOK {
+	if r := pa.Post("/org/invitations?org=acme", url.Values{"email": {"new@acme.example"}, "role": {"member"}}); !strings.Contains(r.Header.Get("Location"), "org=acme") {
+		t.Errorf("the invitation's reveal leaves acme: Location %q", r.Header.Get("Location"))
+	} else if r := inviteShown(t, pa, r); r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "new@acme.example") {
 		t.Fatalf("invite into acme: %d %s", r.StatusCode, errorMessage(r.Body))
 	}
 	invs, _, err := w.h.Store.InvitationPage(ctx, w.acme.ID, store.Page{})

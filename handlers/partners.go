@@ -49,7 +49,7 @@ func (h *Partners) Mount(g *echo.Group) {
 	for _, f := range []interface{ Mount(*echo.Group) }{
 		&Orgs{Store: h.Store, Partners: svc, Pages: h.Pages, Now: h.Now},
 		&Plans{Store: h.Store, Partners: svc, Pages: h.Pages},
-		&Members{Store: h.Store, Partners: svc, Pages: h.Pages, Now: h.Now, Issuer: h.Issuer, Mailer: h.Mailer, Log: h.Log},
+		&Members{Store: h.Store, Partners: svc, Pages: h.Pages, Now: h.Now, Issuer: h.Issuer, Mailer: h.Mailer, Log: h.Log, Sealer: h.Sealer},
 		&Invites{Partners: svc, Pages: h.Pages, Passwords: poolPasswords{}},
 		&Audit{Store: h.Store, Pages: h.Pages},
 	} {

@@ -188,7 +188,8 @@ func TestAnotherOrganizationsIDsAreNotFound(t *testing.T) {
 	w.as(t, otherOrgAdmin)
 	link := ""
 	{
-		r := w.as(t, otherOrgAdmin).Post("/org/invitations", url.Values{"email": {"g@globex.example"}, "role": {"member"}})
+		other := w.as(t, otherOrgAdmin)
+		r := inviteShown(t, other, other.Post("/org/invitations", url.Values{"email": {"g@globex.example"}, "role": {"member"}}))
 		if m := inviteLinkRE.FindStringSubmatch(r.Body); m != nil {
 			link = m[1]
 		}

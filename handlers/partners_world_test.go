@@ -206,7 +206,8 @@ func (w *world) plan(t *testing.T, slug string, features ...store.Feature) store
 // invite has acme's admin invite email as role and returns the link's path.
 func (w *world) invite(t *testing.T, email string, role store.Role) string {
 	t.Helper()
-	r := w.as(t, orgAdmin).Post("/org/invitations", url.Values{"email": {email}, "role": {string(role)}, "ttl": {"24h"}})
+	admin := w.as(t, orgAdmin)
+	r := inviteShown(t, admin, admin.Post("/org/invitations", url.Values{"email": {email}, "role": {string(role)}, "ttl": {"24h"}}))
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("invite %s: status %d\n%s", email, r.StatusCode, r.Body)
 	}
@@ -215,6 +216,26 @@ func (w *world) invite(t *testing.T, email string, role store.Role) string {
 		t.Fatalf("no invitation link on the page:\n%s", r.Body)
 	}
 	return m[1]
+}
+
+// inviteShown follows an invitation's post/redirect/get: the POST
+// redirects to the one-time reveal, whose page is returned; opening it
+// again shows the invitation no more.
+func inviteShown(t *testing.T, c *handlerstest.Client, r handlerstest.Response) handlerstest.Response {
+	t.Helper()
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "reveal=") {
+		t.Fatalf("an invitation answered %d (Location %q), want a redirect to a one-time reveal\n%s", r.StatusCode, loc, r.Body)
+	}
+	shown := c.Get(loc)
+	if cc := shown.Header.Get("Cache-Control"); shown.StatusCode == http.StatusOK && !strings.Contains(cc, "no-store") {
+		t.Errorf("the invitation's page may be cached: Cache-Control %q", cc)
+	}
+	if again := c.Get(loc); again.StatusCode != http.StatusOK || !strings.Contains(again.Body, `id="reveal-gone"`) ||
+		strings.Contains(again.Body, `id="new-invitation"`) {
+		t.Errorf("a reload of %s shows the invitation again or fails: %d", loc, again.StatusCode)
+	}
+	return shown
 }
 
 var inviteLinkRE = regexp.MustCompile(`id="invite-link">https?://[^/]+(/invite/[A-Za-z0-9_-]+)<`)
