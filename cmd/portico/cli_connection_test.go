@@ -73,9 +73,11 @@ func TestConnectionCommands(t *testing.T) {
 	if bytes.Contains(row.Secret, []byte("upstream-s3cret")) {
 		t.Fatal("the secret is stored in the clear")
 	}
-	key, err := loadOrCreateKeyFile(tc.env["PORTICO_DB"] + ".key")
+	var key []byte
 	if k := tc.env["PORTICO_SECRET_KEY"]; k != "" { // PostgreSQL: no key file
 		key, err = base64.StdEncoding.DecodeString(k)
+	} else {
+		key, err = loadOrCreateKeyFile(tc.env["PORTICO_DB"] + ".key")
 	}
 	if err != nil {
 		t.Fatal(err)
