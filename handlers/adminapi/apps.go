@@ -108,6 +108,21 @@ func (a *API) app(c *call) (store.Client, error) {
 	return cl, err
 }
 
+// appToChange is app for the routes that change one: they need the
+// registrar, which a portal without an authorization server lacks.
+func (a *API) appToChange(c *call) (store.Client, error) {
+	if a.cfg.Registrar == nil {
+		return store.Client{}, errNoRegistrar
+	}
+	return a.app(c)
+}
+
+// createdApp answers a registration or rotation: the app with the secret,
+// which this answer alone carries.
+func createdApp(c *call, cl store.Client, secret string) error {
+	return c.created("/orgs/"+c.org.Slug+"/apps/"+cl.ClientID, App{Client: cl, ClientSecret: secret})
+}
+
 func (a *API) getApp(c *call) error {
 	cl, err := a.app(c)
 	if err != nil {
@@ -130,14 +145,11 @@ func (a *API) createApp(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.created("/orgs/"+c.org.Slug+"/apps/"+cl.ClientID, App{Client: cl, ClientSecret: secret})
+	return createdApp(c, cl, secret)
 }
 
 func (a *API) updateApp(c *call) error {
-	if a.cfg.Registrar == nil {
-		return errNoRegistrar
-	}
-	cur, err := a.app(c)
+	cur, err := a.appToChange(c)
 	if err != nil {
 		return err
 	}
@@ -169,10 +181,7 @@ func (a *API) updateApp(c *call) error {
 }
 
 func (a *API) updateAppPlatform(c *call) error {
-	if a.cfg.Registrar == nil {
-		return errNoRegistrar
-	}
-	cl, err := a.app(c)
+	cl, err := a.appToChange(c)
 	if err != nil {
 		return err
 	}
@@ -205,10 +214,7 @@ func (a *API) updateAppPlatform(c *call) error {
 
 func (a *API) setAppEnabled(enabled bool) func(c *call) error {
 	return func(c *call) error {
-		if a.cfg.Registrar == nil {
-			return errNoRegistrar
-		}
-		cl, err := a.app(c)
+		cl, err := a.appToChange(c)
 		if err != nil {
 			return err
 		}
@@ -221,10 +227,7 @@ func (a *API) setAppEnabled(enabled bool) func(c *call) error {
 }
 
 func (a *API) deleteApp(c *call) error {
-	if a.cfg.Registrar == nil {
-		return errNoRegistrar
-	}
-	cl, err := a.app(c)
+	cl, err := a.appToChange(c)
 	if err != nil {
 		return err
 	}
@@ -235,10 +238,7 @@ func (a *API) deleteApp(c *call) error {
 }
 
 func (a *API) rotateSecret(c *call) error {
-	if a.cfg.Registrar == nil {
-		return errNoRegistrar
-	}
-	cl, err := a.app(c)
+	cl, err := a.appToChange(c)
 	if err != nil {
 		return err
 	}
@@ -253,14 +253,11 @@ func (a *API) rotateSecret(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.created("/orgs/"+c.org.Slug+"/apps/"+cl.ClientID, App{Client: cl, ClientSecret: secret})
+	return createdApp(c, cl, secret)
 }
 
 func (a *API) revokeSecret(c *call) error {
-	if a.cfg.Registrar == nil {
-		return errNoRegistrar
-	}
-	cl, err := a.app(c)
+	cl, err := a.appToChange(c)
 	if err != nil {
 		return err
 	}
@@ -291,10 +288,7 @@ func (a *API) shareTarget(c *call) (string, error) {
 
 func (a *API) share(add bool) func(c *call) error {
 	return func(c *call) error {
-		if a.cfg.Registrar == nil {
-			return errNoRegistrar
-		}
-		cl, err := a.app(c)
+		cl, err := a.appToChange(c)
 		if err != nil {
 			return err
 		}
