@@ -15,18 +15,21 @@ const (
 // Day is the UTC day of t.
 func Day(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
-// AddActivity adds counts (by kind) to day's totals.
+// AddActivity adds counts (by kind) to day's totals, all or none: a caller
+// that keeps the counts for a retry after an error must not add a kind twice.
 func (s *Store) AddActivity(ctx context.Context, day time.Time, counts map[string]int) error {
-	for kind, n := range counts {
-		if n == 0 {
-			continue
-		}
-		if _, err := s.q.ExecContext(ctx, `INSERT INTO activity_daily (day, kind, n) VALUES (?, ?, ?)
+	return s.InTx(ctx, func(tx *Store) error {
+		for kind, n := range counts {
+			if n == 0 {
+				continue
+			}
+			if _, err := tx.q.ExecContext(ctx, `INSERT INTO activity_daily (day, kind, n) VALUES (?, ?, ?)
 			ON CONFLICT (day, kind) DO UPDATE SET n = activity_daily.n + excluded.n`, ms(Day(day)), kind, n); err != nil {
-			return fmt.Errorf("store: add activity: %w", err)
+				return fmt.Errorf("store: add activity: %w", err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // DayCount is one day's count.

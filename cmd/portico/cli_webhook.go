@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"portico/handlers"
 	"portico/store"
 	"portico/webhooks"
 )
@@ -207,7 +208,7 @@ func runHookCreate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	path := "/hooks/inbound/" + h.ID
+	path := handlers.InboundHookPath + h.ID
 	return c.output(*f.asJSON, map[string]string{"id": h.ID, "name": h.Name, "path": path, "secret": secret},
 		fmt.Sprintf("created inbound hook %s: POST %s%s\nsigning secret (shown only now): %s", h.Name, strings.TrimRight(*issuer, "/"), path, secret))
 }
@@ -230,8 +231,8 @@ func runHookList(ctx context.Context, c *cli, args []string) error {
 	out := []map[string]string{}
 	var lines []string
 	for _, h := range hooks {
-		out = append(out, map[string]string{"id": h.ID, "name": h.Name, "path": "/hooks/inbound/" + h.ID})
-		lines = append(lines, fmt.Sprintf("%-20s /hooks/inbound/%s", h.Name, h.ID))
+		out = append(out, map[string]string{"id": h.ID, "name": h.Name, "path": handlers.InboundHookPath + h.ID})
+		lines = append(lines, fmt.Sprintf("%-20s %s%s", h.Name, handlers.InboundHookPath, h.ID))
 	}
 	if len(lines) == 0 {
 		lines = []string{"no inbound hooks"}
