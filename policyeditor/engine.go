@@ -155,7 +155,7 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
-	out.Decision = decideWith(pol, ev)
+	out.Decision = decideWith(pol, ev.Point, &ev.Request, ev.StepUp)
 	if pol.Kind() == ev.Point.Kind() {
 		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
 	}
@@ -163,7 +163,7 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
 		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}
 	if shadow != nil {
-		out.Shadow, out.ShadowVersion = decideWith(shadow, ev), shadowVersion
+		out.Shadow, out.ShadowVersion = decideWith(shadow, ev.Point, &ev.Request, ev.StepUp), shadowVersion
 		d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason = shadowVersion, out.Shadow.Rule,
 			out.Shadow.Action.String(), out.Shadow.Reason
 	}
@@ -177,16 +177,17 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	return out, nil
 }
 
-// decideWith is one policy's answer to ev; a policy whose kind does not
-// fit the point denies.
-func decideWith(pol *Policy, ev *Evaluation) Decision {
+// decideWith is one policy's answer to req at point (after step-up when
+// stepUp); a policy whose kind does not fit the point denies. Live
+// decisions and Replay both decide through it.
+func decideWith(pol *Policy, point Point, req *Request, stepUp bool) Decision {
 	switch {
-	case pol.Kind() != ev.Point.Kind():
-		return Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), ev.Point)}
-	case ev.StepUp:
-		return pol.AfterStepUp(&ev.Request)
+	case pol.Kind() != point.Kind():
+		return Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), point)}
+	case stepUp:
+		return pol.AfterStepUp(req)
 	}
-	return pol.Evaluate(&ev.Request)
+	return pol.Evaluate(req)
 }
 
 // checkedKey marks a context under which e has already revalidated.

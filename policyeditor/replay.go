@@ -229,16 +229,7 @@ func Replay(ctx context.Context, st *store.Store, pol *Policy, o ReplayOptions) 
 		if !x.TokenIssuedAt.IsZero() {
 			req.Token.IssuedAt = x.TokenIssuedAt
 		}
-		point := Point(d.Point)
-		var after Decision
-		switch {
-		case pol.Kind() != point.Kind():
-			after = Decision{Action: Deny, Reason: "the policy's kind cannot decide " + d.Point}
-		case x.SteppedUp:
-			after = pol.AfterStepUp(&req)
-		default:
-			after = pol.Evaluate(&req)
-		}
+		after := decideWith(pol, Point(d.Point), &req, x.SteppedUp)
 		before := parseAction(d.Action)
 		rep.Replayed++
 		if o.Progress != nil && rep.Replayed%ReplayProgressEvery == 0 {
