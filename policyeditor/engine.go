@@ -200,18 +200,27 @@ type checkedKey struct{ e *Engine }
 func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err := e.revalidate(ctx, time.Now()); err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, checkedKey{e}, true), nil
+}
+
+// revalidate asks the database's data version and reloads the caches when
+// it moved. Call with e.mu held.
+func (e *Engine) revalidate(ctx context.Context, now time.Time) error {
 	dv, err := e.st.DataVersion(ctx)
 	if err != nil {
-		return ctx, fmt.Errorf("policyeditor: data version: %w", err)
+		return fmt.Errorf("policyeditor: data version: %w", err)
 	}
-	e.checkedAt = time.Now()
+	e.checkedAt = now
 	if !e.loaded || dv != e.loadedAt {
 		if err := e.reload(ctx); err != nil {
-			return ctx, err
+			return err
 		}
 		e.loaded, e.loadedAt = true, dv
 	}
-	return context.WithValue(ctx, checkedKey{e}, true), nil
+	return nil
 }
 
 // Record logs a decision the engine did not make itself — the authorizer's
@@ -236,16 +245,8 @@ func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (pol *Policy, id
 	now := time.Now()
 	checked, _ := ctx.Value(checkedKey{e}).(bool)
 	if !e.loaded || (!checked && (e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate)) {
-		dv, err := e.st.DataVersion(ctx)
-		if err != nil {
-			return nil, "", 0, nil, 0, fmt.Errorf("policyeditor: data version: %w", err)
-		}
-		e.checkedAt = now
-		if !e.loaded || dv != e.loadedAt {
-			if err := e.reload(ctx); err != nil {
-				return nil, "", 0, nil, 0, err
-			}
-			e.loaded, e.loadedAt = true, dv
+		if err := e.revalidate(ctx, now); err != nil {
+			return nil, "", 0, nil, 0, err
 		}
 	}
 	id = e.resolve(ev)
