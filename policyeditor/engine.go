@@ -155,7 +155,7 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 		return Outcome{}, err
 	}
 	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
-	out.Decision = decideWith(pol, ev)
+	out.Decision = decideWith(pol, ev.Point, &ev.Request, ev.StepUp)
 	if pol.Kind() == ev.Point.Kind() {
 		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
 	}
@@ -163,7 +163,7 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
 		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}
 	if shadow != nil {
-		out.Shadow, out.ShadowVersion = decideWith(shadow, ev), shadowVersion
+		out.Shadow, out.ShadowVersion = decideWith(shadow, ev.Point, &ev.Request, ev.StepUp), shadowVersion
 		d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason = shadowVersion, out.Shadow.Rule,
 			out.Shadow.Action.String(), out.Shadow.Reason
 	}
@@ -177,16 +177,17 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	return out, nil
 }
 
-// decideWith is one policy's answer to ev; a policy whose kind does not
-// fit the point denies.
-func decideWith(pol *Policy, ev *Evaluation) Decision {
+// decideWith is one policy's answer to req at point (after step-up when
+// stepUp); a policy whose kind does not fit the point denies. Live
+// decisions and Replay both decide through it.
+func decideWith(pol *Policy, point Point, req *Request, stepUp bool) Decision {
 	switch {
-	case pol.Kind() != ev.Point.Kind():
-		return Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), ev.Point)}
-	case ev.StepUp:
-		return pol.AfterStepUp(&ev.Request)
+	case pol.Kind() != point.Kind():
+		return Decision{Action: Deny, Reason: fmt.Sprintf("policy %q is %s and cannot decide %s; denied", pol.Name(), pol.Kind(), point)}
+	case stepUp:
+		return pol.AfterStepUp(req)
 	}
-	return pol.Evaluate(&ev.Request)
+	return pol.Evaluate(req)
 }
 
 // checkedKey marks a context under which e has already revalidated.
@@ -199,18 +200,27 @@ type checkedKey struct{ e *Engine }
 func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err := e.revalidate(ctx, time.Now()); err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, checkedKey{e}, true), nil
+}
+
+// revalidate asks the database's data version and reloads the caches when
+// it moved. Call with e.mu held.
+func (e *Engine) revalidate(ctx context.Context, now time.Time) error {
 	dv, err := e.st.DataVersion(ctx)
 	if err != nil {
-		return ctx, fmt.Errorf("policyeditor: data version: %w", err)
+		return fmt.Errorf("policyeditor: data version: %w", err)
 	}
-	e.checkedAt = time.Now()
+	e.checkedAt = now
 	if !e.loaded || dv != e.loadedAt {
 		if err := e.reload(ctx); err != nil {
-			return ctx, err
+			return err
 		}
 		e.loaded, e.loadedAt = true, dv
 	}
-	return context.WithValue(ctx, checkedKey{e}, true), nil
+	return nil
 }
 
 // Record logs a decision the engine did not make itself — the authorizer's
@@ -235,16 +245,8 @@ func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (pol *Policy, id
 	now := time.Now()
 	checked, _ := ctx.Value(checkedKey{e}).(bool)
 	if !e.loaded || (!checked && (e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate)) {
-		dv, err := e.st.DataVersion(ctx)
-		if err != nil {
-			return nil, "", 0, nil, 0, fmt.Errorf("policyeditor: data version: %w", err)
-		}
-		e.checkedAt = now
-		if !e.loaded || dv != e.loadedAt {
-			if err := e.reload(ctx); err != nil {
-				return nil, "", 0, nil, 0, err
-			}
-			e.loaded, e.loadedAt = true, dv
+		if err := e.revalidate(ctx, now); err != nil {
+			return nil, "", 0, nil, 0, err
 		}
 	}
 	id = e.resolve(ev)

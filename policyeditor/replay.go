@@ -154,11 +154,12 @@ func parseShared(s string) *replayShared {
 // The decision's time and client come from the decision itself.
 func RequestOf(c *DecisionContext) Request {
 	r := Request{Country: c.Country, Org: c.Org, Plan: c.Plan, ValidUntil: c.ValidUntil, Attributes: c.Attributes,
-		Issuer: c.Issuer,
-		User:   User{Groups: c.Groups, MFAAt: c.MFAAt, AuthMethods: c.AuthMethods, ConnectionID: c.Connection},
-		Client: Client{Scopes: c.Scopes, Type: c.ClientType},
-		HTTP:   HTTPRequest{Method: c.Method, Path: c.Path, Host: c.Host, API: c.API},
-		Token:  Token{IssuedAt: c.TokenIssuedAt, SenderConstrained: c.SenderConstrained, Features: c.Features}}
+		OrgAttributes: c.OrgAttributes,
+		Issuer:        c.Issuer,
+		User:          User{Groups: c.Groups, MFAAt: c.MFAAt, AuthMethods: c.AuthMethods, ConnectionID: c.Connection},
+		Client:        Client{Scopes: c.Scopes, Type: c.ClientType},
+		HTTP:          HTTPRequest{Method: c.Method, Path: c.Path, Host: c.Host, API: c.API},
+		Token:         Token{IssuedAt: c.TokenIssuedAt, SenderConstrained: c.SenderConstrained, Features: c.Features}}
 	if a, err := netip.ParseAddr(c.IP); err == nil {
 		r.IP = a
 	}
@@ -229,16 +230,7 @@ func Replay(ctx context.Context, st *store.Store, pol *Policy, o ReplayOptions) 
 		if !x.TokenIssuedAt.IsZero() {
 			req.Token.IssuedAt = x.TokenIssuedAt
 		}
-		point := Point(d.Point)
-		var after Decision
-		switch {
-		case pol.Kind() != point.Kind():
-			after = Decision{Action: Deny, Reason: "the policy's kind cannot decide " + d.Point}
-		case x.SteppedUp:
-			after = pol.AfterStepUp(&req)
-		default:
-			after = pol.Evaluate(&req)
-		}
+		after := decideWith(pol, Point(d.Point), &req, x.SteppedUp)
 		before := parseAction(d.Action)
 		rep.Replayed++
 		if o.Progress != nil && rep.Replayed%ReplayProgressEvery == 0 {

@@ -1,6 +1,7 @@
 package policyeditor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -267,11 +268,10 @@ func summarize(out Disagreement, counts []store.ShadowCount) Disagreement {
 	return out
 }
 
+// sortCounts orders most first, then by key (stable output for pages).
 func sortCounts(cs []store.ShadowCount) {
 	key := func(c store.ShadowCount) string { return c.Enforced + c.Shadow + c.Point + c.ClientID }
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && (cs[j].Count > cs[j-1].Count || cs[j].Count == cs[j-1].Count && key(cs[j]) < key(cs[j-1])); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
+	slices.SortFunc(cs, func(a, b store.ShadowCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(key(a), key(b)))
+	})
 }
