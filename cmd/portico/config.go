@@ -425,24 +425,13 @@ func parseDays(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// parsePrefixes reads a comma-separated list of CIDRs or addresses.
+// parsePrefixes reads a comma-separated list of CIDRs or addresses the way
+// PORTICO_UPSTREAM_ALLOW is read (netguard.ParseAllow), naming the setting
+// in the error.
 func parsePrefixes(raw, name string, bad func(string, ...any)) []netip.Prefix {
-	var out []netip.Prefix
-	for _, item := range strings.Split(raw, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(item)
-		if err != nil {
-			a, aerr := netip.ParseAddr(item)
-			if aerr != nil {
-				bad("%s: %q is not a CIDR or address", name, item)
-				continue
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
+	out, err := netguard.ParseAllow(raw)
+	if err != nil {
+		bad("%s: %v", name, err)
 	}
 	return out
 }
