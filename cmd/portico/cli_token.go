@@ -65,9 +65,9 @@ func runTokenCreate(ctx context.Context, c *cli, args []string) error {
 	defer st.Close()
 	in := partners.APITokenInput{Name: *name, Role: store.APITokenRole(*role), TTL: *ttl, ClientID: *clientID}
 	if *org != "" {
-		o, err := st.OrganizationBySlug(ctx, *org)
+		o, err := orgBySlug(ctx, st, *org)
 		if err != nil {
-			return fmt.Errorf("no organization %q", *org)
+			return err
 		}
 		in.OrgID = o.ID
 	}
@@ -90,9 +90,9 @@ func runTokenList(ctx context.Context, c *cli, args []string) error {
 	defer st.Close()
 	orgID := ""
 	if *org != "" {
-		o, err := st.OrganizationBySlug(ctx, *org)
+		o, err := orgBySlug(ctx, st, *org)
 		if err != nil {
-			return fmt.Errorf("no organization %q", *org)
+			return err
 		}
 		orgID = o.ID
 	}

@@ -390,25 +390,19 @@ func usedFlag(fs *flag.FlagSet, name string) bool {
 	return seen
 }
 
-// parseRetention reads a retention: whole days ("30d"), a Go duration of at
-// least an hour ("720h"), or "0" for forever; "" is the default.
+// parseRetention reads a retention: whole days ("30d") or a Go duration
+// ("720h") between an hour and 36500 days, or "0" for forever; "" is the
+// default.
 func parseRetention(s string, def time.Duration) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
+	switch s = strings.TrimSpace(s); s {
+	case "":
 		return def, nil
-	case s == "0":
+	case "0":
 		return 0, nil
-	case strings.HasSuffix(s, "d"):
-		n, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
-		if err != nil || n < 1 || n > 36500 {
-			return 0, fmt.Errorf("%q is not a number of days between 1d and 36500d", s)
-		}
-		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < time.Hour {
-		return 0, fmt.Errorf("%q is not a number of days (30d), a duration of at least 1h, or 0", s)
+	d, err := parseDays(s)
+	if err != nil || d < time.Hour || d > 36500*24*time.Hour {
+		return 0, fmt.Errorf("%q is not a number of days (30d), a duration between 1h and 36500d, or 0", s)
 	}
 	return d, nil
 }
@@ -425,24 +419,13 @@ func parseDays(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-// parsePrefixes reads a comma-separated list of CIDRs or addresses.
+// parsePrefixes reads a comma-separated list of CIDRs or addresses the way
+// PORTICO_UPSTREAM_ALLOW is read (netguard.ParseAllow), naming the setting
+// in the error.
 func parsePrefixes(raw, name string, bad func(string, ...any)) []netip.Prefix {
-	var out []netip.Prefix
-	for _, item := range strings.Split(raw, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(item)
-		if err != nil {
-			a, aerr := netip.ParseAddr(item)
-			if aerr != nil {
-				bad("%s: %q is not a CIDR or address", name, item)
-				continue
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		out = append(out, p.Masked())
+	out, err := netguard.ParseAllow(raw)
+	if err != nil {
+		bad("%s: %v", name, err)
 	}
 	return out
 }

@@ -266,10 +266,8 @@ func wire(ctx context.Context, c *cli, cfg *Config, log *slog.Logger) (*app, err
 		Webhooks:       &webhooks.Service{Store: st, Sealer: sealer, Now: c.now},
 	}
 	hcfg.Metrics = act
-	if a.metrics != nil {
-		if cfg.MetricsAddr == "" {
-			hcfg.MetricsHandler = a.metrics.Handler()
-		}
+	if a.metrics != nil && cfg.MetricsAddr == "" {
+		hcfg.MetricsHandler = a.metrics.Handler()
 	}
 	e, err := handlers.New(ctx, hcfg)
 	if err != nil {
