@@ -6,8 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"portico/federation/federationtest"
+	"portico/handlers"
 	"portico/store"
 )
 
@@ -145,5 +147,44 @@ func TestConnectionYesNoSettingIsACheckbox(t *testing.T) {
 	cfg, _ := w.svc.Registry.Decode(x.Type, x.Config)
 	if got := cfg.Settings()["trust_email"]; got != "no" {
 		t.Errorf("after unticking, trust_email is %q", got)
+	}
+}
+
+// Forgetting the password follows the same rule as signing in with it: an
+// account a connection has not linked yet gets a reset link; once linked,
+// the identity provider decides and no link is sent.
+func TestForgotPasswordFollowsTheConnectionLinkingRule(t *testing.T) {
+	box := &noticeBox{}
+	p := newSignInPortal(t, func(c *handlers.Config) { c.Mailer = box })
+	acme := p.Org(t, "acme", "acme.example")
+	p.User(t, acme, "ada@acme.example", store.RoleMember, "a long enough password")
+	op := federationtest.NewOP(t, "portico", "secret", federationtest.Claims{
+		Subject: "u-1", Email: "ada@acme.example", EmailVerified: true, Name: "Ada"})
+	p.connection(t, acme, "oidc", "Acme SSO", "secret", map[string]string{"issuer": op.URL, "client_id": "portico"})
+
+	forgot := func() {
+		if r := p.Client(t).Post("/login/forgot", url.Values{"email": {"ada@acme.example"}}); r.StatusCode != http.StatusOK {
+			t.Fatalf("forgot: %d", r.StatusCode)
+		}
+	}
+	resets := func(wait time.Duration) int {
+		n := 0
+		for _, m := range box.to("ada@acme.example", wait) {
+			if strings.Contains(m.Subject, "Reset") {
+				n++
+			}
+		}
+		return n
+	}
+	forgot()
+	if n := resets(2 * time.Second); n != 1 {
+		t.Fatalf("an unlinked password account got %d reset mails, want 1", n)
+	}
+	r := p.federatedSignIn(t, p.Client(t), "ada@acme.example")
+	r.Body.Close()
+	forgot()
+	time.Sleep(500 * time.Millisecond) // the mail, were there one, goes out after the answer
+	if n := resets(0); n != 1 {
+		t.Fatalf("a linked account got another reset mail (%d in all)", n)
 	}
 }

@@ -184,8 +184,13 @@ func (h *Decisions) show(c echo.Context) error {
 	appOwner := ""
 	if d.ClientID != "" {
 		if cl, err := h.Store.LookupClient(ctx, d.ClientID); err == nil {
-			if owner, err := h.Store.OrgSlugs(ctx, []string{cl.OrgID}); err == nil && (v.User.PlatformAdmin || cl.OrgID == v.Org.ID) {
-				appOwner = owner[cl.OrgID]
+			switch {
+			case cl.OrgID == v.Org.ID:
+				appOwner = v.Org.Slug
+			case v.User.PlatformAdmin: // only they may open another organization's app
+				if owner, err := h.Store.OrgSlugs(ctx, []string{cl.OrgID}); err == nil {
+					appOwner = owner[cl.OrgID]
+				}
 			}
 		}
 	}

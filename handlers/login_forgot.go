@@ -105,8 +105,9 @@ func (h *Login) submitForgot(c echo.Context) error {
 	return h.renderForgot(c, http.StatusOK, f)
 }
 
-// selfResetLink stores a link for email's account when it may have one;
-// nil when it may not (no such account, disabled, federated only).
+// selfResetLink stores a link for email's account when it may have one:
+// when its password still signs in (passwordAllowed); nil when it may not
+// (no such account, disabled, federated only or linked to a connection).
 func (h *Login) selfResetLink(ctx context.Context, email, ip string, now time.Time) (*pool.ResetLink, error) {
 	u, err := h.findPoolUser(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
@@ -118,7 +119,7 @@ func (h *Login) selfResetLink(ctx context.Context, email, ip string, now time.Ti
 	if u.Status != store.UserActive {
 		return nil, nil
 	}
-	if ok, err := h.poolAllowed(ctx, u.OrgID); err != nil || (!ok && !u.PlatformAdmin) {
+	if ok, err := h.passwordAllowed(ctx, u.OrgID, u); err != nil || !ok {
 		return nil, err
 	}
 	token, hash := pool.NewResetToken()
