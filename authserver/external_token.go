@@ -194,6 +194,9 @@ func (s *Server) verifyExternal(ctx context.Context, orgID, token string, consum
 		if ext.JTI == "" {
 			return nil, refuse(iss, "the assertion has no jti")
 		}
+		if len(ext.JTI) > 256 { // it is stored until the assertion expires
+			return nil, refuse(iss, "the assertion's jti is longer than 256 characters")
+		}
 		fresh, err := s.ist.UseIssuerJTI(ctx, ti.ID, ext.JTI, unix(exp+skew))
 		if err != nil {
 			return nil, err

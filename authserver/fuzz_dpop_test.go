@@ -37,7 +37,8 @@ func (m *memJTIs) UseDPoPJTIs(_ context.Context, jtis []store.DPoPJTI) ([]bool, 
 }
 
 // FuzzDPoPProof feeds arbitrary DPoP headers to the proof verifier: it must
-// never panic, and what it accepts must carry a key thumbprint.
+// never panic, and what it accepts must carry a key thumbprint, name this
+// request's method and URL, and be refused when sent again.
 func FuzzDPoPProof(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -69,8 +70,22 @@ func FuzzDPoPProof(f *testing.F) {
 		r := httptest.NewRequest("POST", htu, nil)
 		r.Header.Set("DPoP", header)
 		p, derr := s.verifyDPoP(context.Background(), r, htu, "")
-		if derr == nil && p != nil && !validJKT(p.jkt) {
-			t.Fatalf("accepted a proof without a valid thumbprint: %+v", p)
+		if derr == nil && p != nil {
+			if !validJKT(p.jkt) {
+				t.Fatalf("accepted a proof without a valid thumbprint: %+v", p)
+			}
+			// What was accepted names this request, and is single-use.
+			jws, err := jose.ParseSigned(header, dpopAlgs)
+			if err != nil {
+				t.Fatalf("accepted an unparsable proof: %v", err)
+			}
+			var c dpopClaims
+			if json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &c) != nil || c.HTM != "POST" || normalizeHTU(c.HTU) != htu {
+				t.Fatalf("accepted a proof for another request: %+v", c)
+			}
+			if _, again := s.verifyDPoP(context.Background(), r, htu, ""); again == nil {
+				t.Fatalf("accepted the same proof twice: %q", header)
+			}
 		}
 		if derr != nil && (derr.code == "" || derr.description == "") {
 			t.Fatalf("error without code or description: %+v", derr)

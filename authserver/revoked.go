@@ -29,7 +29,8 @@ type revokedEntry struct {
 }
 
 // revokedCacheMax bounds the cache; past it, expired entries go, and if that
-// is not enough the cache starts over (answers are reread from the store).
+// leaves it over three quarters full the cache starts over (answers are
+// reread from the store) rather than scan a full map on the next puts.
 const revokedCacheMax = 200_000
 
 func (r *revokedJTIs) get(jti string) (revokedEntry, bool) {
@@ -51,7 +52,7 @@ func (r *revokedJTIs) put(jti string, e revokedEntry, now int64) {
 				delete(r.m, k)
 			}
 		}
-		if len(r.m) >= revokedCacheMax {
+		if len(r.m) >= revokedCacheMax*3/4 {
 			clear(r.m)
 		}
 	}

@@ -243,6 +243,7 @@ func TestJWTBearerFromTrustedIssuer(t *testing.T) {
 	}
 	refused("replay", a, "jti replayed")
 	refused("no jti", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"jti": nil})), "no jti")
+	refused("long jti", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"jti": strings.Repeat("j", 257)})), "longer than 256")
 	refused("expired", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"exp": w.clock().Add(-time.Minute).Unix()})), "expired")
 	refused("too old", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"iat": w.clock().Add(-11 * time.Minute).Unix()})), "maximum age")
 	refused("wrong audience", idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"aud": "https://elsewhere.example"})), "audience")
