@@ -32,6 +32,9 @@ type LoginUser struct {
 	// the step-up MFA that ErrStepUpRequired asked for: a second Challenge
 	// then counts as met.
 	SteppedUp bool
+	// User, when set, is the person as the caller has just read them (the
+	// session's user, in this request); nil: read by UserID.
+	User *store.User
 }
 
 // LoginRequest describes a pending authorization request to the login
@@ -136,8 +139,10 @@ func (s *Server) complete(ctx context.Context, ar *store.AuthRequest, e *clientE
 	if e := unmetACR(ar.ACRValues, u.AMR); e != nil {
 		return "", e
 	}
-	user, err := s.st.UserByID(ctx, u.UserID)
-	if err != nil {
+	var user store.User
+	if u.User != nil && u.User.ID == u.UserID {
+		user = *u.User
+	} else if user, err = s.st.UserByID(ctx, u.UserID); err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
 	refuse := func(code, description string) string {

@@ -286,6 +286,6 @@ func signedInAtAuthorize(c echo.Context, sess *Sessions, st *store.Store) authse
 			return authserver.LoginUser{}, false
 		}
 		return authserver.LoginUser{UserID: in.UserID, AuthTime: in.AuthTime, MFAAt: in.MFAAt, AMR: in.AMR,
-			AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP}, true
+			AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP, User: &v.User}, true
 	}
 }
