@@ -111,15 +111,18 @@ func WithSignedIn(ctx context.Context, f SignedIn) context.Context {
 }
 
 // signedInAtAuthorize is single sign-on without the login page's hop: for a
-// person already signed in, a request that needs nothing shown (no prompt,
-// a fresh enough sign-in, the acr met, consent given, the gate permits) is
-// completed here, and stored once, with its code: the browser goes straight
-// back to the client. A Deny goes back too, as the login page would send
-// it. Anything else returns ok false with nothing stored or recorded, and
-// the request takes the login page's way, which decides as before.
+// person already signed in, a request that needs nothing shown (no prompt
+// but none, a fresh enough sign-in, the acr met, a first-party app or
+// consent given, the gate permits) is completed here and stored once, with
+// its code: the browser goes straight back to the client. A Deny goes back
+// too, as the login page would send it. Anything else returns ok false with
+// nothing stored, and the request takes the login page's way, which asks
+// the gate again: only a Challenge has then been recorded here as well.
 func (s *Server) signedInAtAuthorize(ctx context.Context, e *clientEntry, ar *store.AuthRequest) (string, bool) {
 	f, _ := ctx.Value(signedInKey{}).(SignedIn)
-	if f == nil || len(ar.Prompt) > 0 {
+	// prompt=none asks for no page, which is what this path shows; any
+	// other prompt wants one.
+	if f == nil || len(ar.Prompt) > 1 || len(ar.Prompt) == 1 && ar.Prompt[0] != oidc.PromptNone {
 		return "", false
 	}
 	u, ok := f(ctx)

@@ -125,9 +125,9 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 // pending request in the store (the login page). Otherwise it is a new
 // request at /authorize for a person already signed in (single sign-on,
 // see signedInAtAuthorize): it is stored only with its code, in one write,
-// and every answer but a code or a Deny is errFallBack, with nothing
-// recorded or stored: the caller then stores it and sends the browser to
-// the login page, which asks again.
+// and every answer but a code or a Deny is an error with nothing stored
+// (errFallBack, or what the login page would be told): the caller then
+// stores it and sends the browser to the login page, which asks again.
 func (s *Server) complete(ctx context.Context, ar *store.AuthRequest, e *clientEntry, u LoginUser, stored bool) (redirect string, err error) {
 	now := s.now()
 	if ar.MaxAge != nil && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > time.Duration(*ar.MaxAge)*time.Second) {

@@ -70,12 +70,16 @@ func TestSignedInPersonGetsTheCodeFromAuthorize(t *testing.T) {
 		t.Fatalf("the code was redeemed twice: %d", status)
 	}
 
+	// prompt=none: no page is what this path shows.
+	r, _ = p.authorizeOnce(t, b, url.Values{"prompt": {"none"}})
+	if to, _ := url.Parse(r.Header.Get("Location")); r.StatusCode != http.StatusFound || to.Query().Get("code") == "" {
+		t.Fatalf("prompt=none: %d %s, want the code", r.StatusCode, to)
+	}
 	for name, extra := range map[string]url.Values{
 		"prompt=login":       {"prompt": {"login"}},
 		"prompt=consent":     {"prompt": {"consent"}},
 		"max_age=0":          {"max_age": {"0"}},
 		"a passkey acr":      {"acr_values": {authserver.ACRPhishingResistant}},
-		"prompt=none (page)": {"prompt": {"none"}},
 	} {
 		r, _ := p.authorizeOnce(t, b, extra)
 		if loc := r.Header.Get("Location"); r.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "/login?auth_request=") {
