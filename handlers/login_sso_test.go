@@ -76,10 +76,10 @@ func TestSignedInPersonGetsTheCodeFromAuthorize(t *testing.T) {
 		t.Fatalf("prompt=none: %d %s, want the code", r.StatusCode, to)
 	}
 	for name, extra := range map[string]url.Values{
-		"prompt=login":       {"prompt": {"login"}},
-		"prompt=consent":     {"prompt": {"consent"}},
-		"max_age=0":          {"max_age": {"0"}},
-		"a passkey acr":      {"acr_values": {authserver.ACRPhishingResistant}},
+		"prompt=login":   {"prompt": {"login"}},
+		"prompt=consent": {"prompt": {"consent"}},
+		"max_age=0":      {"max_age": {"0"}},
+		"a passkey acr":  {"acr_values": {authserver.ACRPhishingResistant}},
 	} {
 		r, _ := p.authorizeOnce(t, b, extra)
 		if loc := r.Header.Get("Location"); r.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "/login?auth_request=") {
