@@ -257,7 +257,7 @@ func passwordChangeRequired(ctx context.Context, st *store.Store, u store.User) 
 // signed-in person of session s in request c.
 func completedSignIn(c echo.Context, st *store.Store, u store.User, s store.Session) (CompletedSignIn, error) {
 	ip, _ := netip.ParseAddr(c.RealIP())
-	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap()}
+	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap(), User: &u}
 	auth, err := loadSessionAuth(c.Request().Context(), st, s)
 	if err != nil {
 		return in, err
@@ -286,6 +286,6 @@ func signedInAtAuthorize(c echo.Context, sess *Sessions, st *store.Store) authse
 			return authserver.LoginUser{}, false
 		}
 		return authserver.LoginUser{UserID: in.UserID, AuthTime: in.AuthTime, MFAAt: in.MFAAt, AMR: in.AMR,
-			AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP, User: &v.User}, true
+			AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP, User: in.User}, true
 	}
 }
