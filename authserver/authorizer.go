@@ -217,7 +217,7 @@ func (a *Authorizer) decide(r *http.Request, facts *APIFacts, ip netip.Addr) ans
 	client := e.client
 	greq.Client = &client
 	if c.isUser() {
-		u, err := s.st.UserByID(ctx, c.Subject)
+		u, err := s.cachedUser(ctx, c.Subject)
 		if err != nil {
 			return invalid("the access token's user no longer exists")
 		}
