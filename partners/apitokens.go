@@ -100,6 +100,16 @@ func (s *Service) CreateAPIToken(ctx context.Context, m Manager, in APITokenInpu
 			// An organization's grant goes to its own clients only: another
 			// organization's developers must not hold a key to it.
 			errs["client_id"] = "The client belongs to another organization."
+		case in.OrgID == "":
+			// A platform-wide grant is platform admin power: a partner's
+			// developers, who hold their client's secret, must not have it.
+			platform, err := s.IsPlatformOrg(ctx, cl.OrgID)
+			if err != nil {
+				return out, err
+			}
+			if !platform {
+				errs["client_id"] = "A platform-wide grant goes only to a client of the platform's own organization (one whose members include a platform admin); scope the grant to the client's organization instead."
+			}
 		}
 	}
 	if err := errs.orNil(); err != nil {
@@ -148,4 +158,20 @@ func (s *Service) APITokens(ctx context.Context, m Manager, orgID string) ([]sto
 		return nil, ErrNotAllowed
 	}
 	return s.Store.APITokens(ctx, orgID)
+}
+
+// IsPlatformOrg reports whether orgID is the platform's own organization:
+// one with an active platform admin among its members, as the organization
+// made on first run. Every other organization is a partner's.
+func (s *Service) IsPlatformOrg(ctx context.Context, orgID string) (bool, error) {
+	users, err := s.Store.Users(ctx, orgID)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if u.PlatformAdmin && u.Status == store.UserActive {
+			return true, nil
+		}
+	}
+	return false, nil
 }

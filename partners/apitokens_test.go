@@ -85,3 +85,62 @@ func TestAPITokenRules(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPlatformGrantOnlyForThePlatformsClients: a platform-wide grant is
+// platform admin power, so it goes only to a client of the platform's own
+// organization (one with a platform admin); a partner organization's
+// client, whose secret that partner's developers hold, gets an
+// organization-scoped grant at most.
+func TestPlatformGrantOnlyForThePlatformsClients(t *testing.T) {
+	ctx := context.Background()
+	st, svc := open(t)
+	var platformOrg, partner store.Organization
+	for _, o := range []*store.Organization{&platformOrg, &partner} {
+		o.Slug, o.Name = "o"+store.NewID()[:8], "Org"
+		if err := st.CreateOrganization(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := store.User{OrgID: platformOrg.ID, Email: "root@platform.example", Name: "Root", Role: store.RoleAdmin, PlatformAdmin: true}
+	if err := st.CreateUser(ctx, &admin); err != nil {
+		t.Fatal(err)
+	}
+	// A partner's admin who is not a platform admin does not make it the platform.
+	if err := st.CreateUser(ctx, &store.User{OrgID: partner.ID, Email: "ada@partner.example", Name: "Ada", Role: store.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	client := func(orgID string) string {
+		c := store.Client{OrgID: orgID, ClientID: store.NewID(), Name: "sync", Type: store.ClientService, Enabled: true}
+		if err := st.CreateClient(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c.ClientID
+	}
+	platform := partners.CLIManager("test")
+	grant := func(orgID, clientID string) error {
+		_, err := svc.CreateAPIToken(ctx, platform, partners.APITokenInput{Name: "g", OrgID: orgID, Role: store.APIRoleAdmin, ClientID: clientID})
+		return err
+	}
+	partnerClient := client(partner.ID)
+	before, _ := st.APITokens(ctx, "")
+	var fe partners.FieldErrors
+	if err := grant("", partnerClient); !errors.As(err, &fe) || fe["client_id"] == "" {
+		t.Fatalf("platform-wide grant to a partner's client: %v", err)
+	}
+	if after, _ := st.APITokens(ctx, ""); len(after) != len(before) {
+		t.Fatal("a refused grant was stored")
+	}
+	if err := grant(partner.ID, partnerClient); err != nil {
+		t.Fatalf("organization-scoped grant to the partner's client: %v", err)
+	}
+	if err := grant("", client(platformOrg.ID)); err != nil {
+		t.Fatalf("platform-wide grant to the platform's client: %v", err)
+	}
+	// A platform admin who is disabled no longer makes their organization the platform's.
+	if _, _, err := st.UpdateUser(ctx, platformOrg.ID, admin.ID, func(u *store.User) error { u.Status = store.UserDisabled; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := grant("", client(platformOrg.ID)); !errors.As(err, &fe) || fe["client_id"] == "" {
+		t.Fatalf("platform-wide grant without an active platform admin: %v", err)
+	}
+}

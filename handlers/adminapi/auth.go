@@ -118,6 +118,18 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 	if g.OrgID != "" && g.OrgID != at.OrgID {
 		return nil, problem{Status: http.StatusForbidden, Detail: "This client's admin API grant is for another organization."}
 	}
+	if g.OrgID == "" {
+		// A platform-wide grant works only for a client of the platform's
+		// own organization, also one made before that rule (or whose
+		// organization has since lost its platform admins).
+		platform, err := a.partners.IsPlatformOrg(ctx, at.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if !platform {
+			return nil, problem{Status: http.StatusForbidden, Detail: "A platform-wide grant is not valid for a partner organization's client."}
+		}
+	}
 	return &principal{Token: g, ClientID: at.ClientID}, nil
 }
 
