@@ -116,7 +116,8 @@ func (s *Service) CreateAPIToken(ctx context.Context, m Manager, in APITokenInpu
 		return out, err
 	}
 	t := store.APIToken{Name: name, OrgID: in.OrgID, Role: in.Role, ClientID: in.ClientID,
-		CreatedBy: m.Actor.Label, ExpiresAt: s.now().Add(ttl).Truncate(time.Millisecond)}
+		CreatedBy: m.Actor.Label, ExpiresAt: s.now().Add(ttl).Truncate(time.Millisecond),
+		CreatedByUserID: m.Actor.UserID, CreatedByTokenID: m.TokenID}
 	if in.ClientID == "" {
 		out.Secret = APITokenPrefix + newToken()
 		t.TokenHash = HashAPIToken(out.Secret)
@@ -174,4 +175,82 @@ func (s *Service) IsPlatformOrg(ctx context.Context, orgID string) (bool, error)
 		}
 	}
 	return false, nil
+}
+
+// maxMakerChain bounds how many credentials MakerStanding follows up from
+// one (each made with the one before through the API).
+const maxMakerChain = 16
+
+// MakerStanding says why credential t no longer works because of who made
+// it, or "" when its makers may all still act: a credential never outlives
+// its maker. The member who made one in the portal must still exist, be
+// active, belong to an active organization, and still be allowed to make
+// it: a platform admin for a platform-wide credential, or an admin of the
+// credential's organization (or a platform admin). A credential made
+// through the API depends on the one it was made with, which must still be
+// usable and stand the same test. Credentials made by the command line
+// have no maker to check.
+func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, error) {
+	now := s.now()
+	for range maxMakerChain {
+		if t.CreatedByUserID != "" {
+			if r, err := s.memberMayMake(ctx, t, now); r != "" || err != nil {
+				return r, err
+			}
+		}
+		if t.CreatedByTokenID == "" {
+			return "", nil
+		}
+		parent, err := s.Store.APIToken(ctx, "", t.CreatedByTokenID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "the credential it was made with no longer exists", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if !parent.Usable(now) {
+			return "the credential it was made with has expired or was revoked", nil
+		}
+		if parent.OrgID != "" {
+			o, err := s.Store.Organization(ctx, parent.OrgID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return "", err
+			}
+			if err != nil || o.InactiveReason(now) != "" {
+				return "the organization of the credential it was made with is not active", nil
+			}
+		}
+		t = parent
+	}
+	return "it was made through too long a chain of credentials", nil
+}
+
+// memberMayMake checks the member who made t.
+func (s *Service) memberMayMake(ctx context.Context, t store.APIToken, now time.Time) (string, error) {
+	u, err := s.Store.UserByID(ctx, t.CreatedByUserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "the member who made it was removed", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if u.Status != store.UserActive {
+		return "the member who made it is disabled", nil
+	}
+	o, err := s.Store.Organization(ctx, u.OrgID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if err != nil || o.InactiveReason(now) != "" {
+		return "the organization of the member who made it is not active", nil
+	}
+	switch {
+	case u.PlatformAdmin:
+		return "", nil
+	case t.OrgID == "":
+		return "the member who made it is no longer a platform admin", nil
+	case u.OrgID != t.OrgID || u.Role != store.RoleAdmin:
+		return "the member who made it is no longer an admin of its organization", nil
+	}
+	return "", nil
 }

@@ -37,7 +37,8 @@ func (p *principal) actor() store.Actor {
 // service lets it read (groups, tokens); it never reaches a write, which
 // authorize refuses first for every route marked as one.
 func (p *principal) manager() partners.Manager {
-	return partners.Manager{Actor: p.actor(), OrgID: p.Token.OrgID, Role: store.RoleAdmin, PlatformAdmin: p.Token.OrgID == ""}
+	return partners.Manager{Actor: p.actor(), OrgID: p.Token.OrgID, Role: store.RoleAdmin, PlatformAdmin: p.Token.OrgID == "",
+		TokenID: p.Token.ID}
 }
 
 func unauthorized(detail string) problem {
@@ -84,6 +85,11 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 				return nil, unauthorized("The API token's organization may not use the API now: " + r + ".")
 			}
 		}
+		if r, err := a.partners.MakerStanding(ctx, t); err != nil {
+			return nil, err
+		} else if r != "" {
+			return nil, unauthorized("The API token no longer works: " + r + ".")
+		}
 		return &principal{Token: t}, nil
 	}
 	if a.cfg.Verifier == nil {
@@ -129,6 +135,11 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 		if !platform {
 			return nil, problem{Status: http.StatusForbidden, Detail: "A platform-wide grant is not valid for a partner organization's client."}
 		}
+	}
+	if r, err := a.partners.MakerStanding(ctx, g); err != nil {
+		return nil, err
+	} else if r != "" {
+		return nil, problem{Status: http.StatusForbidden, Detail: "This client's admin API grant no longer works: " + r + "."}
 	}
 	return &principal{Token: g, ClientID: at.ClientID}, nil
 }
