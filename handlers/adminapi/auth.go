@@ -144,8 +144,11 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 	return &principal{Token: g, ClientID: at.ClientID}, nil
 }
 
-// recordUse audits every authenticated call with the credential's ID, and
-// notes when the credential was last used.
+// recordUse notes when the credential was last used and audits every
+// call of a route that writes, whatever its outcome (a refused attempt to
+// change something is worth knowing), with the credential's ID. Reads are
+// not audited: a provisioning script polling lists would bury the changes
+// under its reads, and cost a write each.
 func (a *API) recordUse(c *call, r route) {
 	if c.p == nil {
 		return
@@ -154,6 +157,9 @@ func (a *API) recordUse(c *call, r route) {
 	now := a.cfg.Now()
 	if err := a.cfg.Store.TouchAPIToken(ctx, c.p.Token.ID, now); err != nil {
 		a.cfg.Log.Warn("admin api: touch token", "err", err)
+	}
+	if !r.Access.writes() {
+		return
 	}
 	ev := c.actor().Event(c.p.Token.OrgID, "api.call", "api_token", c.p.Token.ID)
 	use := map[string]any{"method": c.Request().Method, "path": c.Request().URL.Path, "operation": r.Op,
