@@ -4,63 +4,9 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"portico/store"
 )
-
-// launchRevalidate is how old, at most, the data version the launch's app
-// cache trusts may be: a client deleted, disabled or unshared (here, by the
-// CLI or on another replica) stops launching within it.
-const launchRevalidate = 20 * time.Millisecond
-
-// freshVersion answers "what is the store's data version now?" asking the
-// store at most once per interval, so a launch usually reads an atomic
-// instead of queueing on the one connection SQLite's PRAGMA data_version
-// goes through. The interval is measured on the monotonic clock, not the
-// injected one: it paces the question, it decides nothing. A negative
-// interval asks every time.
-type freshVersion struct {
-	interval time.Duration // zero: launchRevalidate; negative: ask every time
-	mu       sync.Mutex
-	version  atomic.Int64
-	checked  atomic.Int64 // monoNow when version was asked; 0: never
-}
-
-// monoStart anchors monoNow, a monotonic clock for pacing.
-var monoStart = time.Now()
-
-func monoNow() int64 { return int64(time.Since(monoStart)) + 1 }
-
-func (f *freshVersion) current(ctx context.Context, st *store.Store) (int64, error) {
-	fresh := func() bool {
-		iv := f.interval
-		if iv == 0 {
-			iv = launchRevalidate
-		}
-		at := f.checked.Load()
-		return at != 0 && iv > 0 && monoNow()-at < int64(iv)
-	}
-	if fresh() {
-		return f.version.Load(), nil
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if fresh() {
-		return f.version.Load(), nil
-	}
-	// The time is taken before asking, so an answer is never trusted longer
-	// than interval after the moment it may describe.
-	at := monoNow()
-	v, err := st.DataVersion(ctx)
-	if err != nil {
-		return 0, err
-	}
-	f.version.Store(v)
-	f.checked.Store(at)
-	return v, nil
-}
 
 // launchApps caches the launchable app behind /launch/<client_id> per
 // (organization, plan, client_id), each entry as of the data version it was
@@ -68,11 +14,12 @@ func (f *freshVersion) current(ctx context.Context, st *store.Store) (int64, err
 // organization, its secrets) was a fifth of a launch's CPU. Only apps found
 // launchable are kept, so made-up client_ids cannot grow it; a not-found
 // always asks the store, which makes a newly shared or enabled app
-// launchable at once.
+// launchable at once. The version is read before loading, so a change
+// committed meanwhile is seen on the next launch; a change by the CLI or
+// another replica is seen as soon as the data version shows it.
 type launchApps struct {
-	fresh freshVersion
-	mu    sync.RWMutex
-	m     map[launchAppKey]launchAppEntry
+	mu sync.RWMutex
+	m  map[launchAppKey]launchAppEntry
 }
 
 type launchAppKey struct{ org, plan, clientID string }
@@ -89,7 +36,7 @@ const maxLaunchApps = 16384
 // store.ErrNotFound for anything not launchable) when the cache has no
 // entry at the current data version.
 func (a *launchApps) get(ctx context.Context, st *store.Store, key launchAppKey, load func() (store.Client, error)) (store.Client, error) {
-	dv, verr := a.fresh.current(ctx, st)
+	dv, verr := st.DataVersion(ctx)
 	if verr == nil {
 		a.mu.RLock()
 		e, ok := a.m[key]

@@ -12,9 +12,9 @@ import (
 	"portico/store"
 )
 
-// launchRevalidate is the handlers' bound on how long a launch may still
-// open an app after a change to it (launch_apps.go).
-const launchRevalidate = 20 * time.Millisecond
+// appChangeBound is how long, at most, a launch may still open an app
+// after a change to it: the bound on seeing a CLI change.
+const appChangeBound = 20 * time.Millisecond
 
 // opens reports whether launching clientID from ip sends c into the app.
 func opens(t *testing.T, lp *launchPortal, c *handlerstest.Client, clientID, ip string) bool {
@@ -88,9 +88,9 @@ func TestAppChangesStopLaunchesWithin20ms(t *testing.T) {
 			if err := tc.change(ctx, lp.Store, app); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(launchRevalidate)
+			time.Sleep(appChangeBound)
 			if opens(t, lp, dev, "notes", "198.51.100.7") {
-				t.Fatalf("the app still launches %v after the change (%s)", launchRevalidate, tc.name)
+				t.Fatalf("the app still launches %v after the change (%s)", appChangeBound, tc.name)
 			}
 		})
 	}
