@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// locationTouchEvery is how often, at most, a permitted launch writes that a user
-// used a remembered network. The touch only orders the remembered networks
-// for eviction (the least recently used of MaxLocations goes when step-up
-// adds one), so a use is recorded to within locationTouchEvery; writing it on every
-// launch put each launch in the queue for SQLite's single writer.
+// locationTouchEvery is how often, at most, a permitted launch writes that a
+// user used a remembered network. The touch only orders the remembered
+// networks for eviction (the least recently used of store.MaxLocations goes
+// when step-up adds one), so a use is recorded to within this; writing it on
+// every launch put each launch in the queue for SQLite's single writer.
 const locationTouchEvery = 5 * time.Minute
 
 // maxTouched bounds the memory of recent touches. Forgetting one costs a
