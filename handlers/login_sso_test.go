@@ -139,3 +139,34 @@ func TestSingleSignOnAtAuthorizeKeepsTheGates(t *testing.T) {
 		t.Fatalf("refused person: %d %s, want access_denied at the app", r.StatusCode, to)
 	}
 }
+
+// TestSingleSignOnAtAuthorizeEndsWithTheSession: a session that ended
+// (signed out, or its person disabled) gives no code at /authorize.
+func TestSingleSignOnAtAuthorizeEndsWithTheSession(t *testing.T) {
+	p := newConsentPortal(t)
+	p.firstParty(t)
+	ctx := context.Background()
+	b := p.h.Client(t)
+	b.Login(p.user.Email, pw)
+	if r, _ := p.authorizeOnce(t, b, nil); !strings.Contains(r.Header.Get("Location"), "code=") {
+		t.Fatalf("signed in: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := b.Post("/logout", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.StatusCode)
+	}
+	if r, _ := p.authorizeOnce(t, b, nil); !strings.HasPrefix(r.Header.Get("Location"), "/login?auth_request=") {
+		t.Fatalf("signed out: %d %q, want the login page", r.StatusCode, r.Header.Get("Location"))
+	}
+
+	b.Login(p.user.Email, pw)
+	if _, _, err := p.h.Store.UpdateUser(ctx, p.org.ID, p.user.ID, func(u *store.User) error {
+		u.Status = store.UserDisabled
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := p.authorizeOnce(t, b, nil); !strings.HasPrefix(r.Header.Get("Location"), "/login?auth_request=") {
+		t.Fatalf("disabled: %d %q, want the login page", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
