@@ -169,4 +169,3 @@ func TestSingleSignOnAtAuthorizeEndsWithTheSession(t *testing.T) {
 		t.Fatalf("disabled: %d %q, want the login page", r.StatusCode, r.Header.Get("Location"))
 	}
 }
-
