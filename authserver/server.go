@@ -202,7 +202,7 @@ func New(cfg Config) (*Server, error) {
 		mc = newMetadataClient(cfg.UpstreamAllow, cfg.ClientMetadata.RootCAs)
 	}
 	s.metadata = &metadataCache{client: mc, now: cfg.Now, m: map[string]metadataEntry{}}
-	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]*remoteKeys{}}
 	s.ist, _ = cfg.Store.(issuerStore)
 	s.issuerKeys = &issuerKeyCache{client: cfg.HTTPClient, now: cfg.Now, allowInsecure: cfg.AllowInsecure,
 		m: map[string]*issuerKeys{}}
