@@ -209,6 +209,7 @@ func TestAdminAPIWebhookAndHookGuards(t *testing.T) {
 		{"POST", "/webhook-deliveries/msg_guard/redeliver", nil, 403},
 		{"POST", "/hooks", map[string]any{"name": "evil"}, 403},
 		{"DELETE", "/hooks/billing", nil, 403},
+		{"DELETE", "/hooks/" + hook.ID, nil, 403},
 	}
 	reads := []attempt{
 		{"GET", "/webhooks", nil, 200},
@@ -217,6 +218,8 @@ func TestAdminAPIWebhookAndHookGuards(t *testing.T) {
 		{"GET", "/webhook-deliveries?webhook_id=" + sub.ID, nil, 200},
 		{"GET", "/webhook-events", nil, 200},
 		{"GET", "/hooks", nil, 200},
+		{"GET", "/hooks/" + hook.ID, nil, 200},
+		{"GET", "/hooks/billing", nil, 200},
 	}
 	acmeAdmin, _ := w.apiToken(t, w.acme, store.APIRoleAdmin)
 	platformReader, _ := w.apiToken(t, store.Organization{}, store.APIRoleRead)
@@ -227,7 +230,8 @@ func TestAdminAPIWebhookAndHookGuards(t *testing.T) {
 				t.Errorf("%s: %s %s: %d, want %d: %s", who, c.method, c.path, a.Status, status(c), a.Raw)
 			}
 			for _, s := range []string{secret, hookSecret, "crm.example", hook.ID} {
-				if a.Status >= 400 && strings.Contains(a.Raw, s) {
+				// (A path that names the hook is echoed as the problem's instance.)
+				if a.Status >= 400 && strings.Contains(a.Raw, s) && !strings.Contains(c.path, s) {
 					t.Errorf("%s: %s %s: the refusal shows %q", who, c.method, c.path, s)
 				}
 			}
@@ -464,4 +468,27 @@ func TestAdminAPIWebhookEditAndPause(t *testing.T) {
 	if subs, _ := w.h.Store.WebhookSubscriptions(ctx); len(subs) != 1 {
 		t.Fatalf("%d subscriptions", len(subs))
 	}
+}
+
+// TestAdminAPIInboundHookByID: GET /hooks/{hook} shows one inbound hook,
+// named by its ID (what its URL carries) or its name, never its secret;
+// an unknown one is 404; DELETE takes either too.
+func TestAdminAPIInboundHookByID(t *testing.T) {
+	w := newWorld(t)
+	tok, _ := w.apiToken(t, store.Organization{}, store.APIRoleAdmin)
+	a := must(t, w.api(t, tok, "POST", "/hooks", map[string]any{"name": "billing"}), 201, "create hook")
+	id, secret := a.Body["id"].(string), a.Body["secret"].(string)
+	for _, ref := range []string{id, "billing"} {
+		a := must(t, w.api(t, tok, "GET", "/hooks/"+ref, nil), 200, "GET /hooks/"+ref)
+		if a.Body["id"] != id || a.Body["name"] != "billing" || a.Body["path"] != "/hooks/inbound/"+id || a.Body["created_at"] == nil {
+			t.Fatalf("GET /hooks/%s: %s", ref, a.Raw)
+		}
+		if strings.Contains(a.Raw, secret) || strings.Contains(a.Raw, `"secret"`) {
+			t.Fatalf("GET /hooks/%s shows the secret: %s", ref, a.Raw)
+		}
+	}
+	wantProblem(t, w.api(t, tok, "GET", "/hooks/nope", nil), http.StatusNotFound)
+	must(t, w.api(t, tok, "DELETE", "/hooks/"+id, nil), 204, "DELETE by ID")
+	wantProblem(t, w.api(t, tok, "GET", "/hooks/"+id, nil), http.StatusNotFound)
+	wantProblem(t, w.api(t, tok, "DELETE", "/hooks/billing", nil), http.StatusNotFound)
 }

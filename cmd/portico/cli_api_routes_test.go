@@ -101,8 +101,8 @@ var cliAPIRoutes = map[string][]string{
 	"webhook redeliver":  {"POST /api/v1/webhook-deliveries/:id/redeliver"},
 	"webhook events":     {"GET /api/v1/webhook-events"},
 	"hook create":        {"POST /api/v1/hooks"},
-	"hook list":          {"GET /api/v1/hooks"},
-	"hook delete":        {"DELETE /api/v1/hooks/:name"},
+	"hook list":          {"GET /api/v1/hooks", "GET /api/v1/hooks/:hook"},
+	"hook delete":        {"DELETE /api/v1/hooks/:hook"},
 
 	"token create": {"POST /api/v1/tokens"},
 	"token list":   {"GET /api/v1/tokens"},

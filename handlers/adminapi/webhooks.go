@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -55,10 +56,43 @@ type Delivery struct {
 // InboundHook is a signed inbound hook (a billing system's); its secret
 // appears only in the answer that made it.
 type InboundHook struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Path   string `json:"path"`
-	Secret string `json:"secret,omitempty"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Path      string    `json:"path"`
+	CreatedAt time.Time `json:"created_at"`
+	Secret    string    `json:"secret,omitempty"`
+}
+
+func inboundHookOut(h store.InboundHook) InboundHook {
+	return InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID, CreatedAt: h.CreatedAt}
+}
+
+// inboundHook is the hook the path names, by ID (what its URL carries) or
+// by name, as an organization is named by ID or slug.
+func (a *API) inboundHook(c *call) (store.InboundHook, error) {
+	ref := c.Param("hook")
+	h, err := a.cfg.Store.InboundHook(c.ctx(), ref)
+	if !errors.Is(err, store.ErrNotFound) {
+		return h, err
+	}
+	hs, err := a.cfg.Store.InboundHooks(c.ctx())
+	if err != nil {
+		return store.InboundHook{}, err
+	}
+	for _, h := range hs {
+		if h.Name == ref {
+			return h, nil
+		}
+	}
+	return store.InboundHook{}, store.ErrNotFound
+}
+
+func (a *API) getInboundHook(c *call) error {
+	h, err := a.inboundHook(c)
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, inboundHookOut(h))
 }
 
 // InboundHookBody names the calling system.
@@ -239,7 +273,7 @@ func (a *API) listInboundHooks(c *call) error {
 	}
 	out := make([]InboundHook, 0, len(hs))
 	for _, h := range hs {
-		out = append(out, InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID})
+		out = append(out, inboundHookOut(h))
 	}
 	return list(c, out, store.PageInfo{})
 }
@@ -256,11 +290,17 @@ func (a *API) createInboundHook(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.created("/hooks/"+h.Name, InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID, Secret: secret})
+	out := inboundHookOut(h)
+	out.Secret = secret
+	return c.created("/hooks/"+h.ID, out)
 }
 
 func (a *API) deleteInboundHook(c *call) error {
-	if err := a.webhooks().DeleteInboundHook(c.ctx(), c.actor(), c.Param("name")); err != nil {
+	h, err := a.inboundHook(c)
+	if err != nil {
+		return err
+	}
+	if err := a.webhooks().DeleteInboundHook(c.ctx(), c.actor(), h.Name); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
