@@ -117,7 +117,8 @@ func WithSignedIn(ctx context.Context, f SignedIn) context.Context {
 // its code: the browser goes straight back to the client. A Deny goes back
 // too, as the login page would send it. Anything else returns ok false with
 // nothing stored, and the request takes the login page's way, which asks
-// the gate again: only a Challenge has then been recorded here as well.
+// the gate again; a Challenge here is asked tentatively (not recorded), so
+// the attempt is logged once, by the login page.
 func (s *Server) signedInAtAuthorize(ctx context.Context, e *clientEntry, ar *store.AuthRequest) (string, bool) {
 	f, _ := ctx.Value(signedInKey{}).(SignedIn)
 	// prompt=none asks for no page, which is what this path shows; any

@@ -174,7 +174,8 @@ func (s *Server) complete(ctx context.Context, ar *store.AuthRequest, e *clientE
 	}
 	req := GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
 		Scopes: ar.Scopes, Context: RequestContext{IP: u.IP, Country: u.Country, NewLocation: u.NewLocation,
-			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, AuthMethods: u.AuthMethods, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}}
+			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, AuthMethods: u.AuthMethods, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp},
+		Tentative: !stored}
 	v, err := s.decide(ctx, req)
 	if err != nil {
 		s.log.ErrorContext(ctx, "authorize gate failed", "err", err, "client_id", e.client.ClientID)
@@ -182,12 +183,14 @@ func (s *Server) complete(ctx context.Context, ar *store.AuthRequest, e *clientE
 		// unavailable); the request stays pending for a retry.
 		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
+	if v.Action == Challenge && !stored {
+		// The login page runs the step-up and asks the gate again; this
+		// Challenge was asked tentatively and is not in the log, so nothing
+		// may be issued on it here.
+		return "", errFallBack
+	}
 	if v.Action == Challenge && u.SteppedUp && methodsMet(v.StepUpWith, u.AMR) {
 		v.Action = Permit
-	}
-	if v.Action == Challenge && !stored {
-		// The login page runs the step-up (and asks the gate again).
-		return "", errFallBack
 	}
 	if v.Action == Challenge {
 		// Nobody is asked for a code (or to set up an authenticator) only

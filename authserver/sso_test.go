@@ -19,6 +19,9 @@ type scriptedGate struct {
 	mu     sync.Mutex
 	action authserver.Action
 	calls  int
+	// tentative counts the questions asked tentatively (not to be logged
+	// if the answer is a Challenge).
+	tentative int
 }
 
 func (g *scriptedGate) Check(_ context.Context, r authserver.GateRequest) (authserver.Verdict, error) {
@@ -28,6 +31,9 @@ func (g *scriptedGate) Check(_ context.Context, r authserver.GateRequest) (auths
 		return authserver.Verdict{Action: authserver.Permit}, nil
 	}
 	g.calls++
+	if r.Tentative {
+		g.tentative++
+	}
 	if g.action == authserver.Challenge && r.Context.SteppedUp {
 		return authserver.Verdict{Action: authserver.Permit}, nil
 	}
@@ -37,7 +43,7 @@ func (g *scriptedGate) Check(_ context.Context, r authserver.GateRequest) (auths
 func (g *scriptedGate) set(a authserver.Action) (calls int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	calls, g.calls, g.action = g.calls, 0, a
+	calls, g.calls, g.tentative, g.action = g.calls, 0, 0, a
 	return calls
 }
 
@@ -187,5 +193,14 @@ func TestSingleSignOnAtAuthorize(t *testing.T) {
 	u, status, body = w.authorize(q)
 	if w.visits() != before+1 || u != nil || status != http.StatusForbidden || !strings.Contains(body, "step-up") {
 		t.Fatalf("challenge: %d %v %s", status, u, body)
+	}
+	// Asked tentatively at /authorize (a Challenge there is not logged),
+	// then by the login page and once more for what follows the step-up:
+	// the attempt has one Challenge in the decision log.
+	g.mu.Lock()
+	calls, tentative := g.calls, g.tentative
+	g.mu.Unlock()
+	if calls != 3 || tentative != 1 {
+		t.Fatalf("challenge: asked %d times, %d tentatively; want 3 and 1", calls, tentative)
 	}
 }

@@ -357,3 +357,43 @@ func TestSimulateContractorAtNewLocation(t *testing.T) {
 		t.Fatalf("bad sample: %v", err)
 	}
 }
+
+// TestTentativeChallengeIsNotRecorded: a Challenge asked tentatively (the
+// caller sends the person to a page that asks again) stays out of the log;
+// a tentative Permit, or any untentative answer, is recorded as always.
+func TestTentativeChallengeIsNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	st, _ := openStore(t)
+	rec := policyeditor.NewRecorder(st, policyeditor.RecorderOptions{Log: quiet()})
+	defer rec.Close()
+	eng := policyeditor.NewEngine(st, rec)
+	svc := &policyeditor.Service{Store: st}
+	s, err := svc.Save(ctx, admin, "", 0, ibmDoc(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Attach(ctx, admin, s.Policy.ID, policyeditor.Target{Point: store.AttachPortal}); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(ip string, tentative bool) *policyeditor.Evaluation {
+		return &policyeditor.Evaluation{Point: policyeditor.PointSignIn, OrgID: "org-a", UserID: "u1", Subject: "ann@example.com",
+			Tentative: tentative,
+			Request: policyeditor.Request{Now: time.Date(2026, 11, 23, 23, 0, 0, 0, time.UTC), IP: netip.MustParseAddr(ip),
+				User: policyeditor.User{Groups: []string{"contractors"}, Locations: []netip.Prefix{netip.MustParsePrefix("198.51.100.0/24")}}}}
+	}
+	for _, c := range []struct {
+		ip        string
+		tentative bool
+		action    policyeditor.Action
+		recorded  bool
+	}{
+		{"203.0.113.9", true, policyeditor.Challenge, false},
+		{"203.0.113.9", false, policyeditor.Challenge, true},
+		{"198.51.100.4", true, policyeditor.Permit, true},
+	} {
+		out, err := eng.Decide(ctx, ev(c.ip, c.tentative))
+		if err != nil || out.Action != c.action || (out.DecisionID != "") != c.recorded {
+			t.Fatalf("%s tentative=%v: %v %+v, want %v recorded=%v", c.ip, c.tentative, err, out, c.action, c.recorded)
+		}
+	}
+}
