@@ -3,7 +3,9 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -12,13 +14,37 @@ import (
 )
 
 // render writes a component with status. It renders into a buffer first, so
-// a failure half-way produces an error page rather than half a page.
+// a failure half-way produces an error page rather than half a page. The
+// buffer comes from a pool and the page goes out with its length, in one
+// write: no chunked encoding, no copy into the response's own buffer.
 func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return err
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	res := c.Response()
+	h := res.Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
+	res.WriteHeader(status)
+	_, err := res.Write(buf.Bytes())
+	return err
+}
+
+// renderBuffers holds render's buffers between requests.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender is the largest buffer kept for reuse: one huge page must
+// not pin its memory for good.
+const maxPooledRender = 256 << 10
+
+func putRenderBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledRender {
+		return
+	}
+	b.Reset()
+	renderBuffers.Put(b)
 }
 
 // navEntry is one item of the top navigation and who may see it.
