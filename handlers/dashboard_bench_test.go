@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -72,9 +71,6 @@ func BenchmarkDashboard(b *testing.B) {
 	}
 	if r := get(); r.Code != http.StatusOK || strings.Count(r.Body.String(), `href="/launch/`) != 20 || !strings.Contains(r.Body.String(), "platform-ops") {
 		b.Fatalf("dashboard: %d\n%s", r.Code, r.Body)
-	}
-	if f := os.Getenv("DASH_DUMP"); f != "" {
-		os.WriteFile(f, get().Body.Bytes(), 0o644)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
