@@ -113,6 +113,17 @@ func (h *Account) sleep() sleeper {
 	return h.Sleep
 }
 
+// passwordChangeRequired answers from the viewer's cached principal while
+// the store's data version has not moved (requiring or clearing a change
+// moves it), else from the store.
+func passwordChangeRequired(c echo.Context, st *store.Store, v *Viewer) (bool, error) {
+	ctx := c.Request().Context()
+	if p := v.principal; p != nil && p.user.ID == v.User.ID && p.current(ctx, st) {
+		return p.pwChange, nil
+	}
+	return st.PasswordChangeRequired(ctx, v.User.ID)
+}
+
 // passwordChangeGate sends a signed-in person who must choose a new
 // password (the first-run administrator) to the form before anything else.
 // Only that form, signing out and static files stay reachable.
@@ -127,7 +138,7 @@ func passwordChangeGate(st *store.Store) echo.MiddlewareFunc {
 			case p == passwordPath, p == "/logout", strings.HasPrefix(p, "/static/"), p == "/healthz":
 				return next(c)
 			}
-			required, err := st.PasswordChangeRequired(c.Request().Context(), v.User.ID)
+			required, err := passwordChangeRequired(c, st, v)
 			if err != nil {
 				return err
 			}
