@@ -113,15 +113,16 @@ func (h *Account) sleep() sleeper {
 	return h.Sleep
 }
 
-// passwordChangeRequired answers from the viewer's cached principal while
+// passwordChangeRequired reports whether userID must choose a new password:
+// from the request viewer's cached principal when it is that user's, while
 // the store's data version has not moved (requiring or clearing a change
 // moves it), else from the store.
-func passwordChangeRequired(c echo.Context, st *store.Store, v *Viewer) (bool, error) {
+func passwordChangeRequired(c echo.Context, st *store.Store, userID string) (bool, error) {
 	ctx := c.Request().Context()
-	if p := v.principal; p != nil && p.user.ID == v.User.ID && p.current(ctx, st) {
-		return p.pwChange, nil
+	if v := viewerFrom(c); v != nil && v.principal != nil && v.principal.user.ID == userID && v.principal.current(ctx, st) {
+		return v.principal.pwChange, nil
 	}
-	return st.PasswordChangeRequired(ctx, v.User.ID)
+	return st.PasswordChangeRequired(ctx, userID)
 }
 
 // passwordChangeGate sends a signed-in person who must choose a new
@@ -138,7 +139,7 @@ func passwordChangeGate(st *store.Store) echo.MiddlewareFunc {
 			case p == passwordPath, p == "/logout", strings.HasPrefix(p, "/static/"), p == "/healthz":
 				return next(c)
 			}
-			required, err := passwordChangeRequired(c, st, v)
+			required, err := passwordChangeRequired(c, st, v.User.ID)
 			if err != nil {
 				return err
 			}

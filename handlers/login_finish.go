@@ -199,7 +199,7 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 		// replaced before it opens anything, an app included: the portal's
 		// pages have the same gate (passwordChangeGate). The app's request
 		// is dropped; the person opens the app again afterwards.
-		required, err := h.Store.PasswordChangeRequired(ctx, u.ID)
+		required, err := passwordChangeRequired(c, h.Store, u.ID)
 		if err != nil {
 			return err
 		}
