@@ -209,3 +209,38 @@ func TestPasswordChangeRequiredThoughCached(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedSessionUnderConcurrentRequests: many requests on one session at
+// once share the cached principal (run with -race), and once the session is
+// ended every later request is signed out.
+func TestCachedSessionUnderConcurrentRequests(t *testing.T) {
+	h := handlerstest.New(t)
+	org := h.Org(t, "acme", "acme.example")
+	u := h.User(t, org, "ann@acme.example", store.RoleMember, pw)
+	b := h.Client(t)
+	b.Login(u.Email, pw)
+	run := func(want int) {
+		errs := make(chan int, 64)
+		for range 8 {
+			go func() {
+				for range 8 {
+					if r := b.Get("/account"); r.StatusCode != want {
+						errs <- r.StatusCode
+						return
+					}
+				}
+				errs <- 0
+			}()
+		}
+		for range 8 {
+			if got := <-errs; got != 0 {
+				t.Fatalf("a concurrent request got %d, want %d", got, want)
+			}
+		}
+	}
+	run(http.StatusOK)
+	if err := h.Store.DeleteUserSessions(context.Background(), u.ID); err != nil {
+		t.Fatal(err)
+	}
+	run(http.StatusSeeOther)
+}
