@@ -127,6 +127,8 @@ type Server struct {
 	hash     *hasher
 	keys     *keyring
 	clients  *clientCache
+	// users caches the users the authorizer sees (authorizer_users.go).
+	users    userCache
 	fresh    *freshness
 	revoked  revokedJTIs
 	jwks     *remoteJWKS

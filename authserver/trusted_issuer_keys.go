@@ -28,6 +28,17 @@ const (
 	issuerRefetchEvery = 30 * time.Second
 )
 
+// A failed fetch is remembered: until issuerRetryFirst has passed, doubling
+// with every further failure up to issuerRetryMax, the issuer's tokens are
+// refused with the remembered error and nothing is fetched. Without it
+// every token naming an unreachable or broken issuer would cost a fetch
+// (a discovery document and a JWK Set, up to 5 s each), so a burst of
+// tokens would be amplified against the partner and tie up Portico.
+const (
+	issuerRetryFirst = 5 * time.Second
+	issuerRetryMax   = 5 * time.Minute
+)
+
 // issuerKeyCache holds trusted issuers' JWK Sets, fetched through the
 // server's guarded HTTP client (netguard: no private addresses outside the
 // operator's allow list).
@@ -45,6 +56,12 @@ type issuerKeys struct {
 	set       jose.JSONWebKeySet
 	expires   time.Time
 	fetchedAt time.Time
+	// The last failed fetch for source: its error, how many failed in a
+	// row, and when the next may be tried.
+	failSource string
+	failErr    error
+	failures   int
+	retryAt    time.Time
 }
 
 func (c *issuerKeyCache) entry(id string) *issuerKeys {
@@ -89,15 +106,35 @@ func (c *issuerKeyCache) keys(ctx context.Context, ti *store.TrustedIssuer, kid 
 			return nil, errUnknownKey
 		}
 	}
+	if k.failSource == source && now.Before(k.retryAt) {
+		return nil, fmt.Errorf("%w (not retried before %s)", k.failErr, k.retryAt.UTC().Format(time.RFC3339))
+	}
 	set, ttl, err := c.fetch(ctx, ti)
 	if err != nil {
+		if k.failSource != source {
+			k.failSource, k.failures = source, 0
+		}
+		k.failures++
+		k.failErr = err
+		k.retryAt = now.Add(issuerRetryDelay(k.failures))
 		return nil, err
 	}
+	k.failSource, k.failErr, k.failures, k.retryAt = "", nil, 0, time.Time{}
 	k.source, k.set, k.fetchedAt, k.expires = source, set, now, now.Add(ttl)
 	if found := match(set, kid); len(found) > 0 {
 		return found, nil
 	}
 	return nil, errUnknownKey
+}
+
+// issuerRetryDelay is how long after the n-th failed fetch in a row the
+// next one may be tried.
+func issuerRetryDelay(n int) time.Duration {
+	d := issuerRetryFirst
+	for i := 1; i < n && d < issuerRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, issuerRetryMax)
 }
 
 func match(set jose.JSONWebKeySet, kid string) []jose.JSONWebKey {

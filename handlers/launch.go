@@ -46,6 +46,11 @@ type Launch struct {
 	RP *webauthn.WebAuthn
 	// Metrics counts step-up lockouts; nil counts nothing.
 	Metrics Metrics
+
+	// opened caches app's answers (launch_apps.go); touched paces the
+	// location touch (launch_touch.go).
+	opened  launchApps
+	touched touchedLocations
 }
 
 func (h *Launch) lockout() {
@@ -116,18 +121,21 @@ func launchableApp(c store.Client) bool {
 // with it; anything else, including another organization's unshared app,
 // is not found.
 func (h *Launch) app(c echo.Context, v *Viewer) (store.Client, error) {
-	ctx := c.Request().Context()
-	cl, err := h.Store.ClientByClientID(ctx, v.Org.ID, c.Param("client_id"))
-	if errors.Is(err, store.ErrNotFound) {
-		cl, err = h.Store.SharedClient(ctx, v.Org.ID, v.Org.PlanID, c.Param("client_id"))
-	}
-	if err != nil {
-		return cl, err
-	}
-	if !launchableApp(cl) {
-		return cl, store.ErrNotFound
-	}
-	return cl, nil
+	ctx, id := c.Request().Context(), c.Param("client_id")
+	return h.opened.get(ctx, h.Store, launchAppKey{org: v.Org.ID, plan: v.Org.PlanID, clientID: id}, func() (store.Client, error) {
+		cl, err := h.Store.ClientByClientID(ctx, v.Org.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			cl, err = h.Store.SharedClient(ctx, v.Org.ID, v.Org.PlanID, id)
+		}
+		if err != nil {
+			return store.Client{}, err
+		}
+		if !launchableApp(cl) {
+			return store.Client{}, store.ErrNotFound
+		}
+		cl.Secrets = nil // a launch never needs them; the cache does not keep them
+		return cl, nil
+	})
 }
 
 // evaluation is the policy question for this viewer, app and request.
@@ -248,8 +256,14 @@ func (h *Launch) act(c echo.Context, v *Viewer, app store.Client, out policyedit
 	switch out.Action {
 	case policyeditor.Permit:
 		if ip, _ := clientAddress(c, nil); ip.IsValid() {
-			// Using a remembered network keeps it from being the one dropped.
-			h.Store.TouchLocation(c.Request().Context(), v.User.ID, policyeditor.LocationOf(ip), h.Now())
+			// Using a remembered network keeps it from being the one
+			// dropped; once per locationTouchEvery is enough for that.
+			network, now := policyeditor.LocationOf(ip), h.Now()
+			if h.touched.due(v.User.ID, network, now) {
+				if err := h.Store.TouchLocation(c.Request().Context(), v.User.ID, network, now); err == nil {
+					h.touched.done(v.User.ID, network, now)
+				}
+			}
 		}
 		return c.Redirect(http.StatusSeeOther, h.initiateLogin(app, v))
 	case policyeditor.Challenge:

@@ -14,7 +14,6 @@ import (
 	"portico/authserver"
 	"portico/handlers"
 	"portico/metrics"
-	"portico/netguard"
 	"portico/policyeditor"
 	"portico/scim"
 	"portico/store"
@@ -139,9 +138,7 @@ func (r recorderObserver) DecisionDropped() { r.m.DecisionDropped() }
 // webhookClient sends webhooks and the audit stream through the guarded
 // dialer; a redirect is an answer (a failure), never followed.
 func webhookClient(cfg *Config) *http.Client {
-	c := netguard.Guard{Allow: cfg.UpstreamAllow}.Client(netguard.ClientOptions{Timeout: 10 * time.Second})
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return c
+	return webhooks.GuardedClient(cfg.UpstreamAllow)
 }
 
 // newDispatcher builds the webhook dispatcher and, when configured, the
