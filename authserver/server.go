@@ -42,8 +42,9 @@ type Config struct {
 	AllowInsecure bool
 	Lifetimes     Lifetimes
 	// CacheRevalidate is how often, at most, the client and key caches ask the
-	// database whether anything changed (PRAGMA data_version). Zero means
-	// 20ms; a negative value means on every request.
+	// store whether anything changed. Zero or negative means on every request:
+	// store.DataVersion is an atomic load, and other replicas' and the CLI's
+	// changes reach it within milliseconds.
 	CacheRevalidate time.Duration
 	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s
 	// timeout on netguard's dialer, which refuses loopback, private,

@@ -196,7 +196,7 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 		return c.Redirect(http.StatusSeeOther, safeNext(next))
 	}
 	ctx := c.Request().Context()
-	if required, err := passwordChangeRequired(ctx, h.Store, u); err != nil {
+	if required, err := passwordMustChange(c, h.Store, u); err != nil {
 		return err
 	} else if required {
 		// A password someone else chose (first run, an admin's reset) is
@@ -246,11 +246,13 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 	return c.Redirect(http.StatusSeeOther, to)
 }
 
-func passwordChangeRequired(ctx context.Context, st *store.Store, u store.User) (bool, error) {
+// passwordMustChange reports whether u signs in with a password someone
+// else chose and must replace it first (see passwordChangeRequired).
+func passwordMustChange(c echo.Context, st *store.Store, u store.User) (bool, error) {
 	if u.PasswordHash == "" {
 		return false, nil
 	}
-	return st.PasswordChangeRequired(ctx, u.ID)
+	return passwordChangeRequired(c, st, u.ID)
 }
 
 // completedSignIn is what the authorization server is told about the
@@ -278,7 +280,8 @@ func signedInAtAuthorize(c echo.Context, sess *Sessions, st *store.Store) authse
 		if err != nil || v == nil {
 			return authserver.LoginUser{}, false
 		}
-		if required, err := passwordChangeRequired(ctx, st, v.User); err != nil || required {
+		attachViewer(c, v)
+		if required, err := passwordMustChange(c, st, v.User); err != nil || required {
 			return authserver.LoginUser{}, false
 		}
 		in, err := completedSignIn(c, st, v.User, v.Session)
