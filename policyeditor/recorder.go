@@ -65,7 +65,7 @@ var ErrRecorderClosed = errors.New("policyeditor: the decision recorder is close
 // entry is a decision waiting to be written; done receives the outcome of
 // the commit that held it. A sync entry only marks a Sync.
 type entry struct {
-	d    store.Decision
+	p    store.PendingDecision
 	sync bool
 	done chan error
 }
@@ -92,17 +92,13 @@ func NewRecorder(st *store.Store, o RecorderOptions) *Recorder {
 // then not act on the decision. The decision may still be written after
 // ctx ends; it is never written twice.
 func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, stepUp bool) (string, error) {
-	if d.ID == "" {
-		if d.At.IsZero() {
-			d.At = time.Now()
-		}
-		d.ID = store.NewDecisionID(d.At)
-	}
-	// The context is marshalled here, on the request's own goroutine: the
-	// request waits for the commit anyway, and the one writer goroutine
-	// then only inserts, which keeps both cores busy under load.
+	// The context is marshalled and the row prepared (ID, references,
+	// the context split into its shared and inline parts) here, on the
+	// request's own goroutine: the request waits for the commit anyway,
+	// and the one writer goroutine, whose speed bounds the rate under
+	// load, then only resolves references and binds.
 	d.Context = marshalContext(req, stepUp)
-	e := &entry{d: d, done: make(chan error, 1)}
+	e := &entry{p: store.PrepareDecision(d), done: make(chan error, 1)}
 	if err := r.enqueue(ctx, e); err != nil {
 		return "", err
 	}
@@ -113,7 +109,7 @@ func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, s
 		}
 		// The store gives a colliding ID (another replica, the same
 		// millisecond) a fresh one; the written one is the reference.
-		return e.d.ID, nil
+		return e.p.Decision.ID, nil
 	case <-ctx.Done():
 		return "", fmt.Errorf("policyeditor: waiting for the decision log: %w", ctx.Err())
 	}
@@ -205,7 +201,8 @@ func (r *Recorder) Stats() RecorderStats {
 func (r *Recorder) run() {
 	defer close(r.done)
 	batch := make([]*entry, 0, min(r.o.Batch, 1024)) // grows if a huge Batch is configured
-	rows := make([]store.Decision, 0, cap(batch))
+	rows := make([]store.PendingDecision, 0, cap(batch))
+	ds := make([]store.Decision, 0, cap(batch)) // what the observer hears of
 	for {
 		e, ok := <-r.ch
 		if !ok {
@@ -238,35 +235,44 @@ func (r *Recorder) run() {
 		rows = rows[:0]
 		for _, e := range batch {
 			if !e.sync {
-				rows = append(rows, e.d)
+				rows = append(rows, e.p)
 			}
 		}
-		err := r.write(rows)
+		var err error
+		ds, err = r.write(rows, ds)
 		i := 0
 		for _, e := range batch {
 			if !e.sync {
-				e.d.ID = rows[i].ID
+				e.p.Decision.ID = rows[i].Decision.ID
 				i++
 			}
 			e.done <- err
 		}
-		clear(batch) // drop the requests' data until the next batch
+		// Drop the requests' data until the next batch.
+		clear(batch)
+		clear(rows)
+		clear(ds)
 	}
 }
 
-// write commits rows in one transaction.
-func (r *Recorder) write(rows []store.Decision) error {
+// write commits rows in one transaction; ds is a buffer for the
+// observer's copy of the batch, returned for reuse.
+func (r *Recorder) write(rows []store.PendingDecision, ds []store.Decision) ([]store.Decision, error) {
 	if len(rows) == 0 {
-		return nil
+		return ds, nil
 	}
 	// A fresh context: the batch must be written even while the server
 	// shuts down, whatever became of the requests that wait on it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	collided, err := r.st.InsertDecisions(ctx, rows)
+	collided, err := r.st.WriteDecisions(ctx, rows)
 	if r.o.Observer != nil {
-		r.o.Observer.DecisionsWritten(rows, time.Since(start), err)
+		ds = ds[:0]
+		for i := range rows {
+			ds = append(ds, rows[i].Decision)
+		}
+		r.o.Observer.DecisionsWritten(ds, time.Since(start), err)
 	}
 	if err == nil && collided > 0 {
 		err = fmt.Errorf("policyeditor: %d decision IDs were taken", collided)
@@ -274,11 +280,11 @@ func (r *Recorder) write(rows []store.Decision) error {
 	if err != nil {
 		r.failed.Add(int64(len(rows)))
 		r.log.Error("writing decisions failed; the requests that wait on them are refused", "count", len(rows), "err", err)
-		return err
+		return ds, err
 	}
 	r.written.Add(int64(len(rows)))
 	r.batches.Add(1)
-	return nil
+	return ds, nil
 }
 
 // DecisionContext is what a decision looked at, as the log keeps it: enough

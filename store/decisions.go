@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -173,11 +174,12 @@ func (c *refCache) add(m map[string]int64) {
 }
 
 // refIDs resolves values to reference IDs inside a write transaction,
-// creating the missing ones; the new pairs go into fresh, which the caller
-// adds to the cache once the transaction has committed.
-func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]int64, error) {
-	out := make([]int64, len(values))
+// into out (as long as values), creating the missing ones; the new pairs go
+// into fresh, which the caller adds to the cache once the transaction has
+// committed.
+func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string, out []int64) error {
 	for i, v := range values {
+		out[i] = 0
 		if v == "" {
 			continue
 		}
@@ -200,11 +202,11 @@ func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]in
 			err = w.q.QueryRowContext(ctx, refLookupSQL, v).Scan(&out[i])
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		w.fresh[v] = out[i]
 	}
-	return out, nil
+	return nil
 }
 
 // refWriter writes a batch's new references through its transaction (whose
@@ -636,68 +638,165 @@ func prefixed(prefix, v string) string {
 	return prefix + v
 }
 
+// PendingDecision is a decision made ready to write by PrepareDecision: its
+// key, the values of its references and its inline context computed, so
+// that the one writer (the recorder's group commit) only resolves
+// references and binds. Its Decision is the decision as given, with ID and
+// At filled; WriteDecisions updates ID when the key had to change.
+type PendingDecision struct {
+	Decision Decision
+	key      int64
+	refs     [numDecisionRefs]string
+	extra    []byte
+}
+
+// The references of a decision row, in PendingDecision.refs.
+const (
+	drPoint = iota
+	drOrg
+	drWho
+	drClient
+	drOutcome
+	drContext
+	drShadow
+	numDecisionRefs
+)
+
+// PrepareDecision does the per-decision work of writing d that needs no
+// database: a time (now) and an ID when d has none (or one NewDecisionID
+// did not make for d.At), the split of its context into the shared and
+// inline parts, and the values of its references. It is safe to call from
+// any goroutine.
+func PrepareDecision(d Decision) PendingDecision {
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	key, ok := parseDecisionID(d.ID)
+	if !ok || key>>decisionTimeShift != d.At.UnixMilli() {
+		key = newDecisionKey(d.At)
+		d.ID = strconv.FormatInt(key, 36)
+	}
+	p := PendingDecision{Decision: d, key: key}
+	var shared string
+	shared, p.extra = splitContext(d.Context, d.At)
+	p.refs = [numDecisionRefs]string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID), whoRef(&d),
+		prefixed(refClient, d.ClientID), outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}.ref(), shared, ""}
+	if d.ShadowAction != "" {
+		p.refs[drShadow] = outcome{d.PolicyID, d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason}.ref()
+	}
+	return p
+}
+
 // InsertDecisions writes a batch of decisions in one transaction: one commit
 // per batch is what keeps the log cheap under token-endpoint load. A
 // decision without an ID (or with one NewDecisionID did not make) gets one,
 // written back into ds; one without a time is stamped now. A decision whose
 // ID is already taken is given a fresh one (written back too); it returns
 // how many decisions still found theirs taken after three fresh tries.
-//
-// Rows go in one prepared single-row INSERT each: a multi-row INSERT needs
-// SQLite's statement journal (a temporary file written per statement),
-// which measured slower than the row-at-a-time statement it was meant to beat.
 func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided int, err error) {
-	if len(ds) == 0 {
+	ps := make([]PendingDecision, len(ds))
+	for i := range ds {
+		ps[i] = PrepareDecision(ds[i])
+	}
+	collided, err = s.WriteDecisions(ctx, ps)
+	for i := range ps {
+		ds[i].ID, ds[i].At = ps[i].Decision.ID, ps[i].Decision.At
+	}
+	return collided, err
+}
+
+// decisionInsertChunk is the most rows one INSERT writes: 10 parameters a
+// row, far inside SQLite's 32766 and PostgreSQL's 65535. Chunks are powers
+// of two, so that a handful of statement shapes are prepared once and
+// reused whatever the batch sizes.
+const decisionInsertChunk = 256
+
+var decisionInserts [9]string // by log2 of the row count
+
+func init() {
+	const head = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
+			action, context_ref, extra, shadow_ref) VALUES `
+	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	for i := range decisionInserts {
+		n := 1 << i
+		decisionInserts[i] = head + row + strings.Repeat(", "+row, n-1) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+	}
+}
+
+// WriteDecisions writes prepared decisions in one transaction (see
+// InsertDecisions), a few multi-row INSERTs for the whole batch. The writer
+// resolves the references (the cache holds nearly all) and binds; the rest
+// was done by PrepareDecision on the callers' goroutines.
+func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (collided int, err error) {
+	if len(ps) == 0 {
 		return 0, nil
 	}
 	cache := s.refs()
 	fresh := map[string]int64{}
+	args := make([]any, 0, 10*min(len(ps), decisionInsertChunk))
+	written := map[int64]bool{}
 	err = s.InTx(ctx, func(tx *Store) error {
 		collided = 0
-		const q = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
-			action, context_ref, extra, shadow_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
-		// The transaction's querier runs q through the statement prepared
-		// once on the writer (SQLite), so each row costs no parse.
-		exec := tx.q.ExecContext
+		clear(fresh)
 		w := tx.newRefWriter(cache, fresh)
-		for i := range ds {
-			d := &ds[i]
-			if d.At.IsZero() {
-				d.At = tx.Now()
-			}
-			key, ok := parseDecisionID(d.ID)
-			if !ok || key>>decisionTimeShift != d.At.UnixMilli() {
-				key = newDecisionKey(d.At)
-				d.ID = strconv.FormatInt(key, 36)
-			}
-			shared, extra := splitContext(d.Context, d.At)
-			out := outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}
-			shadow := ""
-			if d.ShadowAction != "" {
-				shadow = outcome{d.PolicyID, d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason}.ref()
-			}
-			refs, err := tx.refIDs(ctx, w, []string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID),
-				whoRef(d), prefixed(refClient, d.ClientID), out.ref(), shared, shadow})
-			if err != nil {
+		refs := make([][numDecisionRefs]int64, len(ps))
+		for i := range ps {
+			if err := tx.refIDs(ctx, w, ps[i].refs[:], refs[i][:]); err != nil {
 				return fmt.Errorf("store: insert decisions: %w", err)
 			}
-			shadowRef := sql.NullInt64{Int64: refs[6], Valid: refs[6] != 0}
-			// A taken ID (another replica, the same millisecond and random
-			// bits) gets a fresh one: callers read the written ID back.
+		}
+		bind := func(i int) {
+			p, r := &ps[i], &refs[i]
+			shadow := sql.NullInt64{Int64: r[drShadow], Valid: r[drShadow] != 0}
+			args = append(args, p.key, r[drPoint], r[drOrg], r[drWho], r[drClient], r[drOutcome], p.Decision.Action,
+				r[drContext], p.extra, shadow)
+		}
+		// Powers of two, largest first: 37 rows are 32 + 4 + 1.
+		retry := []int(nil)
+		for i := 0; i < len(ps); {
+			k := bits.Len(uint(min(len(ps)-i, decisionInsertChunk))) - 1
+			n := 1 << k
+			args = args[:0]
+			for j := i; j < i+n; j++ {
+				bind(j)
+			}
+			clear(written)
+			if err := tx.insertedKeys(ctx, decisionInserts[k], args, written); err != nil {
+				return fmt.Errorf("store: insert decisions: %w", err)
+			}
+			if len(written) < n {
+				// Each written key accounts for one row: a key given twice
+				// in the batch was written once.
+				for j := i; j < i+n; j++ {
+					if written[ps[j].key] {
+						delete(written, ps[j].key)
+					} else {
+						retry = append(retry, j)
+					}
+				}
+			}
+			i += n
+		}
+		// A taken ID (another replica, the same millisecond and random
+		// bits) gets a fresh one: callers read the written ID back.
+		for _, i := range retry {
+			p := &ps[i]
 			for attempt := 0; ; attempt++ {
-				res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra, shadowRef)
-				if err != nil {
-					return fmt.Errorf("store: insert decisions: %w", err)
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					break
-				}
 				if attempt == 3 {
 					collided++
 					break
 				}
-				key = newDecisionKey(d.At)
-				d.ID = strconv.FormatInt(key, 36)
+				p.key = newDecisionKey(p.Decision.At)
+				p.Decision.ID = strconv.FormatInt(p.key, 36)
+				args = args[:0]
+				bind(i)
+				clear(written)
+				if err := tx.insertedKeys(ctx, decisionInserts[0], args, written); err != nil {
+					return fmt.Errorf("store: insert decisions: %w", err)
+				}
+				if written[p.key] {
+					break
+				}
 			}
 		}
 		return nil
@@ -706,6 +805,24 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 		cache.add(fresh)
 	}
 	return collided, err
+}
+
+// insertedKeys runs a decisions INSERT … RETURNING id and notes the keys
+// it wrote.
+func (s *Store) insertedKeys(ctx context.Context, q string, args []any, into map[int64]bool) error {
+	rows, err := s.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int64
+		if err := rows.Scan(&k); err != nil {
+			return err
+		}
+		into[k] = true
+	}
+	return rows.Err()
 }
 
 // DecisionFilter selects decisions. OrgID "" means every organization, which
