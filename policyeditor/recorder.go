@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,13 +94,12 @@ func NewRecorder(st *store.Store, o RecorderOptions) *Recorder {
 // then not act on the decision. The decision may still be written after
 // ctx ends; it is never written twice.
 func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, stepUp bool) (string, error) {
-	// The context is marshalled and the row prepared (ID, references,
-	// the context split into its shared and inline parts) here, on the
-	// request's own goroutine: the request waits for the commit anyway,
-	// and the one writer goroutine, whose speed bounds the rate under
-	// load, then only resolves references and binds.
-	d.Context = marshalContext(req, stepUp)
-	e := &entry{p: store.PrepareDecision(d), done: make(chan error, 1)}
+	// The row is prepared (ID, references, the context split into its
+	// shared and inline parts) here, on the request's own goroutine: the
+	// request waits for the commit anyway, and the one writer goroutine,
+	// whose speed bounds the rate under load, then only resolves
+	// references and binds.
+	e := &entry{p: prepareDecision(d, req, stepUp), done: make(chan error, 1)}
 	if err := r.enqueue(ctx, e); err != nil {
 		return "", err
 	}
@@ -365,4 +366,90 @@ func marshalContext(req *Request, stepUp bool) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return b
+}
+
+// loggedShared is the part of a DecisionContext that repeats from request
+// to request, as the decision log keeps it (store.PrepareDecisionSplit):
+// the fields are in the byte order of their JSON names, so json.Marshal
+// writes the keys sorted, as the store's own split of a whole context
+// (through a map) does; auth_methods is the sorted list of the names.
+type loggedShared struct {
+	API               string            `json:"api,omitempty"`
+	Attributes        map[string]string `json:"attributes,omitempty"`
+	AuthMethods       []string          `json:"auth_methods,omitempty"`
+	ClientType        string            `json:"client_type,omitempty"`
+	Connection        string            `json:"connection,omitempty"`
+	Country           string            `json:"country,omitempty"`
+	Features          []string          `json:"features,omitempty"`
+	Groups            []string          `json:"groups,omitempty"`
+	Host              string            `json:"host,omitempty"`
+	Issuer            string            `json:"issuer,omitempty"`
+	Location          string            `json:"location,omitempty"` // one not kept inline
+	Locations         []string          `json:"locations,omitempty"`
+	Method            string            `json:"method,omitempty"`
+	Org               string            `json:"org,omitempty"`
+	OrgAttributes     map[string]string `json:"org_attributes,omitempty"`
+	Path              string            `json:"path,omitempty"`
+	Plan              string            `json:"plan,omitempty"`
+	Scopes            []string          `json:"scopes,omitempty"`
+	SenderConstrained bool              `json:"sender_constrained,omitempty"`
+	ValidUntil        time.Time         `json:"valid_until,omitzero"`
+}
+
+// prepareDecision makes d's row with req's context. The usual request is
+// split directly into the shared and inline parts; an unusual one (an
+// address with a zone, a time JSON cannot write) is marshalled whole and
+// split by the store, which gives the same row by a longer way.
+func prepareDecision(d store.Decision, req *Request, stepUp bool) store.PendingDecision {
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	c := ContextOf(req, stepUp)
+	if !splittable(req, &c) {
+		d.Context = marshalContext(req, stepUp)
+		return store.PrepareDecision(d)
+	}
+	sh := loggedShared{API: c.API, Attributes: c.Attributes, ClientType: c.ClientType, Connection: c.Connection,
+		Country: c.Country, Features: c.Features, Groups: c.Groups, Host: c.Host, Issuer: c.Issuer, Locations: c.Locations,
+		Method: c.Method, Org: c.Org, OrgAttributes: c.OrgAttributes, Path: c.Path, Plan: c.Plan, Scopes: c.Scopes,
+		SenderConstrained: c.SenderConstrained, ValidUntil: c.ValidUntil}
+	x := store.ContextExtra{IP: req.IP, MFAAt: c.MFAAt, SteppedUp: c.SteppedUp, TokenIssuedAt: c.TokenIssuedAt}
+	if loc := LocationOf(req.IP); loc.IsValid() && loc.Addr().Is6() == req.IP.Is6() && loc.Masked() == loc && loc.Contains(req.IP) {
+		x.Location = loc
+	} else if req.IP.IsValid() {
+		sh.Location = c.Location
+	}
+	if len(c.AuthMethods) > 0 {
+		sh.AuthMethods = slices.Sorted(maps.Keys(c.AuthMethods))
+		x.AuthNames = sh.AuthMethods
+		x.AuthAt = make([]time.Time, len(sh.AuthMethods))
+		for i, m := range sh.AuthMethods {
+			x.AuthAt[i] = c.AuthMethods[m]
+		}
+	}
+	b, err := json.Marshal(&sh)
+	if err != nil {
+		d.Context = marshalContext(req, stepUp)
+		return store.PrepareDecision(d)
+	}
+	return store.PrepareDecisionSplit(d, b, &x)
+}
+
+// splittable reports whether c can be split directly: its address has no
+// zone and JSON can write each of its times (years 1 to 9999; the zero
+// time is year 1).
+func splittable(req *Request, c *DecisionContext) bool {
+	if req.IP.Zone() != "" {
+		return false
+	}
+	ok := func(t time.Time) bool { return t.Year() >= 1 && t.Year() <= 9999 }
+	if !ok(c.MFAAt) || !ok(c.ValidUntil) || !ok(c.TokenIssuedAt) {
+		return false
+	}
+	for _, t := range c.AuthMethods {
+		if !ok(t) {
+			return false
+		}
+	}
+	return true
 }

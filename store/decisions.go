@@ -551,7 +551,10 @@ func sharedAuthNames(v json.RawMessage) []string {
 // value (replay). AuthNames are the auth methods' names from the shared
 // part and AuthAt their times, in the same order.
 type ContextExtra struct {
-	IP            netip.Addr
+	IP netip.Addr
+	// Location is the ip's location when it is kept inline (the ip
+	// masked); invalid otherwise.
+	Location      netip.Prefix
 	MFAAt         time.Time
 	SteppedUp     bool
 	AuthNames     []string
@@ -591,6 +594,7 @@ func decodeExtra(extra []byte, at time.Time, authNames []string, x *ContextExtra
 		if len(b) < 1 {
 			return
 		}
+		x.Location, _ = x.IP.Prefix(int(b[0]))
 		b = b[1:]
 	}
 	if flags&flagMFA != 0 {
@@ -622,6 +626,51 @@ func decodeExtra(extra []byte, at time.Time, authNames []string, x *ContextExtra
 			x.TokenIssuedAt = fromMS(at.UnixMilli() - d)
 		}
 	}
+}
+
+// encodeExtra is decodeExtra's inverse: the inline bytes for x (nil when
+// x holds nothing). x.AuthNames must be sorted.
+func encodeExtra(x *ContextExtra, at time.Time) []byte {
+	var flags byte
+	b := make([]byte, 1, 32)
+	if x.IP.IsValid() {
+		flags |= flagIP
+		if x.IP.Is6() {
+			flags |= flagIP6
+		}
+		b = append(b, x.IP.AsSlice()...)
+		if x.Location.IsValid() {
+			flags |= flagLoc
+			b = append(b, byte(x.Location.Bits()))
+		}
+	}
+	if !x.MFAAt.IsZero() {
+		d := at.UnixMilli() - x.MFAAt.UnixMilli()
+		flags |= flagMFA
+		if d < 0 {
+			flags |= flagMFAAfter
+			d = -d
+		}
+		b = binary.AppendUvarint(b, uint64(d))
+	}
+	if x.SteppedUp {
+		flags |= flagSteppedUp
+	}
+	if len(x.AuthAt) > 0 {
+		flags |= flagAuth
+		for _, t := range x.AuthAt {
+			b = binary.AppendVarint(b, at.UnixMilli()-t.UnixMilli())
+		}
+	}
+	if !x.TokenIssuedAt.IsZero() {
+		flags |= flagToken
+		b = binary.AppendVarint(b, at.UnixMilli()-x.TokenIssuedAt.UnixMilli())
+	}
+	if flags == 0 {
+		return nil
+	}
+	b[0] = flags
+	return b
 }
 
 func whoRef(d *Decision) string {
@@ -687,6 +736,31 @@ func PrepareDecision(d Decision) PendingDecision {
 	return p
 }
 
+// PrepareDecisionSplit is PrepareDecision for a caller that has already
+// split the context the way the log keeps it, which is cheaper than
+// marshalling it whole for PrepareDecision to parse and split again:
+// shared is the JSON object of the part that repeats (keys sorted, as
+// json.Marshal writes a map's; auth_methods as the sorted list of the
+// method names), x the part kept inline, as DecodeContextExtra returns it
+// (times in whole UTC milliseconds; Location the ip masked). d.Context is
+// neither read nor set. The row written is the one PrepareDecision writes
+// for the whole context; policyeditor's tests check that it is.
+func PrepareDecisionSplit(d Decision, shared []byte, x *ContextExtra) PendingDecision {
+	d.Context = nil
+	p := PrepareDecision(d)
+	if len(shared) > 0 && string(shared) != "{}" {
+		p.refs[drContext] = refContext + string(shared)
+	}
+	p.extra = encodeExtra(x, p.Decision.At)
+	return p
+}
+
+// StoredContext is the context as the row will hold it: the shared value
+// and the inline bytes (for tests comparing ways of preparing a decision).
+func (p *PendingDecision) StoredContext() (shared string, extra []byte) {
+	return p.refs[drContext], p.extra
+}
+
 // InsertDecisions writes a batch of decisions in one transaction: one commit
 // per batch is what keeps the log cheap under token-endpoint load. A
 // decision without an ID (or with one NewDecisionID did not make) gets one,
@@ -711,15 +785,24 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 // reused whatever the batch sizes.
 const decisionInsertChunk = 256
 
-var decisionInserts [9]string // by log2 of the row count
+// decisionInserts are the INSERTs by log2 of their row count, for SQLite
+// and for PostgreSQL. On SQLite the statement is INSERT OR IGNORE rather
+// than ON CONFLICT DO NOTHING: a multi-row statement that may abort (the
+// default for a NOT NULL column) makes SQLite keep a statement journal, a
+// copy of every page the statement changes, spilled to a temporary file
+// past 64 KiB; one whose every constraint ignores cannot abort and needs
+// none. The row a constraint ignores is missing from RETURNING, as a taken
+// ID is, and is retried the same way (the store never binds a NULL).
+var decisionInserts [2][9]string
 
 func init() {
-	const head = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
+	const cols = ` INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
 			action, context_ref, extra, shadow_ref) VALUES `
 	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	for i := range decisionInserts {
-		n := 1 << i
-		decisionInserts[i] = head + row + strings.Repeat(", "+row, n-1) + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+	for i := range decisionInserts[0] {
+		values := row + strings.Repeat(", "+row, 1<<i-1)
+		decisionInserts[0][i] = `INSERT OR IGNORE` + cols + values + ` RETURNING id`
+		decisionInserts[1][i] = `INSERT` + cols + values + ` ON CONFLICT (id) DO NOTHING RETURNING id`
 	}
 }
 
@@ -735,6 +818,10 @@ func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (colli
 	fresh := map[string]int64{}
 	args := make([]any, 0, 10*min(len(ps), decisionInsertChunk))
 	written := map[int64]bool{}
+	inserts := &decisionInserts[0]
+	if s.e.pg {
+		inserts = &decisionInserts[1]
+	}
 	err = s.InTx(ctx, func(tx *Store) error {
 		collided = 0
 		clear(fresh)
@@ -761,7 +848,7 @@ func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (colli
 				bind(j)
 			}
 			clear(written)
-			if err := tx.insertedKeys(ctx, decisionInserts[k], args, written); err != nil {
+			if err := tx.insertedKeys(ctx, inserts[k], args, written); err != nil {
 				return fmt.Errorf("store: insert decisions: %w", err)
 			}
 			if len(written) < n {
@@ -791,7 +878,7 @@ func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (colli
 				args = args[:0]
 				bind(i)
 				clear(written)
-				if err := tx.insertedKeys(ctx, decisionInserts[0], args, written); err != nil {
+				if err := tx.insertedKeys(ctx, inserts[0], args, written); err != nil {
 					return fmt.Errorf("store: insert decisions: %w", err)
 				}
 				if written[p.key] {

@@ -25,7 +25,7 @@ func BenchmarkWriteDecisions(b *testing.B) {
 	defer s.Close()
 	raw, _ := json.Marshal(map[string]any{"ip": "198.51.100.4", "location": "198.51.100.0/24", "country": "BR",
 		"org": "acme", "groups": []string{"contractors"}, "locations": []string{"203.0.113.0/24"}, "client_type": "service"})
-	const batch = 64
+	batch := benchBatch
 	all := make([]PendingDecision, (b.N+batch-1)/batch*batch)
 	now := time.Now()
 	for i := range all {
@@ -45,4 +45,12 @@ func BenchmarkWriteDecisions(b *testing.B) {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 	cpu := time.Duration(ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano())
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/decision")
+}
+
+var benchBatch = 64
+
+func BenchmarkWriteDecisions8(b *testing.B) {
+	benchBatch = 8
+	defer func() { benchBatch = 64 }()
+	BenchmarkWriteDecisions(b)
 }
