@@ -793,7 +793,7 @@ const decisionInsertChunk = 256
 // past 64 KiB; one whose every constraint ignores cannot abort and needs
 // none. The row a constraint ignores is missing from RETURNING, as a taken
 // ID is, and is retried the same way (the store never binds a NULL).
-var decisionInserts [2][9]string
+var decisionInserts [2][10]string
 
 func init() {
 	const cols = ` INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
@@ -813,6 +813,9 @@ func init() {
 func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (collided int, err error) {
 	if len(ps) == 0 {
 		return 0, nil
+	}
+	if !s.e.pg && !s.inTx && len(ps) <= decisionStatementRows {
+		return s.writeDecisionsSQLite(ctx, ps)
 	}
 	cache := s.refs()
 	fresh := map[string]int64{}
@@ -890,6 +893,96 @@ func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (colli
 	})
 	if err == nil {
 		cache.add(fresh)
+	}
+	return collided, err
+}
+
+// decisionStatementRows is the most rows writeDecisionsSQLite writes in
+// its one statement (5120 parameters).
+const decisionStatementRows = 512
+
+// writeDecisionsSQLite writes a batch as one INSERT outside any explicit
+// transaction. A statement is atomic by itself, and outside a transaction
+// SQLite keeps no statement journal for it, which inside one costs a copy
+// of every page the statement changes (a sixth of the writer's time). The
+// row count is rounded up to a power of two by repeating the last row,
+// which the statement ignores as a taken ID, so that ten statement shapes,
+// prepared once, serve every batch size. References are resolved from the
+// cache; the rare new ones are created first, in their own transaction (an
+// unused reference is harmless). Decisions whose IDs were taken are
+// retried with fresh ones in a transaction.
+func (s *Store) writeDecisionsSQLite(ctx context.Context, ps []PendingDecision) (collided int, err error) {
+	cache := s.refs()
+	refs := make([][numDecisionRefs]int64, len(ps))
+	missing := false
+	cache.mu.RLock()
+	for i := range ps {
+		for j, v := range ps[i].refs {
+			if v == "" {
+				continue
+			}
+			id, ok := cache.ids[v]
+			if !ok {
+				missing = true
+			}
+			refs[i][j] = id
+		}
+	}
+	cache.mu.RUnlock()
+	if missing {
+		fresh := map[string]int64{}
+		err := s.InTx(ctx, func(tx *Store) error {
+			clear(fresh)
+			w := tx.newRefWriter(cache, fresh)
+			for i := range ps {
+				if err := tx.refIDs(ctx, w, ps[i].refs[:], refs[i][:]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("store: insert decisions: %w", err)
+		}
+		cache.add(fresh)
+	}
+	k := bits.Len(uint(len(ps) - 1)) // 2^k >= len(ps)
+	args := make([]any, 0, 10<<k)
+	for i := range 1 << k {
+		p, r := &ps[min(i, len(ps)-1)], &refs[min(i, len(ps)-1)]
+		args = append(args, p.key, r[drPoint], r[drOrg], r[drWho], r[drClient], r[drOutcome], p.Decision.Action,
+			r[drContext], p.extra, sql.NullInt64{Int64: r[drShadow], Valid: r[drShadow] != 0})
+	}
+	written := make(map[int64]bool, len(ps))
+	if err := s.insertedKeys(ctx, decisionInserts[0][k], args, written); err != nil {
+		return 0, fmt.Errorf("store: insert decisions: %w", err)
+	}
+	if len(written) == len(ps) {
+		return 0, nil
+	}
+	// Each written key accounts for one decision: a key given twice in
+	// the batch was written once.
+	var retry []PendingDecision
+	var at []int
+	for i := range ps {
+		if written[ps[i].key] {
+			delete(written, ps[i].key)
+		} else {
+			retry, at = append(retry, ps[i]), append(at, i)
+		}
+	}
+	// The transaction's path gives each a fresh ID first: their own is taken.
+	for i := range retry {
+		retry[i].key = newDecisionKey(retry[i].Decision.At)
+		retry[i].Decision.ID = strconv.FormatInt(retry[i].key, 36)
+	}
+	err = s.InTx(ctx, func(tx *Store) error {
+		var err error
+		collided, err = tx.WriteDecisions(ctx, retry)
+		return err
+	})
+	for j, i := range at {
+		ps[i].key, ps[i].Decision.ID = retry[j].key, retry[j].Decision.ID
 	}
 	return collided, err
 }
