@@ -814,8 +814,8 @@ func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (colli
 	if len(ps) == 0 {
 		return 0, nil
 	}
-	if !s.e.pg && !s.inTx && len(ps) <= decisionStatementRows {
-		return s.writeDecisionsSQLite(ctx, ps)
+	if !s.inTx && len(ps) <= decisionStatementRows {
+		return s.writeDecisionsAtOnce(ctx, ps)
 	}
 	cache := s.refs()
 	fresh := map[string]int64{}
@@ -897,21 +897,22 @@ func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (colli
 	return collided, err
 }
 
-// decisionStatementRows is the most rows writeDecisionsSQLite writes in
+// decisionStatementRows is the most rows writeDecisionsAtOnce writes in
 // its one statement (5120 parameters).
 const decisionStatementRows = 512
 
-// writeDecisionsSQLite writes a batch as one INSERT outside any explicit
-// transaction. A statement is atomic by itself, and outside a transaction
+// writeDecisionsAtOnce writes a batch as one INSERT outside any explicit
+// transaction. A statement is atomic by itself; outside a transaction
 // SQLite keeps no statement journal for it, which inside one costs a copy
-// of every page the statement changes (a sixth of the writer's time). The
+// of every page the statement changes (a sixth of the writer's time), and
+// PostgreSQL needs no BEGIN and COMMIT round trips. The
 // row count is rounded up to a power of two by repeating the last row,
 // which the statement ignores as a taken ID, so that ten statement shapes,
 // prepared once, serve every batch size. References are resolved from the
 // cache; the rare new ones are created first, in their own transaction (an
 // unused reference is harmless). Decisions whose IDs were taken are
 // retried with fresh ones in a transaction.
-func (s *Store) writeDecisionsSQLite(ctx context.Context, ps []PendingDecision) (collided int, err error) {
+func (s *Store) writeDecisionsAtOnce(ctx context.Context, ps []PendingDecision) (collided int, err error) {
 	cache := s.refs()
 	refs := make([][numDecisionRefs]int64, len(ps))
 	missing := false
@@ -954,7 +955,11 @@ func (s *Store) writeDecisionsSQLite(ctx context.Context, ps []PendingDecision) 
 			r[drContext], p.extra, sql.NullInt64{Int64: r[drShadow], Valid: r[drShadow] != 0})
 	}
 	written := make(map[int64]bool, len(ps))
-	if err := s.insertedKeys(ctx, decisionInserts[0][k], args, written); err != nil {
+	q := decisionInserts[0][k]
+	if s.e.pg {
+		q = decisionInserts[1][k]
+	}
+	if err := s.insertedKeys(ctx, q, args, written); err != nil {
 		return 0, fmt.Errorf("store: insert decisions: %w", err)
 	}
 	if len(written) == len(ps) {
