@@ -337,9 +337,28 @@ type outcome struct {
 }
 
 func (o outcome) ref() string {
+	if v, ok := outcomeRefs.Load(o); ok {
+		return v.(string)
+	}
 	b, _ := json.Marshal([]any{o.PolicyID, o.Version, o.Rule, o.Action, o.Reason})
-	return refOutcome + string(b)
+	v := refOutcome + string(b)
+	if nOutcomeRefs.Add(1) > outcomeRefsMax {
+		outcomeRefs.Clear()
+		nOutcomeRefs.Store(0)
+	}
+	outcomeRefs.Store(o, v)
+	return v
 }
+
+// outcomeRefs caches outcome.ref, which every decision needs: outcomes are
+// few (a policy's versions and rules; reasons are fixed per rule), and
+// marshalling one costs more than the rest of preparing a decision's row.
+// It is emptied whole past its bound.
+var (
+	outcomeRefs    sync.Map // outcome -> string
+	nOutcomeRefs   atomic.Int64
+	outcomeRefsMax int64 = 4096
+)
 
 func parseOutcome(v string) outcome {
 	var a []json.RawMessage
