@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +67,7 @@ var ErrRecorderClosed = errors.New("policyeditor: the decision recorder is close
 // entry is a decision waiting to be written; done receives the outcome of
 // the commit that held it. A sync entry only marks a Sync.
 type entry struct {
-	d    store.Decision
+	p    store.PendingDecision
 	sync bool
 	done chan error
 }
@@ -92,17 +94,12 @@ func NewRecorder(st *store.Store, o RecorderOptions) *Recorder {
 // then not act on the decision. The decision may still be written after
 // ctx ends; it is never written twice.
 func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, stepUp bool) (string, error) {
-	if d.ID == "" {
-		if d.At.IsZero() {
-			d.At = time.Now()
-		}
-		d.ID = store.NewDecisionID(d.At)
-	}
-	// The context is marshalled here, on the request's own goroutine: the
-	// request waits for the commit anyway, and the one writer goroutine
-	// then only inserts, which keeps both cores busy under load.
-	d.Context = marshalContext(req, stepUp)
-	e := &entry{d: d, done: make(chan error, 1)}
+	// The row is prepared (ID, references, the context split into its
+	// shared and inline parts) here, on the request's own goroutine: the
+	// request waits for the commit anyway, and the one writer goroutine,
+	// whose speed bounds the rate under load, then only resolves
+	// references and binds.
+	e := &entry{p: prepareDecision(d, req, stepUp), done: make(chan error, 1)}
 	if err := r.enqueue(ctx, e); err != nil {
 		return "", err
 	}
@@ -113,7 +110,7 @@ func (r *Recorder) Record(ctx context.Context, d store.Decision, req *Request, s
 		}
 		// The store gives a colliding ID (another replica, the same
 		// millisecond) a fresh one; the written one is the reference.
-		return e.d.ID, nil
+		return e.p.Decision.ID, nil
 	case <-ctx.Done():
 		return "", fmt.Errorf("policyeditor: waiting for the decision log: %w", ctx.Err())
 	}
@@ -205,7 +202,8 @@ func (r *Recorder) Stats() RecorderStats {
 func (r *Recorder) run() {
 	defer close(r.done)
 	batch := make([]*entry, 0, min(r.o.Batch, 1024)) // grows if a huge Batch is configured
-	rows := make([]store.Decision, 0, cap(batch))
+	rows := make([]store.PendingDecision, 0, cap(batch))
+	ds := make([]store.Decision, 0, cap(batch)) // what the observer hears of
 	for {
 		e, ok := <-r.ch
 		if !ok {
@@ -238,35 +236,44 @@ func (r *Recorder) run() {
 		rows = rows[:0]
 		for _, e := range batch {
 			if !e.sync {
-				rows = append(rows, e.d)
+				rows = append(rows, e.p)
 			}
 		}
-		err := r.write(rows)
+		var err error
+		ds, err = r.write(rows, ds)
 		i := 0
 		for _, e := range batch {
 			if !e.sync {
-				e.d.ID = rows[i].ID
+				e.p.Decision.ID = rows[i].Decision.ID
 				i++
 			}
 			e.done <- err
 		}
-		clear(batch) // drop the requests' data until the next batch
+		// Drop the requests' data until the next batch.
+		clear(batch)
+		clear(rows)
+		clear(ds)
 	}
 }
 
-// write commits rows in one transaction.
-func (r *Recorder) write(rows []store.Decision) error {
+// write commits rows in one transaction; ds is a buffer for the
+// observer's copy of the batch, returned for reuse.
+func (r *Recorder) write(rows []store.PendingDecision, ds []store.Decision) ([]store.Decision, error) {
 	if len(rows) == 0 {
-		return nil
+		return ds, nil
 	}
 	// A fresh context: the batch must be written even while the server
 	// shuts down, whatever became of the requests that wait on it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	collided, err := r.st.InsertDecisions(ctx, rows)
+	collided, err := r.st.WriteDecisions(ctx, rows)
 	if r.o.Observer != nil {
-		r.o.Observer.DecisionsWritten(rows, time.Since(start), err)
+		ds = ds[:0]
+		for i := range rows {
+			ds = append(ds, rows[i].Decision)
+		}
+		r.o.Observer.DecisionsWritten(ds, time.Since(start), err)
 	}
 	if err == nil && collided > 0 {
 		err = fmt.Errorf("policyeditor: %d decision IDs were taken", collided)
@@ -274,11 +281,11 @@ func (r *Recorder) write(rows []store.Decision) error {
 	if err != nil {
 		r.failed.Add(int64(len(rows)))
 		r.log.Error("writing decisions failed; the requests that wait on them are refused", "count", len(rows), "err", err)
-		return err
+		return ds, err
 	}
 	r.written.Add(int64(len(rows)))
 	r.batches.Add(1)
-	return nil
+	return ds, nil
 }
 
 // DecisionContext is what a decision looked at, as the log keeps it: enough
@@ -359,4 +366,90 @@ func marshalContext(req *Request, stepUp bool) json.RawMessage {
 		return json.RawMessage(`{}`)
 	}
 	return b
+}
+
+// loggedShared is the part of a DecisionContext that repeats from request
+// to request, as the decision log keeps it (store.PrepareDecisionSplit):
+// the fields are in the byte order of their JSON names, so json.Marshal
+// writes the keys sorted, as the store's own split of a whole context
+// (through a map) does; auth_methods is the sorted list of the names.
+type loggedShared struct {
+	API               string            `json:"api,omitempty"`
+	Attributes        map[string]string `json:"attributes,omitempty"`
+	AuthMethods       []string          `json:"auth_methods,omitempty"`
+	ClientType        string            `json:"client_type,omitempty"`
+	Connection        string            `json:"connection,omitempty"`
+	Country           string            `json:"country,omitempty"`
+	Features          []string          `json:"features,omitempty"`
+	Groups            []string          `json:"groups,omitempty"`
+	Host              string            `json:"host,omitempty"`
+	Issuer            string            `json:"issuer,omitempty"`
+	Location          string            `json:"location,omitempty"` // one not kept inline
+	Locations         []string          `json:"locations,omitempty"`
+	Method            string            `json:"method,omitempty"`
+	Org               string            `json:"org,omitempty"`
+	OrgAttributes     map[string]string `json:"org_attributes,omitempty"`
+	Path              string            `json:"path,omitempty"`
+	Plan              string            `json:"plan,omitempty"`
+	Scopes            []string          `json:"scopes,omitempty"`
+	SenderConstrained bool              `json:"sender_constrained,omitempty"`
+	ValidUntil        time.Time         `json:"valid_until,omitzero"`
+}
+
+// prepareDecision makes d's row with req's context. The usual request is
+// split directly into the shared and inline parts; an unusual one (an
+// address with a zone, a time JSON cannot write) is marshalled whole and
+// split by the store, which gives the same row by a longer way.
+func prepareDecision(d store.Decision, req *Request, stepUp bool) store.PendingDecision {
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	c := ContextOf(req, stepUp)
+	if !splittable(req, &c) {
+		d.Context = marshalContext(req, stepUp)
+		return store.PrepareDecision(d)
+	}
+	sh := loggedShared{API: c.API, Attributes: c.Attributes, ClientType: c.ClientType, Connection: c.Connection,
+		Country: c.Country, Features: c.Features, Groups: c.Groups, Host: c.Host, Issuer: c.Issuer, Locations: c.Locations,
+		Method: c.Method, Org: c.Org, OrgAttributes: c.OrgAttributes, Path: c.Path, Plan: c.Plan, Scopes: c.Scopes,
+		SenderConstrained: c.SenderConstrained, ValidUntil: c.ValidUntil}
+	x := store.ContextExtra{IP: req.IP, MFAAt: c.MFAAt, SteppedUp: c.SteppedUp, TokenIssuedAt: c.TokenIssuedAt}
+	if loc := LocationOf(req.IP); loc.IsValid() && loc.Addr().Is6() == req.IP.Is6() && loc.Masked() == loc && loc.Contains(req.IP) {
+		x.Location = loc
+	} else if req.IP.IsValid() {
+		sh.Location = c.Location
+	}
+	if len(c.AuthMethods) > 0 {
+		sh.AuthMethods = slices.Sorted(maps.Keys(c.AuthMethods))
+		x.AuthNames = sh.AuthMethods
+		x.AuthAt = make([]time.Time, len(sh.AuthMethods))
+		for i, m := range sh.AuthMethods {
+			x.AuthAt[i] = c.AuthMethods[m]
+		}
+	}
+	b, err := json.Marshal(&sh)
+	if err != nil {
+		d.Context = marshalContext(req, stepUp)
+		return store.PrepareDecision(d)
+	}
+	return store.PrepareDecisionSplit(d, b, &x)
+}
+
+// splittable reports whether c can be split directly: its address has no
+// zone and JSON can write each of its times (years 1 to 9999; the zero
+// time is year 1).
+func splittable(req *Request, c *DecisionContext) bool {
+	if req.IP.Zone() != "" {
+		return false
+	}
+	ok := func(t time.Time) bool { return t.Year() >= 1 && t.Year() <= 9999 }
+	if !ok(c.MFAAt) || !ok(c.ValidUntil) || !ok(c.TokenIssuedAt) {
+		return false
+	}
+	for _, t := range c.AuthMethods {
+		if !ok(t) {
+			return false
+		}
+	}
+	return true
 }

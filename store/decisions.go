@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -173,11 +174,12 @@ func (c *refCache) add(m map[string]int64) {
 }
 
 // refIDs resolves values to reference IDs inside a write transaction,
-// creating the missing ones; the new pairs go into fresh, which the caller
-// adds to the cache once the transaction has committed.
-func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]int64, error) {
-	out := make([]int64, len(values))
+// into out (as long as values), creating the missing ones; the new pairs go
+// into fresh, which the caller adds to the cache once the transaction has
+// committed.
+func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string, out []int64) error {
 	for i, v := range values {
+		out[i] = 0
 		if v == "" {
 			continue
 		}
@@ -200,11 +202,11 @@ func (s *Store) refIDs(ctx context.Context, w *refWriter, values []string) ([]in
 			err = w.q.QueryRowContext(ctx, refLookupSQL, v).Scan(&out[i])
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		w.fresh[v] = out[i]
 	}
-	return out, nil
+	return nil
 }
 
 // refWriter writes a batch's new references through its transaction (whose
@@ -335,9 +337,28 @@ type outcome struct {
 }
 
 func (o outcome) ref() string {
+	if v, ok := outcomeRefs.Load(o); ok {
+		return v.(string)
+	}
 	b, _ := json.Marshal([]any{o.PolicyID, o.Version, o.Rule, o.Action, o.Reason})
-	return refOutcome + string(b)
+	v := refOutcome + string(b)
+	if nOutcomeRefs.Add(1) > outcomeRefsMax {
+		outcomeRefs.Clear()
+		nOutcomeRefs.Store(0)
+	}
+	outcomeRefs.Store(o, v)
+	return v
 }
+
+// outcomeRefs caches outcome.ref, which every decision needs: outcomes are
+// few (a policy's versions and rules; reasons are fixed per rule), and
+// marshalling one costs more than the rest of preparing a decision's row.
+// It is emptied whole past its bound.
+var (
+	outcomeRefs    sync.Map // outcome -> string
+	nOutcomeRefs   atomic.Int64
+	outcomeRefsMax int64 = 4096
+)
 
 func parseOutcome(v string) outcome {
 	var a []json.RawMessage
@@ -549,7 +570,10 @@ func sharedAuthNames(v json.RawMessage) []string {
 // value (replay). AuthNames are the auth methods' names from the shared
 // part and AuthAt their times, in the same order.
 type ContextExtra struct {
-	IP            netip.Addr
+	IP netip.Addr
+	// Location is the ip's location when it is kept inline (the ip
+	// masked); invalid otherwise.
+	Location      netip.Prefix
 	MFAAt         time.Time
 	SteppedUp     bool
 	AuthNames     []string
@@ -589,6 +613,7 @@ func decodeExtra(extra []byte, at time.Time, authNames []string, x *ContextExtra
 		if len(b) < 1 {
 			return
 		}
+		x.Location, _ = x.IP.Prefix(int(b[0]))
 		b = b[1:]
 	}
 	if flags&flagMFA != 0 {
@@ -622,6 +647,51 @@ func decodeExtra(extra []byte, at time.Time, authNames []string, x *ContextExtra
 	}
 }
 
+// encodeExtra is decodeExtra's inverse: the inline bytes for x (nil when
+// x holds nothing). x.AuthNames must be sorted.
+func encodeExtra(x *ContextExtra, at time.Time) []byte {
+	var flags byte
+	b := make([]byte, 1, 32)
+	if x.IP.IsValid() {
+		flags |= flagIP
+		if x.IP.Is6() {
+			flags |= flagIP6
+		}
+		b = append(b, x.IP.AsSlice()...)
+		if x.Location.IsValid() {
+			flags |= flagLoc
+			b = append(b, byte(x.Location.Bits()))
+		}
+	}
+	if !x.MFAAt.IsZero() {
+		d := at.UnixMilli() - x.MFAAt.UnixMilli()
+		flags |= flagMFA
+		if d < 0 {
+			flags |= flagMFAAfter
+			d = -d
+		}
+		b = binary.AppendUvarint(b, uint64(d))
+	}
+	if x.SteppedUp {
+		flags |= flagSteppedUp
+	}
+	if len(x.AuthAt) > 0 {
+		flags |= flagAuth
+		for _, t := range x.AuthAt {
+			b = binary.AppendVarint(b, at.UnixMilli()-t.UnixMilli())
+		}
+	}
+	if !x.TokenIssuedAt.IsZero() {
+		flags |= flagToken
+		b = binary.AppendVarint(b, at.UnixMilli()-x.TokenIssuedAt.UnixMilli())
+	}
+	if flags == 0 {
+		return nil
+	}
+	b[0] = flags
+	return b
+}
+
 func whoRef(d *Decision) string {
 	if d.UserID == "" && d.Subject == "" {
 		return ""
@@ -636,68 +706,206 @@ func prefixed(prefix, v string) string {
 	return prefix + v
 }
 
+// PendingDecision is a decision made ready to write by PrepareDecision: its
+// key, the values of its references and its inline context computed, so
+// that the one writer (the recorder's group commit) only resolves
+// references and binds. Its Decision is the decision as given, with ID and
+// At filled; WriteDecisions updates ID when the key had to change.
+type PendingDecision struct {
+	Decision Decision
+	key      int64
+	refs     [numDecisionRefs]string
+	extra    []byte
+}
+
+// The references of a decision row, in PendingDecision.refs.
+const (
+	drPoint = iota
+	drOrg
+	drWho
+	drClient
+	drOutcome
+	drContext
+	drShadow
+	numDecisionRefs
+)
+
+// PrepareDecision does the per-decision work of writing d that needs no
+// database: a time (now) and an ID when d has none (or one NewDecisionID
+// did not make for d.At), the split of its context into the shared and
+// inline parts, and the values of its references. It is safe to call from
+// any goroutine.
+func PrepareDecision(d Decision) PendingDecision {
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	key, ok := parseDecisionID(d.ID)
+	if !ok || key>>decisionTimeShift != d.At.UnixMilli() {
+		key = newDecisionKey(d.At)
+		d.ID = strconv.FormatInt(key, 36)
+	}
+	p := PendingDecision{Decision: d, key: key}
+	var shared string
+	shared, p.extra = splitContext(d.Context, d.At)
+	p.refs = [numDecisionRefs]string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID), whoRef(&d),
+		prefixed(refClient, d.ClientID), outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}.ref(), shared, ""}
+	if d.ShadowAction != "" {
+		p.refs[drShadow] = outcome{d.PolicyID, d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason}.ref()
+	}
+	return p
+}
+
+// PrepareDecisionSplit is PrepareDecision for a caller that has already
+// split the context the way the log keeps it, which is cheaper than
+// marshalling it whole for PrepareDecision to parse and split again:
+// shared is the JSON object of the part that repeats (keys sorted, as
+// json.Marshal writes a map's; auth_methods as the sorted list of the
+// method names), x the part kept inline, as DecodeContextExtra returns it
+// (times in whole UTC milliseconds; Location the ip masked). d.Context is
+// neither read nor set. The row written is the one PrepareDecision writes
+// for the whole context; policyeditor's tests check that it is.
+func PrepareDecisionSplit(d Decision, shared []byte, x *ContextExtra) PendingDecision {
+	d.Context = nil
+	p := PrepareDecision(d)
+	if len(shared) > 0 && string(shared) != "{}" {
+		p.refs[drContext] = refContext + string(shared)
+	}
+	p.extra = encodeExtra(x, p.Decision.At)
+	return p
+}
+
+// StoredContext is the context as the row will hold it: the shared value
+// and the inline bytes (for tests comparing ways of preparing a decision).
+func (p *PendingDecision) StoredContext() (shared string, extra []byte) {
+	return p.refs[drContext], p.extra
+}
+
 // InsertDecisions writes a batch of decisions in one transaction: one commit
 // per batch is what keeps the log cheap under token-endpoint load. A
 // decision without an ID (or with one NewDecisionID did not make) gets one,
 // written back into ds; one without a time is stamped now. A decision whose
 // ID is already taken is given a fresh one (written back too); it returns
 // how many decisions still found theirs taken after three fresh tries.
-//
-// Rows go in one prepared single-row INSERT each: a multi-row INSERT needs
-// SQLite's statement journal (a temporary file written per statement),
-// which measured slower than the row-at-a-time statement it was meant to beat.
 func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided int, err error) {
-	if len(ds) == 0 {
+	ps := make([]PendingDecision, len(ds))
+	for i := range ds {
+		ps[i] = PrepareDecision(ds[i])
+	}
+	collided, err = s.WriteDecisions(ctx, ps)
+	for i := range ps {
+		ds[i].ID, ds[i].At = ps[i].Decision.ID, ps[i].Decision.At
+	}
+	return collided, err
+}
+
+// decisionInsertChunk is the most rows one INSERT writes: 10 parameters a
+// row, far inside SQLite's 32766 and PostgreSQL's 65535. Chunks are powers
+// of two, so that a handful of statement shapes are prepared once and
+// reused whatever the batch sizes.
+const decisionInsertChunk = 256
+
+// decisionInserts are the INSERTs by log2 of their row count, for SQLite
+// and for PostgreSQL. On SQLite the statement is INSERT OR IGNORE rather
+// than ON CONFLICT DO NOTHING: a multi-row statement that may abort (the
+// default for a NOT NULL column) makes SQLite keep a statement journal, a
+// copy of every page the statement changes, spilled to a temporary file
+// past 64 KiB; one whose every constraint ignores cannot abort and needs
+// none. The row a constraint ignores is missing from RETURNING, as a taken
+// ID is, and is retried the same way (the store never binds a NULL).
+var decisionInserts [2][10]string
+
+func init() {
+	const cols = ` INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
+			action, context_ref, extra, shadow_ref) VALUES `
+	const row = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	for i := range decisionInserts[0] {
+		values := row + strings.Repeat(", "+row, 1<<i-1)
+		decisionInserts[0][i] = `INSERT OR IGNORE` + cols + values + ` RETURNING id`
+		decisionInserts[1][i] = `INSERT` + cols + values + ` ON CONFLICT (id) DO NOTHING RETURNING id`
+	}
+}
+
+// WriteDecisions writes prepared decisions in one transaction (see
+// InsertDecisions), a few multi-row INSERTs for the whole batch. The writer
+// resolves the references (the cache holds nearly all) and binds; the rest
+// was done by PrepareDecision on the callers' goroutines.
+func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (collided int, err error) {
+	if len(ps) == 0 {
 		return 0, nil
+	}
+	if !s.inTx && len(ps) <= decisionStatementRows {
+		return s.writeDecisionsAtOnce(ctx, ps)
 	}
 	cache := s.refs()
 	fresh := map[string]int64{}
+	args := make([]any, 0, 10*min(len(ps), decisionInsertChunk))
+	written := map[int64]bool{}
+	inserts := &decisionInserts[0]
+	if s.e.pg {
+		inserts = &decisionInserts[1]
+	}
 	err = s.InTx(ctx, func(tx *Store) error {
 		collided = 0
-		const q = `INSERT INTO decisions (id, point_ref, org_ref, who_ref, client_ref, outcome_ref,
-			action, context_ref, extra, shadow_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
-		// The transaction's querier runs q through the statement prepared
-		// once on the writer (SQLite), so each row costs no parse.
-		exec := tx.q.ExecContext
+		clear(fresh)
 		w := tx.newRefWriter(cache, fresh)
-		for i := range ds {
-			d := &ds[i]
-			if d.At.IsZero() {
-				d.At = tx.Now()
-			}
-			key, ok := parseDecisionID(d.ID)
-			if !ok || key>>decisionTimeShift != d.At.UnixMilli() {
-				key = newDecisionKey(d.At)
-				d.ID = strconv.FormatInt(key, 36)
-			}
-			shared, extra := splitContext(d.Context, d.At)
-			out := outcome{d.PolicyID, d.PolicyVersion, d.Rule, d.Action, d.Reason}
-			shadow := ""
-			if d.ShadowAction != "" {
-				shadow = outcome{d.PolicyID, d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason}.ref()
-			}
-			refs, err := tx.refIDs(ctx, w, []string{prefixed(refPoint, d.Point), prefixed(refOrg, d.OrgID),
-				whoRef(d), prefixed(refClient, d.ClientID), out.ref(), shared, shadow})
-			if err != nil {
+		refs := make([][numDecisionRefs]int64, len(ps))
+		for i := range ps {
+			if err := tx.refIDs(ctx, w, ps[i].refs[:], refs[i][:]); err != nil {
 				return fmt.Errorf("store: insert decisions: %w", err)
 			}
-			shadowRef := sql.NullInt64{Int64: refs[6], Valid: refs[6] != 0}
-			// A taken ID (another replica, the same millisecond and random
-			// bits) gets a fresh one: callers read the written ID back.
+		}
+		bind := func(i int) {
+			p, r := &ps[i], &refs[i]
+			shadow := sql.NullInt64{Int64: r[drShadow], Valid: r[drShadow] != 0}
+			args = append(args, p.key, r[drPoint], r[drOrg], r[drWho], r[drClient], r[drOutcome], p.Decision.Action,
+				r[drContext], p.extra, shadow)
+		}
+		// Powers of two, largest first: 37 rows are 32 + 4 + 1.
+		retry := []int(nil)
+		for i := 0; i < len(ps); {
+			k := bits.Len(uint(min(len(ps)-i, decisionInsertChunk))) - 1
+			n := 1 << k
+			args = args[:0]
+			for j := i; j < i+n; j++ {
+				bind(j)
+			}
+			clear(written)
+			if err := tx.insertedKeys(ctx, inserts[k], args, written); err != nil {
+				return fmt.Errorf("store: insert decisions: %w", err)
+			}
+			if len(written) < n {
+				// Each written key accounts for one row: a key given twice
+				// in the batch was written once.
+				for j := i; j < i+n; j++ {
+					if written[ps[j].key] {
+						delete(written, ps[j].key)
+					} else {
+						retry = append(retry, j)
+					}
+				}
+			}
+			i += n
+		}
+		// A taken ID (another replica, the same millisecond and random
+		// bits) gets a fresh one: callers read the written ID back.
+		for _, i := range retry {
+			p := &ps[i]
 			for attempt := 0; ; attempt++ {
-				res, err := exec(ctx, q, key, refs[0], refs[1], refs[2], refs[3], refs[4], d.Action, refs[5], extra, shadowRef)
-				if err != nil {
-					return fmt.Errorf("store: insert decisions: %w", err)
-				}
-				if n, _ := res.RowsAffected(); n > 0 {
-					break
-				}
 				if attempt == 3 {
 					collided++
 					break
 				}
-				key = newDecisionKey(d.At)
-				d.ID = strconv.FormatInt(key, 36)
+				p.key = newDecisionKey(p.Decision.At)
+				p.Decision.ID = strconv.FormatInt(p.key, 36)
+				args = args[:0]
+				bind(i)
+				clear(written)
+				if err := tx.insertedKeys(ctx, inserts[0], args, written); err != nil {
+					return fmt.Errorf("store: insert decisions: %w", err)
+				}
+				if written[p.key] {
+					break
+				}
 			}
 		}
 		return nil
@@ -706,6 +914,119 @@ func (s *Store) InsertDecisions(ctx context.Context, ds []Decision) (collided in
 		cache.add(fresh)
 	}
 	return collided, err
+}
+
+// decisionStatementRows is the most rows writeDecisionsAtOnce writes in
+// its one statement (5120 parameters).
+const decisionStatementRows = 512
+
+// writeDecisionsAtOnce writes a batch as one INSERT outside any explicit
+// transaction. A statement is atomic by itself; outside a transaction
+// SQLite keeps no statement journal for it, which inside one costs a copy
+// of every page the statement changes (a sixth of the writer's time), and
+// PostgreSQL needs no BEGIN and COMMIT round trips. The
+// row count is rounded up to a power of two by repeating the last row,
+// which the statement ignores as a taken ID, so that ten statement shapes,
+// prepared once, serve every batch size. References are resolved from the
+// cache; the rare new ones are created first, in their own transaction (an
+// unused reference is harmless). Decisions whose IDs were taken are
+// retried with fresh ones in a transaction.
+func (s *Store) writeDecisionsAtOnce(ctx context.Context, ps []PendingDecision) (collided int, err error) {
+	cache := s.refs()
+	refs := make([][numDecisionRefs]int64, len(ps))
+	missing := false
+	cache.mu.RLock()
+	for i := range ps {
+		for j, v := range ps[i].refs {
+			if v == "" {
+				continue
+			}
+			id, ok := cache.ids[v]
+			if !ok {
+				missing = true
+			}
+			refs[i][j] = id
+		}
+	}
+	cache.mu.RUnlock()
+	if missing {
+		fresh := map[string]int64{}
+		err := s.InTx(ctx, func(tx *Store) error {
+			clear(fresh)
+			w := tx.newRefWriter(cache, fresh)
+			for i := range ps {
+				if err := tx.refIDs(ctx, w, ps[i].refs[:], refs[i][:]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("store: insert decisions: %w", err)
+		}
+		cache.add(fresh)
+	}
+	k := bits.Len(uint(len(ps) - 1)) // 2^k >= len(ps)
+	args := make([]any, 0, 10<<k)
+	for i := range 1 << k {
+		p, r := &ps[min(i, len(ps)-1)], &refs[min(i, len(ps)-1)]
+		args = append(args, p.key, r[drPoint], r[drOrg], r[drWho], r[drClient], r[drOutcome], p.Decision.Action,
+			r[drContext], p.extra, sql.NullInt64{Int64: r[drShadow], Valid: r[drShadow] != 0})
+	}
+	written := make(map[int64]bool, len(ps))
+	q := decisionInserts[0][k]
+	if s.e.pg {
+		q = decisionInserts[1][k]
+	}
+	if err := s.insertedKeys(ctx, q, args, written); err != nil {
+		return 0, fmt.Errorf("store: insert decisions: %w", err)
+	}
+	if len(written) == len(ps) {
+		return 0, nil
+	}
+	// Each written key accounts for one decision: a key given twice in
+	// the batch was written once.
+	var retry []PendingDecision
+	var at []int
+	for i := range ps {
+		if written[ps[i].key] {
+			delete(written, ps[i].key)
+		} else {
+			retry, at = append(retry, ps[i]), append(at, i)
+		}
+	}
+	// The transaction's path gives each a fresh ID first: their own is taken.
+	for i := range retry {
+		retry[i].key = newDecisionKey(retry[i].Decision.At)
+		retry[i].Decision.ID = strconv.FormatInt(retry[i].key, 36)
+	}
+	err = s.InTx(ctx, func(tx *Store) error {
+		var err error
+		collided, err = tx.WriteDecisions(ctx, retry)
+		return err
+	})
+	for j, i := range at {
+		ps[i].key, ps[i].Decision.ID = retry[j].key, retry[j].Decision.ID
+	}
+	return collided, err
+}
+
+// insertedKeys runs a decisions INSERT … RETURNING id and notes the keys
+// it wrote.
+func (s *Store) insertedKeys(ctx context.Context, q string, args []any, into map[int64]bool) error {
+	rows, err := s.q.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int64
+		if err := rows.Scan(&k); err != nil {
+			return err
+		}
+		into[k] = true
+	}
+	return rows.Err()
 }
 
 // DecisionFilter selects decisions. OrgID "" means every organization, which

@@ -68,6 +68,8 @@ func BenchmarkGateDecision(b *testing.B) {
 	})
 	b.StopTimer()
 	rec.Close()
+	s := rec.Stats()
+	b.ReportMetric(float64(s.Written)/float64(max(s.Batches, 1)), "decisions/commit")
 	n, err := st.Decisions(ctx, store.DecisionFilter{Limit: 1})
 	if err != nil || len(n) == 0 {
 		b.Fatalf("no decision written: %v", err)
