@@ -231,7 +231,6 @@ func New(cfg Config) (*Server, error) {
 	s.op = op.RegisterServer(&opServer{s: s}, op.Endpoints{
 		Authorization: op.NewEndpoint(e.authorize),
 		Token:         op.NewEndpoint(e.token),
-		Introspection: op.NewEndpoint(e.introspect),
 		Userinfo:      op.NewEndpoint(e.userinfo),
 		Revocation:    op.NewEndpoint(e.revoke),
 		EndSession:    op.NewEndpoint(e.endSession),
@@ -317,8 +316,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		if p == s.endpoint.par {
+		switch p {
+		case s.endpoint.par:
 			s.servePAR(w, r)
+			return
+		case s.endpoint.introspect:
+			s.serveIntrospection(w, r)
 			return
 		}
 	case p == s.endpoint.authorize:
