@@ -287,7 +287,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		src := clientAddr(r)
-		r = r.WithContext(WithClientAddr(r.Context(), src))
+		if a, _ := r.Context().Value(clientAddrKey{}).(netip.Addr); a != src {
+			r = r.WithContext(WithClientAddr(r.Context(), src))
+		}
 		if r.ParseForm() == nil {
 			wait, err := s.throttle.retryAfter(r.Context(), claimedClientID(r), src)
 			if err != nil {
