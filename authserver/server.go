@@ -137,6 +137,9 @@ type Server struct {
 	paths    map[string]string // path -> endpoint name
 	endpoint endpoints
 	jtis     *jtiBatcher
+	// basicChallenge is the WWW-Authenticate of a 401 from the token
+	// endpoints, made once.
+	basicChallenge string
 	// withCORS is serve behind the CORS handler, for corsPath paths.
 	withCORS http.Handler
 	// ist holds trusted token issuers; nil when the Store cannot.
@@ -184,7 +187,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.HTTPClient = newJWKSClient(allow, cfg.AllowInsecure)
 	}
 	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"), now: cfg.Now,
-		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate}
+		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate, basicChallenge: `Basic realm="` + cfg.Issuer + `"`}
 	ctx := context.Background()
 	if s.hash, err = loadHasher(ctx, cfg.Store, cfg.Sealer); err != nil {
 		return nil, err
@@ -304,7 +307,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		// RFC 9110 §15.5.2 for one on every 401: whatever the method tried
 		// (client_secret_post, private_key_jwt), the challenge names the one
 		// HTTP authentication scheme these endpoints accept.
-		w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+		w = &challengeWriter{ResponseWriter: w, challenge: s.basicChallenge}
 		if p == s.endpoint.token || p == s.endpoint.par {
 			proof, derr := s.verifyDPoP(r.Context(), r, s.url(p), "")
 			if derr != nil {
