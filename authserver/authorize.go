@@ -88,10 +88,59 @@ func (s *Server) authorize(ctx context.Context, r *op.ClientRequest[oidc.AuthReq
 		v := int64(*a.MaxAge)
 		ar.MaxAge = &v
 	}
+	if to, ok := s.signedInAtAuthorize(ctx, e, &ar); ok {
+		return op.NewRedirect(to), nil
+	}
 	if err := s.st.CreateAuthRequest(ctx, &ar); err != nil {
 		return nil, serverError(err)
 	}
 	return op.NewRedirect(s.cfg.LoginURL(ar.ID)), nil
+}
+
+// SignedIn tells /authorize who is signed in at the portal in the browser
+// that sent the request; ok is false when nobody is, or when the portal
+// must show that person something before any app opens (a password to
+// change). The portal puts it in the request's context (WithSignedIn).
+type SignedIn func(ctx context.Context) (u LoginUser, ok bool)
+
+type signedInKey struct{}
+
+// WithSignedIn attaches the portal's SignedIn to an /authorize request.
+func WithSignedIn(ctx context.Context, f SignedIn) context.Context {
+	return context.WithValue(ctx, signedInKey{}, f)
+}
+
+// signedInAtAuthorize is single sign-on without the login page's hop: for a
+// person already signed in, a request that needs nothing shown (no prompt
+// but none, a fresh enough sign-in, the acr met, a first-party app or
+// consent given, the gate permits) is completed here and stored once, with
+// its code: the browser goes straight back to the client. A Deny goes back
+// too, as the login page would send it. Anything else returns ok false with
+// nothing stored, and the request takes the login page's way, which asks
+// the gate again; a Challenge here is asked tentatively (not recorded), so
+// the attempt is logged once, by the login page.
+func (s *Server) signedInAtAuthorize(ctx context.Context, e *clientEntry, ar *store.AuthRequest) (string, bool) {
+	f, _ := ctx.Value(signedInKey{}).(SignedIn)
+	// prompt=none asks for no page, which is what this path shows; any
+	// other prompt wants one.
+	if f == nil || len(ar.Prompt) > 1 || len(ar.Prompt) == 1 && ar.Prompt[0] != oidc.PromptNone {
+		return "", false
+	}
+	u, ok := f(ctx)
+	if !ok {
+		return "", false
+	}
+	orig := *ar
+	ar.ID = store.NewID()
+	to, err := s.complete(ctx, ar, e, u, false)
+	if err != nil {
+		if !errors.Is(err, errFallBack) && !errors.Is(err, ErrReauthenticationRequired) && !errors.Is(err, ErrStepUpRequired) {
+			s.log.WarnContext(ctx, "single sign-on at /authorize failed; the login page takes over", "err", err, "client_id", ar.ClientID)
+		}
+		*ar = orig
+		return "", false
+	}
+	return to, true
 }
 
 // checkPKCE enforces RFC 7636 as RFC 9700 profiles it: S256 only (plain is

@@ -205,14 +205,19 @@ func (a *Authorizer) decide(r *http.Request, facts *APIFacts, ip netip.Addr) ans
 		greq.Context.AuthTime = unix(c.AuthTime)
 	}
 
-	e, err := s.client(ctx, c.ClientID)
+	// A client known by its metadata document's URL (cimd.go) has no row:
+	// its document is read (cached), and the user's organization binds it.
+	e, err := s.clientOrDocument(ctx, c.ClientID)
 	if err != nil {
+		return invalid("the access token's client no longer exists")
+	}
+	if e.metadata != nil && !c.isUser() {
 		return invalid("the access token's client no longer exists")
 	}
 	client := e.client
 	greq.Client = &client
 	if c.isUser() {
-		u, err := s.st.UserByID(ctx, c.Subject)
+		u, err := s.cachedUser(ctx, c.Subject)
 		if err != nil {
 			return invalid("the access token's user no longer exists")
 		}

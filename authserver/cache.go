@@ -11,10 +11,9 @@ import (
 )
 
 // freshness answers "what is the database's data version now?" cheaply. It
-// asks SQLite (PRAGMA data_version, which changes when any other connection,
-// in this process or the CLI's, commits) at most once per interval, so the
-// hot path reads an atomic. The interval is measured on the monotonic clock,
-// not the injected one: it is a rate limit, not logic.
+// asks the store (an atomic load there) at most once per interval, or on
+// every call when the interval is not positive. The interval is measured on
+// the monotonic clock, not the injected one: it is a rate limit, not logic.
 type freshness struct {
 	st interface {
 		DataVersion(context.Context) (int64, error)
@@ -29,9 +28,6 @@ type freshness struct {
 func newFreshness(st interface {
 	DataVersion(context.Context) (int64, error)
 }, interval time.Duration) *freshness {
-	if interval == 0 {
-		interval = 20 * time.Millisecond
-	}
 	f := &freshness{st: st, interval: interval, start: time.Now()}
 	f.checked.Store(-1 << 62)
 	return f
@@ -39,13 +35,16 @@ func newFreshness(st interface {
 
 // current returns the data version, at most interval old.
 func (f *freshness) current(ctx context.Context) (int64, error) {
+	if f.interval <= 0 {
+		return f.st.DataVersion(ctx)
+	}
 	now := int64(time.Since(f.start))
-	if f.interval > 0 && now-f.checked.Load() < int64(f.interval) {
+	if now-f.checked.Load() < int64(f.interval) {
 		return f.version.Load(), nil
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.interval > 0 && now-f.checked.Load() < int64(f.interval) {
+	if now-f.checked.Load() < int64(f.interval) {
 		return f.version.Load(), nil
 	}
 	v, err := f.st.DataVersion(ctx)

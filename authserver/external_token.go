@@ -26,6 +26,8 @@ type externalSubject struct {
 	JTI        string            `json:"jti,omitempty"`
 	Expiry     int64             `json:"exp"`
 	IssuedAt   int64             `json:"iat,omitempty"`
+	// jkt is the DPoP key the token is bound to (cnf.jkt), or "".
+	jkt string
 }
 
 // refusal is why an external token was not accepted; reason is safe to
@@ -190,6 +192,9 @@ func (s *Server) verifyExternal(ctx context.Context, orgID, token string, consum
 		}
 	}
 	ext.JTI, _ = claims["jti"].(string)
+	if cnf, ok := claims["cnf"].(map[string]any); ok {
+		ext.jkt, _ = cnf["jkt"].(string)
+	}
 	if consumeJTI {
 		if ext.JTI == "" {
 			return nil, refuse(iss, "the assertion has no jti")

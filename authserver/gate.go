@@ -103,6 +103,10 @@ type GateRequest struct {
 	Context     RequestContext
 	// API is the call the authorizer is asked about (PointAPIRequest only).
 	API *APIFacts
+	// Tentative: a Challenge is not acted on here but sent to a page that
+	// asks again, so the gate need not record it (single sign-on at
+	// /authorize falls back to the login page's step-up).
+	Tentative bool
 }
 
 // Gate decides whether something may be issued. The policy engine plugs in

@@ -44,6 +44,11 @@ type world struct {
 	// noConsent stops the test login page from allowing third-party
 	// clients on the user's behalf when asked for consent.
 	noConsent bool
+	// signedIn, when set, is the browser's portal session as /authorize
+	// sees it (WithSignedIn); loginVisits counts the test login page's
+	// requests.
+	signedIn    authserver.SignedIn
+	loginVisits int
 }
 
 // redirectBase is the (never contacted) host of test clients' redirect URIs.
@@ -108,10 +113,22 @@ func newWorld(t testing.TB, opts ...func(*authserver.Config)) *world {
 		return authserver.LoginUser{UserID: w.user.ID, AuthTime: w.clock(), AMR: []string{"pwd"}}
 	}
 	mux := http.NewServeMux()
+	srv := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		f := w.signedIn
+		w.mu.Unlock()
+		if f != nil && r.URL.Path == w.srv.AuthorizationPath() {
+			r = r.WithContext(authserver.WithSignedIn(r.Context(), f))
+		}
+		w.srv.ServeHTTP(rw, r)
+	})
 	for _, p := range w.srv.Paths() {
-		mux.Handle(strings.TrimSuffix(p, "*"), w.srv)
+		mux.Handle(strings.TrimSuffix(p, "*"), srv)
 	}
 	mux.HandleFunc("/login", func(rw http.ResponseWriter, r *http.Request) {
+		w.mu.Lock()
+		w.loginVisits++
+		w.mu.Unlock()
 		id := r.URL.Query().Get("auth_request")
 		to, err := w.srv.CompleteLogin(r.Context(), id, w.login(id))
 		if errors.Is(err, authserver.ErrConsentRequired) && !w.noConsent {

@@ -18,17 +18,24 @@ import (
 
 // remoteJWKS caches clients' jwks_uri documents for a few minutes, so
 // private_key_jwt does not fetch on every request; a key rotated by the client
-// is picked up when the entry expires or when no cached key verifies.
+// is picked up when the entry expires. A failed fetch is remembered per URL
+// with a doubling backoff (fetch_backoff.go), so assertions naming a client
+// whose jwks_uri is down are refused without fetching it again each time.
 type remoteJWKS struct {
 	client *http.Client
 	now    func() time.Time
 	mu     sync.Mutex
-	m      map[string]remoteKeys
+	m      map[string]*remoteKeys // by jwks_uri
 }
 
+// remoteKeys is one URL's entry; its lock is held during a fetch, so
+// concurrent assertions for one client wait for one fetch instead of each
+// making their own.
 type remoteKeys struct {
+	mu      sync.Mutex
 	set     jose.JSONWebKeySet
-	fetched time.Time
+	fetched time.Time // zero: never fetched successfully
+	fail    fetchFailure
 }
 
 const jwksCacheFor = 5 * time.Minute
@@ -48,13 +55,44 @@ func (s *Server) clientKeys(ctx context.Context, c *store.Client) (jose.JSONWebK
 	return s.jwks.get(ctx, c.JWKSURI)
 }
 
-func (r *remoteJWKS) get(ctx context.Context, uri string) (jose.JSONWebKeySet, error) {
+func (r *remoteJWKS) entry(uri string) *remoteKeys {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	k, ok := r.m[uri]
-	r.mu.Unlock()
-	if ok && r.now().Sub(k.fetched) < jwksCacheFor {
+	if !ok {
+		if len(r.m) > 1000 { // bounded: drop everything rather than grow
+			r.m = map[string]*remoteKeys{}
+		}
+		k = &remoteKeys{}
+		r.m[uri] = k
+	}
+	return k
+}
+
+func (r *remoteJWKS) get(ctx context.Context, uri string) (jose.JSONWebKeySet, error) {
+	k := r.entry(uri)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := r.now()
+	if !k.fetched.IsZero() && now.Sub(k.fetched) < jwksCacheFor {
 		return k.set, nil
 	}
+	if err := k.fail.blocked(uri, now); err != nil {
+		return jose.JSONWebKeySet{}, err
+	}
+	set, err := r.fetch(ctx, uri)
+	if err != nil {
+		if ctx.Err() == nil { // the caller gave up: says nothing of the URL
+			k.fail.failed(uri, err, now)
+		}
+		return jose.JSONWebKeySet{}, err
+	}
+	k.fail.succeeded()
+	k.set, k.fetched = set, now
+	return set, nil
+}
+
+func (r *remoteJWKS) fetch(ctx context.Context, uri string) (jose.JSONWebKeySet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
 	if err != nil {
 		return jose.JSONWebKeySet{}, err
@@ -69,19 +107,9 @@ func (r *remoteJWKS) get(ctx context.Context, uri string) (jose.JSONWebKeySet, e
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<10))
 	if err != nil {
-		return jose.JSONWebKeySet{}, err
+		return jose.JSONWebKeySet{}, fmt.Errorf("fetch jwks_uri: %w", err)
 	}
-	set, err := parseJWKS(string(body))
-	if err != nil {
-		return set, err
-	}
-	r.mu.Lock()
-	if len(r.m) > 1000 { // bounded: drop everything rather than grow
-		r.m = map[string]remoteKeys{}
-	}
-	r.m[uri] = remoteKeys{set: set, fetched: r.now()}
-	r.mu.Unlock()
-	return set, nil
+	return parseJWKS(string(body))
 }
 
 // parseJWKS parses a JWK Set and insists on public keys only.

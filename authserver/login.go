@@ -32,6 +32,9 @@ type LoginUser struct {
 	// the step-up MFA that ErrStepUpRequired asked for: a second Challenge
 	// then counts as met.
 	SteppedUp bool
+	// User, when set, is the person as the caller has just read them (the
+	// session's user, in this request); nil: read by UserID.
+	User *store.User
 }
 
 // LoginRequest describes a pending authorization request to the login
@@ -115,6 +118,17 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if err != nil {
 		return "", err
 	}
+	return s.complete(ctx, &ar, e, u, true)
+}
+
+// complete is CompleteLogin for a request ar of client e. stored: ar is a
+// pending request in the store (the login page). Otherwise it is a new
+// request at /authorize for a person already signed in (single sign-on,
+// see signedInAtAuthorize): it is stored only with its code, in one write,
+// and every answer but a code or a Deny is an error with nothing stored
+// (errFallBack, or what the login page would be told): the caller then
+// stores it and sends the browser to the login page, which asks again.
+func (s *Server) complete(ctx context.Context, ar *store.AuthRequest, e *clientEntry, u LoginUser, stored bool) (redirect string, err error) {
 	now := s.now()
 	if ar.MaxAge != nil && (u.AuthTime.IsZero() || now.Sub(u.AuthTime) > time.Duration(*ar.MaxAge)*time.Second) {
 		return "", ErrReauthenticationRequired
@@ -125,30 +139,55 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	if e := unmetACR(ar.ACRValues, u.AMR); e != nil {
 		return "", e
 	}
-	user, err := s.st.UserByID(ctx, u.UserID)
-	if err != nil {
+	var user store.User
+	if u.User != nil && u.User.ID == u.UserID {
+		user = *u.User
+	} else if user, err = s.st.UserByID(ctx, u.UserID); err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
+	refuse := func(code, description string) string {
+		if stored {
+			s.st.DeleteAuthRequest(ctx, ar.ID)
+		}
+		return s.errorRedirect(*ar, code, description)
+	}
 	if e.metadata != nil {
+		if !stored {
+			return "", errFallBack
+		}
 		if ok, err := s.st.OrgAllowsClientMetadata(ctx, user.OrgID); err != nil {
 			return "", err
 		} else if !ok {
-			s.st.DeleteAuthRequest(ctx, ar.ID)
-			return s.errorRedirect(ar, "access_denied", errOrgRefusesMetadata.Error()), nil
+			return refuse("access_denied", errOrgRefusesMetadata.Error()), nil
 		}
 	}
 	if e, err = s.forUser(ctx, e, user); err != nil {
 		return "", fmt.Errorf("authserver: complete login: %w", err)
 	}
+	if !stored {
+		// Asked before the gate, so that a request the consent page must
+		// see goes there without a decision recorded here; the login page
+		// asks the gate and then for consent, as for any request.
+		if errCode, err := s.needsConsent(ctx, *ar, &e.client, user.ID); err != nil || errCode != "" {
+			return "", errFallBack
+		}
+	}
 	req := GateRequest{Point: PointAuthorize, Org: e.org, Plan: e.plan, Client: &e.client, User: &user,
 		Scopes: ar.Scopes, Context: RequestContext{IP: u.IP, Country: u.Country, NewLocation: u.NewLocation,
-			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, AuthMethods: u.AuthMethods, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp}}
+			AuthTime: u.AuthTime, MFAAt: u.MFAAt, AMR: u.AMR, AuthMethods: u.AuthMethods, ConnectionID: u.ConnectionID, SteppedUp: u.SteppedUp},
+		Tentative: !stored}
 	v, err := s.decide(ctx, req)
 	if err != nil {
 		s.log.ErrorContext(ctx, "authorize gate failed", "err", err, "client_id", e.client.ClientID)
 		// The portal shows an error (503 while the database is
 		// unavailable); the request stays pending for a retry.
 		return "", fmt.Errorf("authserver: complete login: %w", err)
+	}
+	if v.Action == Challenge && !stored {
+		// The login page runs the step-up and asks the gate again; this
+		// Challenge was asked tentatively and is not in the log, so nothing
+		// may be issued on it here.
+		return "", errFallBack
 	}
 	if v.Action == Challenge && u.SteppedUp && methodsMet(v.StepUpWith, u.AMR) {
 		v.Action = Permit
@@ -167,30 +206,44 @@ func (s *Server) CompleteLogin(ctx context.Context, authRequestID string, u Logi
 	case Challenge:
 		return "", &StepUpError{Methods: v.StepUpWith, Reason: v.Reason}
 	case Deny:
-		s.st.DeleteAuthRequest(ctx, ar.ID)
-		return s.errorRedirect(ar, "access_denied", v.Reason), nil
+		return refuse("access_denied", v.Reason), nil
 	}
 	// Consent comes last: nobody is asked to allow an app the policy
 	// refuses them.
-	if errCode, err := s.needsConsent(ctx, ar, &e.client, user.ID); err != nil {
-		return "", err
-	} else if errCode != "" {
-		s.st.DeleteAuthRequest(ctx, ar.ID)
-		return s.errorRedirect(ar, errCode, "the user has not allowed this app"), nil
+	if stored {
+		if errCode, err := s.needsConsent(ctx, *ar, &e.client, user.ID); err != nil {
+			return "", err
+		} else if errCode != "" {
+			return refuse(errCode, "the user has not allowed this app"), nil
+		}
 	}
 	code := newToken()
 	authTime := u.AuthTime
 	if authTime.IsZero() {
 		authTime = now
 	}
-	if err := s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, s.hash.sum(purposeCode, code), now.Add(s.codeLifetime(e))); err != nil {
+	codeHash, codeExpires := s.hash.sum(purposeCode, code), now.Add(s.codeLifetime(e))
+	if stored {
+		err = s.st.IssueCode(ctx, ar.ID, user.ID, authTime, u.AMR, codeHash, codeExpires)
+	} else {
+		ar.UserID, ar.AuthTime, ar.AMR, ar.CodeHash, ar.CodeExpiresAt = user.ID, authTime, u.AMR, codeHash, codeExpires
+		if codeExpires.After(ar.ExpiresAt) {
+			ar.ExpiresAt = codeExpires
+		}
+		err = s.st.CreateAuthRequest(ctx, ar)
+	}
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return "", ErrUnknownAuthRequest
 		}
 		return "", err
 	}
-	return s.clientRedirect(ar, url.Values{"code": {code}}), nil
+	return s.clientRedirect(*ar, url.Values{"code": {code}}), nil
 }
+
+// errFallBack: single sign-on at /authorize does not apply to this request;
+// the login page handles it.
+var errFallBack = errors.New("authserver: the login page must complete this request")
 
 // AbortLogin ends an authorization request without signing anyone in and
 // returns the client redirect carrying the error: "login_required" for

@@ -42,8 +42,9 @@ type Config struct {
 	AllowInsecure bool
 	Lifetimes     Lifetimes
 	// CacheRevalidate is how often, at most, the client and key caches ask the
-	// database whether anything changed (PRAGMA data_version). Zero means
-	// 20ms; a negative value means on every request.
+	// store whether anything changed. Zero or negative means on every request:
+	// store.DataVersion is an atomic load, and other replicas' and the CLI's
+	// changes reach it within milliseconds.
 	CacheRevalidate time.Duration
 	// HTTPClient fetches clients' jwks_uri; nil means a client with a 5s
 	// timeout on netguard's dialer, which refuses loopback, private,
@@ -83,6 +84,21 @@ type Config struct {
 // client's type (metrics.Metrics implements it).
 type TokenMetrics interface {
 	TokenIssued(grant, clientType string)
+}
+
+// LockoutMetrics is what Config.Metrics may also do (found by type
+// assertion; metrics.Metrics does): hear of every failed client
+// authentication that blocked a client or an address, and of every
+// request such a block refused, as factor "client_auth".
+type LockoutMetrics interface {
+	Lockout(factor string)
+}
+
+// clientAuthLockout counts one client-authentication lockout.
+func (s *Server) clientAuthLockout() {
+	if m, ok := s.cfg.Metrics.(LockoutMetrics); ok {
+		m.Lockout("client_auth")
+	}
 }
 
 // Lifetimes of what the server issues; zero values take the defaults.
@@ -126,6 +142,8 @@ type Server struct {
 	hash     *hasher
 	keys     *keyring
 	clients  *clientCache
+	// users caches the users the authorizer sees (authorizer_users.go).
+	users    userCache
 	fresh    *freshness
 	revoked  revokedJTIs
 	jwks     *remoteJWKS
@@ -203,7 +221,7 @@ func New(cfg Config) (*Server, error) {
 		mc = newMetadataClient(cfg.UpstreamAllow, cfg.ClientMetadata.RootCAs)
 	}
 	s.metadata = &metadataCache{client: mc, now: cfg.Now, m: map[string]metadataEntry{}}
-	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]remoteKeys{}}
+	s.jwks = &remoteJWKS{client: cfg.HTTPClient, now: cfg.Now, m: map[string]*remoteKeys{}}
 	s.ist, _ = cfg.Store.(issuerStore)
 	s.issuerKeys = &issuerKeyCache{client: cfg.HTTPClient, now: cfg.Now, allowInsecure: cfg.AllowInsecure,
 		m: map[string]*issuerKeys{}}
@@ -247,6 +265,10 @@ func New(cfg Config) (*Server, error) {
 // registration endpoints take cross-site POSTs by design. Registration and
 // the APIs' protected resource metadata answer below their paths (Paths
 // ends those with "/*").
+// AuthorizationPath is the path of the authorization endpoint, where the
+// portal attaches WithSignedIn.
+func (s *Server) AuthorizationPath() string { return s.endpoint.authorize }
+
 func (s *Server) Paths() []string {
 	e := s.endpoint
 	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,
@@ -299,6 +321,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
 			}
 			if wait > 0 {
+				s.clientAuthLockout()
 				throttled(w, wait)
 				return
 			}

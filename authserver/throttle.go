@@ -157,25 +157,30 @@ func (t *authThrottle) retryAfter(ctx context.Context, clientID string, src neti
 
 // failed records a failed authentication from src naming clientID (empty
 // for none; known says whether that client exists, so made-up ids do not
-// fill the table) and blocks what went over its limit.
-func (t *authThrottle) failed(ctx context.Context, clientID string, known bool, src netip.Addr) error {
+// fill the table) and blocks what went over its limit; blocked says
+// whether it placed (or lengthened) a block.
+func (t *authThrottle) failed(ctx context.Context, clientID string, known bool, src netip.Addr) (blocked bool, err error) {
 	now := t.now()
 	record := func(key string, limit int) error {
 		n, err := t.st.RecordClientAuthFailure(ctx, key, now, t.cfg.Window)
 		if err != nil || n < limit {
 			return err
 		}
-		return t.st.BlockClientAuth(ctx, key, now.Add(t.cfg.backoff(n, limit)))
+		if err := t.st.BlockClientAuth(ctx, key, now.Add(t.cfg.backoff(n, limit))); err != nil {
+			return err
+		}
+		blocked = true
+		return nil
 	}
 	if src.IsValid() {
 		if err := record(sourceKey(src), t.cfg.SourceFailures); err != nil {
-			return err
+			return blocked, err
 		}
 	}
 	if clientID != "" && known {
-		return record(clientKey(clientID), t.cfg.ClientFailures)
+		err = record(clientKey(clientID), t.cfg.ClientFailures)
 	}
-	return nil
+	return blocked, err
 }
 
 // clientAddrKey carries the request's source address in its context.
@@ -251,8 +256,12 @@ func (s *Server) countFailure(ctx context.Context, cc *op.ClientCredentials) {
 		known = err == nil
 	}
 	src, _ := ctx.Value(clientAddrKey{}).(netip.Addr)
-	if err := s.throttle.failed(ctx, id, known, src); err != nil {
+	blocked, err := s.throttle.failed(ctx, id, known, src)
+	if err != nil {
 		s.log.ErrorContext(ctx, "recording a failed client authentication", "err", err)
+	}
+	if blocked {
+		s.clientAuthLockout()
 	}
 }
 

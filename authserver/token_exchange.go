@@ -2,6 +2,7 @@ package authserver
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"net/url"
 	"slices"
@@ -22,6 +23,13 @@ import (
 // that app's policy would let the person in. The result never outlives the
 // subject token, and names the tokens it came from (exchanged_from), so
 // revoking any of them makes it inactive too.
+//
+// A DPoP-bound subject or actor token (cnf.jkt) is sender-constrained here
+// as at any resource: the request must carry a DPoP proof from the key it is
+// bound to (exchangeBinding), so a stolen bound token cannot be laundered
+// into a fresh one. The issued token is bound to the request's proof key,
+// which is then the subject's key: a bound token never turns into a bearer
+// token by exchange.
 func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.TokenExchangeRequest, form url.Values, jkt string) (*op.Response, error) {
 	if s.isExternalSubject(req) {
 		return s.exchangeExternal(ctx, e, req, jkt)
@@ -42,6 +50,9 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	if !e.mayExchange(subject) {
 		return nil, invalidGrant("subject_token was not issued to this client and does not name it in aud")
 	}
+	if err := exchangeBinding("subject_token", subject.jkt(), jkt); err != nil {
+		return nil, err
+	}
 	from := append(slices.Clone(subject.ExchangedFrom), subject.JTI)
 	var act *actor
 	if req.ActorToken != "" {
@@ -57,6 +68,9 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 		}
 		if !e.mayExchange(a) {
 			return nil, invalidGrant("actor_token was not issued to this client and does not name it in aud")
+		}
+		if err := exchangeBinding("actor_token", a.jkt(), jkt); err != nil {
+			return nil, err
 		}
 		act = &actor{Subject: a.Subject, ClientID: a.ClientID, Act: a.Act}
 		from = append(from, a.ExchangedFrom...)
@@ -146,6 +160,25 @@ func (s *Server) tokenExchange(ctx context.Context, e *clientEntry, req *oidc.To
 	}
 	return tokenResponse(&oidc.TokenExchangeResponse{AccessToken: at, IssuedTokenType: oidc.AccessTokenType,
 		TokenType: tokenType(jkt), ExpiresIn: uint64(max(0, claims.Expiry-now.Unix())), Scopes: scopes}), nil
+}
+
+// exchangeBinding holds a presented token bound to a DPoP key (bound, its
+// cnf.jkt) to that key: the request's proof (proof, its thumbprint, "" for
+// none) must come from it. RFC 9449 names no error for a grant that
+// presents a bound token: a missing proof is invalid_dpop_proof (the client
+// can retry with one), a proof from another key is invalid_grant, as for a
+// bound refresh token (§5).
+func exchangeBinding(param, bound, proof string) error {
+	switch {
+	case bound == "":
+		return nil
+	case proof == "":
+		return &oidc.Error{ErrorType: "invalid_dpop_proof",
+			Description: param + " is DPoP-bound: send a DPoP proof from the key it is bound to (RFC 9449)"}
+	case subtle.ConstantTimeCompare([]byte(bound), []byte(proof)) != 1:
+		return invalidGrant(param + " is bound to another DPoP key than the request's proof")
+	}
+	return nil
 }
 
 // maxExchangeDepth bounds the exchanged_from list: how many tokens (subject,

@@ -133,6 +133,9 @@ func (s *Server) exchangeExternal(ctx context.Context, e *clientEntry, req *oidc
 	if err != nil {
 		return nil, serverError(err)
 	}
+	if err := exchangeBinding("subject_token", ext.jkt, jkt); err != nil {
+		return nil, err
+	}
 	scopes := dedupe(req.Scopes)
 	if len(scopes) == 0 {
 		scopes = e.apiScopes()

@@ -45,6 +45,10 @@ type issuerKeys struct {
 	set       jose.JSONWebKeySet
 	expires   time.Time
 	fetchedAt time.Time
+	// The last failed fetch (fetch_backoff.go): while it is remembered the
+	// issuer's tokens are refused with its error and nothing is fetched (a
+	// discovery document and a JWK Set, up to 5 s each).
+	fail fetchFailure
 }
 
 func (c *issuerKeyCache) entry(id string) *issuerKeys {
@@ -89,10 +93,17 @@ func (c *issuerKeyCache) keys(ctx context.Context, ti *store.TrustedIssuer, kid 
 			return nil, errUnknownKey
 		}
 	}
-	set, ttl, err := c.fetch(ctx, ti)
-	if err != nil {
+	if err := k.fail.blocked(source, now); err != nil {
 		return nil, err
 	}
+	set, ttl, err := c.fetch(ctx, ti)
+	if err != nil {
+		if ctx.Err() == nil { // the caller gave up: says nothing of the issuer
+			k.fail.failed(source, err, now)
+		}
+		return nil, err
+	}
+	k.fail.succeeded()
 	k.source, k.set, k.fetchedAt, k.expires = source, set, now, now.Add(ttl)
 	if found := match(set, kid); len(found) > 0 {
 		return found, nil

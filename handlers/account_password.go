@@ -113,6 +113,18 @@ func (h *Account) sleep() sleeper {
 	return h.Sleep
 }
 
+// passwordChangeRequired reports whether userID must choose a new password:
+// from the request viewer's cached principal when it is that user's, while
+// the store's data version has not moved (requiring or clearing a change
+// moves it), else from the store.
+func passwordChangeRequired(c echo.Context, st *store.Store, userID string) (bool, error) {
+	ctx := c.Request().Context()
+	if v := viewerFrom(c); v != nil && v.principal != nil && v.principal.user.ID == userID && v.principal.current(ctx, st) {
+		return v.principal.pwChange, nil
+	}
+	return st.PasswordChangeRequired(ctx, userID)
+}
+
 // passwordChangeGate sends a signed-in person who must choose a new
 // password (the first-run administrator) to the form before anything else.
 // Only that form, signing out and static files stay reachable.
@@ -127,7 +139,7 @@ func passwordChangeGate(st *store.Store) echo.MiddlewareFunc {
 			case p == passwordPath, p == "/logout", strings.HasPrefix(p, "/static/"), p == "/healthz":
 				return next(c)
 			}
-			required, err := st.PasswordChangeRequired(c.Request().Context(), v.User.ID)
+			required, err := passwordChangeRequired(c, st, v.User.ID)
 			if err != nil {
 				return err
 			}

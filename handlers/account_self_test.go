@@ -180,6 +180,10 @@ func TestChangePassword(t *testing.T) {
 	me, other := h.Client(t), h.Client(t)
 	me.Login("ann@acme.example", pw)
 	other.Login("ann@acme.example", pw)
+	// The other browser is in use, so its session is cached (and must still end).
+	if r := other.Get("/account"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the other browser is not signed in: %d", r.StatusCode)
+	}
 	for name, form := range map[string]url.Values{
 		"wrong current": {"current": {"not it at all"}, "password": {"a new passphrase"}, "confirm": {"a new passphrase"}},
 		"no current":    {"password": {"a new passphrase"}, "confirm": {"a new passphrase"}},

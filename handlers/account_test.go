@@ -29,6 +29,10 @@ func TestAccountPageListsAndPrunesLocationsAndSessions(t *testing.T) {
 	laptopSessions, _ := h.Store.UserSessions(ctx, ann.ID, time.Now())
 	phone.Login("ann@acme.example", pw)
 	bobs.Login("bob@acme.example", pw)
+	// The phone is in use, so its session is cached (and must still end).
+	if r := phone.Get("/account"); r.StatusCode != http.StatusOK {
+		t.Fatalf("the phone is not signed in: %d", r.StatusCode)
+	}
 
 	r := laptop.Get("/account")
 	if r.StatusCode != http.StatusOK || !strings.Contains(r.Body, "203.0.113.0/24") || !strings.Contains(r.Body, "IP2Location") ||

@@ -73,6 +73,14 @@ func (h *APITokens) render(c echo.Context, status int, props views.APITokensProp
 			r.State = "revoked"
 		case !now.Before(t.ExpiresAt):
 			r.State = "expired"
+		default:
+			stopped, err := h.Partners.MakerStanding(ctx, t)
+			if err != nil {
+				return err
+			}
+			if stopped != "" {
+				r.State, r.Stopped = "stopped", stopped
+			}
 		}
 		props.Tokens = append(props.Tokens, r)
 	}

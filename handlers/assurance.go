@@ -87,9 +87,23 @@ func sessionMethods(a store.SessionAuth, s store.Session) map[string]time.Time {
 	return m
 }
 
-// loadSessionAuth reads the record for s.
+// loadSessionAuth reads the record for s: once per principal cache entry
+// when s is the request's cached session (recording a step-up moves the
+// data version, so the entry is not used after one). The record returned
+// may be shared: callers only read it.
 func loadSessionAuth(ctx context.Context, st *store.Store, s store.Session) (store.SessionAuth, error) {
-	return st.SessionAuth(ctx, s.ID)
+	p := principalFrom(ctx)
+	if p == nil || p.session.ID != s.ID || !p.current(ctx, st) {
+		return st.SessionAuth(ctx, s.ID)
+	}
+	if a := p.auth.Load(); a != nil {
+		return *a, nil
+	}
+	a, err := st.SessionAuth(ctx, s.ID)
+	if err == nil {
+		p.auth.Store(&a)
+	}
+	return a, err
 }
 
 // passkeyOnly reports whether a step-up asking for methods can only be

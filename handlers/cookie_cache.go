@@ -6,12 +6,14 @@ import (
 )
 
 // cookieTokens remembers, for a short while, the session token a session
-// cookie's exact value decoded to: checking the cookie's HMAC and decrypting
-// and gob-decoding it was a tenth of the CPU of a signed-in request, and a
-// browser sends the same cookie on every request. Only the decoding is
-// skipped: the token is still looked up in the database on every request,
-// so a session that ended ends at once. An entry lives a minute, far less
-// than the cookie's own age limit. Bounded: when full it starts over.
+// cookie's exact value decoded to, and the token's hash: checking the
+// cookie's HMAC and decrypting and gob-decoding it was a tenth of the CPU of
+// a signed-in request, and a browser sends the same cookie on every request.
+// Only the decoding is skipped: whether the token's session is still alive
+// is the principal cache's question (principal_cache.go), answered against
+// the store's data version, so a session that ended ends at once. An entry
+// lives a minute, far less than the cookie's own age limit. Bounded: when
+// full it starts over.
 type cookieTokens struct {
 	mu sync.RWMutex
 	m  map[string]cookieToken
@@ -19,6 +21,7 @@ type cookieTokens struct {
 
 type cookieToken struct {
 	token string
+	hash  string // hashToken(token)
 	until time.Time
 }
 
@@ -28,13 +31,18 @@ const (
 )
 
 func (c *cookieTokens) get(cookie string, now time.Time) (string, bool) {
+	e, ok := c.lookup(cookie, now)
+	return e.token, ok
+}
+
+func (c *cookieTokens) lookup(cookie string, now time.Time) (cookieToken, bool) {
 	c.mu.RLock()
 	e, ok := c.m[cookie]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.until) {
-		return "", false
+		return cookieToken{}, false
 	}
-	return e.token, true
+	return e, true
 }
 
 func (c *cookieTokens) put(cookie, token string, now time.Time) {
@@ -42,6 +50,6 @@ func (c *cookieTokens) put(cookie, token string, now time.Time) {
 	if c.m == nil || len(c.m) >= maxCookieTokens {
 		c.m = make(map[string]cookieToken, 256)
 	}
-	c.m[cookie] = cookieToken{token: token, until: now.Add(cookieTokenTTL)}
+	c.m[cookie] = cookieToken{token: token, hash: hashToken(token), until: now.Add(cookieTokenTTL)}
 	c.mu.Unlock()
 }

@@ -1,11 +1,16 @@
 package handlers
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"portico/partners"
@@ -20,6 +25,10 @@ type Home struct {
 	Pages  *Pages
 	Launch *Launch
 	Now    func() time.Time
+
+	// ops is the platform admin's overview, rendered, for a moment.
+	ops   atomic.Pointer[opsEntry]
+	opsMu sync.Mutex // one refill at a time
 }
 
 // Mount registers the routes.
@@ -32,7 +41,9 @@ func (h *Home) Mount(g *echo.Group) {
 func (h *Home) home(c echo.Context) error {
 	ctx := c.Request().Context()
 	v := viewerFrom(c)
-	apps, err := h.Launch.launchable(ctx, v)
+	// One data-version question for the page's caches, before they read.
+	dv, verr := h.Store.DataVersion(ctx)
+	apps, err := h.Launch.launchable(ctx, v, dv, verr == nil)
 	if err != nil {
 		return err
 	}
@@ -40,27 +51,26 @@ func (h *Home) home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if h.Launch.Preview != nil && len(apps) > 0 {
-		// One revalidation for every badge on the page. Badges are a
-		// preview: if the check fails, each badge asks for itself as before.
-		if checked, err := h.Launch.Preview.Checked(ctx); err == nil {
-			c.SetRequest(c.Request().WithContext(checked))
-		}
+	var badges *badgePreview
+	if len(apps) > 0 {
+		badges = h.Launch.badges(ctx, v, facts)
 	}
 	q := strings.TrimSpace(c.QueryParam("q"))
 	props := views.HomeProps{Name: v.User.Name, OrgName: v.Org.Name, Role: string(v.User.Role),
 		PlatformAdmin: v.User.PlatformAdmin, Query: q, Total: len(apps)}
 	if v.User.PlatformAdmin {
-		if props.Ops, err = h.platformOps(c); err != nil {
+		if props.Ops, err = h.platformOps(ctx, dv, verr == nil); err != nil {
 			return err
 		}
 	}
+	lq := strings.ToLower(q)
+	props.Apps = make([]views.AppTile, 0, len(apps))
 	for _, app := range apps {
-		if q != "" && !strings.Contains(strings.ToLower(app.Name), strings.ToLower(q)) {
+		if q != "" && !strings.Contains(strings.ToLower(app.Name), lq) {
 			continue
 		}
 		props.Apps = append(props.Apps, views.AppTile{ClientID: app.ClientID, Name: app.Name, LogoURL: app.LogoURL,
-			Badge: h.Launch.preview(c, v, app, facts)})
+			Badge: badges.badge(app)})
 	}
 	return render(c, http.StatusOK, views.Home(h.Pages.Page(c, "Apps"), props))
 }
@@ -73,19 +83,77 @@ func (h *Home) health(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// platformOps is the platform admin's overview: partnerships ending within
-// 30 days, sign-ins and tokens per day over two weeks, and the webhooks
-// whose deliveries failed in the last day.
-func (h *Home) platformOps(c echo.Context) (*views.PlatformOps, error) {
-	ctx := c.Request().Context()
+// opsEntry is the platform overview as rendered at one moment.
+type opsEntry struct {
+	html    string
+	version int64     // the store's data version it was read at
+	made    int64     // opsClock when it was read
+	now     time.Time // the injected clock when it was read
+}
+
+// opsMaxAge bounds how long the platform overview is reused. It is a
+// summary of three queries (most of the dashboard's own database time for
+// a platform admin), so it is kept rendered while the store's data version
+// is unchanged, for up to opsMaxAge, also on the injected clock, since its
+// windows move with time. Correct enough for a summary: a change to
+// organizations or webhook subscriptions moves the version and shows at
+// once, but sign-in and token counts and failed deliveries (tables that
+// need not move the version) may show up to opsMaxAge late.
+const opsMaxAge = 5 * time.Second
+
+// fresh reports whether e may be shown at mono (opsClock), now (injected
+// clock) and data version.
+func (e *opsEntry) fresh(mono int64, now time.Time, version int64) bool {
+	return e != nil && version == e.version && time.Duration(mono-e.made) < opsMaxAge &&
+		!now.Before(e.now) && now.Sub(e.now) < opsMaxAge
+}
+
+// opsStart anchors opsClock, monotonic nanoseconds that pace the cache:
+// the injected clock may stand still in tests.
+var opsStart = time.Now()
+
+func opsClock() int64 { return int64(time.Since(opsStart)) }
+
+// platformOps is the platform admin's overview, from the cache when it is
+// fresh at data version dv (known false: it could not be read, so nothing
+// is reused).
+func (h *Home) platformOps(ctx context.Context, dv int64, known bool) (templ.Component, error) {
 	now := time.Now()
 	if h.Now != nil {
 		now = h.Now()
 	}
-	ops := &views.PlatformOps{}
-	ending, err := h.Store.OrganizationsEndingBetween(ctx, now, now.Add(partners.EndingSoonWindow), 10)
+	if e := h.ops.Load(); known && e.fresh(opsClock(), now, dv) {
+		return templ.Raw(e.html), nil
+	}
+	h.opsMu.Lock()
+	defer h.opsMu.Unlock()
+	mono := opsClock()
+	if e := h.ops.Load(); known && e.fresh(mono, now, dv) { // refilled while this one waited
+		return templ.Raw(e.html), nil
+	}
+	ops, err := h.loadPlatformOps(ctx, now)
 	if err != nil {
 		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := views.PlatformOpsSection(ops).Render(ctx, &buf); err != nil {
+		return nil, err
+	}
+	e := &opsEntry{html: buf.String(), version: dv, made: mono, now: now}
+	if known {
+		h.ops.Store(e)
+	}
+	return templ.Raw(e.html), nil
+}
+
+// loadPlatformOps reads the platform admin's overview: partnerships ending
+// within 30 days, sign-ins and tokens per day over two weeks, and the
+// webhooks whose deliveries failed in the last day.
+func (h *Home) loadPlatformOps(ctx context.Context, now time.Time) (views.PlatformOps, error) {
+	var ops views.PlatformOps
+	ending, err := h.Store.OrganizationsEndingBetween(ctx, now, now.Add(partners.EndingSoonWindow), 10)
+	if err != nil {
+		return ops, err
 	}
 	for _, o := range partners.EndingSoon(ending, now, partners.EndingSoonWindow) {
 		ops.EndingSoon = append(ops.EndingSoon, orgRow(o, nil, now))
@@ -96,7 +164,7 @@ func (h *Home) platformOps(c echo.Context) (*views.PlatformOps, error) {
 	}{{store.ActivitySignIns, "Sign-ins per day", &ops.Activity}, {store.ActivityTokens, "Tokens issued per day", &ops.Tokens}} {
 		days, err := h.Store.Activity(ctx, k.kind, now.Add(-13*24*time.Hour), now)
 		if err != nil {
-			return nil, err
+			return ops, err
 		}
 		*k.chart = views.BarChart{ID: "chart-" + k.kind, Title: k.title, Series: []string{k.kind}}
 		for i, d := range days {
@@ -106,12 +174,12 @@ func (h *Home) platformOps(c echo.Context) (*views.PlatformOps, error) {
 	}
 	failing, err := h.Store.FailingWebhooks(ctx, now.Add(-24*time.Hour))
 	if err != nil {
-		return nil, err
+		return ops, err
 	}
 	if len(failing) > 0 {
 		subs, err := h.Store.WebhookSubscriptions(ctx)
 		if err != nil {
-			return nil, err
+			return ops, err
 		}
 		for _, s := range subs {
 			if n := failing[s.ID]; n > 0 {

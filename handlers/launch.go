@@ -46,6 +46,11 @@ type Launch struct {
 	RP *webauthn.WebAuthn
 	// Metrics counts step-up lockouts; nil counts nothing.
 	Metrics Metrics
+
+	// opened caches app's answers (launch_apps.go); touched paces the
+	// location touch (launch_touch.go).
+	opened  launchApps
+	touched touchedLocations
 }
 
 func (h *Launch) lockout() {
@@ -71,18 +76,19 @@ func (h *Launch) Mount(g *echo.Group) {
 // The list is cached per organization and plan while the store's data
 // version is unchanged (any committed change to clients or shares changes
 // it, here or on another replica): reading and decoding every client of the
-// organization was three quarters of the dashboard's own CPU. The version
-// is read before the queries, so a change made meanwhile is seen next time.
-func (h *Launch) launchable(ctx context.Context, v *Viewer) ([]store.Client, error) {
-	key := v.Org.ID + "\x00" + v.Org.PlanID
-	dv, verr := h.Store.DataVersion(ctx)
-	if verr == nil {
+// organization was three quarters of the dashboard's own CPU. The caller
+// reads the version (dv; known is false when it could not, and then nothing
+// is cached) before this reads anything, so a change made meanwhile is seen
+// next time; the dashboard asks once for all its caches.
+func (h *Launch) launchable(ctx context.Context, v *Viewer, dv int64, known bool) ([]store.Client, error) {
+	key := launchableKey{org: v.Org.ID, plan: v.Org.PlanID}
+	if known {
 		if apps, ok := h.apps.get(key, dv); ok {
 			return apps, nil
 		}
 	}
 	apps, err := h.loadLaunchable(ctx, v)
-	if err == nil && verr == nil {
+	if err == nil && known {
 		h.apps.put(key, dv, apps)
 	}
 	return apps, err
@@ -116,18 +122,21 @@ func launchableApp(c store.Client) bool {
 // with it; anything else, including another organization's unshared app,
 // is not found.
 func (h *Launch) app(c echo.Context, v *Viewer) (store.Client, error) {
-	ctx := c.Request().Context()
-	cl, err := h.Store.ClientByClientID(ctx, v.Org.ID, c.Param("client_id"))
-	if errors.Is(err, store.ErrNotFound) {
-		cl, err = h.Store.SharedClient(ctx, v.Org.ID, v.Org.PlanID, c.Param("client_id"))
-	}
-	if err != nil {
-		return cl, err
-	}
-	if !launchableApp(cl) {
-		return cl, store.ErrNotFound
-	}
-	return cl, nil
+	ctx, id := c.Request().Context(), c.Param("client_id")
+	return h.opened.get(ctx, h.Store, launchAppKey{org: v.Org.ID, plan: v.Org.PlanID, clientID: id}, func() (store.Client, error) {
+		cl, err := h.Store.ClientByClientID(ctx, v.Org.ID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			cl, err = h.Store.SharedClient(ctx, v.Org.ID, v.Org.PlanID, id)
+		}
+		if err != nil {
+			return store.Client{}, err
+		}
+		if !launchableApp(cl) {
+			return store.Client{}, store.ErrNotFound
+		}
+		cl.Secrets = nil // a launch never needs them; the cache does not keep them
+		return cl, nil
+	})
 }
 
 // evaluation is the policy question for this viewer, app and request.
@@ -149,36 +158,6 @@ func (h *Launch) facts(c echo.Context, v *Viewer) (policyFacts, error) {
 	a, err := loadSessionAuth(c.Request().Context(), h.Store, v.Session)
 	f.methods = sessionMethods(a, v.Session)
 	return f, err
-}
-
-// preview is the dashboard badge for app: what launching it now would meet.
-func (h *Launch) preview(c echo.Context, v *Viewer, app store.Client, f policyFacts) string {
-	if h.Preview == nil {
-		return ""
-	}
-	out, err := h.Preview.Decide(c.Request().Context(), h.evaluation(v, app, f, false))
-	if err != nil || !out.Applied {
-		return ""
-	}
-	if out.Action == policyeditor.Challenge {
-		// A challenge the policy would follow with a denial is a denial:
-		// the tile says so instead of promising access after MFA.
-		after, err := h.Preview.Decide(c.Request().Context(), h.evaluation(v, app, f, true))
-		if err != nil || !after.Applied || after.Action != policyeditor.Deny {
-			return "mfa"
-		}
-		out = after
-	}
-	if out.Action != policyeditor.Deny {
-		return ""
-	}
-	switch out.Blame {
-	case policyeditor.BlameGroup:
-		return "group"
-	case policyeditor.BlameNetwork:
-		return "blocked"
-	}
-	return "denied"
 }
 
 // decide evaluates and records a launch decision.
@@ -248,8 +227,14 @@ func (h *Launch) act(c echo.Context, v *Viewer, app store.Client, out policyedit
 	switch out.Action {
 	case policyeditor.Permit:
 		if ip, _ := clientAddress(c, nil); ip.IsValid() {
-			// Using a remembered network keeps it from being the one dropped.
-			h.Store.TouchLocation(c.Request().Context(), v.User.ID, policyeditor.LocationOf(ip), h.Now())
+			// Using a remembered network keeps it from being the one
+			// dropped; once per locationTouchEvery is enough for that.
+			network, now := policyeditor.LocationOf(ip), h.Now()
+			if h.touched.due(v.User.ID, network, now) {
+				if err := h.Store.TouchLocation(c.Request().Context(), v.User.ID, network, now); err == nil {
+					h.touched.done(v.User.ID, network, now)
+				}
+			}
 		}
 		return c.Redirect(http.StatusSeeOther, h.initiateLogin(app, v))
 	case policyeditor.Challenge:

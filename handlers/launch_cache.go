@@ -12,13 +12,16 @@ import (
 type launchableCache struct {
 	mu      sync.RWMutex
 	version int64
-	m       map[string][]store.Client
+	m       map[launchableKey][]store.Client
 }
 
 // maxLaunchableOrgs bounds the cache: when full it starts over.
 const maxLaunchableOrgs = 4096
 
-func (c *launchableCache) get(key string, version int64) ([]store.Client, bool) {
+// launchableKey is an organization and its plan.
+type launchableKey struct{ org, plan string }
+
+func (c *launchableCache) get(key launchableKey, version int64) ([]store.Client, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.m == nil || c.version != version {
@@ -28,11 +31,11 @@ func (c *launchableCache) get(key string, version int64) ([]store.Client, bool) 
 	return apps, ok
 }
 
-func (c *launchableCache) put(key string, version int64, apps []store.Client) {
+func (c *launchableCache) put(key launchableKey, version int64, apps []store.Client) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || c.version != version || len(c.m) >= maxLaunchableOrgs {
-		c.m = map[string][]store.Client{}
+		c.m = map[launchableKey][]store.Client{}
 		c.version = version
 	}
 	c.m[key] = apps

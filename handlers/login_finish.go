@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"portico/authserver"
 	"portico/policyeditor"
 	"portico/store"
 	"portico/views"
@@ -194,26 +196,19 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 		return c.Redirect(http.StatusSeeOther, safeNext(next))
 	}
 	ctx := c.Request().Context()
-	if u.PasswordHash != "" {
+	if required, err := passwordMustChange(c, h.Store, u); err != nil {
+		return err
+	} else if required {
 		// A password someone else chose (first run, an admin's reset) is
 		// replaced before it opens anything, an app included: the portal's
 		// pages have the same gate (passwordChangeGate). The app's request
 		// is dropped; the person opens the app again afterwards.
-		required, err := h.Store.PasswordChangeRequired(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		if required {
-			return c.Redirect(http.StatusSeeOther, passwordPath)
-		}
+		return c.Redirect(http.StatusSeeOther, passwordPath)
 	}
-	ip, _ := netip.ParseAddr(c.RealIP())
-	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap()}
-	auth, err := loadSessionAuth(ctx, h.Store, s)
+	in, err := completedSignIn(c, h.Store, u, s)
 	if err != nil {
 		return err
 	}
-	in.AMR, in.AuthMethods = sessionAMR(auth, s), sessionMethods(auth, s)
 	to, err := h.Completer.CompleteLogin(ctx, authRequest, in)
 	if errors.Is(err, ErrStepUpRequired) && !s.MFAAt.IsZero() && h.Now().Sub(s.MFAAt) < freshMFA {
 		// The second factor was just passed: that is the step-up (unless
@@ -249,4 +244,51 @@ func (h *Login) afterSession(c echo.Context, u store.User, s store.Session, auth
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// passwordMustChange reports whether u signs in with a password someone
+// else chose and must replace it first (see passwordChangeRequired).
+func passwordMustChange(c echo.Context, st *store.Store, u store.User) (bool, error) {
+	if u.PasswordHash == "" {
+		return false, nil
+	}
+	return passwordChangeRequired(c, st, u.ID)
+}
+
+// completedSignIn is what the authorization server is told about the
+// signed-in person of session s in request c.
+func completedSignIn(c echo.Context, st *store.Store, u store.User, s store.Session) (CompletedSignIn, error) {
+	ip, _ := netip.ParseAddr(c.RealIP())
+	in := CompletedSignIn{UserID: u.ID, AuthTime: s.CreatedAt, MFAAt: s.MFAAt, ConnectionID: s.ConnectionID, IP: ip.Unmap(), User: &u}
+	auth, err := loadSessionAuth(c.Request().Context(), st, s)
+	if err != nil {
+		return in, err
+	}
+	in.AMR, in.AuthMethods = sessionAMR(auth, s), sessionMethods(auth, s)
+	return in, nil
+}
+
+// signedInAtAuthorize is authserver's SignedIn for the browser of c, so
+// /authorize completes a request for a person already signed in without
+// the login page's hop. It answers with what afterSession would tell the
+// authorization server, and with nobody when afterSession would not get
+// that far (no session or an ended one, a password to change first); the
+// login page then takes over as before.
+func signedInAtAuthorize(c echo.Context, sess *Sessions, st *store.Store) authserver.SignedIn {
+	return func(ctx context.Context) (authserver.LoginUser, bool) {
+		v, err := sess.load(c)
+		if err != nil || v == nil {
+			return authserver.LoginUser{}, false
+		}
+		attachViewer(c, v)
+		if required, err := passwordMustChange(c, st, v.User); err != nil || required {
+			return authserver.LoginUser{}, false
+		}
+		in, err := completedSignIn(c, st, v.User, v.Session)
+		if err != nil {
+			return authserver.LoginUser{}, false
+		}
+		return authserver.LoginUser{UserID: in.UserID, AuthTime: in.AuthTime, MFAAt: in.MFAAt, AMR: in.AMR,
+			AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP, User: in.User}, true
+	}
 }

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -35,6 +37,7 @@ func isScopedPath(p string) bool {
 // Anyone else naming an organization other than their own gets 404: the
 // parameter never widens what a partner admin may touch.
 func orgScope(st *store.Store) echo.MiddlewareFunc {
+	var orgs scopedOrgs
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
@@ -49,7 +52,7 @@ func orgScope(st *store.Store) echo.MiddlewareFunc {
 			if !v.User.PlatformAdmin {
 				return echo.NewHTTPError(http.StatusNotFound)
 			}
-			org, err := st.OrganizationBySlug(r.Context(), slug)
+			org, err := orgs.get(r.Context(), st, slug)
 			if err != nil {
 				return err
 			}
@@ -69,4 +72,42 @@ func orgScope(st *store.Store) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// scopedOrgs caches the organizations platform admins scope pages to, by
+// slug, as of one data version of the store (organizations notify, so a
+// rename or suspension anywhere is seen by the next request). Bounded: when
+// full, or at a newer version, it starts over.
+type scopedOrgs struct {
+	mu  sync.RWMutex
+	ver int64
+	m   map[string]store.Organization
+}
+
+const maxScopedOrgs = 1024
+
+func (c *scopedOrgs) get(ctx context.Context, st *store.Store, slug string) (store.Organization, error) {
+	ver, verr := st.DataVersion(ctx)
+	if verr == nil {
+		c.mu.RLock()
+		org, ok := c.m[slug]
+		hit := ok && c.ver == ver
+		c.mu.RUnlock()
+		if hit {
+			return org, nil
+		}
+	}
+	org, err := st.OrganizationBySlug(ctx, slug)
+	if err != nil || verr != nil {
+		return org, err
+	}
+	c.mu.Lock()
+	if c.m == nil || ver > c.ver || len(c.m) >= maxScopedOrgs {
+		c.m, c.ver = map[string]store.Organization{}, ver
+	}
+	if ver == c.ver {
+		c.m[slug] = org
+	}
+	c.mu.Unlock()
+	return org, nil
 }

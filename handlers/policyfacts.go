@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/netip"
 	"time"
 
@@ -37,17 +38,37 @@ type policyFacts struct {
 	methods map[string]time.Time
 }
 
+// loadPolicyFacts reads the plan's slug and the user's remembered locations,
+// once per principal cache entry when userID is the signed-in viewer
+// (remembering or forgetting a location, or changing plans, moves the data
+// version; the last-use touch of a launch does not, and no policy reads it).
+// The locations returned may be shared: callers only read them.
 func loadPolicyFacts(c echo.Context, st *store.Store, loc policyeditor.Locator, org store.Organization, userID string) (policyFacts, error) {
 	ctx := c.Request().Context()
 	var f policyFacts
 	f.ip, f.country = clientAddress(c, loc)
+	var p *principal
+	if v := viewerFrom(c); v != nil && v.principal != nil && v.principal.user.ID == userID && v.principal.current(ctx, st) {
+		p = v.principal
+		if pf := p.facts.Load(); pf != nil && pf.planID == org.PlanID {
+			f.plan, f.locations = pf.plan, pf.locations
+			return f, nil
+		}
+	}
+	keep := p != nil
 	if org.PlanID != "" {
-		if p, err := st.Plan(ctx, org.PlanID); err == nil {
-			f.plan = p.Slug
+		pl, err := st.Plan(ctx, org.PlanID)
+		if err == nil {
+			f.plan = pl.Slug
+		} else if !errors.Is(err, store.ErrNotFound) {
+			keep = false // a failed read is not remembered
 		}
 	}
 	var err error
 	f.locations, err = st.Locations(ctx, userID)
+	if err == nil && keep {
+		p.facts.Store(&principalFacts{planID: org.PlanID, plan: f.plan, locations: f.locations})
+	}
 	return f, err
 }
 

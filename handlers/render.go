@@ -3,7 +3,9 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -12,13 +14,37 @@ import (
 )
 
 // render writes a component with status. It renders into a buffer first, so
-// a failure half-way produces an error page rather than half a page.
+// a failure half-way produces an error page rather than half a page. The
+// buffer comes from a pool and the page goes out with its length, in one
+// write: no chunked encoding, no copy into the response's own buffer.
 func render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return err
 	}
-	return c.HTMLBlob(status, buf.Bytes())
+	res := c.Response()
+	h := res.Header()
+	h.Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	h.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
+	res.WriteHeader(status)
+	_, err := res.Write(buf.Bytes())
+	return err
+}
+
+// renderBuffers holds render's buffers between requests.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledRender is the largest buffer kept for reuse: one huge page must
+// not pin its memory for good.
+const maxPooledRender = 256 << 10
+
+func putRenderBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledRender {
+		return
+	}
+	b.Reset()
+	renderBuffers.Put(b)
 }
 
 // navEntry is one item of the top navigation and who may see it.
@@ -32,7 +58,18 @@ type navEntry struct {
 // navigation entries when they are mounted.
 type Pages struct {
 	nav []navEntry
+	// navs keeps the drawn navigation per combination of entries shown and
+	// entries active (navKey): there are a handful of roles and pages.
+	navMu sync.RWMutex
+	navs  map[navKey]*views.Nav
 }
+
+// navKey says which entries a viewer sees (bit i: nav[i]) and which of
+// them are active on the current page.
+type navKey struct{ shown, active uint64 }
+
+// maxNavs bounds Pages.navs; past it the cache starts over.
+const maxNavs = 1024
 
 // AddNav adds a navigation entry shown to the viewers allow accepts.
 func (p *Pages) AddNav(label, href string, allow func(v *Viewer) bool) {
@@ -48,15 +85,57 @@ func (p *Pages) Page(c echo.Context, title string) views.Page {
 	}
 	pg.User = &views.Viewer{Name: v.User.Name, Email: v.User.Email, Org: v.Org.Name, Role: string(v.User.Role)}
 	path := c.Request().URL.Path
+	var key navKey
+	for i, n := range p.nav {
+		if i >= 64 {
+			break // more entries than the key holds: drawn every time below
+		}
+		if n.allow != nil && !n.allow(v) {
+			continue
+		}
+		key.shown |= 1 << i
+		if navActive(path, n.href) {
+			key.active |= 1 << i
+		}
+	}
+	cacheable := len(p.nav) <= 64
+	if cacheable {
+		p.navMu.RLock()
+		pg.Nav = p.navs[key]
+		p.navMu.RUnlock()
+		if pg.Nav != nil {
+			return pg
+		}
+	}
+	var items []views.NavItem
 	for _, n := range p.nav {
 		if n.allow != nil && !n.allow(v) {
 			continue
 		}
-		active := path == n.href || (n.href != "/" && strings.HasPrefix(path, n.href+"/"))
-		pg.Nav = append(pg.Nav, views.NavItem{Label: n.label, Href: n.href, Active: active})
+		items = append(items, views.NavItem{Label: n.label, Href: n.href, Active: navActive(path, n.href)})
 	}
-	pg.NavGroups = groupNav(pg.Nav)
+	nav, err := views.NewNav(groupNav(items))
+	if err != nil {
+		// Drawing fixed labels and links cannot fail; should it ever, the
+		// page goes without a navigation rather than not at all.
+		return pg
+	}
+	pg.Nav = nav
+	if cacheable {
+		p.navMu.Lock()
+		if p.navs == nil || len(p.navs) >= maxNavs {
+			p.navs = map[navKey]*views.Nav{}
+		}
+		p.navs[key] = nav
+		p.navMu.Unlock()
+	}
 	return pg
+}
+
+// navActive reports whether the entry at href is the current page (or its
+// section) at path.
+func navActive(path, href string) bool {
+	return path == href || (href != "/" && strings.HasPrefix(path, href+"/"))
 }
 
 // The navigation is grouped by what the viewer is there as, in this order.

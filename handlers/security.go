@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"hash"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
@@ -70,6 +72,7 @@ type csrf struct {
 	key    []byte
 	origin string // scheme://host[:port] of the issuer
 	skip   func(c echo.Context) bool
+	macs   sync.Pool // of hmac.New(sha256.New, key)
 }
 
 func newCSRF(secure bool, key []byte, issuer string, skip func(c echo.Context) bool) *csrf {
@@ -169,9 +172,18 @@ func (m *csrf) tokenFor(c echo.Context) string {
 	} else {
 		return ""
 	}
-	mac := hmac.New(sha256.New, m.key)
+	// Every page draws a token: the keyed hashes are reused rather than
+	// set up with the key each time.
+	mac, _ := m.macs.Get().(hash.Hash)
+	if mac == nil {
+		mac = hmac.New(sha256.New, m.key)
+	}
+	mac.Reset()
 	mac.Write([]byte(subject))
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	var sum [sha256.Size]byte
+	token := base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
+	m.macs.Put(mac)
+	return token
 }
 
 // csrfToken is the token to put in forms rendered for this request. It is

@@ -181,11 +181,25 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 	// exempt, and nothing else is.
 	if cfg.OAuth != nil {
 		h := echo.WrapHandler(cfg.OAuth)
+		// A person already signed in gets a code at /authorize itself
+		// (single sign-on without the login page's hop), when the portal
+		// completes authorization requests.
+		var authorizePath string
+		if ap, ok := cfg.OAuth.(interface{ AuthorizationPath() string }); ok && cfg.SignIn.Completer != nil {
+			authorizePath = ap.AuthorizationPath()
+		}
 		oauth := func(c echo.Context) error {
 			// The client's address as the trusted proxies report it, for the
 			// throttle of failed client authentication.
+			ctx := c.Request().Context()
 			if a, err := netip.ParseAddr(c.RealIP()); err == nil {
-				c.SetRequest(c.Request().WithContext(authserver.WithClientAddr(c.Request().Context(), a)))
+				ctx = authserver.WithClientAddr(ctx, a)
+			}
+			if authorizePath != "" && c.Request().URL.Path == authorizePath {
+				ctx = authserver.WithSignedIn(ctx, signedInAtAuthorize(c, sess, cfg.Store))
+			}
+			if ctx != c.Request().Context() {
+				c.SetRequest(c.Request().WithContext(ctx))
 			}
 			return h(c)
 		}

@@ -33,6 +33,9 @@ type Viewer struct {
 	User    store.User
 	Org     store.Organization
 	Session store.Session
+	// principal is the cache entry the viewer came from (nil when it was
+	// read from the store without caching, or was just signed in).
+	principal *principal
 }
 
 // IsOrgAdmin reports whether the viewer administers their organization.
@@ -68,6 +71,9 @@ type Sessions struct {
 	cookie string
 	// tokens caches what a cookie's exact value decodes to (cookie_cache.go).
 	tokens cookieTokens
+	// principals caches, per session token, what the store said about it
+	// (principal_cache.go).
+	principals principalCache
 }
 
 // NewSessions loads or generates the cookie keys, kept sealed under the
@@ -182,6 +188,7 @@ func (m *Sessions) rotate(c echo.Context, v *Viewer) error {
 		return err
 	}
 	v.Session.ID, v.Session.Privilege = id, priv
+	v.principal = nil // the entry describes the old token's session
 	return m.setCookie(c, token)
 }
 
@@ -203,67 +210,127 @@ type errSessionEnded struct{ reason string }
 func (e errSessionEnded) Error() string { return e.reason }
 
 // load finds the request's session, user and organization. No cookie, an
-// unknown or expired token: (nil, nil).
+// unknown or expired token: (nil, nil). A token seen before is answered from
+// the principal cache while the store's data version has not moved.
 func (m *Sessions) load(c echo.Context) (*Viewer, error) {
 	ck, err := c.Request().Cookie(m.cookie)
 	if err != nil {
 		return nil, nil
 	}
 	now := m.Now()
-	token, ok := m.tokens.get(ck.Value, now)
+	tok, ok := m.tokens.lookup(ck.Value, now)
 	if !ok {
 		cs, err := m.Cookies.Get(c.Request(), m.cookie)
 		if err != nil {
 			return nil, nil // tampered or from old keys: treat as signed out
 		}
-		token, _ = cs.Values["t"].(string)
+		token, _ := cs.Values["t"].(string)
 		if token == "" {
 			return nil, nil
 		}
 		m.tokens.put(ck.Value, token, now)
+		tok = cookieToken{token: token, hash: hashToken(token)}
 	}
 	ctx := c.Request().Context()
-	s, err := m.Store.SessionByTokenHash(ctx, hashToken(token), now)
+	// Read before anything it vouches for: a change committed while the
+	// store is read below moves it, and the entry is not trusted next time.
+	dv, verr := m.Store.DataVersion(ctx)
+	if verr == nil {
+		if p := m.principals.get(tok.hash, dv); p != nil {
+			if v := m.fromCache(ctx, p, now); v != nil {
+				return v, nil
+			}
+		}
+	}
+	v, cacheable, err := m.loadFromStore(c, tok.hash, now)
+	if err != nil || v == nil || !cacheable || verr != nil {
+		return v, err
+	}
+	p := &principal{ver: dv, session: v.Session, user: v.User, org: v.Org}
+	p.seen.Store(v.Session.LastSeenAt.UnixMilli())
+	p.expires.Store(v.Session.ExpiresAt.UnixMilli())
+	if v.User.PasswordHash != "" {
+		if p.pwChange, err = m.Store.PasswordChangeRequired(ctx, v.User.ID); err != nil {
+			return nil, err
+		}
+	}
+	m.principals.put(tok.hash, p)
+	v.principal = p
+	return v, nil
+}
+
+// fromCache is the Viewer for a cached principal, or nil when the clock
+// says the session may have ended (idle or absolute expiry, the
+// organization's partnership window): then the store decides, as on a miss.
+// Activity is written back at most once a minute, without moving the data
+// version.
+func (m *Sessions) fromCache(ctx context.Context, p *principal, now time.Time) *Viewer {
+	nowMS := now.UnixMilli()
+	if nowMS >= p.expires.Load() || !now.Before(p.session.CreatedAt.Add(m.MaxAge)) {
+		return nil
+	}
+	if !p.user.PlatformAdmin && p.org.InactiveReason(now) != "" {
+		return nil
+	}
+	if seen := p.seen.Load(); nowMS-seen > touchEvery.Milliseconds() && p.seen.CompareAndSwap(seen, nowMS) {
+		exp := m.expiry(p.session.CreatedAt, now)
+		p.expires.Store(exp.UnixMilli())
+		m.Store.TouchSession(ctx, p.session.ID, now, exp)
+	}
+	return p.viewer()
+}
+
+// loadFromStore reads the session of the token hashing to hash, its user
+// and organization, and applies every rule; cacheable is false when the
+// request's token was replaced on the way (a privilege change).
+func (m *Sessions) loadFromStore(c echo.Context, hash string, now time.Time) (v *Viewer, cacheable bool, err error) {
+	ctx := c.Request().Context()
+	s, err := m.Store.SessionByTokenHash(ctx, hash, now)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !now.Before(s.CreatedAt.Add(m.MaxAge)) { // absolute lifetime reached, however active
 		m.Store.DeleteSession(ctx, s.UserID, s.ID)
-		return nil, nil
+		return nil, false, nil
 	}
 	u, err := m.Store.UserByID(ctx, s.UserID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	org, err := m.Store.Organization(ctx, u.OrgID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	v := &Viewer{User: u, Org: org, Session: s}
+	v = &Viewer{User: u, Org: org, Session: s}
 	if u.Status != store.UserActive {
 		m.Store.DeleteSession(ctx, u.ID, s.ID)
-		return v, errSessionEnded{"Your account is disabled."}
+		return v, false, errSessionEnded{"Your account is disabled."}
 	}
 	if r := org.InactiveReason(now); r != "" && !u.PlatformAdmin {
 		m.Store.DeleteSession(ctx, u.ID, s.ID)
-		return v, errSessionEnded{"You were signed out because " + r + "."}
+		return v, false, errSessionEnded{"You were signed out because " + r + "."}
 	}
+	cacheable = true
 	if s.Privilege != privilegeOf(u) {
 		// The role or platform-admin flag changed since this token was
 		// issued (by an admin, or by the user themself): replace it.
 		if err := m.rotate(c, v); errors.Is(err, store.ErrConflict) {
-			return nil, nil // a concurrent request rotated it first; this cookie is the old one
+			return nil, false, nil // a concurrent request rotated it first; this cookie is the old one
 		} else if err != nil {
-			return nil, err
+			return nil, false, err
 		}
+		cacheable = false
 	}
 	if now.Sub(s.LastSeenAt) > touchEvery {
-		m.Store.TouchSession(ctx, v.Session.ID, now, m.expiry(s.CreatedAt, now))
+		exp := m.expiry(s.CreatedAt, now)
+		if m.Store.TouchSession(ctx, v.Session.ID, now, exp) == nil {
+			v.Session.LastSeenAt, v.Session.ExpiresAt = now, exp
+		}
 	}
-	return v, nil
+	return v, cacheable, nil
 }
 
 // middleware attaches the Viewer, if any, to every request.
@@ -277,10 +344,22 @@ func (m *Sessions) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return err
 		}
-		if v != nil {
-			c.Set(viewerKey, v)
-		}
+		attachViewer(c, v)
 		return next(c)
+	}
+}
+
+// attachViewer makes v the request's viewer, and its cached principal
+// what the request's helpers (session auth, policy facts, the password
+// gate) answer from.
+func attachViewer(c echo.Context, v *Viewer) {
+	if v == nil {
+		return
+	}
+	c.Set(viewerKey, v)
+	if v.principal != nil {
+		r := c.Request()
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), principalKey{}, v.principal)))
 	}
 }
 

@@ -70,6 +70,9 @@ type CompletedSignIn struct {
 	ConnectionID string
 	IP           netip.Addr
 	SteppedUp    bool
+	// User is the person as this request read them (the session's user),
+	// so the server need not read them again.
+	User *store.User
 }
 
 // StepUpError is ErrStepUpRequired saying what the step-up must use:

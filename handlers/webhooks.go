@@ -40,6 +40,9 @@ func (h *Webhooks) Mount(g *echo.Group) {
 	a.POST("/webhooks", h.create)
 	a.GET("/webhooks/:id", h.deliveries)
 	a.POST("/webhooks/:id/delete", h.delete)
+	a.POST("/webhooks/:id/edit", h.edit)
+	a.POST("/webhooks/:id/pause", h.setEnabled(false))
+	a.POST("/webhooks/:id/resume", h.setEnabled(true))
 	a.POST("/webhooks/deliveries/:id/redeliver", h.redeliver)
 	a.POST("/hooks", h.createInbound)
 	a.POST("/hooks/:name/delete", h.deleteInbound)
@@ -49,6 +52,9 @@ var webhookFlash = map[string]string{
 	"deleted":     "The subscription was deleted.",
 	"redelivered": "The delivery was queued again.",
 	"hook-gone":   "The inbound hook was deleted.",
+	"updated":     "The subscription was changed.",
+	"paused":      "The subscription is paused.",
+	"resumed":     "The subscription is active again.",
 }
 
 func (h *Webhooks) props(c echo.Context) (views.WebhooksProps, error) {
@@ -78,7 +84,7 @@ func (h *Webhooks) props(c echo.Context) (views.WebhooksProps, error) {
 
 func webhookRow(s store.WebhookSubscription, failing int) views.WebhookRow {
 	return views.WebhookRow{ID: s.ID, URL: s.URL, Events: s.Events, Description: s.Description,
-		DenySample: s.DenySamplePercent, Created: s.CreatedAt.Format("2006-01-02"), Failing: failing}
+		DenySample: s.DenySamplePercent, Created: s.CreatedAt.Format("2006-01-02"), Enabled: s.Enabled, Failing: failing}
 }
 
 func (h *Webhooks) list(c echo.Context) error {
@@ -138,19 +144,32 @@ func (h *Webhooks) delete(c echo.Context) error {
 }
 
 func (h *Webhooks) deliveries(c echo.Context) error {
-	ctx := c.Request().Context()
-	sub, err := h.Store.WebhookSubscription(ctx, c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusNotFound)
-	}
+	d, err := h.subPage(c, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	p := h.Pages.Page(c, "Webhook deliveries")
+	p.Flash = doneFlash(c, webhookFlash)
+	return render(c, http.StatusOK, views.WebhookDeliveries(p, d))
+}
+
+// subPage is one subscription's page: the delivery log, and the edit form
+// filled in with what is stored.
+func (h *Webhooks) subPage(c echo.Context, id string) (views.DeliveriesProps, error) {
+	ctx := c.Request().Context()
+	sub, err := h.Store.WebhookSubscription(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return views.DeliveriesProps{}, echo.NewHTTPError(http.StatusNotFound)
+	}
+	if err != nil {
+		return views.DeliveriesProps{}, err
 	}
 	rows, err := h.Store.WebhookDeliveries(ctx, sub.ID, "", 100)
 	if err != nil {
-		return err
+		return views.DeliveriesProps{}, err
 	}
-	d := views.DeliveriesProps{Sub: webhookRow(sub, 0)}
+	d := views.DeliveriesProps{Sub: webhookRow(sub, 0), AllEvents: webhooks.Events, Form: views.WebhookForm{URL: sub.URL,
+		Description: sub.Description, Events: sub.Events, DenySample: strconv.Itoa(sub.DenySamplePercent)}}
 	for _, r := range rows {
 		row := views.DeliveryRow{ID: r.ID, Event: r.Event, Status: r.Status, Attempts: r.Attempts, LastStatus: r.LastStatus,
 			LastError: r.LastError, Created: r.CreatedAt.Format("2006-01-02 15:04:05")}
@@ -162,9 +181,69 @@ func (h *Webhooks) deliveries(c echo.Context) error {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	p := h.Pages.Page(c, "Webhook deliveries")
-	p.Flash = doneFlash(c, webhookFlash)
-	return render(c, http.StatusOK, views.WebhookDeliveries(p, d))
+	return d, nil
+}
+
+// edit changes a subscription from its page. A new URL comes with a new
+// signing secret, shown on this answer only.
+func (h *Webhooks) edit(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest)
+	}
+	f := views.WebhookForm{URL: form.Get("url"), Description: form.Get("description"), Events: form["events"],
+		DenySample: form.Get("deny_sample_percent")}
+	sample := 100
+	if f.DenySample != "" {
+		if sample, err = strconv.Atoi(f.DenySample); err != nil {
+			sample = -1 // refused with the other problems
+		}
+	}
+	// The form always holds every field: unticking every event is a
+	// choice to refuse, not "leave the events alone".
+	ch := webhooks.SubscriptionChange{URL: &f.URL, Description: &f.Description, Events: append([]string{}, f.Events...),
+		DenySamplePercent: &sample}
+	sub, secret, err := h.Service.UpdateSubscription(c.Request().Context(), actorOf(viewerFrom(c)), c.Param("id"), ch)
+	var fe webhooks.FieldErrors
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return echo.NewHTTPError(http.StatusNotFound)
+	case errors.As(err, &fe):
+		d, perr := h.subPage(c, c.Param("id"))
+		if perr != nil {
+			return perr
+		}
+		f.Errors = views.FieldErrors(fe)
+		d.Form = f
+		return render(c, http.StatusUnprocessableEntity, views.WebhookDeliveries(h.Pages.Page(c, "Webhook deliveries"), d))
+	case err != nil:
+		return err
+	}
+	if secret == "" {
+		return c.Redirect(http.StatusSeeOther, "/admin/webhooks/"+sub.ID+"?done=updated")
+	}
+	d, err := h.subPage(c, sub.ID)
+	if err != nil {
+		return err
+	}
+	d.NewSecret = secret
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return render(c, http.StatusOK, views.WebhookDeliveries(h.Pages.Page(c, "Webhook deliveries"), d))
+}
+
+// setEnabled pauses (false) or resumes (true) a subscription.
+func (h *Webhooks) setEnabled(enabled bool) echo.HandlerFunc {
+	done := map[bool]string{false: "paused", true: "resumed"}[enabled]
+	return func(c echo.Context) error {
+		sub, err := h.Service.SetSubscriptionEnabled(c.Request().Context(), actorOf(viewerFrom(c)), c.Param("id"), enabled)
+		if errors.Is(err, store.ErrNotFound) {
+			return echo.NewHTTPError(http.StatusNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/admin/webhooks/"+sub.ID+"?done="+done)
+	}
 }
 
 func (h *Webhooks) redeliver(c echo.Context) error {

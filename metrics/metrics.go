@@ -77,7 +77,7 @@ func New() *Metrics {
 			Help: "Portal sign-in attempts by method (pwd, fed, otp, hwk…) and result (success, failure, locked, denied)."},
 			[]string{"method", "result"}),
 		lockouts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_lockouts_total",
-			Help: "Attempts that locked a throttle key or were refused by a lock, by factor (password, second_factor)."},
+			Help: "Attempts that locked a throttle key or were refused by a lock, by factor (password, second_factor, client_auth)."},
 			[]string{"factor"}),
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "portico_policy_decisions_total",
 			Help: "Policy decisions by point, action and policy ID (empty when no policy applied)."},
@@ -98,7 +98,7 @@ func New() *Metrics {
 		m.decisionFlush, m.decisionDropped, m.webhooks, m.webhookDuration, m.auditStreamed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series that alerts watch exist from the start, at zero.
-	for _, f := range []string{"password", "second_factor"} {
+	for _, f := range []string{"password", "second_factor", "client_auth"} {
 		m.lockouts.WithLabelValues(f)
 	}
 	for _, r := range []string{"sent", "failed"} {

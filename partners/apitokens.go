@@ -100,13 +100,24 @@ func (s *Service) CreateAPIToken(ctx context.Context, m Manager, in APITokenInpu
 			// An organization's grant goes to its own clients only: another
 			// organization's developers must not hold a key to it.
 			errs["client_id"] = "The client belongs to another organization."
+		case in.OrgID == "":
+			// A platform-wide grant is platform admin power: a partner's
+			// developers, who hold their client's secret, must not have it.
+			platform, err := s.IsPlatformOrg(ctx, cl.OrgID)
+			if err != nil {
+				return out, err
+			}
+			if !platform {
+				errs["client_id"] = "A platform-wide grant goes only to a client of the platform's own organization (one whose members include a platform admin); scope the grant to the client's organization instead."
+			}
 		}
 	}
 	if err := errs.orNil(); err != nil {
 		return out, err
 	}
 	t := store.APIToken{Name: name, OrgID: in.OrgID, Role: in.Role, ClientID: in.ClientID,
-		CreatedBy: m.Actor.Label, ExpiresAt: s.now().Add(ttl).Truncate(time.Millisecond)}
+		CreatedBy: m.Actor.Label, ExpiresAt: s.now().Add(ttl).Truncate(time.Millisecond),
+		CreatedByUserID: m.Actor.UserID, CreatedByTokenID: m.TokenID}
 	if in.ClientID == "" {
 		out.Secret = APITokenPrefix + newToken()
 		t.TokenHash = HashAPIToken(out.Secret)
@@ -148,4 +159,98 @@ func (s *Service) APITokens(ctx context.Context, m Manager, orgID string) ([]sto
 		return nil, ErrNotAllowed
 	}
 	return s.Store.APITokens(ctx, orgID)
+}
+
+// IsPlatformOrg reports whether orgID is the platform's own organization:
+// one with an active platform admin among its members, as the organization
+// made on first run. Every other organization is a partner's.
+func (s *Service) IsPlatformOrg(ctx context.Context, orgID string) (bool, error) {
+	users, err := s.Store.Users(ctx, orgID)
+	if err != nil {
+		return false, err
+	}
+	for _, u := range users {
+		if u.PlatformAdmin && u.Status == store.UserActive {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// maxMakerChain bounds how many credentials MakerStanding follows up from
+// one (each made with the one before through the API).
+const maxMakerChain = 16
+
+// MakerStanding says why credential t no longer works because of who made
+// it, or "" when its makers may all still act: a credential never outlives
+// its maker. The member who made one in the portal must still exist, be
+// active, belong to an active organization, and still be allowed to make
+// it: a platform admin for a platform-wide credential, or an admin of the
+// credential's organization (or a platform admin). A credential made
+// through the API depends on the one it was made with, which must still be
+// usable and stand the same test. Credentials made by the command line
+// have no maker to check.
+func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, error) {
+	now := s.now()
+	for range maxMakerChain {
+		if t.CreatedByUserID != "" {
+			if r, err := s.memberMayMake(ctx, t, now); r != "" || err != nil {
+				return r, err
+			}
+		}
+		if t.CreatedByTokenID == "" {
+			return "", nil
+		}
+		parent, err := s.Store.APIToken(ctx, "", t.CreatedByTokenID)
+		if errors.Is(err, store.ErrNotFound) {
+			return "the credential it was made with no longer exists", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if !parent.Usable(now) {
+			return "the credential it was made with has expired or was revoked", nil
+		}
+		if parent.OrgID != "" {
+			o, err := s.Store.Organization(ctx, parent.OrgID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return "", err
+			}
+			if err != nil || o.InactiveReason(now) != "" {
+				return "the organization of the credential it was made with is not active", nil
+			}
+		}
+		t = parent
+	}
+	return "it was made through too long a chain of credentials", nil
+}
+
+// memberMayMake checks the member who made t.
+func (s *Service) memberMayMake(ctx context.Context, t store.APIToken, now time.Time) (string, error) {
+	u, err := s.Store.UserByID(ctx, t.CreatedByUserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "the member who made it was removed", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if u.Status != store.UserActive {
+		return "the member who made it is disabled", nil
+	}
+	o, err := s.Store.Organization(ctx, u.OrgID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if err != nil || o.InactiveReason(now) != "" {
+		return "the organization of the member who made it is not active", nil
+	}
+	switch {
+	case u.PlatformAdmin:
+		return "", nil
+	case t.OrgID == "":
+		return "the member who made it is no longer a platform admin", nil
+	case u.OrgID != t.OrgID || u.Role != store.RoleAdmin:
+		return "the member who made it is no longer an admin of its organization", nil
+	}
+	return "", nil
 }

@@ -21,6 +21,9 @@ type Manager struct {
 	OrgID         string // the manager's own organization
 	Role          store.Role
 	PlatformAdmin bool
+	// TokenID is the admin API credential the manager acts with, "" for a
+	// member or the command line: a credential made with it depends on it.
+	TokenID string
 }
 
 // CLIManager is the command line: a platform-level actor.

@@ -58,8 +58,12 @@ type Evaluation struct {
 	// PlanID selects a per-plan registration policy.
 	PlanID string
 	// StepUp asks for the evaluation after a passed step-up (AfterStepUp).
-	StepUp  bool
-	Request Request
+	StepUp bool
+	// Tentative leaves a Challenge out of the decision log: the caller
+	// does not act on it but sends the person to a page that asks again
+	// (and records), so the attempt is logged once.
+	Tentative bool
+	Request   Request
 }
 
 // NewEvaluation is the question every front door asks about a person (user
@@ -167,7 +171,7 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 		d.ShadowVersion, d.ShadowRule, d.ShadowAction, d.ShadowReason = shadowVersion, out.Shadow.Rule,
 			out.Shadow.Action.String(), out.Shadow.Reason
 	}
-	if e.rec != nil {
+	if e.rec != nil && !(ev.Tentative && out.Action == Challenge) {
 		// The decision is durable before anyone acts on it: an error here
 		// refuses the request rather than issue what the log lacks.
 		if out.DecisionID, err = e.rec.Record(ctx, d, &ev.Request, ev.StepUp); err != nil {

@@ -37,6 +37,13 @@ type APIToken struct {
 	ExpiresAt  time.Time    `json:"expires_at"`
 	RevokedAt  time.Time    `json:"revoked_at,omitzero"`
 	LastUsedAt time.Time    `json:"last_used_at,omitzero"`
+
+	// CreatedByUserID is the member who made it in the portal, and
+	// CreatedByTokenID the credential it was made with through the API;
+	// both "" for the command line. It works only while its maker may
+	// still make it (partners.Service.MakerStanding).
+	CreatedByUserID  string `json:"created_by_user_id,omitempty"`
+	CreatedByTokenID string `json:"created_by_token_id,omitempty"`
 }
 
 // Usable reports whether t may authenticate a request at now.
@@ -45,7 +52,7 @@ func (t APIToken) Usable(now time.Time) bool {
 }
 
 const apiTokenColumns = `id, name, token_hash, hint, client_id, org_id, role, created_by, created_at, expires_at,
-	revoked_at, last_used_at`
+	revoked_at, last_used_at, created_by_user_id, created_by_token_id`
 
 func scanAPIToken(row interface{ Scan(...any) error }) (APIToken, error) {
 	var t APIToken
@@ -53,7 +60,8 @@ func scanAPIToken(row interface{ Scan(...any) error }) (APIToken, error) {
 	var role string
 	var created, expires int64
 	var revoked, used sql.NullInt64
-	err := row.Scan(&t.ID, &t.Name, &hash, &t.Hint, &client, &org, &role, &t.CreatedBy, &created, &expires, &revoked, &used)
+	err := row.Scan(&t.ID, &t.Name, &hash, &t.Hint, &client, &org, &role, &t.CreatedBy, &created, &expires, &revoked, &used,
+		&t.CreatedByUserID, &t.CreatedByTokenID)
 	t.TokenHash, t.ClientID, t.OrgID, t.Role = hash.String, client.String, org.String, APITokenRole(role)
 	t.CreatedAt, t.ExpiresAt = fromMS(created), fromMS(expires)
 	t.RevokedAt, t.LastUsedAt = fromNullMS(revoked), fromNullMS(used)
@@ -68,8 +76,9 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *APIToken) error {
 	}
 	t.CreatedAt = s.Now()
 	_, err := s.q.ExecContext(ctx, `INSERT INTO api_tokens (`+apiTokenColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, nullString(t.TokenHash), t.Hint, nullString(t.ClientID),
-		nullString(t.OrgID), string(t.Role), t.CreatedBy, ms(t.CreatedAt), ms(t.ExpiresAt), nullMS(t.RevokedAt), nullMS(t.LastUsedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, t.Name, nullString(t.TokenHash), t.Hint, nullString(t.ClientID),
+		nullString(t.OrgID), string(t.Role), t.CreatedBy, ms(t.CreatedAt), ms(t.ExpiresAt), nullMS(t.RevokedAt), nullMS(t.LastUsedAt),
+		t.CreatedByUserID, t.CreatedByTokenID)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("store: api token: %w", ErrAlreadyExists)
 	}

@@ -34,23 +34,66 @@ type ScannedDecision struct {
 // scanChunk is how many rows one query of a scan reads.
 const scanChunk = 2000
 
+// maxParams is how many bind parameters one statement may carry:
+// SQLite's SQLITE_MAX_VARIABLE_NUMBER (32766 since 3.32, modernc's build
+// included) and PostgreSQL's wire protocol limit (65535, a 16-bit count).
+// paramLimit, when set (tests), lowers it.
+func (s *Store) maxParams() int {
+	if paramLimit > 0 {
+		return paramLimit
+	}
+	if s.e.pg {
+		return 65535
+	}
+	return 32766
+}
+
+var paramLimit int
+
+// chunks splits ids into lists of at most n.
+func chunks(ids []any, n int) [][]any {
+	var out [][]any
+	for len(ids) > 0 {
+		c := ids[:min(n, len(ids))]
+		out, ids = append(out, c), ids[len(c):]
+	}
+	return out
+}
+
+// scanStream is one query of a scan (one combination of IN-list chunks),
+// read scanChunk rows at a time from its own cursor.
+type scanStream struct {
+	args  []any
+	sizes []int // of each IN list's chunk in args
+	lo    int64
+	buf   []decisionRow
+	pos   int
+	done  bool
+}
+
 // ScanDecisions calls fn for every decision f selects, oldest first,
 // reading scanChunk rows per query by primary-key range so that a week of
 // millions of decisions streams in constant memory. fn returning an error
 // stops the scan with it.
+//
+// A policy edited often has many outcomes (one per version, rule and
+// reason), and a selection may name many points or clients: every IN list
+// is cut into chunks that keep a statement within the engine's parameter
+// limit, each combination of chunks is read as its own stream, and the
+// streams (disjoint: a decision has one outcome, point and client) are
+// merged by primary key, so the order and the constant memory hold.
 func (s *Store) ScanDecisions(ctx context.Context, f DecisionScan, fn func(*ScannedDecision) error) error {
-	var where []string
-	var args []any
-	in := func(col string, ids []any) {
-		where = append(where, col+" IN (?"+strings.Repeat(", ?", len(ids)-1)+")")
-		args = append(args, ids...)
+	type inList struct {
+		col string
+		ids []any
 	}
+	var lists []inList
 	if f.PolicyID != "" {
 		ids, _, err := s.policyOutcomeRefs(ctx, f.PolicyID, 0)
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		in("d.outcome_ref", ids)
+		lists = append(lists, inList{"d.outcome_ref", ids})
 	}
 	for _, set := range []struct {
 		col, prefix string
@@ -59,34 +102,69 @@ func (s *Store) ScanDecisions(ctx context.Context, f DecisionScan, fn func(*Scan
 		if len(set.values) == 0 {
 			continue
 		}
-		vals := make([]string, len(set.values))
+		vals := make([]any, len(set.values))
 		for i, v := range set.values {
 			vals[i] = set.prefix + v
 		}
-		ids, err := s.existingRefs(ctx, vals...)
-		if err != nil || len(ids) == 0 {
-			return err
+		var ids []any
+		for _, c := range chunks(vals, s.maxParams()) {
+			strs := make([]string, len(c))
+			for i, v := range c {
+				strs[i] = v.(string)
+			}
+			got, err := s.existingRefs(ctx, strs...)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, got...)
 		}
-		in(set.col, ids)
+		if len(ids) == 0 {
+			return nil
+		}
+		lists = append(lists, inList{set.col, ids})
 	}
 	until := f.Until
 	if until.IsZero() {
 		until = s.Now().Add(time.Second)
 	}
 	lo, hi := decisionTimeKey(f.From), decisionTimeKey(until)
-	cond := ""
-	if len(where) > 0 {
-		cond = " AND " + strings.Join(where, " AND ")
+
+	// Each list gets an equal share of the parameters left after lo, hi
+	// and the limit.
+	per := (s.maxParams() - 3) / max(1, len(lists))
+	streams := []*scanStream{{lo: lo}}
+	for _, l := range lists {
+		parts := chunks(l.ids, per)
+		next := make([]*scanStream, 0, len(streams)*len(parts))
+		for _, st := range streams {
+			for _, p := range parts {
+				next = append(next, &scanStream{lo: lo, args: append(append([]any(nil), st.args...), p...),
+					sizes: append(append([]int(nil), st.sizes...), len(p))})
+			}
+		}
+		streams = next
 	}
-	q := `SELECT d.id, ` + decisionColumns + ` FROM decisions d WHERE d.id >= ? AND d.id < ?` + cond + ` ORDER BY d.id LIMIT ?`
-	outcomes := map[int64]outcome{}
-	var sd ScannedDecision
-	rows := make([]decisionRow, 0, scanChunk)
-	for {
-		rows = rows[:0]
-		qargs := append([]any{lo, hi}, args...)
-		qargs = append(qargs, scanChunk)
-		r, err := s.q.QueryContext(ctx, q, qargs...)
+	queries := map[string]string{} // by the stream's chunk sizes
+	query := func(st *scanStream) string {
+		key := fmt.Sprint(st.sizes)
+		if q, ok := queries[key]; ok {
+			return q
+		}
+		q := `SELECT d.id, ` + decisionColumns + ` FROM decisions d WHERE d.id >= ? AND d.id < ?`
+		for i, l := range lists {
+			q += ` AND ` + l.col + ` IN (?` + strings.Repeat(", ?", st.sizes[i]-1) + `)`
+		}
+		q += ` ORDER BY d.id LIMIT ?`
+		queries[key] = q
+		return q
+	}
+	fill := func(st *scanStream) error {
+		if st.pos < len(st.buf) || st.done {
+			return nil
+		}
+		st.buf, st.pos = st.buf[:0], 0
+		qargs := append(append([]any{st.lo, hi}, st.args...), scanChunk)
+		r, err := s.q.QueryContext(ctx, query(st), qargs...)
 		if err != nil {
 			return fmt.Errorf("store: scan decisions: %w", err)
 		}
@@ -98,11 +176,41 @@ func (s *Store) ScanDecisions(ctx context.Context, f DecisionScan, fn func(*Scan
 				r.Close()
 				return fmt.Errorf("store: scan decisions: %w", err)
 			}
-			rows = append(rows, row)
+			st.buf = append(st.buf, row)
 		}
 		r.Close()
 		if err := r.Err(); err != nil {
 			return fmt.Errorf("store: scan decisions: %w", err)
+		}
+		if len(st.buf) < scanChunk {
+			st.done = true
+		}
+		if len(st.buf) > 0 {
+			st.lo = st.buf[len(st.buf)-1].key + 1
+		}
+		return nil
+	}
+
+	outcomes := map[int64]outcome{}
+	var sd ScannedDecision
+	rows := make([]decisionRow, 0, scanChunk)
+	for {
+		rows = rows[:0]
+		for len(rows) < scanChunk {
+			var first *scanStream
+			for _, st := range streams {
+				if err := fill(st); err != nil {
+					return err
+				}
+				if st.pos < len(st.buf) && (first == nil || st.buf[st.pos].key < first.buf[first.pos].key) {
+					first = st
+				}
+			}
+			if first == nil {
+				break
+			}
+			rows = append(rows, first.buf[first.pos])
+			first.pos++
 		}
 		if len(rows) == 0 {
 			return nil
@@ -145,7 +253,6 @@ func (s *Store) ScanDecisions(ctx context.Context, f DecisionScan, fn func(*Scan
 		if len(rows) < scanChunk {
 			return nil
 		}
-		lo = rows[len(rows)-1].key + 1
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -204,30 +311,34 @@ func (s *Store) ShadowCounts(ctx context.Context, policyID string, version int, 
 	if !until.IsZero() {
 		hi = decisionTimeKey(until)
 	}
-	args := append([]any{decisionTimeKey(since), hi}, ids...)
-	rows, err := s.q.QueryContext(ctx, `SELECT d.action, d.shadow_ref, d.point_ref, d.client_ref, COUNT(*) FROM decisions d
-		WHERE d.id >= ? AND d.id < ? AND d.shadow_ref IN (?`+strings.Repeat(", ?", len(ids)-1)+`)
-		GROUP BY d.action, d.shadow_ref, d.point_ref, d.client_ref`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: shadow counts: %w", err)
-	}
 	type raw struct {
 		action                string
 		shadow, point, client int64
 		n                     int64
 	}
 	var rs []raw
-	for rows.Next() {
-		var r raw
-		if err := rows.Scan(&r.action, &r.shadow, &r.point, &r.client, &r.n); err != nil {
-			rows.Close()
+	// The outcomes are cut to fit the engine's parameter limit; each group
+	// has one shadow outcome, so the chunks' groups are disjoint.
+	for _, chunk := range chunks(ids, s.maxParams()-2) {
+		args := append([]any{decisionTimeKey(since), hi}, chunk...)
+		rows, err := s.q.QueryContext(ctx, `SELECT d.action, d.shadow_ref, d.point_ref, d.client_ref, COUNT(*) FROM decisions d
+			WHERE d.id >= ? AND d.id < ? AND d.shadow_ref IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)
+			GROUP BY d.action, d.shadow_ref, d.point_ref, d.client_ref`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: shadow counts: %w", err)
+		}
+		for rows.Next() {
+			var r raw
+			if err := rows.Scan(&r.action, &r.shadow, &r.point, &r.client, &r.n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			rs = append(rs, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		rs = append(rs, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	var refs []int64
 	for _, r := range rs {

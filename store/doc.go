@@ -32,5 +32,8 @@
 // (FOR UPDATE) so read-modify-write updates are not lost; Lock and TryLock are
 // advisory locks for work every replica may start (first signing keys,
 // purges); DataVersion counts LISTEN notifications that triggers on the
-// configuration tables send at commit.
+// configuration tables send at commit. On both engines this process counts
+// its own commits to those tables itself; on SQLite other processes' commits
+// are seen through the writer connection's PRAGMA data_version, polled in the
+// background (see sqliteWatcher).
 package store

@@ -30,9 +30,13 @@ type engine struct {
 	nq      atomic.Int64
 
 	// local grows with every commit this process makes to a table that
-	// caches read (PostgreSQL only); see DataVersion.
+	// caches read; see DataVersion.
 	local atomic.Int64
-	watch versioner
+	// settle asks for one more increment of the version once the writer
+	// is free again: a write through Query/QueryRow commits only when its
+	// rows are closed, after the call returns (see poolQuerier).
+	settle atomic.Bool
+	watch  versioner
 }
 
 // maxCachedQueries bounds the query cache: the store builds some queries from
@@ -42,8 +46,9 @@ const maxCachedQueries = 2000
 type query struct {
 	text  string // rebound for the engine
 	write bool   // INSERT/UPDATE/DELETE, possibly with RETURNING: needs the writer
-	// config: on PostgreSQL, the statement writes a table that caches read
-	// (one with a portico_changes trigger).
+	// config: the statement writes a table that caches read (one with a
+	// portico_changes trigger on PostgreSQL), so committing it moves the
+	// data version.
 	config bool
 	// SQLite: the statement prepared on the readers and on the writer.
 	mu     sync.Mutex
@@ -89,24 +94,113 @@ func (e *engine) greatest() string {
 }
 
 // wrote notes a commit by this process to a table that caches read, so that
-// this process's own caches see it at once rather than when the notification
-// comes back from the server. (SQLite needs nothing: the watcher's
-// connection is not the writer's, so data_version already moves.)
+// this process's own caches see it at once: on PostgreSQL rather than when
+// the notification comes back from the server; on SQLite because the watcher
+// only sees other connections' commits (see sqliteWatcher). Writes to other
+// tables (decisions, tokens, sessions' activity) leave the version alone.
 func (e *engine) wrote() {
-	if e.pg {
-		e.local.Add(1)
-	}
+	e.local.Add(1)
 }
 
 // notifyingTables are the tables whose PostgreSQL migrations add the
 // portico_changes trigger: configuration that caches read, not the
 // high-volume logs and tokens. A new cached table needs both.
+//
+// The session tables are there because the signed-in principal is cached
+// (handlers' principal cache): ending, rotating or stepping up a session,
+// forgetting a location or requiring a password change must reach every
+// replica at once. Their activity stamps are not (quietColumns).
 var notifyingTables = map[string]bool{
 	"settings": true, "plans": true, "organizations": true, "org_domains": true, "users": true,
 	"oauth_scopes": true, "oauth_clients": true, "oauth_client_secrets": true, "oauth_signing_keys": true,
 	"oauth_revoked_jtis": true, "oauth_registration_tokens": true, "connections": true,
 	"org_connection_types": true, "policies": true, "policy_versions": true, "policy_attachments": true,
 	"client_shares": true, "oauth_client_auth_failures": true, "oauth_apis": true, "api_policy_routes": true,
+	"sessions": true, "session_auth": true, "user_locations": true, "password_change_required": true,
+}
+
+// quietColumns are, per notifying table, the columns an UPDATE may set
+// without moving the data version: a session's once-a-minute activity touch
+// and a remembered location's last use happen on every request or launch,
+// and would otherwise empty every cache. Caches keep those values
+// themselves. The PostgreSQL triggers of these tables fire only on UPDATE OF
+// the other columns (migration 01100).
+var quietColumns = map[string]map[string]bool{
+	"sessions":       {"last_seen_at": true, "expires_at": true},
+	"user_locations": {"last_used_at": true},
+}
+
+// notifies reports whether statement q, which writes table, moves the data
+// version: any write to a notifying table except an UPDATE that sets only
+// quiet columns. What it cannot parse notifies.
+func notifies(q, table string) bool {
+	if !notifyingTables[table] {
+		return false
+	}
+	quiet := quietColumns[table]
+	if quiet == nil {
+		return true
+	}
+	cols, ok := setColumns(q)
+	if !ok {
+		return true
+	}
+	for _, c := range cols {
+		if !quiet[c] {
+			return true
+		}
+	}
+	return false
+}
+
+// setColumns returns the columns an UPDATE statement's SET list assigns;
+// false when q is not a plain UPDATE … SET … it can read.
+func setColumns(q string) ([]string, bool) {
+	f := strings.Fields(q)
+	if len(f) < 4 || !strings.EqualFold(f[0], "UPDATE") || !strings.EqualFold(f[2], "SET") {
+		return nil, false
+	}
+	rest := strings.Join(f[3:], " ")
+	var cols []string
+	depth, start := 0, 0
+	for i := 0; i <= len(rest); i++ {
+		end := i == len(rest)
+		if !end {
+			switch rest[i] {
+			case '(':
+				depth++
+				continue
+			case ')':
+				depth--
+				continue
+			case '\'', '"':
+				return nil, false
+			}
+		}
+		if depth == 0 && !end {
+			w := strings.ToUpper(rest[i:min(len(rest), i+11)])
+			if strings.HasPrefix(w, " WHERE ") || strings.HasPrefix(w, " FROM ") || strings.HasPrefix(w, " RETURNING ") {
+				end = true
+			}
+		}
+		if end || (depth == 0 && rest[i] == ',') {
+			part := rest[start:i]
+			eq := strings.IndexByte(part, '=')
+			if eq < 0 {
+				return nil, false
+			}
+			col := strings.ToLower(strings.TrimSpace(part[:eq]))
+			if col == "" || strings.ContainsAny(col, " ()") {
+				return nil, false
+			}
+			cols = append(cols, col)
+			start = i + 1
+			if end {
+				return cols, true
+			}
+		}
+	}
+	return cols, true
 }
 
 // writtenTable is the table an INSERT, UPDATE or DELETE writes.
@@ -129,8 +223,8 @@ func (e *engine) lookup(q string) *query {
 	c := &query{text: q, write: isWrite(q)}
 	if e.pg {
 		c.text = rebind(q)
-		c.config = c.write && notifyingTables[writtenTable(q)]
 	}
+	c.config = c.write && notifies(q, writtenTable(q))
 	if e.nq.Load() >= maxCachedQueries {
 		return c
 	}
@@ -290,17 +384,32 @@ func (p *poolQuerier) ExecContext(ctx context.Context, q string, args ...any) (s
 	} else {
 		res, err = p.e.wdb.ExecContext(ctx, c.text, args...)
 	}
-	if err == nil && c.config {
+	if err == nil && c.config && changedRows(res) {
 		p.e.wrote()
 	}
 	return res, err
 }
 
+// changedRows reports whether a write changed any row (true when the driver
+// cannot say): a conditional UPDATE or a purge that matched nothing leaves
+// the data version alone.
+func changedRows(res sql.Result) bool {
+	n, err := res.RowsAffected()
+	return err != nil || n > 0
+}
+
+// A write through QueryContext or QueryRowContext (… RETURNING) commits when
+// the caller closes its rows, after these return: the version moves before
+// (so the caller's next read sees it) and once more after the commit — on
+// PostgreSQL through the notification, on SQLite when the watcher next gets
+// the writer, which the rows hold until then — so that a cache filled in
+// between, with the old row under the new version, is not trusted.
 func (p *poolQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	c := p.e.lookup(q)
 	args = p.e.args(args)
 	if c.config {
 		p.e.wrote()
+		defer p.e.settle.Store(true)
 	}
 	if st := p.e.prepared(ctx, c, c.write); st != nil {
 		return st.QueryContext(ctx, args...)
@@ -313,6 +422,7 @@ func (p *poolQuerier) QueryRowContext(ctx context.Context, q string, args ...any
 	args = p.e.args(args)
 	if c.config {
 		p.e.wrote()
+		defer p.e.settle.Store(true)
 	}
 	if st := p.e.prepared(ctx, c, c.write); st != nil {
 		return st.QueryRowContext(ctx, args...)
@@ -354,12 +464,18 @@ func (t *txQuerier) prepareMissed(ctx context.Context) {
 
 func (t *txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	c := t.e.lookup(q)
-	t.config = t.config || c.config
 	args = t.e.args(args)
+	var res sql.Result
+	var err error
 	if st := t.stmt(ctx, c); st != nil {
-		return st.ExecContext(ctx, args...)
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = t.tx.ExecContext(ctx, c.text, args...)
 	}
-	return t.tx.ExecContext(ctx, c.text, args...)
+	if err == nil && c.config && changedRows(res) {
+		t.config = true
+	}
+	return res, err
 }
 
 func (t *txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {

@@ -81,3 +81,33 @@ func TestEveryMigrationHasATwin(t *testing.T) {
 		}
 	}
 }
+
+// TestNotifies: which statements move the data version. The activity
+// stamps of sessions and remembered locations do not; anything else written
+// to a notifying table does, and so does whatever the parser cannot read.
+func TestNotifies(t *testing.T) {
+	for q, want := range map[string]bool{
+		"UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?":                                        false,
+		"UPDATE sessions SET expires_at = MAX(expires_at, ?) WHERE id = ?":                                         false,
+		"UPDATE user_locations SET last_used_at = ? WHERE user_id = ? AND network = ?":                             false,
+		"UPDATE user_locations SET last_used_at = CASE WHEN a THEN ? ELSE ? END WHERE user_id IN (?, ?)":           false,
+		"UPDATE user_locations SET last_used_at = v.at FROM (VALUES (?, ?, ?)) AS v(u, n, at) WHERE user_id = v.u": false,
+		"INSERT INTO user_locations (user_id) VALUES (?) ON CONFLICT DO UPDATE SET last_used_at = ?":               true,
+		"UPDATE sessions SET id = ?, token_hash = ?, privilege = ? WHERE id = ? AND user_id = ?":                   true,
+		"UPDATE sessions SET mfa_at = ? WHERE id = ?":                                                              true,
+		"UPDATE sessions SET last_seen_at = ?, privilege = ? WHERE id = ?":                                         true,
+		"UPDATE sessions SET last_seen_at = 'x,y' WHERE id = ?":                                                    true,
+		"DELETE FROM sessions WHERE user_id = ?":                                                                   true,
+		"INSERT INTO sessions (id) VALUES (?)":                                                                     true,
+		"DELETE FROM user_locations WHERE user_id = ? AND network = ?":                                             true,
+		"INSERT INTO session_auth (session_id) VALUES (?)":                                                         true,
+		"DELETE FROM password_change_required WHERE user_id = ?":                                                   true,
+		"UPDATE users SET last_seen_at = ? WHERE id = ?":                                                           true,
+		"INSERT INTO policy_decisions (id) VALUES (?)":                                                             false,
+		"UPDATE oauth_refresh_tokens SET used_at = ? WHERE hash = ?":                                               false,
+	} {
+		if got := isWrite(q) && notifies(q, writtenTable(q)); got != want {
+			t.Errorf("notifies(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -42,7 +42,7 @@ func TestDecisionLogMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEngine(false, db, db)
-	e.watch = &sqliteWatcher{db: db}
+	e.watch = &sqliteConnWatcher{db: db}
 	s := &Store{e: e, q: e.pool, Now: time.Now}
 	all, err := s.Decisions(ctx, DecisionFilter{})
 	if err != nil || len(all) != 2 {

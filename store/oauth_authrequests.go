@@ -82,7 +82,9 @@ func scanAuthRequest(row interface{ Scan(...any) error }) (AuthRequest, error) {
 	return a, nil
 }
 
-// CreateAuthRequest stores a new authorization request.
+// CreateAuthRequest stores a new authorization request: pending, or, when
+// CodeHash is set, already completed with its user and code (single sign-on
+// at /authorize stores the request once, with its code).
 func (s *Store) CreateAuthRequest(ctx context.Context, a *AuthRequest) error {
 	if a.ID == "" {
 		a.ID = NewID()
@@ -92,11 +94,17 @@ func (s *Store) CreateAuthRequest(ctx context.Context, a *AuthRequest) error {
 	if a.MaxAge != nil {
 		maxAge = sql.NullInt64{Int64: *a.MaxAge, Valid: true}
 	}
+	var codeExpires sql.NullInt64
+	if a.CodeHash != "" {
+		codeExpires = sql.NullInt64{Int64: ms(a.CodeExpiresAt), Valid: true}
+	}
 	_, err := s.q.ExecContext(ctx, `INSERT INTO oauth_auth_requests (id, client_id, org_id, redirect_uri, scopes,
 		state, nonce, response_mode, prompt, max_age, login_hint, code_challenge, code_challenge_method,
-		created_at, expires_at, resource, dpop_jkt, pushed, acr_values) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, expires_at, resource, dpop_jkt, pushed, acr_values, user_id, auth_time, amr, code_hash, code_expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.ClientID, nullString(a.OrgID), a.RedirectURI, js(a.Scopes), a.State, a.Nonce, a.ResponseMode, js(a.Prompt),
-		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt), a.Resource, a.DPoPJKT, a.Pushed, strings.Join(a.ACRValues, " "))
+		maxAge, a.LoginHint, a.CodeChallenge, a.CodeChallengeMethod, ms(a.CreatedAt), ms(a.ExpiresAt), a.Resource, a.DPoPJKT, a.Pushed,
+		strings.Join(a.ACRValues, " "), nullString(a.UserID), nullMS(a.AuthTime), js(a.AMR), nullString(a.CodeHash), codeExpires)
 	if err != nil {
 		return fmt.Errorf("store: create auth request: %w", err)
 	}

@@ -61,6 +61,7 @@ type pgWatcher struct {
 	n       atomic.Int64
 	cancel  context.CancelFunc
 	done    chan struct{}
+	down    atomic.Bool
 	mu      sync.Mutex
 	lastErr error
 }
@@ -129,16 +130,14 @@ func (w *pgWatcher) setErr(err error) {
 	w.mu.Lock()
 	w.lastErr = err
 	w.mu.Unlock()
+	w.down.Store(err != nil)
 }
 
 // version is the notification count. While the listening connection is down
 // the count still moves on every retry, so caches keep revalidating rather
 // than serving what may be stale.
 func (w *pgWatcher) version(context.Context) (int64, error) {
-	w.mu.Lock()
-	down := w.lastErr != nil
-	w.mu.Unlock()
-	if down {
+	if w.down.Load() {
 		return w.n.Add(1), nil
 	}
 	return w.n.Load(), nil
@@ -151,17 +150,119 @@ func (w *pgWatcher) close() {
 	}
 }
 
-// sqliteWatcher answers "has anything been committed since I last asked?"
-// with SQLite's PRAGMA data_version on one dedicated connection: the value
-// changes whenever another connection (in this process or another, such as
-// the CLI) commits.
+// sqliteWatcher sees the commits of other connections — the CLI, another
+// portal on the same file — through PRAGMA data_version asked on the writer
+// connection: SQLite changes that value only for commits made by some other
+// connection, and every commit of this process goes through the writer, so
+// this process's own writes to the log and token tables do not move the
+// version (engine.wrote counts those to configuration tables). A goroutine
+// asks every pollEvery, so DataVersion is an atomic load and no request
+// waits on the writer to learn it; a commit elsewhere is seen within about
+// pollEvery, or as soon as the writer is free after a long transaction of
+// this process (during which no other connection can commit anyway).
 type sqliteWatcher struct {
+	e      *engine
+	n      atomic.Int64
+	last   int64
+	conn   any // the writer's driver connection that last answered
+	cancel context.CancelFunc
+	done   chan struct{}
+	down   atomic.Bool
+}
+
+// pollEvery is how often the SQLite watcher asks the writer connection for
+// its data_version.
+const pollEvery = 10 * time.Millisecond
+
+func newSQLiteWatcher(ctx context.Context, e *engine) (*sqliteWatcher, error) {
+	w := &sqliteWatcher{e: e}
+	if err := w.poll(ctx); err != nil {
+		return nil, fmt.Errorf("store: data version: %w", err)
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	w.cancel, w.done = cancel, make(chan struct{})
+	go w.run(bg)
+	return w, nil
+}
+
+func (w *sqliteWatcher) run(ctx context.Context) {
+	defer close(w.done)
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := w.poll(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			w.n.Add(1)
+			w.down.Store(true)
+			continue
+		}
+		w.down.Store(false)
+	}
+}
+
+// poll reads the writer's data_version and counts a change. A different
+// driver connection (the writer was reopened after an error) counts too: its
+// data_version is not comparable with the old one's.
+func (w *sqliteWatcher) poll(ctx context.Context) error {
+	conn, err := w.e.wdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// Holding the writer, any write whose rows were open when it asked to
+	// settle has committed by now.
+	if w.e.settle.Swap(false) {
+		w.e.local.Add(1)
+	}
+	var dc any
+	if err := conn.Raw(func(c any) error { dc = c; return nil }); err != nil {
+		return err
+	}
+	var v int64
+	if err := conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+		return err
+	}
+	if dc != w.conn || v != w.last {
+		w.conn, w.last = dc, v
+		w.n.Add(1)
+	}
+	return nil
+}
+
+// version is the count of changes seen. While the writer does not answer the
+// count moves on every call, so caches keep revalidating rather than serve
+// what may be stale (as pgWatcher does while its connection is down).
+func (w *sqliteWatcher) version(context.Context) (int64, error) {
+	if w.down.Load() {
+		return w.n.Add(1), nil
+	}
+	return w.n.Load(), nil
+}
+
+func (w *sqliteWatcher) close() {
+	if w.cancel != nil {
+		w.cancel()
+		<-w.done
+	}
+}
+
+// sqliteConnWatcher is the watcher of the legacy single-pool mode: PRAGMA
+// data_version on one dedicated pool connection, which moves on every commit
+// by any other connection, this process's included.
+type sqliteConnWatcher struct {
 	db   *sql.DB
 	mu   sync.Mutex
 	conn *sql.Conn
 }
 
-func (w *sqliteWatcher) version(ctx context.Context) (int64, error) {
+func (w *sqliteConnWatcher) version(ctx context.Context) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.conn == nil {
@@ -180,7 +281,7 @@ func (w *sqliteWatcher) version(ctx context.Context) (int64, error) {
 	return v, nil
 }
 
-func (w *sqliteWatcher) close() {
+func (w *sqliteConnWatcher) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.conn != nil {

@@ -109,14 +109,19 @@ func openSQLite(ctx context.Context, path string) (*engine, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	// One more than the readers: the data-version watcher keeps its own.
-	n := sqlitePoolSize() + 1
+	n := sqlitePoolSize()
 	rdb.SetMaxOpenConns(n)
 	rdb.SetMaxIdleConns(n)
 	rdb.SetConnMaxIdleTime(0)
 	rdb.SetConnMaxLifetime(0)
 	e := newEngine(false, rdb, wdb)
-	e.watch = &sqliteWatcher{db: rdb}
+	w, err := newSQLiteWatcher(ctx, e)
+	if err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, err
+	}
+	e.watch = w
 	return e, nil
 }
 
@@ -137,7 +142,7 @@ func openSQLiteLegacy(ctx context.Context, path, base string) (*engine, error) {
 	}
 	e := newEngine(false, db, db)
 	e.noPrepare = true
-	e.watch = &sqliteWatcher{db: db}
+	e.watch = &sqliteConnWatcher{db: db}
 	return e, nil
 }
 
@@ -301,16 +306,20 @@ func notFound(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// DataVersion returns a number that changes whenever anything has been
-// committed since (by this process, another replica or the CLI). Caches
-// compare it with the value they were filled at and reload on a difference.
+// DataVersion returns a number that changes whenever a table that caches read
+// (notifyingTables) has been committed to since: by this process, at once
+// (before the writing call returns), or by another replica or the CLI, within
+// a few milliseconds. Caches compare it with the value they were filled at
+// and reload on a difference; they read it before reading what they cache.
+// It costs an atomic load on both engines.
 //
-// SQLite: PRAGMA data_version on a dedicated connection (every commit, this
-// process's too, comes from another connection). PostgreSQL: a counter bumped
-// by every notification on the portico_changes channel, which triggers on the
-// configuration tables raise at commit (see postgres.go), and by this
-// process's own commits to those tables, so that it sees them without waiting
-// for the notification; it costs an atomic load.
+// This process's own commits to those tables count themselves (engine.wrote);
+// its writes to other tables (the decision log, tokens, sessions' activity)
+// do not move it. Other writers: on PostgreSQL a counter bumped by every
+// notification on the portico_changes channel, which triggers on the
+// configuration tables raise at commit (see postgres.go); on SQLite the
+// writer connection's PRAGMA data_version, polled in the background (see
+// sqliteWatcher), which moves on any commit by another connection.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 	v, err := s.e.watch.version(ctx)
 	if err != nil {

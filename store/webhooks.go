@@ -112,13 +112,29 @@ func (s *Store) WebhookSubscriptions(ctx context.Context) ([]WebhookSubscription
 	return out, rows.Err()
 }
 
-// WebhookSubscription returns one subscription.
+// WebhookSubscription returns one subscription (locked for the rest of
+// the transaction when read inside one).
 func (s *Store) WebhookSubscription(ctx context.Context, id string) (WebhookSubscription, error) {
-	w, err := scanWebhookSub(s.q.QueryRowContext(ctx, `SELECT `+webhookSubCols+` FROM webhook_subscriptions WHERE id = ?`, id))
+	w, err := scanWebhookSub(s.q.QueryRowContext(ctx, `SELECT `+webhookSubCols+` FROM webhook_subscriptions WHERE id = ?`+s.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, ErrNotFound
 	}
 	return w, err
+}
+
+// UpdateWebhookSubscription stores w's URL, events, description, sealed
+// secret, sample and enabled flag.
+func (s *Store) UpdateWebhookSubscription(ctx context.Context, w WebhookSubscription) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE webhook_subscriptions SET url = ?, events = ?, description = ?, secret_sealed = ?,
+		deny_sample_percent = ?, enabled = ? WHERE id = ?`, w.URL, strings.Join(w.Events, " "), w.Description,
+		sealedText(w.SecretSealed), w.DenySamplePercent, boolInt(w.Enabled), w.ID)
+	if err != nil {
+		return fmt.Errorf("store: update webhook subscription: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // DeleteWebhookSubscription deletes a subscription and its deliveries.
@@ -172,11 +188,16 @@ func scanWebhookDelivery(row interface{ Scan(...any) error }) (WebhookDelivery, 
 	return d, err
 }
 
+// subscriptionEnabled keeps deliveries of paused subscriptions where they
+// are: not due, not claimed, no attempt spent, until the subscription is
+// resumed.
+const subscriptionEnabled = `subscription_id IN (SELECT id FROM webhook_subscriptions WHERE enabled = 1)`
+
 // DueWebhookDeliveries lists up to limit IDs of pending deliveries due at
-// now and not leased by a replica.
+// now, not leased by a replica, of subscriptions that are not paused.
 func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_at <= ?
-		AND claimed_until <= ? ORDER BY next_at LIMIT ?`, ms(now), ms(now), limit)
+		AND claimed_until <= ? AND `+subscriptionEnabled+` ORDER BY next_at LIMIT ?`, ms(now), ms(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due webhook deliveries: %w", err)
 	}
@@ -197,7 +218,8 @@ func (s *Store) DueWebhookDeliveries(ctx context.Context, now time.Time, limit i
 // no longer due): one conditional UPDATE decides, on either engine.
 func (s *Store) ClaimWebhookDelivery(ctx context.Context, id string, now, leaseUntil time.Time) (d WebhookDelivery, ok bool, err error) {
 	res, err := s.q.ExecContext(ctx, `UPDATE webhook_deliveries SET claimed_until = ?, attempts = attempts + 1
-		WHERE id = ? AND status = 'pending' AND next_at <= ? AND claimed_until <= ?`, ms(leaseUntil), id, ms(now), ms(now))
+		WHERE id = ? AND status = 'pending' AND next_at <= ? AND claimed_until <= ? AND `+subscriptionEnabled,
+		ms(leaseUntil), id, ms(now), ms(now))
 	if err != nil {
 		return d, false, fmt.Errorf("store: claim webhook delivery: %w", err)
 	}

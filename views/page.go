@@ -3,13 +3,11 @@ package views
 // Page is what the layout needs on every page.
 type Page struct {
 	Title string
-	Nav   []NavItem
-	// NavGroups is Nav grouped by what the viewer is there as (their own
-	// apps and account, developer, organization admin, platform admin).
-	NavGroups []NavGroup
-	User      *Viewer // nil when nobody is signed in
-	CSRF      string  // token for the sign-out form and any other form on the page
-	Flash     *Flash
+	// Nav is the navigation (NewNav); nil shows none.
+	Nav   *Nav
+	User  *Viewer // nil when nobody is signed in
+	CSRF  string  // token for the sign-out form and any other form on the page
+	Flash *Flash
 	// Narrow centres a small card, for sign-in and error pages.
 	Narrow bool
 }

@@ -11,9 +11,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
+	"portico/netguard"
 	"portico/store"
 )
 
@@ -37,7 +39,9 @@ type Dispatcher struct {
 	Sealer *store.Sealer
 	Log    *slog.Logger
 	Now    func() time.Time
-	// Client sends deliveries: netguard's guarded client in production.
+	// Client sends deliveries; nil means GuardedClient(nil), which refuses
+	// loopback, private, link-local (cloud metadata) and other non-public
+	// addresses. A client given here is used as is.
 	Client *http.Client
 	// Tick is how often the queue is looked at (default 1s).
 	Tick time.Duration
@@ -84,8 +88,19 @@ func (d *Dispatcher) defaults() {
 		d.ScanEvery = time.Minute
 	}
 	if d.Client == nil {
-		d.Client = &http.Client{Timeout: 10 * time.Second}
+		d.Client = GuardedClient(nil)
 	}
+}
+
+// GuardedClient is the client deliveries and the audit stream use: every
+// connection goes through netguard (subscribers type the URLs, so a URL or
+// a name resolving to an internal address must not reach it; allow is the
+// operator's PORTICO_UPSTREAM_ALLOW), a 10 s timeout, and no redirects,
+// which would let a receiver send the signed payload elsewhere.
+func GuardedClient(allow []netip.Prefix) *http.Client {
+	c := netguard.Guard{Allow: allow}.Client(netguard.ClientOptions{Timeout: 10 * time.Second})
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }
 
 // Start runs the dispatcher until the returned stop is called; stop waits

@@ -93,16 +93,19 @@ func validURL(raw string) bool {
 	return false
 }
 
-// CreateSubscription validates in, stores the subscription with a fresh
-// secret and audits it. The secret is returned once, to be shown once.
-func (s *Service) CreateSubscription(ctx context.Context, actor store.Actor, in SubscriptionInput) (store.WebhookSubscription, string, error) {
-	errs := FieldErrors{}
-	in.URL = strings.TrimSpace(in.URL)
-	if !validURL(in.URL) || len(in.URL) > 2000 {
+// checkURL, checkEvents and checkSample validate a subscription's fields,
+// the same at creation and on an edit.
+func checkURL(raw string, errs FieldErrors) string {
+	raw = strings.TrimSpace(raw)
+	if !validURL(raw) || len(raw) > 2000 {
 		errs["url"] = "Give an https URL (http only on loopback), without user info or fragment."
 	}
+	return raw
+}
+
+func checkEvents(in []string, errs FieldErrors) []string {
 	var events []string
-	for _, e := range in.Events {
+	for _, e := range in {
 		if e = strings.TrimSpace(e); e == "" {
 			continue
 		}
@@ -115,22 +118,38 @@ func (s *Service) CreateSubscription(ctx context.Context, actor store.Actor, in 
 	if len(events) == 0 && errs["events"] == "" {
 		errs["events"] = "Choose at least one event."
 	}
-	if in.DenySamplePercent == 0 {
-		in.DenySamplePercent = 100
+	return events
+}
+
+func checkSample(n int, errs FieldErrors) int {
+	if n == 0 {
+		n = 100
 	}
-	if in.DenySamplePercent < 1 || in.DenySamplePercent > 100 {
+	if n < 1 || n > 100 {
 		errs["deny_sample_percent"] = "Give a share between 1 and 100."
 	}
-	if len(in.Description) > 200 {
+	return n
+}
+
+func checkDescription(d string, errs FieldErrors) string {
+	if len(d) > 200 {
 		errs["description"] = "At most 200 characters."
 	}
+	return strings.TrimSpace(d)
+}
+
+// CreateSubscription validates in, stores the subscription with a fresh
+// secret and audits it. The secret is returned once, to be shown once.
+func (s *Service) CreateSubscription(ctx context.Context, actor store.Actor, in SubscriptionInput) (store.WebhookSubscription, string, error) {
+	errs := FieldErrors{}
+	w := store.WebhookSubscription{URL: checkURL(in.URL, errs), Events: checkEvents(in.Events, errs),
+		Description: checkDescription(in.Description, errs), DenySamplePercent: checkSample(in.DenySamplePercent, errs),
+		Enabled: true, CreatedAt: s.now()}
 	if len(errs) > 0 {
 		return store.WebhookSubscription{}, "", errs
 	}
 	secret := NewSecret()
-	w := store.WebhookSubscription{URL: in.URL, Events: events, Description: strings.TrimSpace(in.Description),
-		SecretSealed: s.Sealer.Seal([]byte(secret), purposeSubscription), DenySamplePercent: in.DenySamplePercent,
-		Enabled: true, CreatedAt: s.now()}
+	w.SecretSealed = s.Sealer.Seal([]byte(secret), purposeSubscription)
 	err := s.Store.InTx(ctx, func(tx *store.Store) error {
 		if err := tx.CreateWebhookSubscription(ctx, &w); err != nil {
 			return err
@@ -140,11 +159,98 @@ func (s *Service) CreateSubscription(ctx context.Context, actor store.Actor, in 
 	return w, secret, err
 }
 
+// SubscriptionChange is an edit of a subscription; nil fields stay as
+// they are.
+type SubscriptionChange struct {
+	URL               *string
+	Events            []string // nil: unchanged; empty: refused
+	Description       *string
+	DenySamplePercent *int
+}
+
+// UpdateSubscription validates and applies ch to subscription id, and
+// audits it. A new URL gets a new signing secret, returned once (else
+// ""): the receiver at the old URL knows the old secret and must not be
+// able to sign messages the new receiver would take for Portico's.
+// Deliveries still queued go to the new URL, signed with the new secret.
+func (s *Service) UpdateSubscription(ctx context.Context, actor store.Actor, id string, ch SubscriptionChange) (store.WebhookSubscription, string, error) {
+	var w store.WebhookSubscription
+	var secret string
+	err := s.Store.InTx(ctx, func(tx *store.Store) error {
+		before, err := tx.WebhookSubscription(ctx, id)
+		if err != nil {
+			return err
+		}
+		w = before
+		errs := FieldErrors{}
+		if ch.URL != nil {
+			w.URL = checkURL(*ch.URL, errs)
+		}
+		if ch.Events != nil {
+			w.Events = checkEvents(ch.Events, errs)
+		}
+		if ch.Description != nil {
+			w.Description = checkDescription(*ch.Description, errs)
+		}
+		if ch.DenySamplePercent != nil {
+			w.DenySamplePercent = checkSample(*ch.DenySamplePercent, errs)
+		}
+		if len(errs) > 0 {
+			return errs
+		}
+		after := auditedSub(w)
+		if w.URL != before.URL {
+			if s.Sealer == nil {
+				return errors.New("webhooks: no secret key to seal a new signing secret")
+			}
+			secret = NewSecret()
+			w.SecretSealed = s.Sealer.Seal([]byte(secret), purposeSubscription)
+			after["secret_rotated"] = true
+		}
+		if err := tx.UpdateWebhookSubscription(ctx, w); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, actor.Event("", "webhook.update", "webhook", id), auditedSub(before), after)
+	})
+	if err != nil {
+		return store.WebhookSubscription{}, "", err
+	}
+	return w, secret, nil
+}
+
+// SetSubscriptionEnabled pauses (enabled false) or resumes a subscription
+// and audits it. A paused subscription is not sent anything: events are
+// not queued for it, and deliveries already queued wait, spending no
+// attempts, until it is resumed.
+func (s *Service) SetSubscriptionEnabled(ctx context.Context, actor store.Actor, id string, enabled bool) (store.WebhookSubscription, error) {
+	var w store.WebhookSubscription
+	err := s.Store.InTx(ctx, func(tx *store.Store) error {
+		before, err := tx.WebhookSubscription(ctx, id)
+		if err != nil {
+			return err
+		}
+		w = before
+		w.Enabled = enabled
+		if err := tx.UpdateWebhookSubscription(ctx, w); err != nil {
+			return err
+		}
+		action := "webhook.resume"
+		if !enabled {
+			action = "webhook.pause"
+		}
+		return tx.Audit(ctx, actor.Event("", action, "webhook", id), auditedSub(before), auditedSub(w))
+	})
+	if err != nil {
+		return store.WebhookSubscription{}, err
+	}
+	return w, nil
+}
+
 // auditedSub is what the audit log keeps of a subscription: never the
 // sealed secret.
 func auditedSub(w store.WebhookSubscription) map[string]any {
 	return map[string]any{"id": w.ID, "url": w.URL, "events": w.Events, "description": w.Description,
-		"deny_sample_percent": w.DenySamplePercent}
+		"deny_sample_percent": w.DenySamplePercent, "enabled": w.Enabled}
 }
 
 // DeleteSubscription deletes a subscription and its delivery log.

@@ -59,8 +59,11 @@ func (s *WriterSink) Send(_ context.Context, events []store.AuditEvent) error {
 type HTTPSink struct {
 	URL    string
 	Secret string // "whsec_…", optional
+	// Client posts the batches; nil means GuardedClient(nil).
 	Client *http.Client
 	Now    func() time.Time
+
+	fallback sync.Once
 }
 
 // Send posts the events.
@@ -80,6 +83,11 @@ func (s *HTTPSink) Send(ctx context.Context, events []store.AuditEvent) error {
 			return err
 		}
 	}
+	s.fallback.Do(func() {
+		if s.Client == nil {
+			s.Client = GuardedClient(nil)
+		}
+	})
 	resp, err := s.Client.Do(req)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"portico/authserver"
 	"portico/metrics"
 	"portico/store"
 )
@@ -37,6 +38,10 @@ func (a *activity) SignIn(method, result string) {
 }
 
 func (a *activity) Lockout(factor string) { a.m.Lockout(factor) }
+
+// The authorization server counts client-authentication lockouts only if
+// what it is given as Metrics can (it finds out by type assertion).
+var _ authserver.LockoutMetrics = (*activity)(nil)
 
 func (a *activity) TokenIssued(grant, clientType string) {
 	a.m.TokenIssued(grant, clientType)

@@ -44,3 +44,26 @@ func TestTokenCommands(t *testing.T) {
 		t.Error("not revoked")
 	}
 }
+
+// TestTokenCreateRefusesPlatformGrantToAPartnersClient: `token create
+// --client-id` without --org is a platform-wide grant, which a partner
+// organization's client must not get; with --org it is scoped to that
+// organization and made.
+func TestTokenCreateRefusesPlatformGrantToAPartnersClient(t *testing.T) {
+	tc := newTestCLI(t)
+	tc.mustRun("org", "create", "--slug", "acme", "--name", "Acme")
+	var cl struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal([]byte(tc.mustRun("client", "create", "--org", "acme", "--name", "Sync", "--type", "service", "--json")), &cl); err != nil || cl.ClientID == "" {
+		t.Fatalf("client create: %v", err)
+	}
+	out, err := tc.run("token", "create", "--name", "x", "--role", "admin", "--client-id", cl.ClientID)
+	if err == nil || !strings.Contains(err.Error()+out, "platform") {
+		t.Fatalf("platform-wide grant to a partner's client: %v %s", err, out)
+	}
+	if list := tc.mustRun("token", "list", "--json"); strings.Contains(list, cl.ClientID) {
+		t.Fatalf("a refused grant was stored: %s", list)
+	}
+	tc.mustRun("token", "create", "--name", "x", "--role", "admin", "--client-id", cl.ClientID, "--org", "acme")
+}

@@ -19,6 +19,9 @@ func runWebhook(ctx context.Context, c *cli, args []string) error {
 		"create":     runWebhookCreate,
 		"list":       runWebhookList,
 		"delete":     runWebhookDelete,
+		"update":     runWebhookUpdate,
+		"pause":      runWebhookEnabled(false),
+		"resume":     runWebhookEnabled(true),
 		"deliveries": runWebhookDeliveries,
 		"redeliver":  runWebhookRedeliver,
 		"events":     runWebhookEvents,
@@ -73,23 +76,111 @@ func runWebhookList(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	type row struct {
-		ID          string   `json:"id"`
-		URL         string   `json:"url"`
-		Events      []string `json:"events"`
-		Description string   `json:"description,omitempty"`
-		DenySample  int      `json:"deny_sample_percent"`
-	}
-	out := []row{}
+	out := []webhookRow{}
 	var lines []string
 	for _, s := range subs {
-		out = append(out, row{s.ID, s.URL, s.Events, s.Description, s.DenySamplePercent})
-		lines = append(lines, fmt.Sprintf("%s  %s  %s", s.ID, s.URL, strings.Join(s.Events, ",")))
+		out = append(out, webhookRowOf(s))
+		line := fmt.Sprintf("%s  %s  %s", s.ID, s.URL, strings.Join(s.Events, ","))
+		if !s.Enabled {
+			line += "  (paused)"
+		}
+		lines = append(lines, line)
 	}
 	if len(lines) == 0 {
 		lines = []string{"no webhooks"}
 	}
 	return c.output(*f.asJSON, out, strings.Join(lines, "\n"))
+}
+
+// webhookRow is a subscription as list, update, pause and resume print it.
+type webhookRow struct {
+	ID          string   `json:"id"`
+	URL         string   `json:"url"`
+	Events      []string `json:"events"`
+	Description string   `json:"description,omitempty"`
+	DenySample  int      `json:"deny_sample_percent"`
+	Enabled     bool     `json:"enabled"`
+	Secret      string   `json:"secret,omitempty"`
+}
+
+func webhookRowOf(s store.WebhookSubscription) webhookRow {
+	return webhookRow{ID: s.ID, URL: s.URL, Events: s.Events, Description: s.Description, DenySample: s.DenySamplePercent,
+		Enabled: s.Enabled}
+}
+
+func runWebhookUpdate(ctx context.Context, c *cli, args []string) error {
+	fs := c.newFlags("webhook update")
+	f := c.oauthFlags(fs)
+	id := fs.String("id", "", "subscription ID (required)")
+	u := fs.String("url", "", "a new https URL (gets a new signing secret, printed once)")
+	desc := fs.String("description", "", "what the receiver is")
+	var events multiFlag
+	fs.Var(&events, "event", "an event type (repeatable; replaces the list; `portico webhook events` lists them)")
+	sample := fs.Int("deny-sample", 100, "share of decision.denied events sent, 1-100 (percent)")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	var ch webhooks.SubscriptionChange
+	if flagSet(fs, "url") {
+		ch.URL = u
+	}
+	if flagSet(fs, "description") {
+		ch.Description = desc
+	}
+	if flagSet(fs, "deny-sample") {
+		ch.DenySamplePercent = sample
+	}
+	if flagSet(fs, "event") {
+		ch.Events = []string{}
+		for _, e := range events {
+			ch.Events = append(ch.Events, strings.Split(e, ",")...)
+		}
+	}
+	env, err := c.openOAuth(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	sub, secret, err := webhookService(env, c).UpdateSubscription(ctx, cliWebhookActor, *id, ch)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no webhook %q", *id)
+	}
+	if err != nil {
+		return err
+	}
+	row := webhookRowOf(sub)
+	row.Secret = secret
+	text := fmt.Sprintf("updated webhook %s: %s  %s", sub.ID, sub.URL, strings.Join(sub.Events, ","))
+	if secret != "" {
+		text += "\nnew signing secret for the new URL (shown only now): " + secret
+	}
+	return c.output(*f.asJSON, row, text)
+}
+
+// runWebhookEnabled is webhook pause (false) and resume (true).
+func runWebhookEnabled(enabled bool) func(context.Context, *cli, []string) error {
+	verb := map[bool]string{false: "pause", true: "resume"}[enabled]
+	return func(ctx context.Context, c *cli, args []string) error {
+		fs := c.newFlags("webhook " + verb)
+		f := c.oauthFlags(fs)
+		id := fs.String("id", "", "subscription ID (required)")
+		if err := parseArgs(fs, args); err != nil {
+			return err
+		}
+		env, err := c.openOAuth(ctx, f)
+		if err != nil {
+			return err
+		}
+		defer env.close()
+		sub, err := webhookService(env, c).SetSubscriptionEnabled(ctx, cliWebhookActor, *id, enabled)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no webhook %q", *id)
+		}
+		if err != nil {
+			return err
+		}
+		return c.output(*f.asJSON, webhookRowOf(sub), map[bool]string{false: "paused", true: "resumed"}[enabled]+" webhook "+sub.ID)
+	}
 }
 
 func runWebhookDelete(ctx context.Context, c *cli, args []string) error {

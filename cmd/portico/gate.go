@@ -60,6 +60,7 @@ func (g *policyGate) Check(ctx context.Context, req authserver.GateRequest) (aut
 	if err != nil {
 		return authserver.Verdict{Action: authserver.Deny, Reason: "the access decision failed"}, err
 	}
+	ev.Tentative = req.Tentative
 	out, err := g.engine.Decide(ctx, ev)
 	if err != nil {
 		return authserver.Verdict{Action: authserver.Deny, Reason: "the access decision failed"}, err

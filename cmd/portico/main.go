@@ -61,7 +61,7 @@ func commands() []command {
 		{"api", "APIs (resource servers) and their scopes: create, list, show, update, delete", runAPI},
 		{"token", "admin API tokens and client grants: create, list, revoke", runToken},
 		{"keys", "token-signing keys: rotate", runKeys},
-		{"webhook", "outgoing webhooks: create, list, delete, deliveries, redeliver, events", runWebhook},
+		{"webhook", "outgoing webhooks: create, list, update, pause, resume, delete, deliveries, redeliver, events", runWebhook},
 		{"hook", "inbound hooks (a billing system's): create, list, delete", runHook},
 		{"registration-token", "initial access tokens for dynamic client registration: create", runRegistrationToken},
 		{"db", "the database: copy (SQLite to PostgreSQL), backup (SQLite, online)", runDB},

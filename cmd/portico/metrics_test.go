@@ -114,6 +114,7 @@ func TestMetricsAfterRealTraffic(t *testing.T) {
 		`portico_decision_log_flush_duration_seconds_count `,
 		`go_sql_open_connections{db_name=`,
 		`portico_lockouts_total{factor="password"} 0`,
+		`portico_lockouts_total{factor="client_auth"} 0`,
 		`portico_webhook_deliveries_total{event="organization.created",result="delivered"} `,
 		`portico_webhook_queue_depth 0`,
 	}

@@ -32,7 +32,8 @@ type loginCompleter struct{ s *authserver.Server }
 // CompleteLogin implements handlers.LoginCompleter.
 func (l loginCompleter) CompleteLogin(ctx context.Context, id string, in handlers.CompletedSignIn) (string, error) {
 	to, err := l.s.CompleteLogin(ctx, id, authserver.LoginUser{UserID: in.UserID, AuthTime: in.AuthTime, MFAAt: in.MFAAt,
-		AMR: in.AMR, AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP, SteppedUp: in.SteppedUp})
+		AMR: in.AMR, AuthMethods: in.AuthMethods, ConnectionID: in.ConnectionID, IP: in.IP, SteppedUp: in.SteppedUp,
+		User: in.User})
 	switch {
 	case errors.Is(err, authserver.ErrStepUpRequired):
 		return "", &handlers.StepUpError{Methods: authserver.StepUpMethods(err), Err: err}

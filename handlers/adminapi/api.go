@@ -80,6 +80,9 @@ const (
 	platformWrite               // platform credentials with the admin role
 )
 
+// writes: the route changes something (and needs the admin role).
+func (x access) writes() bool { return x == orgWrite || x == platformWrite || x == anyWrite }
+
 // route is one operation: how it is mounted and how it is documented.
 type route struct {
 	Method, Path string // echo path below Prefix, with :params
@@ -180,8 +183,7 @@ func (a *API) handle(r route) echo.HandlerFunc {
 
 // authorize checks the caller against the route and loads :org.
 func (a *API) authorize(c *call, r route) error {
-	write := r.Access == orgWrite || r.Access == platformWrite || r.Access == anyWrite
-	if write && c.p.Token.Role != store.APIRoleAdmin {
+	if r.Access.writes() && c.p.Token.Role != store.APIRoleAdmin {
 		return problem{Status: http.StatusForbidden, Detail: "This credential may only read."}
 	}
 	if (r.Access == platformRead || r.Access == platformWrite) && c.p.Token.OrgID != "" {

@@ -37,7 +37,8 @@ func (p *principal) actor() store.Actor {
 // service lets it read (groups, tokens); it never reaches a write, which
 // authorize refuses first for every route marked as one.
 func (p *principal) manager() partners.Manager {
-	return partners.Manager{Actor: p.actor(), OrgID: p.Token.OrgID, Role: store.RoleAdmin, PlatformAdmin: p.Token.OrgID == ""}
+	return partners.Manager{Actor: p.actor(), OrgID: p.Token.OrgID, Role: store.RoleAdmin, PlatformAdmin: p.Token.OrgID == "",
+		TokenID: p.Token.ID}
 }
 
 func unauthorized(detail string) problem {
@@ -84,6 +85,11 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 				return nil, unauthorized("The API token's organization may not use the API now: " + r + ".")
 			}
 		}
+		if r, err := a.partners.MakerStanding(ctx, t); err != nil {
+			return nil, err
+		} else if r != "" {
+			return nil, unauthorized("The API token no longer works: " + r + ".")
+		}
 		return &principal{Token: t}, nil
 	}
 	if a.cfg.Verifier == nil {
@@ -118,11 +124,31 @@ func (a *API) authenticate(c echo.Context) (*principal, error) {
 	if g.OrgID != "" && g.OrgID != at.OrgID {
 		return nil, problem{Status: http.StatusForbidden, Detail: "This client's admin API grant is for another organization."}
 	}
+	if g.OrgID == "" {
+		// A platform-wide grant works only for a client of the platform's
+		// own organization, also one made before that rule (or whose
+		// organization has since lost its platform admins).
+		platform, err := a.partners.IsPlatformOrg(ctx, at.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		if !platform {
+			return nil, problem{Status: http.StatusForbidden, Detail: "A platform-wide grant is not valid for a partner organization's client."}
+		}
+	}
+	if r, err := a.partners.MakerStanding(ctx, g); err != nil {
+		return nil, err
+	} else if r != "" {
+		return nil, problem{Status: http.StatusForbidden, Detail: "This client's admin API grant no longer works: " + r + "."}
+	}
 	return &principal{Token: g, ClientID: at.ClientID}, nil
 }
 
-// recordUse audits every authenticated call with the credential's ID, and
-// notes when the credential was last used.
+// recordUse notes when the credential was last used and audits every
+// call of a route that writes, whatever its outcome (a refused attempt to
+// change something is worth knowing), with the credential's ID. Reads are
+// not audited: a provisioning script polling lists would bury the changes
+// under its reads, and cost a write each.
 func (a *API) recordUse(c *call, r route) {
 	if c.p == nil {
 		return
@@ -131,6 +157,9 @@ func (a *API) recordUse(c *call, r route) {
 	now := a.cfg.Now()
 	if err := a.cfg.Store.TouchAPIToken(ctx, c.p.Token.ID, now); err != nil {
 		a.cfg.Log.Warn("admin api: touch token", "err", err)
+	}
+	if !r.Access.writes() {
+		return
 	}
 	ev := c.actor().Event(c.p.Token.OrgID, "api.call", "api_token", c.p.Token.ID)
 	use := map[string]any{"method": c.Request().Method, "path": c.Request().URL.Path, "operation": r.Op,

@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,6 +32,15 @@ type WebhookBody struct {
 	DenySamplePercent int      `json:"deny_sample_percent,omitempty"`
 }
 
+// WebhookPatch edits a subscription; fields left out stay as they are. A
+// new url gets a new signing secret, in this answer only.
+type WebhookPatch struct {
+	URL               *string   `json:"url,omitempty"`
+	Events            *[]string `json:"events,omitempty"`
+	Description       *string   `json:"description,omitempty"`
+	DenySamplePercent *int      `json:"deny_sample_percent,omitempty"`
+}
+
 // Delivery is one queued or sent webhook delivery.
 type Delivery struct {
 	ID         string    `json:"id"`
@@ -46,10 +56,43 @@ type Delivery struct {
 // InboundHook is a signed inbound hook (a billing system's); its secret
 // appears only in the answer that made it.
 type InboundHook struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Path   string `json:"path"`
-	Secret string `json:"secret,omitempty"`
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Path      string    `json:"path"`
+	CreatedAt time.Time `json:"created_at"`
+	Secret    string    `json:"secret,omitempty"`
+}
+
+func inboundHookOut(h store.InboundHook) InboundHook {
+	return InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID, CreatedAt: h.CreatedAt}
+}
+
+// inboundHook is the hook the path names, by ID (what its URL carries) or
+// by name, as an organization is named by ID or slug.
+func (a *API) inboundHook(c *call) (store.InboundHook, error) {
+	ref := c.Param("hook")
+	h, err := a.cfg.Store.InboundHook(c.ctx(), ref)
+	if !errors.Is(err, store.ErrNotFound) {
+		return h, err
+	}
+	hs, err := a.cfg.Store.InboundHooks(c.ctx())
+	if err != nil {
+		return store.InboundHook{}, err
+	}
+	for _, h := range hs {
+		if h.Name == ref {
+			return h, nil
+		}
+	}
+	return store.InboundHook{}, store.ErrNotFound
+}
+
+func (a *API) getInboundHook(c *call) error {
+	h, err := a.inboundHook(c)
+	if err != nil {
+		return err
+	}
+	return c.json(http.StatusOK, inboundHookOut(h))
 }
 
 // InboundHookBody names the calling system.
@@ -98,7 +141,7 @@ func (a *API) getWebhook(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.json(http.StatusOK, webhookOut(s))
+	return c.withETag(webhookOut(s))
 }
 
 func (a *API) createWebhook(c *call) error {
@@ -117,6 +160,58 @@ func (a *API) createWebhook(c *call) error {
 	out := webhookOut(sub)
 	out.Secret = secret
 	return c.created("/webhooks/"+sub.ID, out)
+}
+
+func (a *API) updateWebhook(c *call) error {
+	var b WebhookPatch
+	if err := c.bind(&b); err != nil {
+		return err
+	}
+	ch := webhooks.SubscriptionChange{URL: b.URL, Description: b.Description, DenySamplePercent: b.DenySamplePercent}
+	if b.Events != nil {
+		ch.Events = append([]string{}, *b.Events...)
+	}
+	if b.URL != nil && !a.canSeal() {
+		return errNoSealer
+	}
+	var sub store.WebhookSubscription
+	var secret string
+	// The If-Match check and the edit see the same row: one transaction,
+	// in which the service's own transaction nests.
+	err := a.cfg.Store.InTx(c.ctx(), func(tx *store.Store) error {
+		cur, err := tx.WebhookSubscription(c.ctx(), c.Param("id"))
+		if err != nil {
+			return err
+		}
+		if err := c.ifMatch(webhookOut(cur)); err != nil {
+			return err
+		}
+		svc := *a.webhooks()
+		svc.Store = tx
+		sub, secret, err = svc.UpdateSubscription(c.ctx(), c.actor(), cur.ID, ch)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// The ETag is the subscription's as a GET shows it: without the secret.
+	c.Response().Header().Set("ETag", etagOf(webhookOut(sub)))
+	out := webhookOut(sub)
+	if out.Secret = secret; secret != "" {
+		c.Response().Header().Set("Cache-Control", "no-store")
+	}
+	return c.json(http.StatusOK, out)
+}
+
+// setWebhookEnabled pauses (false) or resumes (true) a subscription.
+func (a *API) setWebhookEnabled(enabled bool) func(c *call) error {
+	return func(c *call) error {
+		sub, err := a.webhooks().SetSubscriptionEnabled(c.ctx(), c.actor(), c.Param("id"), enabled)
+		if err != nil {
+			return err
+		}
+		return c.withETag(webhookOut(sub))
+	}
 }
 
 func (a *API) deleteWebhook(c *call) error {
@@ -178,7 +273,7 @@ func (a *API) listInboundHooks(c *call) error {
 	}
 	out := make([]InboundHook, 0, len(hs))
 	for _, h := range hs {
-		out = append(out, InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID})
+		out = append(out, inboundHookOut(h))
 	}
 	return list(c, out, store.PageInfo{})
 }
@@ -195,11 +290,17 @@ func (a *API) createInboundHook(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.created("/hooks/"+h.Name, InboundHook{ID: h.ID, Name: h.Name, Path: "/hooks/inbound/" + h.ID, Secret: secret})
+	out := inboundHookOut(h)
+	out.Secret = secret
+	return c.created("/hooks/"+h.ID, out)
 }
 
 func (a *API) deleteInboundHook(c *call) error {
-	if err := a.webhooks().DeleteInboundHook(c.ctx(), c.actor(), c.Param("name")); err != nil {
+	h, err := a.inboundHook(c)
+	if err != nil {
+		return err
+	}
+	if err := a.webhooks().DeleteInboundHook(c.ctx(), c.actor(), h.Name); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

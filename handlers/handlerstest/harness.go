@@ -31,6 +31,9 @@ type Harness struct {
 	Server *httptest.Server
 	Store  *store.Store
 	URL    string
+	// DSN names the database, for a test that opens a second Store on it
+	// (another replica, the CLI).
+	DSN string
 	// Config is what handlers.New was given; tests may inspect it.
 	Config handlers.Config
 }
@@ -42,7 +45,8 @@ type Option func(*handlers.Config)
 func New(t testing.TB, opts ...Option) *Harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, storetest.DSN(t))
+	dsn := storetest.DSN(t)
+	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +80,7 @@ func New(t testing.TB, opts ...Option) *Harness {
 		srv.Close()
 		st.Close()
 	})
-	return &Harness{Server: srv, Store: st, URL: srv.URL, Config: cfg}
+	return &Harness{Server: srv, Store: st, URL: srv.URL, Config: cfg, DSN: dsn}
 }
 
 // Org creates an organization.
