@@ -11,7 +11,8 @@ import (
 // opServer is the op.Server that op.RegisterServer routes to. It only
 // forwards: each endpoint and grant lives in its own file on *Server.
 // Methods it does not override (device flow) answer with
-// op's "not supported" errors.
+// op's "not supported" errors. Introspection does not pass through op at
+// all (serveIntrospection).
 type opServer struct {
 	op.UnimplementedServer
 	s *Server
@@ -75,10 +76,6 @@ func (o *opServer) TokenExchange(ctx context.Context, r *op.ClientRequest[oidc.T
 
 func (o *opServer) JWTProfile(ctx context.Context, r *op.Request[oidc.JWTProfileGrantRequest]) (*op.Response, error) {
 	return o.s.issued("jwt_bearer", "")(o.s.jwtBearer(ctx, r))
-}
-
-func (o *opServer) Introspect(ctx context.Context, r *op.Request[op.IntrospectionRequest]) (*op.Response, error) {
-	return o.s.introspect(ctx, r.Data)
 }
 
 func (o *opServer) Revocation(ctx context.Context, r *op.ClientRequest[oidc.RevocationRequest]) (*op.Response, error) {

@@ -155,6 +155,9 @@ type Server struct {
 	paths    map[string]string // path -> endpoint name
 	endpoint endpoints
 	jtis     *jtiBatcher
+	// basicChallenge is the WWW-Authenticate of a 401 from the token
+	// endpoints, made once.
+	basicChallenge string
 	// withCORS is serve behind the CORS handler, for corsPath paths.
 	withCORS http.Handler
 	// ist holds trusted token issuers; nil when the Store cannot.
@@ -202,7 +205,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.HTTPClient = newJWKSClient(allow, cfg.AllowInsecure)
 	}
 	s := &Server{cfg: cfg, issuer: iss, prefix: strings.TrimSuffix(iss.Path, "/"), now: cfg.Now,
-		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate}
+		log: cfg.Logger, st: cfg.Store, gate: cfg.Gate, basicChallenge: `Basic realm="` + cfg.Issuer + `"`}
 	ctx := context.Background()
 	if s.hash, err = loadHasher(ctx, cfg.Store, cfg.Sealer); err != nil {
 		return nil, err
@@ -249,7 +252,6 @@ func New(cfg Config) (*Server, error) {
 	s.op = op.RegisterServer(&opServer{s: s}, op.Endpoints{
 		Authorization: op.NewEndpoint(e.authorize),
 		Token:         op.NewEndpoint(e.token),
-		Introspection: op.NewEndpoint(e.introspect),
 		Userinfo:      op.NewEndpoint(e.userinfo),
 		Revocation:    op.NewEndpoint(e.revoke),
 		EndSession:    op.NewEndpoint(e.endSession),
@@ -310,7 +312,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		src := clientAddr(r)
-		r = r.WithContext(WithClientAddr(r.Context(), src))
+		if a, _ := r.Context().Value(clientAddrKey{}).(netip.Addr); a != src {
+			r = r.WithContext(WithClientAddr(r.Context(), src))
+		}
 		if r.ParseForm() == nil {
 			wait, err := s.throttle.retryAfter(r.Context(), claimedClientID(r), src)
 			if err != nil {
@@ -326,7 +330,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		// RFC 9110 §15.5.2 for one on every 401: whatever the method tried
 		// (client_secret_post, private_key_jwt), the challenge names the one
 		// HTTP authentication scheme these endpoints accept.
-		w = &challengeWriter{ResponseWriter: w, challenge: `Basic realm="` + s.cfg.Issuer + `"`}
+		w = &challengeWriter{ResponseWriter: w, challenge: s.basicChallenge}
 		if p == s.endpoint.token || p == s.endpoint.par {
 			proof, derr := s.verifyDPoP(r.Context(), r, s.url(p), "")
 			if derr != nil {
@@ -340,8 +344,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		if p == s.endpoint.par {
+		switch p {
+		case s.endpoint.par:
 			s.servePAR(w, r)
+			return
+		case s.endpoint.introspect:
+			s.serveIntrospection(w, r)
 			return
 		}
 	case p == s.endpoint.authorize:

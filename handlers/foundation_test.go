@@ -24,9 +24,48 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 			strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("%s: CSP %q", path, csp)
 		}
-		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "same-origin" {
+		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("Referrer-Policy") != "same-origin" ||
+			hd.Get("X-Frame-Options") != "DENY" || hd.Get("Cross-Origin-Opener-Policy") != "same-origin" ||
+			hd.Get("Permissions-Policy") != "camera=(), microphone=(), geolocation=()" {
 			t.Errorf("%s: headers %v", path, hd)
 		}
+		for name, v := range hd {
+			if len(v) != 1 && name != "Set-Cookie" && name != "Vary" {
+				t.Errorf("%s: header %s sent %d times: %q", path, name, len(v), v)
+			}
+		}
+	}
+}
+
+// TestEveryResponseHasItsOwnRequestID: X-Request-ID is 32 letters and
+// differs from one response to the next; one the caller sent is kept.
+func TestEveryResponseHasItsOwnRequestID(t *testing.T) {
+	h := handlerstest.New(t)
+	seen := map[string]bool{}
+	for range 50 {
+		resp, err := http.Get(h.URL + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Header.Get("X-Request-Id")
+		if len(id) != 32 || strings.Trim(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
+			t.Fatalf("request ID %q", id)
+		}
+		if seen[id] {
+			t.Fatalf("request ID %q twice", id)
+		}
+		seen[id] = true
+	}
+	req, _ := http.NewRequest(http.MethodGet, h.URL+"/healthz", nil)
+	req.Header.Set("X-Request-Id", "from-the-proxy")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("X-Request-Id"); got != "from-the-proxy" {
+		t.Fatalf("request ID %q, want the caller's", got)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"database/sql"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,6 +43,22 @@ type Metrics struct {
 	webhooks        *prometheus.CounterVec
 	webhookDuration prometheus.Histogram
 	auditStreamed   *prometheus.CounterVec
+
+	// series keeps each request series' counter and histogram (requestKey
+	// -> requestSeries): looking them up by label values hashes and
+	// validates the values twice on every request. Bounded like the
+	// series themselves.
+	series sync.Map
+}
+
+type requestKey struct {
+	route, method string
+	code          int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // New builds the collectors on a fresh registry, with Go runtime and
@@ -108,9 +125,16 @@ func (m *Metrics) Request(route, method string, code int, d time.Duration) {
 		route = "unmatched"
 	}
 	method = boundedMethod(method)
-	c := strconv.Itoa(code)
-	m.requests.WithLabelValues(route, method, c).Inc()
-	m.requestDuration.WithLabelValues(route, method, c).Observe(d.Seconds())
+	k := requestKey{route, method, code}
+	v, ok := m.series.Load(k)
+	if !ok {
+		c := strconv.Itoa(code)
+		v, _ = m.series.LoadOrStore(k, requestSeries{m.requests.WithLabelValues(route, method, c),
+			m.requestDuration.WithLabelValues(route, method, c)})
+	}
+	rs := v.(requestSeries)
+	rs.count.Inc()
+	rs.duration.Observe(d.Seconds())
 }
 
 func boundedMethod(m string) string {

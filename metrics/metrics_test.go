@@ -32,3 +32,37 @@ func TestLabelsStayBounded(t *testing.T) {
 		t.Error("a raw method became a label value")
 	}
 }
+
+// TestRequestsCountedPerSeries: the series kept per label set count every
+// request, from many goroutines, each in its own series.
+func TestRequestsCountedPerSeries(t *testing.T) {
+	m := metrics.New()
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 100 {
+				code := 200
+				if i%4 == 0 {
+					code = 401
+				}
+				m.Request("/introspect", "POST", code, time.Millisecond)
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`portico_http_requests_total{code="200",method="POST",route="/introspect"} 600`,
+		`portico_http_requests_total{code="401",method="POST",route="/introspect"} 200`,
+		`portico_http_request_duration_seconds_count{code="200",method="POST",route="/introspect"} 600`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("missing %s in:\n%s", want, body)
+		}
+	}
+}
