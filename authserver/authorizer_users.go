@@ -12,8 +12,8 @@ import (
 // on every call, and reading the user was the one database query of a
 // permit. An entry read at an older version is read again on its next use,
 // so a user suspended, edited or removed (here, by the CLI or on another
-// replica; on PostgreSQL the users table notifies) is seen within the
-// freshness interval (20 ms by default), as the client cache is. Unknown
+// replica; on PostgreSQL the users table notifies) is seen as soon as the
+// store's data version moves (within 20 ms), as the client cache is. Unknown
 // users are not cached. Bounded: when full it starts over.
 type userCache struct {
 	mu sync.RWMutex

@@ -12,9 +12,10 @@ import (
 // revocation committed after the query changes the version):
 //   - "revoked" holds until the token expires: a revocation is never undone;
 //   - "not revoked" holds only while the data version is unchanged, which
-//     the freshness check re-reads at most every CacheRevalidate (20 ms), the
-//     bound every other cache of the server has for changes made elsewhere
-//     (another replica, the CLI);
+//     the freshness check reads on every request (CacheRevalidate 0, the
+//     default: an atomic load), so a revocation made elsewhere (another
+//     replica, the CLI) is seen as soon as the store learns of it, well
+//     within 20 ms;
 //   - a revocation made by this process is entered at once, so it is seen by
 //     the very next request here.
 type revokedJTIs struct {
