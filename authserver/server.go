@@ -260,15 +260,15 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// AuthorizationPath is the path of the authorization endpoint, where the
+// portal attaches WithSignedIn.
+func (s *Server) AuthorizationPath() string { return s.endpoint.authorize }
+
 // Paths lists every path the server answers, for the portal to mount into
 // echo and exempt from CSRF checks: the token, introspection, revocation and
 // registration endpoints take cross-site POSTs by design. Registration and
 // the APIs' protected resource metadata answer below their paths (Paths
 // ends those with "/*").
-// AuthorizationPath is the path of the authorization endpoint, where the
-// portal attaches WithSignedIn.
-func (s *Server) AuthorizationPath() string { return s.endpoint.authorize }
-
 func (s *Server) Paths() []string {
 	e := s.endpoint
 	return append([]string{e.discovery, e.jwks, e.authorize, e.token, e.introspect, e.revoke, e.userinfo,

@@ -3,8 +3,10 @@ package authserver_test
 import (
 	"net/url"
 	"testing"
+	"time"
 
 	"portico/authserver"
+	"portico/store"
 )
 
 // TestTokenExchangeHoldsBoundSubjectsToTheirKey: a DPoP-bound subject or
@@ -71,6 +73,36 @@ func TestTokenExchangeHoldsBoundExternalSubjectsToTheirKey(t *testing.T) {
 	r := w.send("/token", f, gw.ClientID, secret, owner.proof("POST", htu, w.clock(), proofOpts{}))
 	if r.status != 200 || r.str("token_type") != "DPoP" {
 		t.Fatalf("exchange with the subject's key: %d %v", r.status, r.body)
+	}
+	if _, p := claims(t, r.str("access_token")); p["cnf"] == nil || p["cnf"].(map[string]any)["jkt"] != owner.jkt {
+		t.Fatalf("cnf %v, want jkt %s", p["cnf"], owner.jkt)
+	}
+}
+
+// TestJWTBearerHoldsBoundAssertionsToTheirKey: an assertion with cnf.jkt
+// (a partner's DPoP-bound token) gives a token through the jwt-bearer grant
+// only with a proof from that key, and the token is bound to it: a stolen
+// bound assertion is not laundered into a bearer token.
+func TestJWTBearerHoldsBoundAssertionsToTheirKey(t *testing.T) {
+	w := newWorld(t, loopbackAllowed)
+	idp := newPartnerIdP(t)
+	ti, err := w.srv.Issuers().Create(w.ctx, w.org.ID, cli, authserver.IssuerInput{Issuer: idp.issuer, MaxAge: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, _ := w.client(authserver.RegisterInput{Name: "partner-sync", Type: store.ClientService,
+		GrantTypes: []string{jwtBearerGrant}, TokenEndpointAuthMethod: "none", TrustedIssuerID: ti.ID, Scopes: []string{"orders:read"}})
+	htu := w.issuer + "/token"
+	owner, thief := newDPoPKey(t), newDPoPKey(t)
+	form := func() url.Values { // assertions are single-use: a new one per try
+		a := idp.mint(w.assertion(idp.issuer, "alice", map[string]any{"cnf": map[string]any{"jkt": owner.jkt}}))
+		return url.Values{"grant_type": {jwtBearerGrant}, "client_id": {bound.ClientID}, "assertion": {a}}
+	}
+	wantOAuthError(t, w.send("/token", form(), "", ""), 400, "invalid_dpop_proof")
+	wantOAuthError(t, w.send("/token", form(), "", "", thief.proof("POST", htu, w.clock(), proofOpts{})), 400, "invalid_grant")
+	r := w.send("/token", form(), "", "", owner.proof("POST", htu, w.clock(), proofOpts{}))
+	if r.status != 200 || r.str("token_type") != "DPoP" {
+		t.Fatalf("jwt-bearer with the assertion's key: %d %v", r.status, r.body)
 	}
 	if _, p := claims(t, r.str("access_token")); p["cnf"] == nil || p["cnf"].(map[string]any)["jkt"] != owner.jkt {
 		t.Fatalf("cnf %v, want jkt %s", p["cnf"], owner.jkt)

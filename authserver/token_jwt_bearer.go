@@ -59,6 +59,12 @@ func (s *Server) jwtBearer(ctx context.Context, r *op.Request[oidc.JWTProfileGra
 		s.logRefusal(ctx, PointJWTBearer, e, ref)
 		return nil, invalidGrant(ref.reason)
 	}
+	// An assertion bound to a DPoP key (a partner's bound access token, say)
+	// is held to it as in token exchange: it never turns into a bearer
+	// token here. Its jti is spent already: a thief's attempt burns it.
+	if err := exchangeBinding("assertion", ext.jkt, jkt); err != nil {
+		return nil, err
+	}
 	scopes := dedupe(r.Data.Scope)
 	if len(scopes) == 0 {
 		scopes = e.apiScopes()
