@@ -188,7 +188,8 @@ const maxMakerChain = 16
 // it: a platform admin for a platform-wide credential, or an admin of the
 // credential's organization (or a platform admin). A credential made
 // through the API depends on the one it was made with, which must still be
-// usable and stand the same test. Credentials made by the command line
+// usable (a platform-wide grant: still of a client of the platform's own
+// organization) and stand the same test. Credentials made by the command line
 // have no maker to check.
 func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, error) {
 	now := s.now()
@@ -211,6 +212,14 @@ func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, 
 		if !parent.Usable(now) {
 			return "the credential it was made with has expired or was revoked", nil
 		}
+		if parent.ClientID != "" && parent.OrgID == "" {
+			// A platform-wide grant works only for a client of the platform's
+			// own organization (as the API checks at every call), and so
+			// does what was made with it.
+			if r, err := s.platformGrantStanding(ctx, parent); r != "" || err != nil {
+				return r, err
+			}
+		}
 		if parent.OrgID != "" {
 			o, err := s.Store.Organization(ctx, parent.OrgID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -223,6 +232,23 @@ func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, 
 		t = parent
 	}
 	return "it was made through too long a chain of credentials", nil
+}
+
+// platformGrantStanding says why platform-wide grant g may not act: its
+// client is gone or is not the platform's own organization's.
+func (s *Service) platformGrantStanding(ctx context.Context, g store.APIToken) (string, error) {
+	cl, err := s.Store.LookupClient(ctx, g.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "the client of the grant it was made with no longer exists", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	platform, err := s.IsPlatformOrg(ctx, cl.OrgID)
+	if err != nil || platform {
+		return "", err
+	}
+	return "it was made with a platform-wide grant of a partner organization's client", nil
 }
 
 // memberMayMake checks the member who made t.

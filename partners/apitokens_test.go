@@ -239,3 +239,48 @@ func TestAPITokenStopsWithItsMaker(t *testing.T) {
 		t.Error("after removing its maker")
 	}
 }
+
+// TestTokenMadeWithAPartnersPlatformGrantStops: a platform-wide grant of a
+// partner organization's client (made before that was refused) no longer
+// lets the client in, and what its holders made with it stops too; one
+// made with the platform's own client's grant works.
+func TestTokenMadeWithAPartnersPlatformGrantStops(t *testing.T) {
+	ctx := context.Background()
+	st, svc := open(t)
+	var platformOrg, partner store.Organization
+	for _, o := range []*store.Organization{&platformOrg, &partner} {
+		o.Slug, o.Name = "o"+store.NewID()[:8], "Org"
+		if err := st.CreateOrganization(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreateUser(ctx, &store.User{OrgID: platformOrg.ID, Email: "root@platform.example", Name: "Root",
+		Role: store.RoleAdmin, PlatformAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	made := func(orgID string) store.APIToken {
+		t.Helper()
+		c := store.Client{OrgID: orgID, ClientID: store.NewID(), Name: "sync", Type: store.ClientService, Enabled: true}
+		if err := st.CreateClient(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		// Stored directly: the grant to the partner's client predates the rule.
+		g := store.APIToken{Name: "g", Role: store.APIRoleAdmin, ClientID: c.ClientID, CreatedBy: "cli",
+			ExpiresAt: time.Now().Add(time.Hour)}
+		if err := st.CreateAPIToken(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+		m := partners.Manager{Actor: store.Actor{Label: "api-client:" + c.ClientID}, Role: store.RoleAdmin, PlatformAdmin: true, TokenID: g.ID}
+		nt, err := svc.CreateAPIToken(ctx, m, partners.APITokenInput{Name: "t", Role: store.APIRoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nt.Token
+	}
+	if r, err := svc.MakerStanding(ctx, made(partner.ID)); err != nil || r == "" {
+		t.Errorf("a token made with a partner's platform-wide grant: %q %v", r, err)
+	}
+	if r, err := svc.MakerStanding(ctx, made(platformOrg.ID)); err != nil || r != "" {
+		t.Errorf("a token made with the platform's own grant: %q %v", r, err)
+	}
+}
