@@ -165,16 +165,7 @@ func (s *Service) APITokens(ctx context.Context, m Manager, orgID string) ([]sto
 // one with an active platform admin among its members, as the organization
 // made on first run. Every other organization is a partner's.
 func (s *Service) IsPlatformOrg(ctx context.Context, orgID string) (bool, error) {
-	users, err := s.Store.Users(ctx, orgID)
-	if err != nil {
-		return false, err
-	}
-	for _, u := range users {
-		if u.PlatformAdmin && u.Status == store.UserActive {
-			return true, nil
-		}
-	}
-	return false, nil
+	return s.Store.HasActivePlatformAdmin(ctx, orgID)
 }
 
 // maxMakerChain bounds how many credentials MakerStanding follows up from
