@@ -179,9 +179,9 @@ const maxMakerChain = 16
 // it: a platform admin for a platform-wide credential, or an admin of the
 // credential's organization (or a platform admin). A credential made
 // through the API depends on the one it was made with, which must still be
-// usable (a platform-wide grant: still of a client of the platform's own
-// organization) and stand the same test. Credentials made by the command line
-// have no maker to check.
+// usable (a grant: its client still exists and is enabled, and for a
+// platform-wide one is the platform's own organization's) and stand the
+// same test. Credentials made by the command line have no maker to check.
 func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, error) {
 	now := s.now()
 	for range maxMakerChain {
@@ -203,11 +203,8 @@ func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, 
 		if !parent.Usable(now) {
 			return "the credential it was made with has expired or was revoked", nil
 		}
-		if parent.ClientID != "" && parent.OrgID == "" {
-			// A platform-wide grant works only for a client of the platform's
-			// own organization (as the API checks at every call), and so
-			// does what was made with it.
-			if r, err := s.platformGrantStanding(ctx, parent); r != "" || err != nil {
+		if parent.ClientID != "" {
+			if r, err := s.grantStanding(ctx, parent); r != "" || err != nil {
 				return r, err
 			}
 		}
@@ -225,15 +222,22 @@ func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, 
 	return "it was made through too long a chain of credentials", nil
 }
 
-// platformGrantStanding says why platform-wide grant g may not act: its
-// client is gone or is not the platform's own organization's.
-func (s *Service) platformGrantStanding(ctx context.Context, g store.APIToken) (string, error) {
+// grantStanding says why client grant g may no longer act: its client is
+// gone or disabled, or g is platform-wide and the client is not the
+// platform's own organization's (as the API checks at every call).
+func (s *Service) grantStanding(ctx context.Context, g store.APIToken) (string, error) {
 	cl, err := s.Store.LookupClient(ctx, g.ClientID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "the client of the grant it was made with no longer exists", nil
 	}
 	if err != nil {
 		return "", err
+	}
+	if !cl.Enabled {
+		return "the client of the grant it was made with is disabled", nil
+	}
+	if g.OrgID != "" {
+		return "", nil
 	}
 	platform, err := s.IsPlatformOrg(ctx, cl.OrgID)
 	if err != nil || platform {
