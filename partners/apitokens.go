@@ -165,16 +165,7 @@ func (s *Service) APITokens(ctx context.Context, m Manager, orgID string) ([]sto
 // one with an active platform admin among its members, as the organization
 // made on first run. Every other organization is a partner's.
 func (s *Service) IsPlatformOrg(ctx context.Context, orgID string) (bool, error) {
-	users, err := s.Store.Users(ctx, orgID)
-	if err != nil {
-		return false, err
-	}
-	for _, u := range users {
-		if u.PlatformAdmin && u.Status == store.UserActive {
-			return true, nil
-		}
-	}
-	return false, nil
+	return s.Store.HasActivePlatformAdmin(ctx, orgID)
 }
 
 // maxMakerChain bounds how many credentials MakerStanding follows up from
@@ -188,8 +179,9 @@ const maxMakerChain = 16
 // it: a platform admin for a platform-wide credential, or an admin of the
 // credential's organization (or a platform admin). A credential made
 // through the API depends on the one it was made with, which must still be
-// usable and stand the same test. Credentials made by the command line
-// have no maker to check.
+// usable (a grant: its client still exists and is enabled, and for a
+// platform-wide one is the platform's own organization's) and stand the
+// same test. Credentials made by the command line have no maker to check.
 func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, error) {
 	now := s.now()
 	for range maxMakerChain {
@@ -211,6 +203,11 @@ func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, 
 		if !parent.Usable(now) {
 			return "the credential it was made with has expired or was revoked", nil
 		}
+		if parent.ClientID != "" {
+			if r, err := s.grantStanding(ctx, parent); r != "" || err != nil {
+				return r, err
+			}
+		}
 		if parent.OrgID != "" {
 			o, err := s.Store.Organization(ctx, parent.OrgID)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -223,6 +220,30 @@ func (s *Service) MakerStanding(ctx context.Context, t store.APIToken) (string, 
 		t = parent
 	}
 	return "it was made through too long a chain of credentials", nil
+}
+
+// grantStanding says why client grant g may no longer act: its client is
+// gone or disabled, or g is platform-wide and the client is not the
+// platform's own organization's (as the API checks at every call).
+func (s *Service) grantStanding(ctx context.Context, g store.APIToken) (string, error) {
+	cl, err := s.Store.LookupClient(ctx, g.ClientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "the client of the grant it was made with no longer exists", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !cl.Enabled {
+		return "the client of the grant it was made with is disabled", nil
+	}
+	if g.OrgID != "" {
+		return "", nil
+	}
+	platform, err := s.IsPlatformOrg(ctx, cl.OrgID)
+	if err != nil || platform {
+		return "", err
+	}
+	return "it was made with a platform-wide grant of a partner organization's client", nil
 }
 
 // memberMayMake checks the member who made t.

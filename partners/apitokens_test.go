@@ -239,3 +239,75 @@ func TestAPITokenStopsWithItsMaker(t *testing.T) {
 		t.Error("after removing its maker")
 	}
 }
+
+// TestTokenMadeWithAGrantStopsWithItsClient: a credential made with a
+// client grant stops when that grant could no longer act: its client is
+// disabled or deleted, or the grant is platform-wide for a partner
+// organization's client (made before that was refused); one made with the
+// platform's own client's grant works.
+func TestTokenMadeWithAGrantStopsWithItsClient(t *testing.T) {
+	ctx := context.Background()
+	st, svc := open(t)
+	var platformOrg, partner store.Organization
+	for _, o := range []*store.Organization{&platformOrg, &partner} {
+		o.Slug, o.Name = "o"+store.NewID()[:8], "Org"
+		if err := st.CreateOrganization(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.CreateUser(ctx, &store.User{OrgID: platformOrg.ID, Email: "root@platform.example", Name: "Root",
+		Role: store.RoleAdmin, PlatformAdmin: true}); err != nil {
+		t.Fatal(err)
+	}
+	// made stores a grant of a new client of clientOrg for grantOrg ("":
+	// platform-wide; stored directly, as one made before the rule) and
+	// returns that client and a token made with the grant.
+	made := func(clientOrg, grantOrg string) (store.Client, store.APIToken) {
+		t.Helper()
+		c := store.Client{OrgID: clientOrg, ClientID: store.NewID(), Name: "sync", Type: store.ClientService, Enabled: true}
+		if err := st.CreateClient(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		g := store.APIToken{Name: "g", OrgID: grantOrg, Role: store.APIRoleAdmin, ClientID: c.ClientID, CreatedBy: "cli",
+			ExpiresAt: time.Now().Add(time.Hour)}
+		if err := st.CreateAPIToken(ctx, &g); err != nil {
+			t.Fatal(err)
+		}
+		m := partners.Manager{Actor: store.Actor{Label: "api-client:" + c.ClientID}, OrgID: grantOrg, Role: store.RoleAdmin,
+			PlatformAdmin: grantOrg == "", TokenID: g.ID}
+		nt, err := svc.CreateAPIToken(ctx, m, partners.APITokenInput{Name: "t", OrgID: grantOrg, Role: store.APIRoleAdmin})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, nt.Token
+	}
+	stopped := func(what string, tk store.APIToken, want bool) {
+		t.Helper()
+		r, err := svc.MakerStanding(ctx, tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (r != "") != want {
+			t.Errorf("%s: stopped %q, want stopped=%v", what, r, want)
+		}
+	}
+	_, partnersPlatform := made(partner.ID, "")
+	stopped("made with a partner's platform-wide grant", partnersPlatform, true)
+	_, platforms := made(platformOrg.ID, "")
+	stopped("made with the platform's own grant", platforms, false)
+
+	cl, scoped := made(partner.ID, partner.ID)
+	stopped("made with a partner's own grant", scoped, false)
+	if _, _, err := st.UpdateClient(ctx, partner.ID, cl.ID, func(c *store.Client) error { c.Enabled = false; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	stopped("its grant's client disabled", scoped, true)
+	if _, _, err := st.UpdateClient(ctx, partner.ID, cl.ID, func(c *store.Client) error { c.Enabled = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	stopped("its grant's client enabled again", scoped, false)
+	if err := st.DeleteClient(ctx, partner.ID, cl.ID); err != nil {
+		t.Fatal(err)
+	}
+	stopped("its grant's client deleted", scoped, true)
+}

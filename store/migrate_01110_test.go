@@ -12,7 +12,8 @@ import (
 
 // TestMigration01110RecordsTheMakersOfExistingCredentials: credentials
 // made before the maker columns take the member from their creation's
-// audit event and the credential from the API's "api-token:ID" label, so
+// audit event and the credential from the API's "api-token:ID" or
+// "api-client:CLIENT (grant ID)" label, so
 // they stop with their makers too; the command line's have none.
 func TestMigration01110RecordsTheMakersOfExistingCredentials(t *testing.T) {
 	ctx := context.Background()
@@ -35,7 +36,8 @@ func TestMigration01110RecordsTheMakersOfExistingCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tk := range []struct{ id, by string }{{"portal", "ada@acme.example"}, {"api", "api-token:portal"}, {"cli", "cli"}} {
+	for _, tk := range []struct{ id, by string }{{"portal", "ada@acme.example"}, {"api", "api-token:portal"}, {"cli", "cli"},
+		{"granted", "api-client:sync-1 (grant api)"}} {
 		exec(`INSERT INTO api_tokens (id, name, token_hash, role, created_by, created_at, expires_at) VALUES (?, ?, ?, 'admin', ?, 1, 2)`,
 			tk.id, tk.id, "h-"+tk.id, tk.by)
 	}
@@ -46,7 +48,7 @@ func TestMigration01110RecordsTheMakersOfExistingCredentials(t *testing.T) {
 	if err := migrate(ctx, db, false); err != nil {
 		t.Fatal(err)
 	}
-	for id, want := range map[string][2]string{"portal": {"u-ada", ""}, "api": {"", "portal"}, "cli": {"", ""}} {
+	for id, want := range map[string][2]string{"portal": {"u-ada", ""}, "api": {"", "portal"}, "cli": {"", ""}, "granted": {"", "api"}} {
 		var user, token string
 		if err := db.QueryRowContext(ctx, `SELECT created_by_user_id, created_by_token_id FROM api_tokens WHERE id = ?`, id).Scan(&user, &token); err != nil {
 			t.Fatal(err)

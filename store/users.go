@@ -151,6 +151,18 @@ func (s *Store) Users(ctx context.Context, orgID string) ([]User, error) {
 	return s.users(ctx, "store: users", "org_id = ? ORDER BY name, email", orgID)
 }
 
+// HasActivePlatformAdmin reports whether an active platform admin is among
+// orgID's members (what makes it the platform's own organization).
+func (s *Store) HasActivePlatformAdmin(ctx context.Context, orgID string) (bool, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND platform_admin = ? AND status = ?`,
+		orgID, true, UserActive).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: platform admins: %w", err)
+	}
+	return n > 0, nil
+}
+
 // CountUsers returns how many users exist in all organizations.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int
