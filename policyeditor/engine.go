@@ -158,11 +158,7 @@ func (e *Engine) Decide(ctx context.Context, ev *Evaluation) (Outcome, error) {
 	if err != nil || pol == nil {
 		return Outcome{}, err
 	}
-	out := Outcome{Applied: true, PolicyID: id, PolicyName: pol.Name(), Version: version}
-	out.Decision = decideWith(pol, ev.Point, &ev.Request, ev.StepUp)
-	if pol.Kind() == ev.Point.Kind() {
-		out.Blame = pol.Blame(&ev.Request, out.Decision, ev.StepUp)
-	}
+	out := Resolved{pol: pol, id: id, version: version}.Preview(ev)
 	d := store.Decision{At: ev.Request.Now, Point: string(ev.Point), OrgID: ev.OrgID, UserID: ev.UserID,
 		Subject: ev.Subject, ClientID: ev.ClientID, PolicyID: id, PolicyVersion: version,
 		Rule: out.Rule, Action: out.Action.String(), Reason: out.Reason}

@@ -780,8 +780,9 @@ func (p *PendingDecision) StoredContext() (shared string, extra []byte) {
 	return p.refs[drContext], p.extra
 }
 
-// InsertDecisions writes a batch of decisions in one transaction: one commit
-// per batch is what keeps the log cheap under token-endpoint load. A
+// InsertDecisions writes a batch of decisions with one commit (see
+// WriteDecisions): one commit per batch is what keeps the log cheap under
+// token-endpoint load. A
 // decision without an ID (or with one NewDecisionID did not make) gets one,
 // written back into ds; one without a time is stamped now. A decision whose
 // ID is already taken is given a fresh one (written back too); it returns
@@ -825,8 +826,11 @@ func init() {
 	}
 }
 
-// WriteDecisions writes prepared decisions in one transaction (see
-// InsertDecisions), a few multi-row INSERTs for the whole batch. The writer
+// WriteDecisions writes prepared decisions (see InsertDecisions): a batch of
+// up to decisionStatementRows outside a transaction as one statement (see
+// writeDecisionsAtOnce, whose rare retries of taken IDs commit separately,
+// so an error there leaves the rest of the batch written), a larger one or
+// one inside a transaction as a few multi-row INSERTs in it. The writer
 // resolves the references (the cache holds nearly all) and binds; the rest
 // was done by PrepareDecision on the callers' goroutines.
 func (s *Store) WriteDecisions(ctx context.Context, ps []PendingDecision) (collided int, err error) {

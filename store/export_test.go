@@ -27,3 +27,7 @@ func (s *Store) AddOutcomeRefs(ctx context.Context, policyID string, version, n 
 		999+n, refOutcome+`["`+policyID+`",`+strconv.Itoa(version)+`,`)
 	return err
 }
+
+// QuietColumns exposes, per table, the columns an UPDATE may set without
+// moving the data version.
+var QuietColumns = quietColumns

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -211,6 +213,51 @@ func TestChangeTriggersMatchTheCode(t *testing.T) {
 	for n := range store.NotifyingTables {
 		if !got[n] {
 			t.Errorf("table %s is in notifyingTables but has no change trigger", n)
+		}
+	}
+}
+
+// TestQuietColumnsMatchTheTriggers checks, on PostgreSQL, that the columns
+// each change trigger's UPDATE OF list leaves out are exactly the table's
+// quietColumns: a column added to a table and not to its trigger's list
+// would change without telling the other replicas, and one quiet in the
+// code but listed in the trigger would empty every cache on each touch.
+func TestQuietColumnsMatchTheTriggers(t *testing.T) {
+	s := storetest.OpenDSN(t, storetest.PostgresDSN(t))
+	rows, err := s.DB().Query(`SELECT c.relname, a.attname, a.attnum = ANY (t.tgattr::int2[]), cardinality(t.tgattr::int2[])
+		FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid
+		JOIN pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE p.proname = 'portico_notify_change' AND t.tgtype & 16 <> 0 AND pg_table_is_visible(c.oid)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	quiet := map[string]map[string]bool{}
+	for rows.Next() {
+		var table, col string
+		var listed bool
+		var n int
+		if err := rows.Scan(&table, &col, &listed, &n); err != nil {
+			t.Fatal(err)
+		}
+		if quiet[table] == nil {
+			quiet[table] = map[string]bool{}
+		}
+		if n > 0 && !listed {
+			quiet[table][col] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for table := range store.NotifyingTables {
+		got, want := quiet[table], store.QuietColumns[table]
+		if got == nil {
+			t.Errorf("table %s has no UPDATE change trigger", table)
+			continue
+		}
+		if !maps.Equal(got, want) && len(got)+len(want) > 0 {
+			t.Errorf("table %s: its trigger leaves out %v on UPDATE, quietColumns %v", table, slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 		}
 	}
 }
