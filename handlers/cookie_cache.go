@@ -30,11 +30,6 @@ const (
 	cookieTokenTTL  = time.Minute
 )
 
-func (c *cookieTokens) get(cookie string, now time.Time) (string, bool) {
-	e, ok := c.lookup(cookie, now)
-	return e.token, ok
-}
-
 func (c *cookieTokens) lookup(cookie string, now time.Time) (cookieToken, bool) {
 	c.mu.RLock()
 	e, ok := c.m[cookie]

@@ -13,13 +13,13 @@ func TestCookieTokensExpireAndStayBounded(t *testing.T) {
 	var c cookieTokens
 	now := time.Unix(1_700_000_000, 0)
 	c.put("cookie-a", "token-a", now)
-	if tok, ok := c.get("cookie-a", now.Add(59*time.Second)); !ok || tok != "token-a" {
-		t.Fatalf("fresh entry: %q %v", tok, ok)
+	if e, ok := c.lookup("cookie-a", now.Add(59*time.Second)); !ok || e.token != "token-a" || e.hash != hashToken("token-a") {
+		t.Fatalf("fresh entry: %+v %v", e, ok)
 	}
-	if _, ok := c.get("cookie-a ", now); ok {
+	if _, ok := c.lookup("cookie-a ", now); ok {
 		t.Fatal("another cookie value answered")
 	}
-	if _, ok := c.get("cookie-a", now.Add(cookieTokenTTL)); ok {
+	if _, ok := c.lookup("cookie-a", now.Add(cookieTokenTTL)); ok {
 		t.Fatal("an entry outlived its minute")
 	}
 	for i := range 3 * maxCookieTokens {

@@ -169,3 +169,28 @@ func TestSingleSignOnAtAuthorizeEndsWithTheSession(t *testing.T) {
 		t.Fatalf("disabled: %d %q, want the login page", r.StatusCode, r.Header.Get("Location"))
 	}
 }
+
+// TestSingleSignOnAtAuthorizeStopsForASuspendedOrganization: a session
+// cached while its organization was active gives no code once the
+// organization is suspended; the login page takes over, as for a disabled
+// person.
+func TestSingleSignOnAtAuthorizeStopsForASuspendedOrganization(t *testing.T) {
+	p := newConsentPortal(t)
+	p.firstParty(t)
+	b := p.h.Client(t)
+	b.Login(p.user.Email, pw)
+	for range 2 { // the second answer comes from the cached principal
+		if r, _ := p.authorizeOnce(t, b, nil); !strings.Contains(r.Header.Get("Location"), "code=") {
+			t.Fatalf("signed in: %d %q", r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	if _, _, err := p.h.Store.UpdateOrganization(context.Background(), p.org.ID, func(o *store.Organization) error {
+		o.Status = store.OrgSuspended
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := p.authorizeOnce(t, b, nil); !strings.HasPrefix(r.Header.Get("Location"), "/login?auth_request=") {
+		t.Fatalf("suspended organization: %d %q, want the login page", r.StatusCode, r.Header.Get("Location"))
+	}
+}

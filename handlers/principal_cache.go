@@ -85,13 +85,6 @@ func (c *principalCache) put(hash string, p *principal) {
 	c.m[hash] = p
 }
 
-// drop forgets one token's entry (its session ended or was rotated here).
-func (c *principalCache) drop(hash string) {
-	c.mu.Lock()
-	delete(c.m, hash)
-	c.mu.Unlock()
-}
-
 // principalKey carries the request's principal in its context, for the
 // helpers that get only a context (loadSessionAuth).
 type principalKey struct{}

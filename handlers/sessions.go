@@ -273,9 +273,12 @@ func (m *Sessions) fromCache(ctx context.Context, p *principal, now time.Time) *
 		return nil
 	}
 	if seen := p.seen.Load(); nowMS-seen > touchEvery.Milliseconds() && p.seen.CompareAndSwap(seen, nowMS) {
+		// The cache slides the idle timeout only as far as the row did:
+		// a failed write must not keep serving a session the store ends.
 		exp := m.expiry(p.session.CreatedAt, now)
-		p.expires.Store(exp.UnixMilli())
-		m.Store.TouchSession(ctx, p.session.ID, now, exp)
+		if m.Store.TouchSession(ctx, p.session.ID, now, exp) == nil {
+			p.expires.Store(exp.UnixMilli())
+		}
 	}
 	return p.viewer()
 }

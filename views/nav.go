@@ -12,8 +12,7 @@ import (
 // and which is the current page, so the caller keeps one Nav per such
 // combination and every page reuses its HTML.
 type Nav struct {
-	groups []NavGroup
-	html   string
+	html string
 }
 
 // NewNav draws groups.
@@ -22,15 +21,7 @@ func NewNav(groups []NavGroup) (*Nav, error) {
 	if err := navBar(groups).Render(context.Background(), &b); err != nil {
 		return nil, err
 	}
-	return &Nav{groups: groups, html: b.String()}, nil
-}
-
-// Groups are the navigation's groups, as given to NewNav.
-func (n *Nav) Groups() []NavGroup {
-	if n == nil {
-		return nil
-	}
-	return n.groups
+	return &Nav{html: b.String()}, nil
 }
 
 // Render writes the navigation (Nav is a templ.Component); a nil Nav
