@@ -26,23 +26,24 @@ var inactiveAnswer = []byte(`{"active":false}` + "\n")
 // ServeHTTP has already done what every token endpoint gets (POST only, no
 // query, the body limit, the failed-authentication throttle, the 401
 // challenge, no-store).
-func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request) {
-	cc, token, err := introspectionRequest(r)
+func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request, basic basicCreds) {
+	cc, token, err := introspectionRequest(r, basic)
 	if err == nil {
 		var body []byte
 		if body, err = s.introspect(r.Context(), cc, token); err == nil {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header()["Content-Type"] = jsonContentType
 			w.WriteHeader(http.StatusOK)
 			w.Write(body)
 			return
 		}
 	}
-	op.WriteError(w, r, err, nil)
+	op.WriteError(&challengeWriter{ResponseWriter: w, challenge: s.basicChallenge}, r, err, nil)
 }
 
 // introspectionRequest parses an introspection request as op's
 // parseClientCredentials and introspectionHandler did, in their order.
-func introspectionRequest(r *http.Request) (*op.ClientCredentials, string, error) {
+// basic is r's Basic credentials.
+func introspectionRequest(r *http.Request, basic basicCreds) (*op.ClientCredentials, string, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, "", oidc.ErrInvalidRequest().WithDescription("error parsing form").WithParent(err)
 	}
@@ -60,7 +61,7 @@ func introspectionRequest(r *http.Request) (*op.ClientCredentials, string, error
 	if assertion && secret {
 		return nil, "", oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
 	}
-	if id, pw, ok := r.BasicAuth(); ok {
+	if id, pw, ok := basic.user, basic.password, basic.ok; ok {
 		if assertion || secret {
 			return nil, "", oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
 		}
