@@ -26,8 +26,8 @@ var inactiveAnswer = []byte(`{"active":false}` + "\n")
 // ServeHTTP has already done what every token endpoint gets (POST only, no
 // query, the body limit, the failed-authentication throttle, the 401
 // challenge, no-store).
-func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request, basic basicCreds) {
-	cc, token, err := introspectionRequest(r, basic)
+func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request, basic basicCreds, form *introspectionForm) {
+	cc, token, err := introspectionRequest(form, basic)
 	if err == nil {
 		var body []byte
 		if body, err = s.introspect(r.Context(), cc, token); err == nil {
@@ -42,19 +42,12 @@ func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request, basi
 
 // introspectionRequest parses an introspection request as op's
 // parseClientCredentials and introspectionHandler did, in their order.
-// basic is r's Basic credentials.
-func introspectionRequest(r *http.Request, basic basicCreds) (*op.ClientCredentials, string, error) {
-	if err := r.ParseForm(); err != nil {
-		return nil, "", oidc.ErrInvalidRequest().WithDescription("error parsing form").WithParent(err)
-	}
-	last := func(name string) string {
-		if v := r.Form[name]; len(v) > 0 {
-			return v[len(v)-1]
-		}
-		return ""
-	}
-	cc := &op.ClientCredentials{ClientID: last("client_id"), ClientSecret: last("client_secret"),
-		ClientAssertion: last("client_assertion"), ClientAssertionType: last("client_assertion_type")}
+// form is the request's body (ServeHTTP refused one it could not parse,
+// as op did) and basic its Basic credentials.
+func introspectionRequest(form *introspectionForm, basic basicCreds) (*op.ClientCredentials, string, error) {
+	last := &form.last
+	cc := &op.ClientCredentials{ClientID: last[formClientID], ClientSecret: last[formClientSecret],
+		ClientAssertion: last[formClientAssertion], ClientAssertionType: last[formClientAssertionType]}
 	// RFC 6749 §2.3: one authentication method per request.
 	assertion := cc.ClientAssertion != "" && cc.ClientAssertionType != ""
 	secret := cc.ClientSecret != "" && cc.ClientID != ""
@@ -82,7 +75,7 @@ func introspectionRequest(r *http.Request, basic basicCreds) (*op.ClientCredenti
 	if cc.ClientSecret == "" && cc.ClientAssertion == "" {
 		return nil, "", oidc.ErrInvalidClient().WithDescription("client must be authenticated")
 	}
-	token := last("token")
+	token := last[formToken]
 	if token == "" {
 		return nil, "", oidc.ErrInvalidRequest().WithDescription("token missing")
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"portico/store"
@@ -318,16 +319,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		// Basic credentials are decoded once, for the throttle's claimed
 		// client id here and for introspection's authentication below.
 		basic := basicCredentials(r)
-		if r.ParseForm() == nil {
-			wait, err := s.throttle.retryAfter(r.Context(), claimedClientID(r, basic), src)
-			if err != nil {
-				s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
+		var form introspectionForm
+		var ferr error
+		claimed := ""
+		if p == s.endpoint.introspect {
+			if ferr = readIntrospectionForm(r, &form); ferr == nil {
+				claimed = claimedFrom(basic, form.first[formClientID], form.first[formClientAssertion])
 			}
-			if wait > 0 {
-				s.clientAuthLockout()
-				throttled(w, wait)
-				return
-			}
+		} else if ferr = r.ParseForm(); ferr == nil {
+			claimed = claimedClientID(r, basic)
+		}
+		if ferr != nil {
+			// A body the form parser refuses is refused whole: a second
+			// ParseForm (op's) would return nil and read what it could,
+			// past the throttle's check below.
+			op.WriteError(w, r, oidc.ErrInvalidRequest().WithDescription("error parsing form").WithParent(ferr), nil)
+			return
+		}
+		wait, err := s.throttle.retryAfter(r.Context(), claimed, src)
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
+		}
+		if wait > 0 {
+			s.clientAuthLockout()
+			throttled(w, wait)
+			return
 		}
 		// RFC 6749 §5.2 asks for a challenge after Basic authentication, and
 		// RFC 9110 §15.5.2 for one on every 401: whatever the method tried
@@ -336,7 +352,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if p == s.endpoint.introspect {
 			// Only an error answer can be a 401: serveIntrospection adds
 			// the challenge there, sparing the wrapper on every answer.
-			s.serveIntrospection(w, r, basic)
+			s.serveIntrospection(w, r, basic, &form)
 			return
 		}
 		w = &challengeWriter{ResponseWriter: w, challenge: s.basicChallenge}

@@ -224,16 +224,22 @@ func basicCredentials(r *http.Request) basicCreds {
 // any check: from Basic (form-encoded, RFC 6749 §2.3.1), the form, or a
 // client assertion's iss.
 func claimedClientID(r *http.Request, basic basicCreds) string {
+	return claimedFrom(basic, r.PostFormValue("client_id"), r.PostFormValue("client_assertion"))
+}
+
+// claimedFrom is claimedClientID from the first client_id and
+// client_assertion of the form.
+func claimedFrom(basic basicCreds, clientID, assertion string) string {
 	if u, ok := basic.user, basic.ok; ok {
 		if id, err := url.QueryUnescape(u); err == nil {
 			return id
 		}
 		return u
 	}
-	if id := r.PostFormValue("client_id"); id != "" {
-		return id
+	if clientID != "" {
+		return clientID
 	}
-	return assertionIssuer(r.PostFormValue("client_assertion"))
+	return assertionIssuer(assertion)
 }
 
 // assertionIssuer is the unverified iss of a client assertion, "" if none.
