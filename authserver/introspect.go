@@ -26,41 +26,35 @@ var inactiveAnswer = []byte(`{"active":false}` + "\n")
 // ServeHTTP has already done what every token endpoint gets (POST only, no
 // query, the body limit, the failed-authentication throttle, the 401
 // challenge, no-store).
-func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request) {
-	cc, token, err := introspectionRequest(r)
+func (s *Server) serveIntrospection(w http.ResponseWriter, r *http.Request, basic basicCreds, form *introspectionForm) {
+	cc, token, err := introspectionRequest(form, basic)
 	if err == nil {
 		var body []byte
 		if body, err = s.introspect(r.Context(), cc, token); err == nil {
-			w.Header().Set("Content-Type", "application/json")
+			w.Header()["Content-Type"] = jsonContentType
 			w.WriteHeader(http.StatusOK)
 			w.Write(body)
 			return
 		}
 	}
-	op.WriteError(w, r, err, nil)
+	op.WriteError(&challengeWriter{ResponseWriter: w, challenge: s.basicChallenge}, r, err, nil)
 }
 
 // introspectionRequest parses an introspection request as op's
 // parseClientCredentials and introspectionHandler did, in their order.
-func introspectionRequest(r *http.Request) (*op.ClientCredentials, string, error) {
-	if err := r.ParseForm(); err != nil {
-		return nil, "", oidc.ErrInvalidRequest().WithDescription("error parsing form").WithParent(err)
-	}
-	last := func(name string) string {
-		if v := r.Form[name]; len(v) > 0 {
-			return v[len(v)-1]
-		}
-		return ""
-	}
-	cc := &op.ClientCredentials{ClientID: last("client_id"), ClientSecret: last("client_secret"),
-		ClientAssertion: last("client_assertion"), ClientAssertionType: last("client_assertion_type")}
+// form is the request's body (ServeHTTP refused one it could not parse,
+// as op did) and basic its Basic credentials.
+func introspectionRequest(form *introspectionForm, basic basicCreds) (*op.ClientCredentials, string, error) {
+	last := &form.last
+	cc := &op.ClientCredentials{ClientID: last[formClientID], ClientSecret: last[formClientSecret],
+		ClientAssertion: last[formClientAssertion], ClientAssertionType: last[formClientAssertionType]}
 	// RFC 6749 §2.3: one authentication method per request.
 	assertion := cc.ClientAssertion != "" && cc.ClientAssertionType != ""
 	secret := cc.ClientSecret != "" && cc.ClientID != ""
 	if assertion && secret {
 		return nil, "", oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
 	}
-	if id, pw, ok := r.BasicAuth(); ok {
+	if id, pw, ok := basic.user, basic.password, basic.ok; ok {
 		if assertion || secret {
 			return nil, "", oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
 		}
@@ -81,7 +75,7 @@ func introspectionRequest(r *http.Request) (*op.ClientCredentials, string, error
 	if cc.ClientSecret == "" && cc.ClientAssertion == "" {
 		return nil, "", oidc.ErrInvalidClient().WithDescription("client must be authenticated")
 	}
-	token := last("token")
+	token := last[formToken]
 	if token == "" {
 		return nil, "", oidc.ErrInvalidRequest().WithDescription("token missing")
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"portico/store"
@@ -297,8 +298,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if p != s.endpoint.discovery && p != s.endpoint.jwks && !metadata {
 		// Tokens, codes and client metadata must not be cached (RFC 6749 §5.1).
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Pragma", "no-cache")
+		h := w.Header()
+		h["Cache-Control"], h["Pragma"] = noStore[0:1:1], noStore[1:2:2]
 	}
 	switch {
 	case p == s.endpoint.discovery || metadata:
@@ -315,21 +316,45 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if a, _ := r.Context().Value(clientAddrKey{}).(netip.Addr); a != src {
 			r = r.WithContext(WithClientAddr(r.Context(), src))
 		}
-		if r.ParseForm() == nil {
-			wait, err := s.throttle.retryAfter(r.Context(), claimedClientID(r), src)
-			if err != nil {
-				s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
+		// Basic credentials are decoded once, for the throttle's claimed
+		// client id here and for introspection's authentication below.
+		basic := basicCredentials(r)
+		var form introspectionForm
+		var ferr error
+		claimed := ""
+		if p == s.endpoint.introspect {
+			if ferr = readIntrospectionForm(r, &form); ferr == nil {
+				claimed = claimedFrom(basic, form.first[formClientID], form.first[formClientAssertion])
 			}
-			if wait > 0 {
-				s.clientAuthLockout()
-				throttled(w, wait)
-				return
-			}
+		} else if ferr = r.ParseForm(); ferr == nil {
+			claimed = claimedClientID(r, basic)
+		}
+		if ferr != nil {
+			// A body the form parser refuses is refused whole: a second
+			// ParseForm (op's) would return nil and read what it could,
+			// past the throttle's check below.
+			op.WriteError(w, r, oidc.ErrInvalidRequest().WithDescription("error parsing form").WithParent(ferr), nil)
+			return
+		}
+		wait, err := s.throttle.retryAfter(r.Context(), claimed, src)
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "client authentication throttle", "err", err)
+		}
+		if wait > 0 {
+			s.clientAuthLockout()
+			throttled(w, wait)
+			return
 		}
 		// RFC 6749 §5.2 asks for a challenge after Basic authentication, and
 		// RFC 9110 §15.5.2 for one on every 401: whatever the method tried
 		// (client_secret_post, private_key_jwt), the challenge names the one
 		// HTTP authentication scheme these endpoints accept.
+		if p == s.endpoint.introspect {
+			// Only an error answer can be a 401: serveIntrospection adds
+			// the challenge there, sparing the wrapper on every answer.
+			s.serveIntrospection(w, r, basic, &form)
+			return
+		}
 		w = &challengeWriter{ResponseWriter: w, challenge: s.basicChallenge}
 		if p == s.endpoint.token || p == s.endpoint.par {
 			proof, derr := s.verifyDPoP(r.Context(), r, s.url(p), "")
@@ -347,9 +372,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		switch p {
 		case s.endpoint.par:
 			s.servePAR(w, r)
-			return
-		case s.endpoint.introspect:
-			s.serveIntrospection(w, r)
 			return
 		}
 	case p == s.endpoint.authorize:
@@ -393,6 +415,15 @@ func (s *Server) tokenRequestAcceptable(w http.ResponseWriter, r *http.Request) 
 }
 
 // challengeWriter adds WWW-Authenticate to a 401 response.
+// noStore holds the values of Cache-Control and Pragma on every answer
+// that must not be cached, shared by all responses: net/http never writes
+// into a header's values, and the capacity of each slice is its length, so
+// an Add appends to a copy.
+var noStore = [2]string{"no-store", "no-cache"}
+
+// jsonContentType is the Content-Type of JSON answers, shared likewise.
+var jsonContentType = []string{"application/json"}
+
 type challengeWriter struct {
 	http.ResponseWriter
 	challenge string

@@ -208,20 +208,38 @@ func clientAddr(r *http.Request) netip.Addr {
 	return a.Unmap()
 }
 
+// basicCreds is a request's Basic credentials as r.BasicAuth returns them
+// (still form-encoded), decoded once per request.
+type basicCreds struct {
+	user, password string
+	ok             bool
+}
+
+func basicCredentials(r *http.Request) basicCreds {
+	u, p, ok := r.BasicAuth()
+	return basicCreds{u, p, ok}
+}
+
 // claimedClientID is the client_id a token-endpoint request claims, before
 // any check: from Basic (form-encoded, RFC 6749 §2.3.1), the form, or a
 // client assertion's iss.
-func claimedClientID(r *http.Request) string {
-	if u, _, ok := r.BasicAuth(); ok {
+func claimedClientID(r *http.Request, basic basicCreds) string {
+	return claimedFrom(basic, r.PostFormValue("client_id"), r.PostFormValue("client_assertion"))
+}
+
+// claimedFrom is claimedClientID from the first client_id and
+// client_assertion of the form.
+func claimedFrom(basic basicCreds, clientID, assertion string) string {
+	if u, ok := basic.user, basic.ok; ok {
 		if id, err := url.QueryUnescape(u); err == nil {
 			return id
 		}
 		return u
 	}
-	if id := r.PostFormValue("client_id"); id != "" {
-		return id
+	if clientID != "" {
+		return clientID
 	}
-	return assertionIssuer(r.PostFormValue("client_assertion"))
+	return assertionIssuer(assertion)
 }
 
 // assertionIssuer is the unverified iss of a client assertion, "" if none.

@@ -1,6 +1,7 @@
 package authserver_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -81,6 +82,27 @@ func TestClientAuthenticationThrottle(t *testing.T) {
 	}
 	if s, _ := strconv.Atoi(r.Header.Get("Retry-After")); s < 1 || s > 60 {
 		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+	// A body the form parser refuses does not slip past the block: it is
+	// refused whole, on every endpoint that counts failures.
+	for _, c := range []struct{ path, body string }{
+		{"/token", "grant_type=client_credentials&%zz"},
+		{"/introspect", "token=x&%zz"},
+		{"/introspect", "token=x;y"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, base+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Test-Src", attacker)
+		req.SetBasicAuth(svc.ClientID, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "error parsing form") {
+			t.Fatalf("%s with a malformed body while blocked: %d %s, want 400", c.path, resp.StatusCode, b)
+		}
 	}
 	// ...but not for the service itself, whose address did not fail.
 	if r := token(base, service, svc.ClientID, secret); r.StatusCode != 200 {
