@@ -147,9 +147,14 @@ func (p *faultPortal) checkNothingPartial() {
 		p.t.Fatal(err)
 	}
 	defer st.Close()
-	n := countDecisions(p.t, st.DB(), store.IsPostgres(p.db), "client_credentials", p.svc.ClientID)
-	if int64(n) != p.ok.Load() {
-		p.t.Errorf("%d tokens issued, %d decisions logged (503s: %d)", p.ok.Load(), n, p.fail.Load())
+	// Every token issued has its decision. A refused request may have one
+	// too: when the connection breaks after the server committed a batch but
+	// before the portal read the acknowledgement, the portal cannot know and
+	// refuses (no token without a decision it knows is durable). So the log
+	// holds at least one decision per token and at most one per request.
+	n := int64(countDecisions(p.t, st.DB(), store.IsPostgres(p.db), "client_credentials", p.svc.ClientID))
+	if ok, fail := p.ok.Load(), p.fail.Load(); n < ok || n > ok+fail {
+		p.t.Errorf("%d tokens issued, %d decisions logged (503s: %d)", ok, n, fail)
 	}
 }
 
