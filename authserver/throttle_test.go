@@ -156,3 +156,61 @@ func TestClientAuthenticationThrottle(t *testing.T) {
 	}
 	_ = store.ClientService
 }
+
+// TestClientAuthBlockReachesAnotherReplica: counting failures does not move
+// the data version (anyone can fail, and a moving version empties every
+// cache), yet a block placed on one replica reaches another replica with its
+// own Store on the same database, whose block list was already loaded.
+func TestClientAuthBlockReachesAnotherReplica(t *testing.T) {
+	thr := authserver.Throttle{ClientFailures: 3, SourceFailures: 5, Backoff: time.Minute}
+	w := newWorld(t, func(c *authserver.Config) { c.Throttle = thr })
+	svc, secret := w.service("orders:read")
+	st2 := storetest.OpenDSN(t, w.path)
+	srv2, err := authserver.New(authserver.Config{Issuer: w.issuer, Store: st2, Sealer: w.sealer, AllowInsecure: true,
+		CacheRevalidate: -1, Now: w.clock, LoginURL: func(string) string { return "/login" }, Throttle: thr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, base2 := viaAddr(t, w.srv), viaAddr(t, srv2)
+	token := func(base, src, sec string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/token", strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Test-Src", src)
+		req.SetBasicAuth(svc.ClientID, sec)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const attacker = "198.51.100.7"
+	if s := token(base2, attacker, secret); s != 200 {
+		t.Fatalf("second replica before any failure: %d", s)
+	}
+	v := storetest.SettledVersion(t, w.st)
+	for i := range 2 {
+		if s := token(base, attacker, "guess"+strconv.Itoa(i)); s != 401 {
+			t.Fatalf("guess %d: %d", i, s)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got, _ := w.st.DataVersion(w.ctx); got != v {
+		t.Fatalf("failures under the limit moved the data version: %d -> %d", v, got)
+	}
+	if s := token(base, attacker, "guess2"); s != 401 {
+		t.Fatalf("guess 2: %d", s)
+	}
+	if got, _ := w.st.DataVersion(w.ctx); got == v {
+		t.Fatal("placing a block left the data version alone")
+	}
+	start := time.Now()
+	for token(base2, attacker, secret) != http.StatusTooManyRequests {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("the second replica did not honour the block within 2 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Logf("block seen by the second replica after %v", time.Since(start))
+}

@@ -185,3 +185,77 @@ func TestDataVersionSeesAnotherStoreWithin20ms(t *testing.T) {
 		t.Logf("seen after %v", took)
 	})
 }
+
+// TestDataVersionIgnoresClientAuthFailureCounts: counting failed client
+// authentications (which anyone can cause without credentials) leaves the
+// data version alone, here and on PostgreSQL on another replica; placing a
+// block moves it at once here and reaches the other replica. On SQLite
+// another Store on the same file sees every commit through data_version,
+// which is not something a stranger can reach across processes.
+func TestDataVersionIgnoresClientAuthFailureCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, e storetest.Env) {
+		ctx := context.Background()
+		dsn := e.DSN(t)
+		s := storetest.OpenDSN(t, dsn)
+		other := storetest.OpenDSN(t, dsn)
+		v := storetest.SettledVersion(t, s)
+		ov := storetest.SettledVersion(t, other)
+		now := time.Now().UTC()
+		for i := range 3 {
+			n, err := s.RecordClientAuthFailure(ctx, "client:c", now, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != i+1 {
+				t.Fatalf("failure %d counted as %d", i+1, n)
+			}
+			if _, err := s.RecordClientAuthFailure(ctx, "addr:192.0.2.1", now, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := version(t, s); got != v {
+			t.Fatalf("counting failures moved the data version: %d -> %d", v, got)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if got := version(t, s); got != v {
+			t.Fatalf("the data version moved after counting failures: %d -> %d", v, got)
+		}
+		if e.Name == "postgres" {
+			if got := version(t, other); got != ov {
+				t.Fatalf("counting failures moved another replica's data version: %d -> %d", ov, got)
+			}
+		}
+		ov = version(t, other)
+
+		if err := s.BlockClientAuth(ctx, "client:c", now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := version(t, s); got == v {
+			t.Fatal("placing a block did not move the data version before the call returned")
+		}
+		start := time.Now()
+		for version(t, other) == ov {
+			if time.Since(start) > 2*time.Second {
+				t.Fatal("another store did not see the block within 2 s")
+			}
+			time.Sleep(500 * time.Microsecond)
+		}
+		blocks, err := other.ClientAuthBlocks(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := blocks["client:c"]; !ok || len(blocks) != 1 {
+			t.Fatalf("blocks seen by the other store: %v", blocks)
+		}
+
+		// Counting again while blocked is still quiet.
+		v = storetest.SettledVersion(t, s)
+		if _, err := s.RecordClientAuthFailure(ctx, "client:c", now, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if got := version(t, s); got != v {
+			t.Fatalf("counting a failure of a blocked key moved the data version: %d -> %d", v, got)
+		}
+	})
+}

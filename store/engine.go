@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,15 +125,32 @@ var notifyingTables = map[string]bool{
 // and a remembered location's last use happen on every request or launch,
 // and would otherwise empty every cache. Caches keep those values
 // themselves. The PostgreSQL triggers of these tables fire only on UPDATE OF
-// the other columns (migration 01100).
+// the other columns (migrations 01100, 01102).
+//
+// A client-authentication failure is counted on every failed attempt, by
+// anyone, without credentials: were the count to move the version, anyone
+// could keep every cache of every replica cold. Caches read only the running
+// blocks of that table (blocked_until), so counting is quiet and placing a
+// block is not.
 var quietColumns = map[string]map[string]bool{
-	"sessions":       {"last_seen_at": true, "expires_at": true},
-	"user_locations": {"last_used_at": true},
+	"sessions":                   {"last_seen_at": true, "expires_at": true},
+	"user_locations":             {"last_used_at": true},
+	"oauth_client_auth_failures": {"failures": true, "window_start": true, "expires_at": true},
+}
+
+// quietInserts names, per table, the column that makes a new row invisible
+// to caches when it is inserted as the literal 0: an INSERT of one such row,
+// whose ON CONFLICT DO UPDATE SET list (if any) assigns only quiet columns,
+// leaves the version alone. The PostgreSQL INSERT trigger of the table fires
+// only WHEN that column is not 0 (migration 01102).
+var quietInserts = map[string]string{
+	"oauth_client_auth_failures": "blocked_until",
 }
 
 // notifies reports whether statement q, which writes table, moves the data
 // version: any write to a notifying table except an UPDATE that sets only
-// quiet columns. What it cannot parse notifies.
+// quiet columns, or an INSERT quietInserts allows. What it cannot parse
+// notifies.
 func notifies(q, table string) bool {
 	if !notifyingTables[table] {
 		return false
@@ -141,7 +159,17 @@ func notifies(q, table string) bool {
 	if quiet == nil {
 		return true
 	}
-	cols, ok := setColumns(q)
+	var cols []string
+	var ok bool
+	if f := strings.Fields(q); len(f) > 0 && strings.EqualFold(f[0], "INSERT") {
+		col := quietInserts[table]
+		if col == "" {
+			return true
+		}
+		cols, ok = quietInsertColumns(f, col)
+	} else {
+		cols, ok = setColumns(q)
+	}
 	if !ok {
 		return true
 	}
@@ -151,6 +179,84 @@ func notifies(q, table string) bool {
 		}
 	}
 	return false
+}
+
+// quietInsertColumns reads INSERT INTO t (cols) VALUES (one row) [ON CONFLICT
+// … DO NOTHING | DO UPDATE SET …] [RETURNING …], given as fields f: false
+// unless the row sets column zero to the literal 0; otherwise the columns the
+// DO UPDATE SET list assigns (none without one).
+func quietInsertColumns(f []string, zero string) ([]string, bool) {
+	s := strings.Join(f, " ")
+	u := strings.ToUpper(s)
+	if len(u) != len(s) || strings.ContainsAny(s, `'"`) {
+		return nil, false
+	}
+	names, rest, ok := parenList(s, len("INSERT INTO "))
+	if !ok || !strings.HasPrefix(u, "INSERT INTO ") {
+		return nil, false
+	}
+	off := len(s) - len(rest)
+	if !strings.HasPrefix(u[off:], " VALUES ") {
+		return nil, false
+	}
+	values, rest, ok := parenList(s, off+len(" VALUES "))
+	if !ok || len(values) != len(names) {
+		return nil, false
+	}
+	i := slices.Index(names, zero)
+	if i < 0 || values[i] != "0" {
+		return nil, false
+	}
+	ur := strings.ToUpper(rest)
+	switch {
+	case rest == "" || strings.HasPrefix(ur, " RETURNING "):
+		return nil, true
+	case !strings.HasPrefix(ur, " ON CONFLICT "):
+		return nil, false
+	}
+	if j := strings.Index(ur, " DO UPDATE SET "); j >= 0 {
+		return setColumns("UPDATE t SET " + rest[j+len(" DO UPDATE SET "):])
+	}
+	if j := strings.Index(ur, " DO NOTHING"); j >= 0 {
+		tail := ur[j+len(" DO NOTHING"):]
+		return nil, tail == "" || strings.HasPrefix(tail, " RETURNING ")
+	}
+	return nil, false
+}
+
+// parenList reads, in s from the first non-space at or after from, a table
+// name (skipped) or nothing, then one parenthesised comma list without nested
+// lists of its own at the top level split: its trimmed, lower-cased items and
+// the rest of s after the closing parenthesis.
+func parenList(s string, from int) ([]string, string, bool) {
+	open := strings.IndexByte(s[from:], '(')
+	if open < 0 {
+		return nil, "", false
+	}
+	if pre := strings.TrimSpace(s[from : from+open]); strings.ContainsAny(pre, " ,") {
+		return nil, "", false
+	}
+	var items []string
+	depth, start := 0, from+open+1
+	for i := start; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth > 0 {
+				depth--
+				continue
+			}
+			items = append(items, strings.ToLower(strings.TrimSpace(s[start:i])))
+			return items, s[i+1:], true
+		case ',':
+			if depth == 0 {
+				items = append(items, strings.ToLower(strings.TrimSpace(s[start:i])))
+				start = i + 1
+			}
+		}
+	}
+	return nil, "", false
 }
 
 // setColumns returns the columns an UPDATE statement's SET list assigns;

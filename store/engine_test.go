@@ -105,6 +105,23 @@ func TestNotifies(t *testing.T) {
 		"UPDATE users SET last_seen_at = ? WHERE id = ?":                                                           true,
 		"INSERT INTO policy_decisions (id) VALUES (?)":                                                             false,
 		"UPDATE oauth_refresh_tokens SET used_at = ? WHERE hash = ?":                                               false,
+		// Counting a client-authentication failure is quiet; a block is not.
+		"INSERT INTO oauth_client_auth_failures (key, failures, window_start, blocked_until, expires_at) VALUES (?, 1, ?, 0, ?) ON CONFLICT (key) DO UPDATE SET failures = CASE WHEN oauth_client_auth_failures.window_start <= ? THEN 1 ELSE oauth_client_auth_failures.failures + 1 END, window_start = excluded.window_start, expires_at = excluded.expires_at RETURNING failures": false,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, 0)":                                                                      false,
+		"insert into oauth_client_auth_failures(key, blocked_until) values (?, 0) on conflict do nothing":                                                false,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, ?)":                                                                      true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, 5)":                                                                      true,
+		"INSERT INTO oauth_client_auth_failures (key, failures) VALUES (?, 1)":                                                                           true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, 0), (?, ?)":                                                              true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) SELECT key, 0 FROM x":                                                               true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, 0) ON CONFLICT (key) DO UPDATE SET blocked_until = ?":                    true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, 0) ON CONFLICT (key) DO UPDATE SET failures = 1, key = ?":                true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES ('a,b', 0)":                                                                  true,
+		"INSERT INTO oauth_client_auth_failures (key, blocked_until) VALUES (?, 0) ON CONFLICT (key) DO UPDATE SET failures = ? WHERE blocked_until = 0": false,
+		"UPDATE oauth_client_auth_failures SET failures = ?, expires_at = ? WHERE key = ?":                                                               false,
+		"UPDATE oauth_client_auth_failures SET blocked_until = CASE WHEN blocked_until > ? THEN blocked_until ELSE ? END, expires_at = ? WHERE key = ?":  true,
+		"DELETE FROM oauth_client_auth_failures WHERE expires_at < ?":                                                                                    true,
+		"INSERT INTO sessions (id, blocked_until) VALUES (?, 0)":                                                                                         true,
 	} {
 		if got := isWrite(q) && notifies(q, writtenTable(q)); got != want {
 			t.Errorf("notifies(%q) = %v, want %v", q, got, want)
