@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,38 +39,59 @@ func TestIntrospectionFormReadsAsParseForm(t *testing.T) {
 		{form, strings.Repeat("t", 70<<10)},
 	}
 	for _, c := range cases {
-		newReq := func() *http.Request {
-			r := httptest.NewRequest(http.MethodPost, "/introspect", strings.NewReader(c.body))
-			if c.ct != "" {
-				r.Header.Set("Content-Type", c.ct)
-			}
-			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 64<<10)
-			return r
-		}
-		want := newReq()
-		werr := want.ParseForm()
-		var f introspectionForm
-		ferr := readIntrospectionForm(newReq(), &f)
 		name := c.ct + " " + c.body
 		if len(name) > 60 {
 			name = name[:60]
 		}
-		if (werr == nil) != (ferr == nil) {
-			t.Errorf("%q: ParseForm error %v, form reader error %v", name, werr, ferr)
-			continue
-		}
-		if werr != nil {
-			continue
-		}
-		for i, n := range formNames {
-			first := want.PostFormValue(n)
-			var last string
-			if v := want.Form[n]; len(v) > 0 {
-				last = v[len(v)-1]
-			}
-			if f.first[i] != first || f.last[i] != last {
-				t.Errorf("%q %s: first %q last %q, want %q %q", name, n, f.first[i], f.last[i], first, last)
-			}
+		if msg := compareWithParseForm(c.ct, c.body); msg != "" {
+			t.Errorf("%q: %s", name, msg)
 		}
 	}
+}
+
+// compareWithParseForm reads body as content type ct both ways and says
+// how the form reader differs from ParseForm ("" when it does not).
+func compareWithParseForm(ct, body string) string {
+	newReq := func() *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/introspect", strings.NewReader(body))
+		if ct != "" {
+			r.Header.Set("Content-Type", ct)
+		}
+		r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 64<<10)
+		return r
+	}
+	want := newReq()
+	werr := want.ParseForm()
+	var f introspectionForm
+	ferr := readIntrospectionForm(newReq(), &f)
+	if (werr == nil) != (ferr == nil) {
+		return fmt.Sprintf("ParseForm error %v, form reader error %v", werr, ferr)
+	}
+	if werr != nil {
+		return ""
+	}
+	for i, n := range formNames {
+		first := want.PostFormValue(n)
+		var last string
+		if v := want.Form[n]; len(v) > 0 {
+			last = v[len(v)-1]
+		}
+		if f.first[i] != first || f.last[i] != last {
+			return fmt.Sprintf("%s: first %q last %q, want %q %q", n, f.first[i], f.last[i], first, last)
+		}
+	}
+	return ""
+}
+
+// FuzzIntrospectionForm: whatever the body, the introspection endpoint's
+// form reader fails exactly when ParseForm does and reads the same values.
+func FuzzIntrospectionForm(f *testing.F) {
+	for _, b := range []string{"token=abc&client_id=svc", "token=a&token=b", "token=a+b%20c", "token=a;b", "=x&&token=y&", "x=%zz"} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		if msg := compareWithParseForm("application/x-www-form-urlencoded", body); msg != "" {
+			t.Fatalf("%q: %s", body, msg)
+		}
+	})
 }
