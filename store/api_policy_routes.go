@@ -42,13 +42,21 @@ func (s *Store) AttachAPIRoute(ctx context.Context, r APIRoute) (string, error) 
 
 // DetachAPIRoute removes the policy of (api, host, prefix) and returns the
 // one removed ("" when there was none).
+//
+// It runs in a transaction although it is one statement: a write with
+// RETURNING outside one commits only when its row is read, after the data
+// version was moved, and a cache filled in between would keep the route;
+// a transaction moves the version after its commit.
 func (s *Store) DetachAPIRoute(ctx context.Context, api, host, prefix string) (string, error) {
 	var before string
-	err := s.q.QueryRowContext(ctx, `DELETE FROM api_policy_routes WHERE api = ? AND host = ? AND path_prefix = ?
-		RETURNING policy_id`, api, host, prefix).Scan(&before)
-	if errIsNoRows(err) {
-		return "", nil
-	}
+	err := s.InTx(ctx, func(tx *Store) error {
+		err := tx.q.QueryRowContext(ctx, `DELETE FROM api_policy_routes WHERE api = ? AND host = ? AND path_prefix = ?
+			RETURNING policy_id`, api, host, prefix).Scan(&before)
+		if errIsNoRows(err) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
 		return "", fmt.Errorf("store: detach api route: %w", err)
 	}
