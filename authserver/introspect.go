@@ -54,7 +54,8 @@ func introspectionRequest(form *introspectionForm, basic basicCreds) (*op.Client
 	if assertion && secret {
 		return nil, "", oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
 	}
-	if id, pw, ok := basic.user, basic.password, basic.ok; ok {
+	if basic.ok {
+		id, pw := basic.user, basic.password
 		if assertion || secret {
 			return nil, "", oidc.ErrInvalidRequest().WithDescription("client authentication must not use more than one method")
 		}

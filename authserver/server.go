@@ -414,7 +414,6 @@ func (s *Server) tokenRequestAcceptable(w http.ResponseWriter, r *http.Request) 
 	return true
 }
 
-// challengeWriter adds WWW-Authenticate to a 401 response.
 // noStore holds the values of Cache-Control and Pragma on every answer
 // that must not be cached, shared by all responses: net/http never writes
 // into a header's values, and the capacity of each slice is its length, so
@@ -424,6 +423,7 @@ var noStore = [2]string{"no-store", "no-cache"}
 // jsonContentType is the Content-Type of JSON answers, shared likewise.
 var jsonContentType = []string{"application/json"}
 
+// challengeWriter adds WWW-Authenticate to a 401 response.
 type challengeWriter struct {
 	http.ResponseWriter
 	challenge string

@@ -230,11 +230,11 @@ func claimedClientID(r *http.Request, basic basicCreds) string {
 // claimedFrom is claimedClientID from the first client_id and
 // client_assertion of the form.
 func claimedFrom(basic basicCreds, clientID, assertion string) string {
-	if u, ok := basic.user, basic.ok; ok {
-		if id, err := url.QueryUnescape(u); err == nil {
+	if basic.ok {
+		if id, err := url.QueryUnescape(basic.user); err == nil {
 			return id
 		}
-		return u
+		return basic.user
 	}
 	if clientID != "" {
 		return clientID
