@@ -20,6 +20,9 @@ import (
 type launchApps struct {
 	mu sync.RWMutex
 	m  map[launchAppKey]launchAppEntry
+	// version is the data version the entries of m were loaded at: an
+	// entry of another version is never served, so the map starts over.
+	version int64
 }
 
 type launchAppKey struct{ org, plan, clientID string }
@@ -29,7 +32,8 @@ type launchAppEntry struct {
 	version int64
 }
 
-// maxLaunchApps bounds the cache; when full it starts over.
+// maxLaunchApps bounds the cache; when full, or when the data version
+// moves, it starts over.
 const maxLaunchApps = 16384
 
 // get returns the app for key, loading it with load (which returns
@@ -49,8 +53,8 @@ func (a *launchApps) get(ctx context.Context, st *store.Store, key launchAppKey,
 	switch {
 	case err == nil && verr == nil:
 		a.mu.Lock()
-		if a.m == nil || len(a.m) >= maxLaunchApps {
-			a.m = map[launchAppKey]launchAppEntry{}
+		if a.m == nil || len(a.m) >= maxLaunchApps || a.version != dv {
+			a.m, a.version = map[launchAppKey]launchAppEntry{}, dv
 		}
 		a.m[key] = launchAppEntry{app: app, version: dv}
 		a.mu.Unlock()
