@@ -190,22 +190,6 @@ func decideWith(pol *Policy, point Point, req *Request, stepUp bool) Decision {
 	return pol.Evaluate(req)
 }
 
-// checkedKey marks a context under which e has already revalidated.
-type checkedKey struct{ e *Engine }
-
-// Checked revalidates the engine's caches once and returns a context under
-// which Decide does not ask the database again: a page that previews many
-// decisions (the dashboard's badges, one per tile) asks once per request,
-// not once per tile.
-func (e *Engine) Checked(ctx context.Context) (context.Context, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.revalidate(ctx, time.Now()); err != nil {
-		return ctx, err
-	}
-	return context.WithValue(ctx, checkedKey{e}, true), nil
-}
-
 // revalidate asks the database's data version and reloads the caches when
 // it moved. Call with e.mu held.
 func (e *Engine) revalidate(ctx context.Context, now time.Time) error {
@@ -243,8 +227,7 @@ func (e *Engine) policyFor(ctx context.Context, ev *Evaluation) (pol *Policy, id
 	defer e.mu.Unlock()
 	// A wall-clock read here only paces cache checks; decisions use ev's clock.
 	now := time.Now()
-	checked, _ := ctx.Value(checkedKey{e}).(bool)
-	if !e.loaded || (!checked && (e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate)) {
+	if !e.loaded || e.Revalidate <= 0 || now.Sub(e.checkedAt) >= e.Revalidate {
 		if err := e.revalidate(ctx, now); err != nil {
 			return nil, "", 0, nil, 0, err
 		}
